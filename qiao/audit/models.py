@@ -1,0 +1,45 @@
+"""The append-only audit trail: every 360 view, reveal, change and export."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    VIEW = "VIEW", _("Viewed customer")
+    REVEAL = "REVEAL", _("Revealed masked data")
+    REVEAL_DENIED = "REVEAL_DENIED", _("Reveal refused")
+    CHANGE = "CHANGE", _("Changed customer data")
+    EXPORT = "EXPORT", _("Exported customers")
+    ASSIGN = "ASSIGN", _("Assigned customers")
+    SEARCH = "SEARCH", _("Searched customers")
+    LOGIN = "LOGIN", _("Logged in")
+    LOGIN_FAILED = "LOGIN_FAILED", _("Login failed")
+    API_TOKEN = "API_TOKEN", _("API token issued")
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    # Kept as text, not a foreign key, so the record outlives any change to the staff table.
+    username = models.CharField(_("who"), max_length=150, db_index=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices, db_index=True)
+    customer_no = models.CharField(_("customer"), max_length=40, blank=True, db_index=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=8, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Append-only is an invariant of the table, not a business rule: refuse any update here
+        # so that no code path (admin, shell, a future service) can rewrite history.
+        if self.pk is not None:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events are append-only")

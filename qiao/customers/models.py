@@ -1,0 +1,276 @@
+"""Customers (individual and corporate), their groups, relationships and managers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomerType(models.TextChoices):
+    INDIVIDUAL = "P", _("Individual")
+    CORPORATE = "C", _("Corporate")
+
+
+class IdType(models.TextChoices):
+    RIC = "RIC", _("Resident ID card")
+    USCC = "USCC", _("Unified social credit code")
+    PASSPORT = "PASSPORT", _("Passport")
+    OTHER = "OTHER", _("Other")
+
+
+class Gender(models.TextChoices):
+    M = "M", _("Male")
+    F = "F", _("Female")
+
+
+class MaritalStatus(models.TextChoices):
+    SINGLE = "SINGLE", _("Single")
+    MARRIED = "MARRIED", _("Married")
+    DIVORCED = "DIVORCED", _("Divorced")
+    WIDOWED = "WIDOWED", _("Widowed")
+
+
+class OwnershipType(models.TextChoices):
+    STATE = "STATE", _("State-owned")
+    COLLECTIVE = "COLLECTIVE", _("Collective")
+    PRIVATE = "PRIVATE", _("Private")
+    FOREIGN = "FOREIGN", _("Foreign-invested")
+    JOINT = "JOINT", _("Joint venture")
+    OTHER = "OTHER", _("Other")
+
+
+class SizeClass(models.TextChoices):
+    LARGE = "LARGE", _("Large")
+    MEDIUM = "MEDIUM", _("Medium")
+    SMALL = "SMALL", _("Small (SME)")
+    MICRO = "MICRO", _("Micro (SME)")
+
+
+class Customer(models.Model):
+    customer_no = models.CharField(_("customer number"), max_length=40, unique=True)
+    customer_type = models.CharField(_("customer type"), max_length=1, choices=CustomerType.choices)
+    name = models.CharField(_("name"), max_length=200)
+    # Search keys kept beside the name: full pinyin and initials (张三 → "zhangsan", "zs").
+    name_pinyin = models.CharField(max_length=400, blank=True, db_index=True, editable=False)
+    name_initials = models.CharField(max_length=100, blank=True, db_index=True, editable=False)
+    id_type = models.CharField(_("ID type"), max_length=10, choices=IdType.choices)
+    id_no = models.CharField(_("ID number"), max_length=40, db_index=True)
+    # Last 4 and 6 characters of the ID, so "search by the last digits" is an index lookup.
+    id_tail4 = models.CharField(max_length=4, blank=True, db_index=True, editable=False)
+    id_tail6 = models.CharField(max_length=6, blank=True, db_index=True, editable=False)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=11, blank=True, db_index=True)
+    landline = models.CharField(_("landline"), max_length=20, blank=True)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=100, blank=True, db_index=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    education = models.CharField(_("education"), max_length=50, blank=True)
+    school = models.CharField(_("school"), max_length=100, blank=True)
+    tax_record = models.CharField(_("tax record"), max_length=200, blank=True)
+    marital_status = models.CharField(
+        _("marital status"), max_length=10, choices=MaritalStatus.choices, blank=True
+    )
+    family_notes = models.TextField(_("family situation"), blank=True)
+    investment_pref = models.CharField(_("investment preference"), max_length=200, blank=True)
+    product_pref = models.CharField(_("product preference"), max_length=200, blank=True)
+    marketing_pref = models.CharField(_("marketing preference"), max_length=200, blank=True)
+    hobbies = models.CharField(_("hobbies"), max_length=200, blank=True)
+    annual_income = models.DecimalField(
+        _("annual income"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    legal_rep = models.CharField(_("legal representative"), max_length=100, blank=True)
+    ownership_type = models.CharField(
+        _("ownership type"), max_length=12, choices=OwnershipType.choices, blank=True
+    )
+    size_class = models.CharField(_("size class"), max_length=8, choices=SizeClass.choices, blank=True)
+    registered_capital = models.DecimalField(
+        _("registered capital"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    main_business = models.CharField(_("main business"), max_length=300, blank=True)
+    branch = models.ForeignKey(
+        "org.OrgUnit", models.PROTECT, related_name="customers", verbose_name=_("home outlet")
+    )
+    open_date = models.DateField(_("customer since"))
+    # Denormalised from ownership and the nightly scoring so the list can filter and sort fast.
+    primary_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+        related_name="primary_customers", verbose_name=_("primary customer manager"),
+    )
+    aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2, default=0, db_index=True)
+    contribution = models.DecimalField(
+        _("contribution"), max_digits=18, decimal_places=2, default=0, db_index=True
+    )
+    tier = models.CharField(_("tier"), max_length=20, blank=True, db_index=True)
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [models.Index(fields=["branch", "aum"]), models.Index(fields=["birth_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer_no})"
+
+    @property
+    def is_corporate(self) -> bool:
+        return self.customer_type == CustomerType.CORPORATE
+
+
+class MemberRole(models.TextChoices):
+    PARENT = "PARENT", _("Parent company")
+    SUBSIDIARY = "SUBSIDIARY", _("Subsidiary")
+    ASSOCIATE = "ASSOCIATE", _("Associate")
+    OTHER = "OTHER", _("Other member")
+
+
+class LinkType(models.TextChoices):
+    EQUITY = "EQUITY", _("Equity")
+    CONTRACT = "CONTRACT", _("Contract")
+    FAMILY = "FAMILY", _("Family")
+
+
+class CustomerGroup(models.Model):
+    """A group customer (集团, seed 000): companies linked by capital, contract or family."""
+
+    code = models.CharField(_("group code"), max_length=40, unique=True)
+    name = models.CharField(_("group name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("customer group")
+        verbose_name_plural = _("customer groups")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(CustomerGroup, models.CASCADE, related_name="members")
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="group_memberships")
+    member_role = models.CharField(_("role in group"), max_length=12, choices=MemberRole.choices)
+    link_type = models.CharField(_("link"), max_length=10, choices=LinkType.choices)
+    equity_pct = models.DecimalField(
+        _("equity %"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("group membership")
+        verbose_name_plural = _("group memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "customer"], name="uniq_group_member")
+        ]
+
+
+class Relation(models.TextChoices):
+    SPOUSE = "SPOUSE", _("Spouse")
+    PARENT = "PARENT", _("Parent")
+    CHILD = "CHILD", _("Child")
+    SIBLING = "SIBLING", _("Sibling")
+    RELATIVE = "RELATIVE", _("Relative")
+    REFERRED_BY = "REFERRED_BY", _("Referred by")
+    KEY_PERSON = "KEY_PERSON", _("Key person in the company")
+    LEGAL_REP = "LEGAL_REP", _("Legal representative of")
+    SHAREHOLDER = "SHAREHOLDER", _("Shareholder of")
+
+
+class Relationship(models.Model):
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="relationships")
+    related = models.ForeignKey(Customer, models.CASCADE, related_name="related_from")
+    relation = models.CharField(_("relation"), max_length=12, choices=Relation.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("relationship")
+        verbose_name_plural = _("relationships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "related", "relation"], name="uniq_relationship"
+            )
+        ]
+
+
+class OwnerRole(models.TextChoices):
+    PRIMARY = "PRIMARY", _("Primary")
+    SECONDARY = "SECONDARY", _("Secondary")
+
+
+class Ownership(models.Model):
+    """Who manages a customer, dated: the open rows (no end date) are the current managers."""
+
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="ownerships")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="ownerships"
+    )
+    role = models.CharField(_("role"), max_length=10, choices=OwnerRole.choices)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"), null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ownership")
+        verbose_name_plural = _("ownership history")
+        indexes = [
+            models.Index(fields=["staff", "end_date"]),
+            models.Index(fields=["customer", "end_date"]),
+        ]
+        ordering = ["-start_date", "-id"]
+
+
+class ChangeSource(models.TextChoices):
+    WEB = "WEB", _("Web page")
+    API = "API", _("API")
+    INGEST = "INGEST", _("Data load")
+
+
+class CustomerChange(models.Model):
+    """One field's change: who, when, old → new (seed 004: keep information current, with history)."""
+
+    customer = models.ForeignKey(Customer, models.CASCADE, related_name="changes")
+    field = models.CharField(_("field"), max_length=40)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    source = models.CharField(_("source"), max_length=8, choices=ChangeSource.choices)
+
+    class Meta:
+        verbose_name = _("customer change")
+        verbose_name_plural = _("customer changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-changed_at"])]
+
+
+class SavedGroup(models.Model):
+    """A customer group for marketing (seed 004 L132): static (hand-picked) or dynamic (a filter)."""
+
+    class Kind(models.TextChoices):
+        STATIC = "STATIC", _("Static (hand-picked)")
+        DYNAMIC = "DYNAMIC", _("Dynamic (saved filter)")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="saved_groups"
+    )
+    filters = models.JSONField(_("filter"), default=dict, blank=True)
+    customers = models.ManyToManyField(Customer, blank=True, related_name="saved_groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved group")
+        verbose_name_plural = _("saved groups")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

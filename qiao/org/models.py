@@ -1,0 +1,104 @@
+"""The bank's organisation: head office → branch → sub-branch → outlet, and its staff."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UnitLevel(models.TextChoices):
+    HEAD_OFFICE = "HEAD_OFFICE", _("Head office")
+    BRANCH = "BRANCH", _("Branch")
+    SUB_BRANCH = "SUB_BRANCH", _("Sub-branch")
+    OUTLET = "OUTLET", _("Outlet")
+
+
+LEVEL_DEPTH = {
+    UnitLevel.HEAD_OFFICE: 0,
+    UnitLevel.BRANCH: 1,
+    UnitLevel.SUB_BRANCH: 2,
+    UnitLevel.OUTLET: 3,
+}
+
+
+class OrgUnit(models.Model):
+    code = models.CharField(_("unit code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=12, choices=UnitLevel.choices)
+    parent = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="children",
+        verbose_name=_("parent unit"),
+    )
+    # Materialised path "/HO/B01/S01/O0101/": a subtree is one indexed prefix query.
+    path = models.CharField(_("path"), max_length=400, db_index=True, editable=False)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("organisation unit")
+        verbose_name_plural = _("organisation units")
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Role(models.TextChoices):
+    CM = "CM", _("Customer manager")
+    SENIOR_CM = "SENIOR_CM", _("Senior customer manager")
+    TEAM_LEAD = "TEAM_LEAD", _("Team lead")
+    OUTLET_HEAD = "OUTLET_HEAD", _("Outlet head")
+    LOBBY = "LOBBY", _("Lobby manager / teller")
+    PRODUCT_MANAGER = "PRODUCT_MANAGER", _("Product manager")
+    RISK_MANAGER = "RISK_MANAGER", _("Risk manager")
+    ANALYST = "ANALYST", _("Analyst")
+    ADMIN = "ADMIN", _("Administrator")
+    AUDITOR = "AUDITOR", _("Auditor")
+
+
+#: Roles that own customers (primary or secondary customer manager).
+OWNER_ROLES = {Role.CM, Role.SENIOR_CM, Role.TEAM_LEAD, Role.OUTLET_HEAD}
+#: Roles that see their organisation subtree.
+SUBTREE_ROLES = {Role.TEAM_LEAD, Role.OUTLET_HEAD}
+#: Head-office roles that see every customer.
+BANKWIDE_ROLES = {Role.PRODUCT_MANAGER, Role.RISK_MANAGER, Role.ANALYST, Role.ADMIN, Role.AUDITOR}
+
+
+class Grade(models.TextChoices):
+    JUNIOR = "JUNIOR", _("Junior")
+    INTERMEDIATE = "INTERMEDIATE", _("Intermediate")
+    SENIOR = "SENIOR", _("Senior")
+    PRINCIPAL = "PRINCIPAL", _("Principal")
+
+
+class Staff(AbstractUser):
+    """A member of staff; ``username`` is the staff number and the login name."""
+
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CM)
+    unit = models.ForeignKey(
+        OrgUnit, models.PROTECT, null=True, blank=True, related_name="staff",
+        verbose_name=_("unit"),
+    )
+    grade = models.CharField(_("CM grade"), max_length=12, choices=Grade.choices, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    hire_date = models.DateField(_("hire date"), null=True, blank=True)
+    leave_date = models.DateField(_("leave date"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        permissions = [
+            ("reveal_pii", _("Can reveal masked personal financial information")),
+            ("export_customers", _("Can export customer lists")),
+            ("assign_customers", _("Can assign customers to managers")),
+            ("view_audit", _("Can search the audit trail")),
+            ("edit_tier_rules", _("Can edit tier rules")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.username} ({self.username})"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.get_full_name() or self.username

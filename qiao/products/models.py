@@ -1,0 +1,179 @@
+"""Products, accounts, investment holdings, e-banking services and payroll relations."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.TextChoices):
+    DEMAND = "DEMAND", _("Demand deposit")
+    TIME = "TIME", _("Time deposit")
+    WEALTH = "WEALTH", _("Wealth-management product")
+    FUND = "FUND", _("Fund")
+    BOND = "BOND", _("Treasury bond")
+    INSURANCE = "INSURANCE", _("Insurance")
+    PRECIOUS_METAL = "PRECIOUS_METAL", _("Precious metal")
+    LOAN = "LOAN", _("Loan")
+    CARD = "CARD", _("Credit card")
+    SETTLEMENT = "SETTLEMENT", _("Settlement and cash management")
+
+
+#: Categories whose balances count towards assets under management (AUM).
+ASSET_CATEGORIES = {
+    Category.DEMAND, Category.TIME, Category.WEALTH, Category.FUND, Category.BOND,
+    Category.INSURANCE, Category.PRECIOUS_METAL,
+}
+#: Categories that must carry a risk level R1–R5 (investment products).
+RATED_CATEGORIES = {
+    Category.WEALTH, Category.FUND, Category.BOND, Category.INSURANCE, Category.PRECIOUS_METAL,
+}
+
+
+class RiskLevel(models.TextChoices):
+    R1 = "R1", _("R1 low")
+    R2 = "R2", _("R2 medium-low")
+    R3 = "R3", _("R3 medium")
+    R4 = "R4", _("R4 medium-high")
+    R5 = "R5", _("R5 high")
+
+
+class Motive(models.TextChoices):
+    ACCUMULATE = "ACCUMULATE", _("Accumulation")
+    APPRECIATE = "APPRECIATE", _("Appreciation")
+    LOAN = "LOAN", _("Getting a loan")
+
+
+class Product(models.Model):
+    code = models.CharField(_("product code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    risk_level = models.CharField(_("risk level"), max_length=2, choices=RiskLevel.choices, blank=True)
+    min_amount = models.DecimalField(
+        _("minimum amount"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    term_days = models.PositiveIntegerField(_("term (days)"), null=True, blank=True)
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    maturity_date = models.DateField(_("maturity date"), null=True, blank=True)
+    motives = models.CharField(_("motives"), max_length=60, blank=True)
+    rate = models.DecimalField(_("rate (%)"), max_digits=8, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["category", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", _("Active")
+    DORMANT = "DORMANT", _("Dormant")
+    CLOSED = "CLOSED", _("Closed")
+
+
+class Account(models.Model):
+    account_no = models.CharField(_("account number"), max_length=40, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", models.CASCADE, related_name="accounts", verbose_name=_("customer")
+    )
+    product = models.ForeignKey(
+        Product, models.PROTECT, related_name="accounts", verbose_name=_("product")
+    )
+    open_date = models.DateField(_("opened"))
+    maturity_date = models.DateField(_("maturity"), null=True, blank=True, db_index=True)
+    close_date = models.DateField(_("closed"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    balance = models.DecimalField(_("balance"), max_digits=18, decimal_places=2, default=0)
+    branch_code = models.CharField(_("opening outlet"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["open_date", "account_no"]
+
+
+class Holding(models.Model):
+    """An investment position (fund, wealth product …) of an account at a date."""
+
+    account = models.ForeignKey(Account, models.CASCADE, related_name="holdings")
+    as_of_date = models.DateField(_("as of"))
+    units = models.DecimalField(_("units"), max_digits=20, decimal_places=4)
+    cost = models.DecimalField(_("cost"), max_digits=18, decimal_places=2)
+    market_value = models.DecimalField(_("market value"), max_digits=18, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("holding")
+        verbose_name_plural = _("holdings")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "as_of_date"], name="uniq_holding_date")
+        ]
+
+
+class Service(models.TextChoices):
+    ONLINE = "ONLINE", _("Online banking")
+    MOBILE = "MOBILE", _("Mobile banking")
+    PHONE = "PHONE", _("Phone banking")
+    WECHAT = "WECHAT", _("WeChat banking")
+    CORP_ONLINE_QUERY = "CORP_ONLINE_QUERY", _("Corporate online banking (query)")
+    CORP_ONLINE_PRO = "CORP_ONLINE_PRO", _("Corporate online banking (professional)")
+    BANK_LINK = "BANK_LINK", _("Bank-enterprise link")
+
+
+CORPORATE_SERVICES = {Service.CORP_ONLINE_QUERY, Service.CORP_ONLINE_PRO, Service.BANK_LINK}
+
+
+class SignupSource(models.TextChoices):
+    SELF = "SELF", _("By the customer")
+    RECOMMENDED = "RECOMMENDED", _("On recommendation")
+
+
+class EBankingService(models.Model):
+    customer = models.ForeignKey(
+        "customers.Customer", models.CASCADE, related_name="ebanking"
+    )
+    service = models.CharField(_("service"), max_length=20, choices=Service.choices)
+    opened_date = models.DateField(_("opened"))
+    activated_date = models.DateField(_("activated"), null=True, blank=True)
+    source = models.CharField(_("opened"), max_length=12, choices=SignupSource.choices, blank=True)
+    recommended_by = models.CharField(_("recommended by"), max_length=40, blank=True)
+    closed_date = models.DateField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-banking service")
+        verbose_name_plural = _("e-banking services")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "service"], name="uniq_ebanking")
+        ]
+
+
+class RelationType(models.TextChoices):
+    PAYROLL = "PAYROLL", _("Payroll")
+    SOCIAL_SECURITY = "SOCIAL_SECURITY", _("Social security")
+    FISCAL = "FISCAL", _("Fiscal")
+
+
+class PayrollRelation(models.Model):
+    """Payroll and withholding (代发代扣) relations of an account."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", models.CASCADE, related_name="payroll_relations"
+    )
+    account = models.ForeignKey(Account, models.CASCADE, related_name="payroll_relations")
+    relation_type = models.CharField(_("type"), max_length=16, choices=RelationType.choices)
+    payer = models.CharField(_("payer"), max_length=200)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payroll relation")
+        verbose_name_plural = _("payroll relations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "relation_type", "payer"], name="uniq_payroll"
+            )
+        ]
