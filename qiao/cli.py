@@ -1,0 +1,229 @@
+"""The ``qiao`` command: one entry point for the demo, loads, scoring, serving and checks."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _django(*, production: bool = False) -> None:
+    if production:
+        os.environ["QIAO_PRODUCTION"] = "1"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qiao.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbose: bool = False) -> None:
+    """Bring the operational database up to date (an embedded install needs no separate step)."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from rich.console import Console
+
+    from qiao.ingest.services import expand_paths, ingest_file
+
+    console = Console(stderr=True)
+    paths = [Path(p) for p in args.paths]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"error: {missing[0]}: no such file or folder", file=sys.stderr)
+        return 2
+    files = expand_paths(paths)
+    if not files:
+        print("error: no extract files found in " + ", ".join(map(str, paths)), file=sys.stderr)
+        return 2
+    status = 0
+    with console.status("") as spinner:
+        for path in files:
+            spinner.update(f"loading {path.name} …")
+            result = ingest_file(path)
+            print(result.summary())
+            if not result.ok:
+                status = 2
+            elif result.rejected and status == 0:
+                status = 1
+    return status
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from qiao.scoring.selectors import system_status
+
+    status = system_status()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, default=str, indent=2))
+    else:
+        for key, value in status.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from waitress import serve
+
+    from qiao.wsgi import application
+
+    print(f"Qiao is serving at http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    serve(application, host=args.host, port=args.port, threads=args.threads, ident="qiao")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from qiao.scoring.services import score_run
+
+    run = score_run(as_of=args.as_of, engine=args.engine, progress=_progress_printer())
+    print(
+        f"scored {run.customers:,} customers as of {run.as_of} on {run.engine} "
+        f"in {(run.finished_at - run.started_at).total_seconds():.1f} s"
+    )
+    return 0 if run.ok else 1
+
+
+def cmd_worklist(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from qiao.engagement.services import worklist_generate
+
+    summary = worklist_generate(day=args.date)
+    print(json.dumps(summary, ensure_ascii=False, default=str))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _django()
+    from qiao.demo.run import run_demo
+
+    return run_demo(
+        customers=args.customers, months=args.months, seed=args.seed, serve=not args.no_serve,
+        host=args.host, port=args.port,
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _django(production=args.deploy)
+    from django.core.management import call_command
+
+    try:
+        call_command("check", deploy=args.deploy, fail_level="WARNING")
+    except Exception as exc:  # SystemCheckError carries the full report
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["qiao manage", *args.rest])
+    return 0
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
+                   transient=True)
+    state: dict[str, int] = {}
+
+    def report(step: str, fraction: float) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        if "task" not in state:
+            state["task"] = bar.add_task(step, total=1.0)
+        bar.update(state["task"], description=step, completed=fraction)
+        if fraction >= 1.0 and step == "done":
+            bar.stop()
+
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qiao", description="Qiao (桥): the CRM for customer managers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="generate a synthetic bank, load and score it, and serve it")
+    p.add_argument("--customers", type=int, default=20000)
+    p.add_argument("--months", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-serve", action="store_true", help="stop after loading and scoring")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", help="load extract files (files or folders)")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("status", help="what is loaded and scored")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("serve", help="serve the web application")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--threads", type=int, default=8)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("score", help="the nightly scoring: features, tiers, models, events")
+    p.add_argument("--as-of", type=_date, default=None)
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("worklist", help="build every customer manager's work list for a day")
+    p.add_argument("--date", type=_date, default=None)
+    p.set_defaults(func=cmd_worklist)
+
+    p = sub.add_parser("check", help="Django's system checks (--deploy: on production settings)")
+    p.add_argument("--deploy", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("manage", help="run a Django management command", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+
+    try:
+        from qiao.analytics.clv.cli import register
+    except ImportError:  # the CLV command ships with qiao.analytics.clv
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

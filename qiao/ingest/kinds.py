@@ -1,0 +1,295 @@
+"""The extract file kinds of docs/data-interface.md: columns, which are required, and each column's
+validator (the same ``qiao.core.validators`` the forms and the API use)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from qiao.core import validators as v
+
+Cleaner = Callable[[str], Any]
+
+
+def _enum(*choices: str) -> Cleaner:
+    return partial(v.clean_enum, choices=choices)
+
+
+def _past_date(value: str) -> dt.date:
+    return v.clean_date(value, not_after=dt.date.today())
+
+
+UNIT_LEVELS = ("HEAD_OFFICE", "BRANCH", "SUB_BRANCH", "OUTLET")
+ROLES = (
+    "CM", "SENIOR_CM", "TEAM_LEAD", "OUTLET_HEAD", "LOBBY", "PRODUCT_MANAGER", "RISK_MANAGER",
+    "ANALYST", "ADMIN", "AUDITOR",
+)
+GRADES = ("JUNIOR", "INTERMEDIATE", "SENIOR", "PRINCIPAL")
+CATEGORIES = (
+    "DEMAND", "TIME", "WEALTH", "FUND", "BOND", "INSURANCE", "PRECIOUS_METAL", "LOAN", "CARD",
+    "SETTLEMENT",
+)
+RATED = {"WEALTH", "FUND", "BOND", "INSURANCE", "PRECIOUS_METAL"}
+RISK_LEVELS = ("R1", "R2", "R3", "R4", "R5")
+MOTIVES = ("ACCUMULATE", "APPRECIATE", "LOAN")
+CHANNELS = (
+    "COUNTER", "ATM", "ONLINE", "MOBILE", "PHONE", "WECHAT", "POS", "CORP_ONLINE", "BANK_LINK",
+)
+TXN_TYPES = (
+    "DEPOSIT", "WITHDRAWAL", "TRANSFER", "PAYMENT", "BILL_PAY", "TOPUP", "SALARY", "INTEREST", "FEE",
+    "PURCHASE", "REDEMPTION", "LOAN_DRAWDOWN", "LOAN_REPAYMENT", "OTHER",
+)
+SERVICES = (
+    "ONLINE", "MOBILE", "PHONE", "WECHAT", "CORP_ONLINE_QUERY", "CORP_ONLINE_PRO", "BANK_LINK",
+)
+CORPORATE_SERVICES = {"CORP_ONLINE_QUERY", "CORP_ONLINE_PRO", "BANK_LINK"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    #: column → (required, cleaner)
+    spec: dict[str, tuple[bool, Cleaner]]
+    key: tuple[str, ...]
+    lake: bool = False
+
+    @property
+    def columns(self) -> set[str]:
+        return set(self.spec)
+
+    @property
+    def required(self) -> list[str]:
+        return [c for c, (req, _) in self.spec.items() if req]
+
+
+_text = partial(v.clean_text, max_length=200)
+_long_text = partial(v.clean_text, max_length=2000)
+_decimal4 = partial(v.clean_decimal, places=4)
+
+
+def _pct(value: str) -> Any:
+    number = v.clean_decimal(value, places=2)
+    if not 0 <= number <= 100:
+        raise v.FieldError(_("must be between 0 and 100"))
+    return number
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in [
+        Kind(
+            "org_units",
+            {
+                "unit_code": (True, v.clean_code),
+                "name": (True, partial(v.clean_text, max_length=100)),
+                "level": (True, _enum(*UNIT_LEVELS)),
+                "parent_code": (False, v.clean_code),
+                "address": (False, _text),
+            },
+            key=("unit_code",),
+        ),
+        Kind(
+            "staff",
+            {
+                "staff_no": (True, v.clean_code),
+                "name": (True, partial(v.clean_text, max_length=100)),
+                "role": (True, _enum(*ROLES)),
+                "unit_code": (True, v.clean_code),
+                "grade": (False, _enum(*GRADES)),
+                "mobile": (False, v.clean_mobile),
+                "email": (False, v.clean_email),
+                "hire_date": (False, _past_date),
+                "leave_date": (False, v.clean_date),
+            },
+            key=("staff_no",),
+        ),
+        Kind(
+            "products",
+            {
+                "product_code": (True, v.clean_code),
+                "name": (True, _text),
+                "category": (True, _enum(*CATEGORIES)),
+                "risk_level": (False, _enum(*RISK_LEVELS)),
+                "min_amount": (False, v.clean_amount),
+                "term_days": (False, partial(v.clean_int, minimum=0)),
+                "issue_date": (False, v.clean_date),
+                "maturity_date": (False, v.clean_date),
+                "motives": (False, partial(v.clean_enum_list, choices=MOTIVES)),
+                "rate": (False, _decimal4),
+            },
+            key=("product_code",),
+        ),
+        Kind(
+            "customers",
+            {
+                "customer_no": (True, v.clean_code),
+                "customer_type": (True, _enum("P", "C")),
+                "name": (True, v.clean_text),
+                "id_type": (True, _enum("RIC", "USCC", "PASSPORT", "OTHER")),
+                "id_no": (True, v.clean_text),  # checked against id_type in the row rules
+                "gender": (False, _enum("M", "F")),
+                "birth_date": (False, _past_date),
+                "mobile": (False, v.clean_mobile),
+                "email": (False, v.clean_email),
+                "address": (False, partial(v.clean_text, max_length=300)),
+                "postal_code": (False, v.clean_postal_code),
+                "occupation": (False, partial(v.clean_text, max_length=100)),
+                "industry": (False, partial(v.clean_text, max_length=100)),
+                "education": (False, partial(v.clean_text, max_length=50)),
+                "branch_code": (True, v.clean_code),
+                "open_date": (True, _past_date),
+                "landline": (False, v.clean_landline),
+                "school": (False, partial(v.clean_text, max_length=100)),
+                "tax_record": (False, _text),
+                "marital_status": (False, _enum("SINGLE", "MARRIED", "DIVORCED", "WIDOWED")),
+                "family_notes": (False, _long_text),
+                "investment_pref": (False, _text),
+                "product_pref": (False, _text),
+                "marketing_pref": (False, _text),
+                "hobbies": (False, _text),
+                "annual_income": (False, v.clean_amount),
+                "legal_rep": (False, partial(v.clean_text, max_length=100)),
+                "ownership_type": (
+                    False,
+                    _enum("STATE", "COLLECTIVE", "PRIVATE", "FOREIGN", "JOINT", "OTHER"),
+                ),
+                "size_class": (False, _enum("LARGE", "MEDIUM", "SMALL", "MICRO")),
+                "registered_capital": (False, v.clean_amount),
+                "main_business": (False, partial(v.clean_text, max_length=300)),
+            },
+            key=("customer_no",),
+        ),
+        Kind(
+            "groups",
+            {
+                "group_code": (True, v.clean_code),
+                "group_name": (True, _text),
+                "customer_no": (True, v.clean_code),
+                "member_role": (True, _enum("PARENT", "SUBSIDIARY", "ASSOCIATE", "OTHER")),
+                "link_type": (True, _enum("EQUITY", "CONTRACT", "FAMILY")),
+                "equity_pct": (False, _pct),
+            },
+            key=("group_code", "customer_no"),
+        ),
+        Kind(
+            "relationships",
+            {
+                "customer_no": (True, v.clean_code),
+                "related_customer_no": (True, v.clean_code),
+                "relation": (
+                    True,
+                    _enum(
+                        "SPOUSE", "PARENT", "CHILD", "SIBLING", "RELATIVE", "REFERRED_BY",
+                        "KEY_PERSON", "LEGAL_REP", "SHAREHOLDER",
+                    ),
+                ),
+                "note": (False, _text),
+            },
+            key=("customer_no", "related_customer_no", "relation"),
+        ),
+        Kind(
+            "accounts",
+            {
+                "account_no": (True, v.clean_code),
+                "customer_no": (True, v.clean_code),
+                "product_code": (True, v.clean_code),
+                "open_date": (True, _past_date),
+                "maturity_date": (False, v.clean_date),
+                "close_date": (False, _past_date),
+                "status": (False, _enum("ACTIVE", "DORMANT", "CLOSED")),
+                "currency": (False, _enum("CNY", "USD", "EUR", "HKD", "JPY", "GBP")),
+                "balance": (False, v.clean_amount),
+                "branch_code": (False, v.clean_code),
+            },
+            key=("account_no",),
+        ),
+        Kind(
+            "holdings",
+            {
+                "account_no": (True, v.clean_code),
+                "as_of_date": (True, _past_date),
+                "units": (True, partial(v.clean_decimal, places=4, minimum=0)),
+                "cost": (True, v.clean_amount),
+                "market_value": (True, v.clean_amount),
+            },
+            key=("account_no", "as_of_date"),
+        ),
+        Kind(
+            "ebanking",
+            {
+                "customer_no": (True, v.clean_code),
+                "service": (True, _enum(*SERVICES)),
+                "opened_date": (True, _past_date),
+                "activated_date": (False, _past_date),
+                "source": (False, _enum("SELF", "RECOMMENDED")),
+                "recommended_by": (False, v.clean_code),
+                "closed_date": (False, _past_date),
+            },
+            key=("customer_no", "service"),
+        ),
+        Kind(
+            "payroll",
+            {
+                "customer_no": (True, v.clean_code),
+                "account_no": (True, v.clean_code),
+                "relation_type": (True, _enum("PAYROLL", "SOCIAL_SECURITY", "FISCAL")),
+                "payer": (True, _text),
+                "start_date": (True, _past_date),
+                "end_date": (False, v.clean_date),
+            },
+            key=("account_no", "relation_type", "payer"),
+        ),
+        Kind(
+            "ownership",
+            {
+                "customer_no": (True, v.clean_code),
+                "staff_no": (True, v.clean_code),
+                "role": (True, _enum("PRIMARY", "SECONDARY")),
+                "start_date": (True, _past_date),
+                "end_date": (False, v.clean_date),
+            },
+            key=("customer_no", "staff_no", "role", "start_date"),
+        ),
+        # The lake kinds are validated column-wise in DuckDB (qiao.ingest.lake); the cleaners here
+        # document the same rules and serve single-row checks.
+        Kind(
+            "balances",
+            {
+                "account_no": (True, v.clean_code),
+                "balance_date": (True, _past_date),
+                "balance": (True, v.clean_amount),
+            },
+            key=("account_no", "balance_date"),
+            lake=True,
+        ),
+        Kind(
+            "transactions",
+            {
+                "txn_id": (True, v.clean_code),
+                "account_no": (True, v.clean_code),
+                "customer_no": (True, v.clean_code),
+                "txn_time": (True, v.clean_timestamp),
+                "amount": (True, partial(v.clean_amount, positive=True)),
+                "direction": (True, _enum("C", "D")),
+                "channel": (True, _enum(*CHANNELS)),
+                "txn_type": (True, _enum(*TXN_TYPES)),
+                "product_code": (False, v.clean_code),
+                "gain": (False, partial(v.clean_decimal, places=2)),
+                "cash": (False, _enum("Y", "N")),
+            },
+            key=("txn_id",),
+            lake=True,
+        ),
+    ]
+}
+
+#: The order in which kinds load when several files are given together.
+LOAD_ORDER = [
+    "org_units", "staff", "products", "customers", "groups", "relationships", "accounts",
+    "holdings", "balances", "transactions", "ebanking", "payroll", "ownership",
+]

@@ -1,0 +1,542 @@
+"""Loading master data (everything but the lake kinds) into the operational database.
+
+Each kind has row rules (checks across columns) and an applier that resolves references and
+upserts by the natural key. Counts: *loaded* (new), *updated* (some value differs), *unchanged*.
+Runs inside the caller's ``transaction.atomic``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext as _
+
+from qiao.core import validators as v
+from qiao.customers.models import (
+    Customer,
+    CustomerChange,
+    CustomerGroup,
+    GroupMembership,
+    Ownership,
+    Relationship,
+)
+from qiao.customers.search import pinyin_keys
+from qiao.ingest.kinds import CORPORATE_SERVICES, RATED, Kind
+from qiao.org.models import LEVEL_DEPTH, OWNER_ROLES, OrgUnit, Staff
+from qiao.products.models import Account, EBankingService, Holding, PayrollRelation, Product
+
+
+@dataclass
+class Reject:
+    line: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class Counts:
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+
+
+Record = dict[str, Any]
+
+
+def clean_rows(kind: Kind, texts: dict[str, list[str | None]], lines: Sequence[int]) -> tuple[list[tuple[int, Record]], list[Reject]]:
+    """Validate every cell with its field's validator and the kind's row rules."""
+    rows: list[tuple[int, Record]] = []
+    rejects: list[Reject] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    n = len(lines)
+    empty: list[str | None] = [None] * n
+    row_rule = ROW_RULES.get(kind.name)
+    for i in range(n):
+        line = lines[i]
+        record: Record = {}
+        errors: list[Reject] = []
+        for col, (required, cleaner) in kind.spec.items():
+            raw = texts.get(col, empty)[i]
+            if raw is None:
+                if required:
+                    errors.append(Reject(line, col, "", _("is required")))
+                continue
+            try:
+                record[col] = cleaner(raw)
+            except v.FieldError as exc:
+                errors.append(Reject(line, col, raw, str(exc.reason)))
+        if not errors and row_rule is not None:
+            errors = [Reject(line, c, str(record.get(c, "")), r) for c, r in row_rule(record)]
+        if not errors:
+            key = tuple(record.get(k) for k in kind.key)
+            if key in seen:
+                errors.append(
+                    Reject(
+                        line, kind.key[0], str(key[0]),
+                        _("the same %(key)s appears earlier in the file, on line %(line)d")
+                        % {"key": ", ".join(kind.key), "line": seen[key]},
+                    )
+                )
+            else:
+                seen[key] = line
+        if errors:
+            rejects.extend(errors)
+        else:
+            rows.append((line, record))
+    return rows, rejects
+
+
+# ---------------------------------------------------------------- row rules (across columns)
+
+RowRule = Callable[[Record], list[tuple[str, str]]]
+
+
+def _customer_rule(r: Record) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    id_type, ctype = r["id_type"], r["customer_type"]
+    try:
+        if id_type == "RIC":
+            r["id_no"] = v.clean_resident_id(r["id_no"])
+        elif id_type == "USCC":
+            r["id_no"] = v.clean_credit_code(r["id_no"])
+        else:
+            r["id_no"] = v.clean_other_id(r["id_no"])
+    except v.FieldError as exc:
+        return [("id_no", str(exc.reason))]
+    if ctype == "P" and id_type == "USCC":
+        errors.append(("id_type", _("an individual cannot have a unified social credit code")))
+    if ctype == "C" and id_type == "RIC":
+        errors.append(("id_type", _("a company cannot have a resident ID")))
+    if id_type == "RIC":
+        born, gender = v.ric_birth_date(r["id_no"]), v.ric_gender(r["id_no"])
+        if r.get("birth_date") and r["birth_date"] != born:
+            errors.append(
+                ("birth_date", _("does not match the resident ID (%(date)s)") % {"date": born})
+            )
+        if r.get("gender") and r["gender"] != gender:
+            errors.append(("gender", _("does not match the resident ID")))
+        # Derived from the ID, never typed in (compliance R17).
+        r.setdefault("birth_date", born)
+        r.setdefault("gender", gender)
+    if r.get("birth_date") and r.get("open_date") and r["open_date"] < r["birth_date"]:
+        errors.append(("open_date", _("is before the birth date")))
+    return errors
+
+
+def _not_before(later: str, earlier: str) -> RowRule:
+    def rule(r: Record) -> list[tuple[str, str]]:
+        if r.get(later) and r.get(earlier) and r[later] < r[earlier]:
+            return [(later, _("is before %(col)s") % {"col": earlier})]
+        return []
+
+    return rule
+
+
+def _all(*rules: RowRule) -> RowRule:
+    return lambda r: [e for rule in rules for e in rule(r)]
+
+
+def _product_rule(r: Record) -> list[tuple[str, str]]:
+    errors = _not_before("maturity_date", "issue_date")(r)
+    if r["category"] in RATED and not r.get("risk_level"):
+        errors.append(("risk_level", _("is required for an investment product (R1–R5)")))
+    return errors
+
+
+def _account_rule(r: Record) -> list[tuple[str, str]]:
+    errors = _all(_not_before("maturity_date", "open_date"), _not_before("close_date", "open_date"))(r)
+    if r.get("status") == "CLOSED" and not r.get("close_date"):
+        errors.append(("close_date", _("is required when the status is CLOSED")))
+    return errors
+
+
+def _relationship_rule(r: Record) -> list[tuple[str, str]]:
+    if r["customer_no"] == r["related_customer_no"]:
+        return [("related_customer_no", _("is the customer themself"))]
+    return []
+
+
+def _ebanking_rule(r: Record) -> list[tuple[str, str]]:
+    errors = _all(_not_before("activated_date", "opened_date"), _not_before("closed_date", "opened_date"))(r)
+    if r.get("recommended_by") and r.get("source") == "SELF":
+        errors.append(("recommended_by", _("is given but the source is SELF")))
+    return errors
+
+
+ROW_RULES: dict[str, RowRule] = {
+    "customers": _customer_rule,
+    "products": _product_rule,
+    "accounts": _account_rule,
+    "relationships": _relationship_rule,
+    "ebanking": _ebanking_rule,
+    "payroll": _not_before("end_date", "start_date"),
+    "ownership": _not_before("end_date", "start_date"),
+    "staff": _not_before("leave_date", "hire_date"),
+}
+
+
+# ---------------------------------------------------------------- upsert machinery
+
+def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return value
+
+
+def upsert(
+    model: type[models.Model],
+    key: Sequence[str],
+    records: list[Record],
+    counts: Counts,
+    *,
+    on_change: Callable[[models.Model, dict[str, tuple[Any, Any]]], None] | None = None,
+) -> list[models.Model]:
+    """Insert new rows, update changed ones (only the fields given), count unchanged ones.
+
+    ``records`` map model attribute names to values; ``None`` means "not given" and leaves the
+    stored value as it is. Returns the saved objects in the order of ``records``.
+    """
+    if not records:
+        return []
+    # Foreign keys are compared and written by their ``*_id`` attribute: no query per row.
+    records = [
+        {(f + "_id" if isinstance(val, models.Model) else f): (val.pk if isinstance(val, models.Model) else val)
+         for f, val in rec.items()}
+        for rec in records
+    ]
+    first = key[0]
+    existing: dict[tuple[Any, ...], models.Model] = {}
+    for chunk in _chunks(sorted({r[first] for r in records})):
+        for obj in model._default_manager.filter(**{f"{first}__in": chunk}):
+            existing[tuple(getattr(obj, k) for k in key)] = obj
+    new_objs: list[models.Model] = []
+    changed: list[models.Model] = []
+    changed_fields: set[str] = set()
+    result: list[models.Model] = []
+    for rec in records:
+        k = tuple(rec[f] for f in key)
+        obj = existing.get(k)
+        if obj is None:
+            obj = model(**{f: val for f, val in rec.items() if val is not None})
+            new_objs.append(obj)
+            existing[k] = obj
+        else:
+            diff = {
+                f: (getattr(obj, f), val)
+                for f, val in rec.items()
+                if val is not None and _norm(getattr(obj, f)) != _norm(val)
+            }
+            if diff:
+                if on_change is not None:
+                    on_change(obj, diff)
+                for f, (_old, new) in diff.items():
+                    setattr(obj, f, new)
+                changed_fields.update(diff)
+                if obj.pk is not None and obj not in changed:
+                    changed.append(obj)
+                    counts.updated += 1
+            elif obj.pk is not None:
+                counts.unchanged += 1
+        result.append(obj)
+    if new_objs:
+        model._default_manager.bulk_create(new_objs, batch_size=1000)
+        counts.loaded += len(new_objs)
+    if changed:
+        model._default_manager.bulk_update(changed, sorted(changed_fields), batch_size=500)
+    return result
+
+
+def _lookup(model: type[models.Model], field_name: str, values: Iterable[str]) -> dict[str, Any]:
+    wanted = sorted(set(values))
+    found: dict[str, Any] = {}
+    for chunk in _chunks(wanted):
+        for obj in model._default_manager.filter(**{f"{field_name}__in": chunk}):
+            found[getattr(obj, field_name)] = obj
+    return found
+
+
+def _resolve(
+    rows: list[tuple[int, Record]],
+    counts: Counts,
+    column: str,
+    table: dict[str, Any],
+    message: str,
+) -> list[tuple[int, Record]]:
+    kept = []
+    for line, rec in rows:
+        if rec.get(column) is not None and rec[column] not in table:
+            counts.rejects.append(Reject(line, column, rec[column], message))
+        else:
+            kept.append((line, rec))
+    return kept
+
+
+# ---------------------------------------------------------------- appliers, one per kind
+
+def apply_org_units(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    units = {u.code: u for u in OrgUnit.objects.all()}
+    levels = {code: u.level for code, u in units.items()}
+    levels.update({r["unit_code"]: r["level"] for _l, r in rows})
+    # Parents first: sort by depth in the tree.
+    ordered = sorted(rows, key=lambda lr: LEVEL_DEPTH[lr[1]["level"]])
+    for line, r in ordered:
+        parent = None
+        if r["level"] == "HEAD_OFFICE":
+            if r.get("parent_code"):
+                counts.rejects.append(Reject(line, "parent_code", r["parent_code"], _("a head office has no parent")))
+                continue
+        else:
+            parent = units.get(r.get("parent_code") or "")
+            if parent is None:
+                counts.rejects.append(
+                    Reject(line, "parent_code", r.get("parent_code") or "", _("is not a known organisation unit"))
+                )
+                continue
+            if LEVEL_DEPTH[parent.level] != LEVEL_DEPTH[r["level"]] - 1:  # type: ignore[index]
+                counts.rejects.append(
+                    Reject(line, "parent_code", parent.code, _("is not one level above a %(level)s") % {"level": r["level"]})
+                )
+                continue
+        path = (parent.path if parent else "/") + r["unit_code"] + "/"
+        rec = {"code": r["unit_code"], "name": r["name"], "level": r["level"], "parent": parent,
+               "path": path, "address": r.get("address")}
+        [unit] = upsert(OrgUnit, ["code"], [rec], counts)
+        units[unit.code] = unit  # type: ignore[attr-defined]
+
+
+def apply_staff(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    units = _lookup(OrgUnit, "code", (r["unit_code"] for _l, r in rows))
+    rows = _resolve(rows, counts, "unit_code", units, _("is not a known organisation unit"))
+    today = dt.date.today()
+    records = []
+    for _line, r in rows:
+        left = r.get("leave_date") is not None and r["leave_date"] <= today
+        records.append({
+            "username": r["staff_no"], "name": r["name"], "role": r["role"],
+            "unit": units[r["unit_code"]], "grade": r.get("grade"), "mobile": r.get("mobile"),
+            "email": r.get("email"), "hire_date": r.get("hire_date"),
+            "leave_date": r.get("leave_date"), "is_active": not left,
+        })
+    saved = upsert(Staff, ["username"], records, counts)
+    fresh = [s for s in saved if not s.password]  # type: ignore[attr-defined]
+    for s in fresh:
+        s.set_unusable_password()  # type: ignore[attr-defined]
+    if fresh:
+        Staff.objects.bulk_update(fresh, ["password"])  # type: ignore[arg-type]
+
+
+def apply_products(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    records = [
+        {"code": r["product_code"], "name": r["name"], "category": r["category"],
+         "risk_level": r.get("risk_level"), "min_amount": r.get("min_amount"),
+         "term_days": r.get("term_days"), "issue_date": r.get("issue_date"),
+         "maturity_date": r.get("maturity_date"), "motives": r.get("motives"), "rate": r.get("rate")}
+        for _l, r in rows
+    ]
+    upsert(Product, ["code"], records, counts)
+
+
+CUSTOMER_FIELDS = [
+    "customer_type", "name", "id_type", "id_no", "gender", "birth_date", "mobile", "email", "address",
+    "postal_code", "occupation", "industry", "education", "open_date", "landline", "school",
+    "tax_record", "marital_status", "family_notes", "investment_pref", "product_pref",
+    "marketing_pref", "hobbies", "annual_income", "legal_rep", "ownership_type", "size_class",
+    "registered_capital", "main_business",
+]
+
+
+def apply_customers(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    units = _lookup(OrgUnit, "code", (r["branch_code"] for _l, r in rows))
+    rows = _resolve(rows, counts, "branch_code", units, _("is not a known organisation unit"))
+    records = []
+    for _line, r in rows:
+        rec: Record = {"customer_no": r["customer_no"], "branch": units[r["branch_code"]]}
+        for f in CUSTOMER_FIELDS:
+            rec[f] = r.get(f)
+        full, initials = pinyin_keys(r["name"])
+        rec["name_pinyin"], rec["name_initials"] = full, initials
+        rec["id_tail4"], rec["id_tail6"] = r["id_no"][-4:], r["id_no"][-6:]
+        records.append(rec)
+    changes: list[CustomerChange] = []
+
+    def track(obj: models.Model, diff: dict[str, tuple[Any, Any]]) -> None:
+        for f, (old, new) in diff.items():
+            if f in CUSTOMER_FIELDS or f == "branch_id":
+                changes.append(
+                    CustomerChange(customer=obj, field=f, old_value=_show(old), new_value=_show(new),
+                                   changed_by=by, source="INGEST")
+                )
+
+    upsert(Customer, ["customer_no"], records, counts, on_change=track)
+    CustomerChange.objects.bulk_create(changes, batch_size=1000)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, OrgUnit):
+        return value.code
+    return str(value)
+
+
+def apply_groups(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    group_counts = Counts()
+    groups = {}
+    for _l, r in rows:
+        groups[r["group_code"]] = {"code": r["group_code"], "name": r["group_name"]}
+    saved = upsert(CustomerGroup, ["code"], list(groups.values()), group_counts)
+    by_code = {g.code: g for g in saved}  # type: ignore[attr-defined]
+    records = [
+        {"group": by_code[r["group_code"]], "customer": customers[r["customer_no"]],
+         "member_role": r["member_role"], "link_type": r["link_type"], "equity_pct": r.get("equity_pct")}
+        for _l, r in rows
+    ]
+    upsert(GroupMembership, ["group_id", "customer_id"], records, counts)
+
+
+def apply_relationships(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    customers = _lookup(
+        Customer, "customer_no",
+        [r["customer_no"] for _l, r in rows] + [r["related_customer_no"] for _l, r in rows],
+    )
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    rows = _resolve(rows, counts, "related_customer_no", customers, _("is not a known customer"))
+    records = [
+        {"customer": customers[r["customer_no"]], "related": customers[r["related_customer_no"]],
+         "relation": r["relation"], "note": r.get("note")}
+        for _l, r in rows
+    ]
+    upsert(Relationship, ["customer_id", "related_id", "relation"], records, counts)
+
+
+def apply_accounts(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    products = _lookup(Product, "code", (r["product_code"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    rows = _resolve(rows, counts, "product_code", products, _("is not a known product"))
+    existing = {
+        a.account_no: a.customer_id
+        for chunk in _chunks(sorted({r["account_no"] for _l, r in rows}))
+        for a in Account.objects.filter(account_no__in=chunk).only("account_no", "customer_id")
+    }
+    records = []
+    for line, r in rows:
+        owner = existing.get(r["account_no"])
+        if owner is not None and owner != customers[r["customer_no"]].pk:
+            counts.rejects.append(Reject(line, "customer_no", r["customer_no"], _("the account belongs to another customer")))
+            continue
+        records.append({
+            "account_no": r["account_no"], "customer": customers[r["customer_no"]],
+            "product": products[r["product_code"]], "open_date": r["open_date"],
+            "maturity_date": r.get("maturity_date"), "close_date": r.get("close_date"),
+            "status": r.get("status"), "currency": r.get("currency"), "balance": r.get("balance"),
+            "branch_code": r.get("branch_code"),
+        })
+    upsert(Account, ["account_no"], records, counts)
+
+
+def apply_holdings(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    accounts = _lookup(Account, "account_no", (r["account_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "account_no", accounts, _("is not a known account"))
+    records = [
+        {"account": accounts[r["account_no"]], "as_of_date": r["as_of_date"], "units": r["units"],
+         "cost": r["cost"], "market_value": r["market_value"]}
+        for _l, r in rows
+    ]
+    upsert(Holding, ["account_id", "as_of_date"], records, counts)
+
+
+def apply_ebanking(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    records = []
+    for line, r in rows:
+        customer = customers[r["customer_no"]]
+        if r["service"] in CORPORATE_SERVICES and customer.customer_type != "C":
+            counts.rejects.append(Reject(line, "service", r["service"], _("is a corporate service but the customer is an individual")))
+            continue
+        records.append({
+            "customer": customer, "service": r["service"], "opened_date": r["opened_date"],
+            "activated_date": r.get("activated_date"), "source": r.get("source"),
+            "recommended_by": r.get("recommended_by"), "closed_date": r.get("closed_date"),
+        })
+    upsert(EBankingService, ["customer_id", "service"], records, counts)
+
+
+def apply_payroll(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    accounts = _lookup(Account, "account_no", (r["account_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    rows = _resolve(rows, counts, "account_no", accounts, _("is not a known account"))
+    records = []
+    for line, r in rows:
+        account, customer = accounts[r["account_no"]], customers[r["customer_no"]]
+        if account.customer_id != customer.pk:
+            counts.rejects.append(Reject(line, "account_no", r["account_no"], _("is not an account of this customer")))
+            continue
+        records.append({
+            "customer": customer, "account": account, "relation_type": r["relation_type"],
+            "payer": r["payer"], "start_date": r["start_date"], "end_date": r.get("end_date"),
+        })
+    upsert(PayrollRelation, ["account_id", "relation_type", "payer"], records, counts)
+
+
+def apply_ownership(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    from qiao.customers.services import customers_refresh_primary_manager
+
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    staff = _lookup(Staff, "username", (r["staff_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    rows = _resolve(rows, counts, "staff_no", staff, _("is not a known staff member"))
+    records = []
+    for line, r in rows:
+        member = staff[r["staff_no"]]
+        if member.role not in OWNER_ROLES:
+            counts.rejects.append(Reject(line, "staff_no", r["staff_no"], _("is a %(role)s, who cannot own customers") % {"role": member.get_role_display()}))
+            continue
+        records.append({
+            "customer": customers[r["customer_no"]], "staff": member, "role": r["role"],
+            "start_date": r["start_date"], "end_date": r.get("end_date"), "assigned_by": by,
+        })
+    # Opening a new primary closes the customer's other open primary (one primary at a time).
+    saved_counts = Counts()
+    upsert(Ownership, ["customer_id", "staff_id", "role", "start_date"], records, saved_counts)
+    counts.loaded += saved_counts.loaded
+    counts.updated += saved_counts.updated
+    counts.unchanged += saved_counts.unchanged
+    touched = {rec["customer"].pk for rec in records}
+    for rec in records:
+        if rec["role"] == "PRIMARY" and rec["end_date"] is None:
+            (Ownership.objects.filter(customer=rec["customer"], role="PRIMARY", end_date__isnull=True,
+                                      start_date__lte=rec["start_date"])
+             .exclude(staff=rec["staff"]).update(end_date=rec["start_date"]))
+    customers_refresh_primary_manager(customer_ids=touched)
+
+
+APPLIERS: dict[str, Callable[[list[tuple[int, Record]], Counts, Staff | None], None]] = {
+    "org_units": apply_org_units,
+    "staff": apply_staff,
+    "products": apply_products,
+    "customers": apply_customers,
+    "groups": apply_groups,
+    "relationships": apply_relationships,
+    "accounts": apply_accounts,
+    "holdings": apply_holdings,
+    "ebanking": apply_ebanking,
+    "payroll": apply_payroll,
+    "ownership": apply_ownership,
+}

@@ -1,0 +1,212 @@
+"""Reading extract files: kind from the file name, encoding detection, header checks, raw rows.
+
+Every file is read into columns of text (``None`` for an empty cell) plus the line number of each
+row, whatever its format; validation then works the same for CSV and Parquet.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.utils.translation import gettext as _
+
+from qiao.ingest.kinds import KINDS, Kind
+
+
+class FileRefused(Exception):
+    """The whole file is refused (exit status 2, nothing changes): wrong header, encoding …"""
+
+
+@dataclass
+class RawFile:
+    path: Path
+    kind: Kind
+    encoding: str
+    sha256: str
+    header: list[str]
+    #: the known columns (text for CSV, typed for Parquet) and ``__line``, the row's line number
+    table: pa.Table
+    #: rows that could not even be split into the header's columns: (line, reason)
+    broken: list[tuple[int, str]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.table.num_rows)
+
+    @property
+    def lines(self) -> list[int]:
+        return [int(v) for v in self.table.column("__line").to_pylist()]
+
+    def texts(self) -> dict[str, list[str | None]]:
+        """Column name → text values (None for empty), for row-by-row validation."""
+        return {
+            name: _as_text(self.table.column(name))
+            for name in self.table.column_names
+            if name != "__line"
+        }
+
+
+def kind_for(path: Path) -> Kind:
+    name = path.name.lower()
+    # Longest prefix first, so that a future "balances_monthly" kind could not be shadowed.
+    for kind in sorted(KINDS.values(), key=lambda k: -len(k.name)):
+        if name.startswith(kind.name) and name.endswith((".csv", ".parquet")):
+            return kind
+    raise FileRefused(
+        _("%(file)s: the file name does not start with a known kind (%(kinds)s) or does not end in .csv or .parquet")
+        % {"file": path.name, "kinds": ", ".join(KINDS)}
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decode(data: bytes, name: str) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) or GBK/GB18030; anything else refuses the file."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise FileRefused(
+                _("%(file)s: starts with a UTF-8 BOM but is not valid UTF-8 (byte %(pos)d)")
+                % {"file": name, "pos": exc.start + 3}
+            ) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused(
+            _("%(file)s: is UTF-16; save it as UTF-8 or GBK") % {"file": name}
+        )
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gbk"
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            _("%(file)s: is neither UTF-8 nor GBK (undecodable bytes at offset %(pos)d)")
+            % {"file": name, "pos": exc.start}
+        ) from None
+
+
+def _check_header(header: list[str], kind: Kind, name: str) -> list[str]:
+    if not header or all(not h for h in header):
+        raise FileRefused(_("%(file)s: is empty or has no header line") % {"file": name})
+    seen: set[str] = set()
+    for col in header:
+        if col in seen:
+            raise FileRefused(
+                _("%(file)s: column %(col)s appears twice in the header") % {"file": name, "col": col}
+            )
+        seen.add(col)
+    missing = [c for c in kind.required if c not in seen]
+    if missing:
+        raise FileRefused(
+            _("%(file)s: required column %(col)s missing (a %(kind)s file needs %(cols)s)")
+            % {"file": name, "col": missing[0], "kind": kind.name, "cols": ", ".join(kind.required)}
+        )
+    return [c for c in header if c not in kind.columns]
+
+
+def read_file(path: Path) -> RawFile:
+    kind = kind_for(path)
+    if not path.is_file():
+        raise FileRefused(_("%(file)s: no such file") % {"file": path})
+    digest = sha256_of(path)
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet(path, kind, digest)
+    return _read_csv(path, kind, digest)
+
+
+def _read_csv(path: Path, kind: Kind, digest: str) -> RawFile:
+    text, encoding = decode(path.read_bytes(), path.name)
+    if "\x00" in text:
+        raise FileRefused(_("%(file)s: contains NUL bytes; it is not a text file") % {"file": path.name})
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise FileRefused(_("%(file)s: is empty or has no header line") % {"file": path.name}) from None
+    except csv.Error as exc:
+        raise FileRefused(
+            _("%(file)s: the header line cannot be read as CSV (%(err)s)") % {"file": path.name, "err": exc}
+        ) from None
+    ignored = _check_header(header, kind, path.name)
+    wanted = [(i, col) for i, col in enumerate(header) if col in kind.columns]
+    columns: dict[str, list[str | None]] = {col: [] for _, col in wanted}
+    lines: list[int] = []
+    broken: list[tuple[int, str]] = []
+    width = len(header)
+    line = reader.line_num
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # A broken quote swallows the rest of the file: refuse it rather than guess.
+            raise FileRefused(
+                _("%(file)s: line %(line)d cannot be read as CSV (%(err)s)")
+                % {"file": path.name, "line": start, "err": exc}
+            ) from None
+        line = start
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        if len(row) != width:
+            broken.append(
+                (line, _("has %(n)d fields, the header has %(m)d") % {"n": len(row), "m": width})
+            )
+            continue
+        lines.append(line)
+        for i, col in wanted:
+            value = row[i].strip()
+            columns[col].append(value if value != "" else None)
+    arrays = {col: pa.array(values, pa.string()) for col, values in columns.items()}
+    arrays["__line"] = pa.array(lines, pa.int64())
+    return RawFile(path, kind, encoding, digest, header, pa.table(arrays), broken, ignored)
+
+
+def _as_text(array: pa.ChunkedArray | pa.Array) -> list[str | None]:
+    typ = array.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return [v if v not in (None, "") else None for v in array.to_pylist()]
+    if pa.types.is_timestamp(typ):
+        values = array.to_pylist()
+        return [v.isoformat() if v is not None else None for v in values]
+    if pa.types.is_date(typ):
+        return [v.isoformat() if v is not None else None for v in array.to_pylist()]
+    if pa.types.is_decimal(typ) or pa.types.is_integer(typ):
+        return [str(v) if v is not None else None for v in array.to_pylist()]
+    if pa.types.is_floating(typ):
+        # Render floats without exponent so the decimal rules can judge them (1e5 → 100000.0).
+        return [format(v, "f").rstrip("0").rstrip(".") if v is not None else None for v in array.to_pylist()]
+    strings = pc.utf8_trim_whitespace(array.cast(pa.string()))
+    return [v if v not in (None, "") else None for v in strings.to_pylist()]
+
+
+def _read_parquet(path: Path, kind: Kind, digest: str) -> RawFile:
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - any Arrow error means "not a readable Parquet file"
+        raise FileRefused(
+            _("%(file)s: is not a readable Parquet file (%(err)s)") % {"file": path.name, "err": exc}
+        ) from None
+    header = [str(n) for n in table.column_names]
+    ignored = _check_header(header, kind, path.name)
+    known = table.select([c for c in header if c in kind.columns])
+    # Parquet has no lines; "line" is the row number counted like a CSV with a header (row 1 = line 2).
+    known = known.append_column("__line", pa.array(range(2, table.num_rows + 2), pa.int64()))
+    return RawFile(path, kind, "parquet", digest, header, known, [], ignored)
