@@ -135,7 +135,7 @@ def ingest_file(path: Path, *, by: Staff | None = None, progress: Progress | Non
         record.finished_at = timezone.now()
         record.save()
         return result
-    result.kind, result.encoding, result.rows = raw.kind.name, raw.encoding, raw.n_rows
+    result.kind, result.encoding, result.rows = raw.kind.name, raw.encoding, raw.n_rows + len(raw.broken)
     result.ignored_columns = raw.ignored_columns
     record.kind, record.sha256, record.encoding, record.rows = (
         raw.kind.name, raw.sha256, raw.encoding, raw.n_rows + len(raw.broken)
