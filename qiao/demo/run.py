@@ -1,0 +1,122 @@
+"""``qiao demo``: a generated bank, loaded with the same ingest code, scored and served."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _reset_if_other_bank(home: Path, marker: dict[str, Any]) -> None:
+    """A demo home holds one generated bank; a different one (other seed, size or day) starts over."""
+    marker_file = home / "demo.json"
+    if not marker_file.exists():
+        return
+    if json.loads(marker_file.read_text(encoding="utf-8")) == marker:
+        return
+    if connection.vendor != "sqlite":
+        raise SystemExit(
+            "error: this database holds another demo bank; use an empty database or the same "
+            "--customers/--months/--seed"
+        )
+    _say("A different demo bank is here; starting over.")
+    connection.close()
+    for name in ("qiao.sqlite3", "qiao.sqlite3-wal", "qiao.sqlite3-shm"):
+        (home / name).unlink(missing_ok=True)
+    shutil.rmtree(home / "lake", ignore_errors=True)
+    shutil.rmtree(home / "demo-extracts", ignore_errors=True)
+    marker_file.unlink()
+
+
+def _set_logins(logins: list[dict[str, str]]) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    from qiao.org.models import Role, Staff
+
+    with transaction.atomic():
+        for login in logins:
+            staff = Staff.objects.filter(username=login["username"]).first()
+            if staff is None:
+                continue
+            staff.password = make_password(login["password"])
+            if staff.role == Role.ADMIN:
+                staff.is_staff = staff.is_superuser = True
+            elif staff.role in (Role.ANALYST, Role.AUDITOR):
+                staff.is_staff = True  # the analyst edits tier rules, the auditor reads the trail
+            staff.save(update_fields=["password", "is_staff", "is_superuser"])
+
+
+def run_demo(
+    *, customers: int, months: int, seed: int, serve: bool, host: str = "127.0.0.1", port: int = 8000
+) -> int:
+    from qiao.cli import _migrate
+    from qiao.demo.generate import generate_bank
+    from qiao.ingest.services import ingest_paths
+    from qiao.scoring.services import score_run
+
+    started = time.perf_counter()
+    home: Path = settings.QIAO_HOME
+    home.mkdir(parents=True, exist_ok=True)
+    as_of = timezone.localdate() - dt.timedelta(days=1)
+    marker = {"customers": customers, "months": months, "seed": seed, "as_of": as_of.isoformat()}
+    _reset_if_other_bank(home, marker)
+    _migrate()
+
+    out = home / "demo-extracts"
+    _say(f"Generating a bank of {customers:,} customers over {months} months (seed {seed}) …")
+    summary = generate_bank(out, customers=customers, months=months, seed=seed, as_of=as_of)
+    _say(f"  extracts in {out}  ({time.perf_counter() - started:.1f} s)")
+
+    _say("Loading the extracts …")
+    results = ingest_paths([out])
+    for result in results:
+        _say("  " + result.summary())
+    if not all(r.ok for r in results):
+        _say("error: a demo extract was refused; see above")
+        return 2
+    logins: list[dict[str, str]] = summary["logins"]
+    _set_logins(logins)
+    (home / "demo.json").write_text(json.dumps(marker), encoding="utf-8")
+    logins_file = home / "demo-logins.json"
+    logins_file.write_text(json.dumps(logins, ensure_ascii=False, indent=2), encoding="utf-8")
+    logins_file.chmod(0o600)
+
+    _say("Scoring (tiers, contribution, lifetime value, risk style, attrition) …")
+    run = score_run(as_of=as_of)
+    _say(f"  scored {run.customers:,} customers as of {run.as_of}")
+
+    try:
+        from qiao.engagement.services import worklist_generate
+    except ImportError:
+        pass
+    else:
+        _say("Building the work lists …")
+        _say("  " + json.dumps(worklist_generate(day=as_of + dt.timedelta(days=1)), default=str))
+
+    _say(f"Demo ready in {time.perf_counter() - started:.1f} s.")
+    _say(f"Logins are in {logins_file}; for example:")
+    shown = set()
+    for login in logins:
+        if login["role"] not in shown and login["role"] in ("CM", "OUTLET_HEAD", "AUDITOR", "ANALYST"):
+            shown.add(login["role"])
+            _say(f"  {login['role']:<12} {login['username']:<10} {login['password']}")
+    if not serve:
+        return 0
+    from waitress import serve as waitress_serve
+
+    from qiao.wsgi import application
+
+    _say(f"Qiao is serving at http://{host}:{port}/  (Ctrl-C to stop)")
+    waitress_serve(application, host=host, port=port, threads=8, ident="qiao")
+    return 0

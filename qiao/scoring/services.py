@@ -1,0 +1,304 @@
+"""The nightly scoring, operational side: hand the lake to ``qiao.analytics`` and keep the results.
+
+1. Snapshot the operational tables the models need into ``lake/ref/*.parquet``.
+2. Run :func:`qiao.analytics.scoring.run_scoring` (DuckDB or Spark, one code path).
+3. Store one ``ScoreSnapshot`` per customer for the date (replacing an earlier run of the same date:
+   idempotent), the tier history at its change points, the events, and copy AUM, tier and
+   contribution onto ``Customer`` for fast lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from qiao.customers.models import Customer
+from qiao.products.models import Account, EBankingService, PayrollRelation, Product
+from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
+
+Progress = Callable[[str, float], None]
+
+
+def _arrow(rows: list[tuple[Any, ...]], names: list[str], types: list[pa.DataType]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    return pa.table(
+        {n: pa.array(list(col), t) for n, col, t in zip(names, columns, types, strict=True)}
+    )
+
+
+def export_refs() -> None:
+    """Write the operational tables the analytics read into ``lake/ref/`` (atomically)."""
+    from qiao.analytics.lake import write_ref_table
+
+    lake = settings.LAKE_DIR
+    s, d = pa.string(), pa.date32()
+    money = pa.decimal128(18, 2)
+    customers = list(
+        Customer.objects.values_list(
+            "customer_no", "customer_type", "birth_date", "gender", "occupation", "industry",
+            "branch__code", "open_date", "size_class",
+        ).iterator(chunk_size=20000)
+    )
+    write_ref_table(lake, "customers", _arrow(
+        customers,
+        ["customer_no", "customer_type", "birth_date", "gender", "occupation", "industry",
+         "branch_code", "open_date", "size_class"],
+        [s, s, d, s, s, s, s, d, s],
+    ))
+    accounts = list(
+        Account.objects.values_list(
+            "account_no", "customer__customer_no", "product__code", "open_date", "maturity_date",
+            "close_date", "status", "balance",
+        ).iterator(chunk_size=20000)
+    )
+    write_ref_table(lake, "accounts", _arrow(
+        accounts,
+        ["account_no", "customer_no", "product_code", "open_date", "maturity_date", "close_date",
+         "status", "balance"],
+        [s, s, s, d, d, d, s, money],
+    ))
+    products = list(Product.objects.values_list(
+        "code", "name", "category", "risk_level", "motives", "term_days", "rate"
+    ))
+    write_ref_table(lake, "products", _arrow(
+        [(c, n, cat, r or None, m or "", t, float(rate) if rate is not None else None)
+         for c, n, cat, r, m, t, rate in products],
+        ["product_code", "name", "category", "risk_level", "motives", "term_days", "rate"],
+        [s, s, s, s, s, pa.int64(), pa.float64()],
+    ))
+    ebanking = list(EBankingService.objects.values_list(
+        "customer__customer_no", "service", "opened_date", "activated_date"
+    ).iterator(chunk_size=20000))
+    write_ref_table(lake, "ebanking", _arrow(
+        ebanking, ["customer_no", "service", "opened_date", "activated_date"], [s, s, d, d]
+    ))
+    payroll = list(PayrollRelation.objects.values_list(
+        "customer__customer_no", "account__account_no", "relation_type", "start_date", "end_date"
+    ).iterator(chunk_size=20000))
+    write_ref_table(lake, "payroll", _arrow(
+        payroll, ["customer_no", "account_no", "relation_type", "start_date", "end_date"],
+        [s, s, s, d, d],
+    ))
+    contacts: list[tuple[Any, ...]] = []
+    if apps.is_installed("qiao.engagement"):
+        Contact = apps.get_model("engagement", "Contact")
+        contacts = [
+            (c, timezone.localtime(at).date(), ch)
+            for c, at, ch in Contact.objects.values_list(
+                "customer__customer_no", "at", "channel"
+            ).iterator(chunk_size=20000)
+        ]
+    write_ref_table(lake, "contacts", _arrow(
+        contacts, ["customer_no", "contact_date", "channel"], [s, d, s]
+    ))
+
+
+def tier_rules() -> dict[str, Any] | None:
+    """The active rule set from the admin, or ``None`` for the file in the repository."""
+    rule_set = TierRuleSet.objects.filter(active=True).order_by("-updated_at").first()
+    return rule_set.rules if rule_set else None
+
+
+def _money(value: Any) -> Decimal:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return Decimal("0.00")
+    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _json(value: Any, default: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value
+
+
+FEATURE_KEYS = [
+    "aum_avg_3m", "aum_avg_12m", "trend_3m", "trend_6m", "trend_12m", "deposit_liquidity",
+    "loan_balance", "n_products", "categories", "recency_days", "frequency", "monetary",
+    "counter_txn", "electronic_txn", "self_service_txn", "large_in_count", "large_in_sum",
+    "large_out_count", "large_out_sum", "turnover", "n_trades", "return_ratio", "risky_share",
+    "ebank_services", "payroll", "contacts_90d", "tenure_months", "age", "contribution_month",
+]
+
+
+def _features(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in FEATURE_KEYS:
+        if key in row:
+            value = row[key]
+            if hasattr(value, "item"):
+                value = value.item()
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            out[key] = value
+    return out
+
+
+def _previous(as_of: dt.date) -> Any:
+    import pandas as pd
+
+    prev = (
+        ScoreSnapshot.objects.filter(as_of__lt=as_of)
+        .order_by("-as_of").values_list("as_of", flat=True).first()
+    )
+    if prev is None:
+        return None
+    rows = ScoreSnapshot.objects.filter(as_of=prev).values_list(
+        "customer__customer_no", "attrition_prob", "tier_pyramid"
+    )
+    return pd.DataFrame(list(rows), columns=["customer_no", "attrition_prob", "tier_pyramid"])
+
+
+def default_as_of() -> dt.date:
+    """The last day with balances in the lake (the extract date), else yesterday."""
+    import duckdb
+
+    files = sorted(str(p) for p in (settings.LAKE_DIR / "balances").glob("month=*/*.parquet"))
+    if files:
+        con = duckdb.connect()
+        try:
+            [(latest,)] = con.execute("SELECT max(balance_date) FROM read_parquet(?)", [files]).fetchall()
+        finally:
+            con.close()
+        if latest is not None:
+            return latest  # type: ignore[no-any-return]
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+def score_run(
+    *, as_of: dt.date | None = None, engine: str = "duckdb", progress: Progress | None = None
+) -> ModelRun:
+    from qiao.analytics.lake import connect
+    from qiao.analytics.scoring import run_scoring
+
+    as_of = as_of or default_as_of()
+    run = ModelRun.objects.create(as_of=as_of, engine=engine, started_at=timezone.now())
+    started = time.perf_counter()
+    try:
+        export_refs()
+        con = connect(engine)
+        try:
+            result = run_scoring(
+                con=con, lake=settings.LAKE_DIR, as_of=as_of, tier_rules=tier_rules(),
+                previous=_previous(as_of), progress=progress,
+            )
+        finally:
+            disconnect = getattr(con, "disconnect", None)
+            if callable(disconnect):
+                disconnect()
+        if progress:
+            progress("saving", 0.95)
+        n = _store(result, as_of)
+    except Exception as exc:
+        run.finished_at = timezone.now()
+        run.message = f"{type(exc).__name__}: {exc}"
+        run.save()
+        raise
+    diagnostics = dict(result.diagnostics)
+    diagnostics["seconds_total"] = round(time.perf_counter() - started, 2)
+    run.customers = n
+    run.diagnostics = json.loads(json.dumps(diagnostics, default=str))
+    run.ok = True
+    run.finished_at = timezone.now()
+    run.save()
+    if progress:
+        progress("done", 1.0)
+    return run
+
+
+def _store(result: Any, as_of: dt.date) -> int:
+    scores = result.scores
+    ids = dict(Customer.objects.values_list("customer_no", "id"))
+    records = scores.to_dict("records")
+    snapshots = []
+    updates: list[tuple[int, Decimal, str, Decimal]] = []
+    for row in records:
+        cid = ids.get(row["customer_no"])
+        if cid is None:
+            continue
+        aum = _money(row.get("aum"))
+        contribution = _money(row.get("contribution_year"))
+        snapshots.append(ScoreSnapshot(
+            customer_id=cid, as_of=as_of, aum=aum, contribution_year=contribution,
+            tier_pyramid=row.get("tier_pyramid") or "", tier_deposit=row.get("tier_deposit") or "",
+            tier_why=_json(row.get("tier_why"), {}), pareto_core=bool(row.get("pareto_core")),
+            p_alive=_float(row.get("p_alive")), expected_txn_12m=_float(row.get("expected_txn_12m")),
+            clv=_money(row.get("clv")) if row.get("clv") is not None else None,
+            attrition_prob=_float(row.get("attrition_prob")),
+            attrition_reasons=_json(row.get("attrition_reasons"), []),
+            risk_style=row.get("risk_style") or "", stage=row.get("stage") or "",
+            stage_why=(row.get("stage_why") or "")[:300], motive=row.get("motive") or "",
+            motive_why=(row.get("motive_why") or "")[:300], need_mode=row.get("need_mode") or "",
+            cross_sell=_json(row.get("cross_sell"), []), features=_features(row),
+        ))
+        updates.append((cid, aum, row.get("tier_pyramid") or "", contribution))
+    history = _tier_changes(result.tier_history, ids)
+    events = [
+        ScoreEvent(customer_id=ids[e["customer_no"]], event_date=e["event_date"], kind=e["kind"],
+                   detail=_json(e.get("detail"), {}), as_of=as_of)
+        for e in result.events.to_dict("records") if e["customer_no"] in ids
+    ]
+    with transaction.atomic():
+        ScoreSnapshot.objects.filter(as_of=as_of).delete()
+        ScoreSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+        ScoreEvent.objects.filter(as_of=as_of).delete()
+        ScoreEvent.objects.bulk_create(events, batch_size=2000)
+        TierHistory.objects.all().delete()
+        TierHistory.objects.bulk_create(history, batch_size=5000)
+        _update_customers(updates)
+    return len(snapshots)
+
+
+def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[TierHistory]:
+    """Keep the tier path at its change points (and its first month): the history, compactly."""
+    rows = tier_history.sort_values(["customer_no", "scheme", "month_end"]).itertuples(index=False)
+    out: list[TierHistory] = []
+    last: tuple[str, str] | None = None
+    last_tier = None
+    for row in rows:
+        key = (row.customer_no, row.scheme)
+        if key != last or row.tier != last_tier:
+            cid = ids.get(row.customer_no)
+            if cid is not None:
+                month_end = row.month_end.date() if hasattr(row.month_end, "date") else row.month_end
+                out.append(TierHistory(customer_id=cid, month_end=month_end, scheme=row.scheme, tier=row.tier))
+        last, last_tier = key, row.tier
+    return out
+
+
+def _update_customers(updates: list[tuple[int, Decimal, str, Decimal]]) -> None:
+    """Copy AUM, tier and contribution onto customers in set-based batches (UPDATE … FROM VALUES)."""
+    table = Customer._meta.db_table
+    for i in range(0, len(updates), 2000):
+        batch = updates[i : i + 2000]
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+        params: list[Any] = [x for row in batch for x in row]
+        with connection.cursor() as cur:
+            cur.execute(
+                f"WITH v(id, aum, tier, contribution) AS (VALUES {values}) "
+                f"UPDATE {table} SET aum = v.aum, tier = v.tier, contribution = v.contribution "
+                f"FROM v WHERE {table}.id = v.id",
+                params,
+            )

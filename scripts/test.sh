@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The README's second command: install what the tests need, then run every check and test,
+# on SQLite and on the PostgreSQL server of this machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+  # Browser tests drive Debian's chromium (never a downloaded browser).
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+# PIP_CONSTRAINT reaches isolated build environments too (see constraints.txt).
+PIP_CONSTRAINT="$PWD/constraints.txt" python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "== ruff"
+ruff format --check qiao tests bench
+ruff check qiao tests bench
+echo "== mypy"
+mypy qiao
+echo "== import contract"
+lint-imports
+echo "== deploy checks (production settings)"
+QIAO_HOME="$(mktemp -d)" QIAO_SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+  qiao check --deploy
+
+export QIAO_DUCKDB_THREADS=2
+echo "== tests on SQLite"
+QIAO_HOME="$(mktemp -d)" python3 -m pytest -q -p no:cacheprovider tests
+echo "== tests on PostgreSQL"
+# The analytics and demo-generator tests do not touch the operational database; run them once.
+QIAO_HOME="$(mktemp -d)" QIAO_DATABASE_URL="postgres://postgres@127.0.0.1:5432/qiao" \
+  python3 -m pytest -q -p no:cacheprovider tests --ignore=tests/analytics --ignore=tests/demo
