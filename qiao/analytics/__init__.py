@@ -1,0 +1,1 @@
+"""Framework-free analytics for Qiao (no Django imports allowed under this package)."""
