@@ -17,8 +17,8 @@ FloatArray = NDArray[np.float64]
 
 
 def _row_label(source: Any, pos: int) -> str:
-    index = getattr(source, "index", None)
-    if index is not None and len(index) > pos:
+    index = getattr(source, "index", None)  # pandas objects; list.index is a method
+    if index is not None and not callable(index) and len(index) > pos:
         label = index[pos]
         if getattr(index, "name", None) == "line":
             # the command line numbers rows by their line in the input file
