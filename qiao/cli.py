@@ -122,8 +122,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from qiao.demo.run import run_demo
 
     return run_demo(
-        customers=args.customers, months=args.months, seed=args.seed, serve=not args.no_serve,
-        host=args.host, port=args.port,
+        customers=args.customers,
+        months=args.months,
+        seed=args.seed,
+        serve=not args.no_serve,
+        host=args.host,
+        port=args.port,
     )
 
 
@@ -150,8 +154,9 @@ def cmd_manage(args: argparse.Namespace) -> int:
 def _progress_printer():  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(),
-                   transient=True)
+    bar = Progress(
+        TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn(), transient=True
+    )
     state: dict[str, int] = {}
 
     def report(step: str, fraction: float) -> None:
@@ -167,7 +172,9 @@ def _progress_printer():  # type: ignore[no-untyped-def]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qiao", description="Qiao (桥): the CRM for customer managers.")
+    parser = argparse.ArgumentParser(
+        prog="qiao", description="Qiao (桥): the CRM for customer managers."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="generate a synthetic bank, load and score it, and serve it")

@@ -59,7 +59,9 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env_secret("QIAO_SECRET_KEY") or _local_secret_key()
-ALLOWED_HOSTS = [h for h in env_str("QIAO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in env_str("QIAO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("QIAO_CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
@@ -80,6 +82,7 @@ INSTALLED_APPS = [
     "qiao.ingest",
     "qiao.audit",
     "qiao.scoring",
+    "qiao.engagement",
     "qiao.web",
     "qiao.api",
 ]

@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("qiao.api.urls")),
+    path("", include("qiao.engagement.urls")),
     path("", include("qiao.web.urls")),
 ]

@@ -17,6 +17,7 @@ class Action(models.TextChoices):
     LOGIN = "LOGIN", _("Logged in")
     LOGIN_FAILED = "LOGIN_FAILED", _("Login failed")
     API_TOKEN = "API_TOKEN", _("API token issued")
+    OFFBOARD = "OFFBOARD", _("Staff member left")
 
 
 class AuditEvent(models.Model):
@@ -33,6 +34,9 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit trail")
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.customer_no}"
 
     def save(self, *args: object, **kwargs: object) -> None:
         # Append-only is an invariant of the table, not a business rule: refuse any update here

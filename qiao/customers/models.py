@@ -86,7 +86,9 @@ class Customer(models.Model):
     ownership_type = models.CharField(
         _("ownership type"), max_length=12, choices=OwnershipType.choices, blank=True
     )
-    size_class = models.CharField(_("size class"), max_length=8, choices=SizeClass.choices, blank=True)
+    size_class = models.CharField(
+        _("size class"), max_length=8, choices=SizeClass.choices, blank=True
+    )
     registered_capital = models.DecimalField(
         _("registered capital"), max_digits=18, decimal_places=2, null=True, blank=True
     )
@@ -97,8 +99,12 @@ class Customer(models.Model):
     open_date = models.DateField(_("customer since"))
     # Denormalised from ownership and the nightly scoring so the list can filter and sort fast.
     primary_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-        related_name="primary_customers", verbose_name=_("primary customer manager"),
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="primary_customers",
+        verbose_name=_("primary customer manager"),
     )
     aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2, default=0, db_index=True)
     contribution = models.DecimalField(
@@ -112,7 +118,16 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["branch", "aum"]), models.Index(fields=["birth_date"])]
+        indexes = [
+            models.Index(fields=["branch", "aum"]),
+            models.Index(fields=["birth_date"]),
+            # Name prefix search (张三 → LIKE '张%'): a pattern-ops B-tree on PostgreSQL, whatever the
+            # collation; other databases ignore the operator class. A trigram index for "anywhere in
+            # the name" is added by migration 0004 where pg_trgm is available.
+            models.Index(
+                fields=["name"], name="cust_name_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.customer_no})"
@@ -165,6 +180,9 @@ class GroupMembership(models.Model):
             models.UniqueConstraint(fields=["group", "customer"], name="uniq_group_member")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.group_id}"
+
 
 class Relation(models.TextChoices):
     SPOUSE = "SPOUSE", _("Spouse")
@@ -193,6 +211,9 @@ class Relationship(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.relation} {self.related_id}"
+
 
 class OwnerRole(models.TextChoices):
     PRIMARY = "PRIMARY", _("Primary")
@@ -203,9 +224,7 @@ class Ownership(models.Model):
     """Who manages a customer, dated: the open rows (no end date) are the current managers."""
 
     customer = models.ForeignKey(Customer, models.CASCADE, related_name="ownerships")
-    staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, related_name="ownerships"
-    )
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="ownerships")
     role = models.CharField(_("role"), max_length=10, choices=OwnerRole.choices)
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until"), null=True, blank=True)
@@ -223,6 +242,9 @@ class Ownership(models.Model):
             models.Index(fields=["customer", "end_date"]),
         ]
         ordering = ["-start_date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} ← {self.staff_id} ({self.role}, {self.start_date}–{self.end_date or ''})"
 
 
 class ChangeSource(models.TextChoices):
@@ -250,6 +272,9 @@ class CustomerChange(models.Model):
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["customer", "-changed_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id}.{self.field} @ {self.changed_at:%Y-%m-%d %H:%M}"
+
 
 class SavedGroup(models.Model):
     """A customer group for marketing (seed 004 L132): static (hand-picked) or dynamic (a filter)."""
@@ -260,9 +285,7 @@ class SavedGroup(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.CASCADE, related_name="saved_groups"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="saved_groups")
     filters = models.JSONField(_("filter"), default=dict, blank=True)
     customers = models.ManyToManyField(Customer, blank=True, related_name="saved_groups")
     created_at = models.DateTimeField(auto_now_add=True)

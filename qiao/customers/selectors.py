@@ -13,11 +13,39 @@ Out of scope is indistinguishable from missing: :func:`customer_get_for_staff` r
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
 
-from qiao.customers.models import Customer, Ownership
-from qiao.org.models import BANKWIDE_ROLES, OWNER_ROLES, SUBTREE_ROLES, Role, Staff
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qiao.core.masking import (
+    mask_account_no,
+    mask_address,
+    mask_email,
+    mask_id_no,
+    mask_middle,
+    mask_mobile,
+    mask_name,
+)
+from qiao.customers.models import Customer, GroupMembership, Ownership, SavedGroup
+from qiao.org.models import BANKWIDE_ROLES, OWNER_ROLES, SUBTREE_ROLES, OrgUnit, Role, Staff
+from qiao.products.models import (
+    Account,
+    AccountStatus,
+    Category,
+    EBankingService,
+    Holding,
+    PayrollRelation,
+    RelationType,
+)
 
 
 def staff_scope_q(staff: Staff) -> Q | None:
@@ -29,10 +57,11 @@ def staff_scope_q(staff: Staff) -> Q | None:
     if staff.role in SUBTREE_ROLES and staff.unit_id is not None:
         return Q(branch__path__startswith=staff.unit.path)
     if staff.role in OWNER_ROLES:
-        owns = Ownership.objects.filter(
-            customer=OuterRef("pk"), staff=staff, end_date__isnull=True
-        )
-        return Q(primary_manager=staff) | Q(Exists(owns))
+        # The open ownership rows alone decide: ``primary_manager`` is a denormalised copy of the
+        # open primary row (customers_refresh_primary_manager), so OR-ing it in would add nothing
+        # but a scan of every customer (an OR defeats the semi-join on ownership(staff, end_date)).
+        owns = Ownership.objects.filter(staff=staff, end_date__isnull=True).values("customer_id")
+        return Q(pk__in=Subquery(owns))
     return Q(pk__in=[])
 
 
@@ -71,3 +100,527 @@ def customer_lookup_for_referral(*, staff: Staff, customer_no: str) -> Customer 
         parent_path = "/".join(unit_path.rstrip("/").split("/")[:-1]) + "/"
         qs = qs.filter(branch__path__startswith=parent_path)
     return qs.first()
+
+
+# ---------------------------------------------------------------- labels and masking
+
+#: The pyramid tiers written by the nightly scoring (Customer.tier), best first.
+TIER_LABELS: dict[str, Any] = {
+    "DIAMOND": _("Diamond"),
+    "PLATINUM": _("Platinum"),
+    "GOLD": _("Gold"),
+    "ORDINARY": _("Ordinary"),
+    "RESTRICTED": _("Restricted"),
+}
+
+#: Masking of each personal field (JR/T 0171 C2), applied before any value leaves the server.
+MASKERS: dict[str, Callable[[str], str]] = {
+    "id_no": mask_id_no,
+    "mobile": mask_mobile,
+    "landline": lambda text: mask_middle(text or "", 3, 2),
+    "email": mask_email,
+    "address": mask_address,
+    "account_no": mask_account_no,
+}
+
+
+def mask_field(field: str, value: Any) -> str:
+    """The masked form of ``value`` if ``field`` is personal, else the value as text."""
+    text = "" if value is None else str(value)
+    masker = MASKERS.get(field)
+    return masker(text) if masker and text else text
+
+
+def tier_label(tier: str) -> str:
+    return str(TIER_LABELS.get(tier, tier or "—"))
+
+
+# ---------------------------------------------------------------- list filters
+
+AGE_BANDS: dict[str, tuple[int | None, int | None]] = {
+    "U30": (None, 29),
+    "30-39": (30, 39),
+    "40-49": (40, 49),
+    "50-59": (50, 59),
+    "60+": (60, None),
+}
+SORTS: dict[str, list[Any]] = {
+    "-aum": [F("aum").desc(), "pk"],
+    "aum": [F("aum").asc(), "pk"],
+    "-contribution": [F("contribution").desc(), "pk"],
+    "contribution": [F("contribution").asc(), "pk"],
+    # Longest without contact first: never contacted (null) leads.
+    "last_contact_at": [F("last_contact_at").asc(nulls_first=True), "pk"],
+    "-last_contact_at": [F("last_contact_at").desc(nulls_last=True), "pk"],
+    "name": ["name_pinyin", "pk"],
+}
+EBANKING_STATES = ("NONE", "OPENED", "ACTIVATED")
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    """The customer list's filter (also a dynamic saved group's definition). Amounts in yuan."""
+
+    tiers: tuple[str, ...] = ()
+    customer_type: str = ""
+    aum_min: Decimal | None = None
+    aum_max: Decimal | None = None
+    age_band: str = ""
+    gender: str = ""
+    occupation: str = ""
+    product: str = ""
+    category: str = ""
+    ebanking: str = ""
+    payroll: str = ""
+    owner: str = ""
+    outlet: str = ""
+    sort: str = "-aum"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in (None, "", ()):
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else str(value)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CustomerFilters:
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data or data[f.name] in (None, ""):
+                continue
+            value = data[f.name]
+            if f.name == "tiers":
+                kwargs[f.name] = tuple(str(t) for t in value)
+            elif f.name in ("aum_min", "aum_max"):
+                kwargs[f.name] = Decimal(str(value))
+            else:
+                kwargs[f.name] = str(value)
+        return cls(**kwargs)
+
+    @property
+    def is_empty(self) -> bool:
+        return not {k for k in self.to_json() if k != "sort"}
+
+
+def _age_q(band: str, today: dt.date) -> Q:
+    low, high = AGE_BANDS[band]
+    q = Q(birth_date__isnull=False)
+    if low is not None:
+        q &= Q(birth_date__lte=_years_before(today, low))
+    if high is not None:
+        q &= Q(birth_date__gt=_years_before(today, high + 1))
+    return q
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def customers_filter(*, staff: Staff, filters: CustomerFilters) -> QuerySet[Customer]:
+    """The customers ``staff`` may see that pass ``filters``, sorted (one scoped query)."""
+    qs = customers_visible_to(staff=staff)
+    f = filters
+    if f.tiers:
+        qs = qs.filter(tier__in=list(f.tiers))
+    if f.customer_type:
+        qs = qs.filter(customer_type=f.customer_type)
+    if f.aum_min is not None:
+        qs = qs.filter(aum__gte=f.aum_min)
+    if f.aum_max is not None:
+        qs = qs.filter(aum__lte=f.aum_max)
+    if f.age_band in AGE_BANDS:
+        qs = qs.filter(_age_q(f.age_band, timezone.localdate()))
+    if f.gender:
+        qs = qs.filter(gender=f.gender)
+    if f.occupation:
+        qs = qs.filter(occupation__startswith=f.occupation)
+    if f.product or f.category:
+        held = Account.objects.filter(customer=OuterRef("pk")).exclude(status=AccountStatus.CLOSED)
+        if f.product:
+            held = held.filter(product__code=f.product)
+        if f.category:
+            held = held.filter(product__category=f.category)
+        qs = qs.filter(Exists(held))
+    if f.ebanking in EBANKING_STATES:
+        live = EBankingService.objects.filter(customer=OuterRef("pk"), closed_date__isnull=True)
+        activated = live.filter(activated_date__isnull=False)
+        if f.ebanking == "NONE":
+            qs = qs.exclude(Exists(live))
+        elif f.ebanking == "OPENED":
+            qs = qs.filter(Exists(live)).exclude(Exists(activated))
+        else:
+            qs = qs.filter(Exists(activated))
+    if f.payroll in ("YES", "NO"):
+        today = timezone.localdate()
+        paid = PayrollRelation.objects.filter(
+            customer=OuterRef("pk"), relation_type=RelationType.PAYROLL
+        ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        qs = qs.filter(Exists(paid)) if f.payroll == "YES" else qs.exclude(Exists(paid))
+    if f.owner == "-":
+        qs = qs.filter(primary_manager__isnull=True)
+    elif f.owner:
+        qs = qs.filter(primary_manager__username=f.owner)
+    if f.outlet:
+        unit = OrgUnit.objects.filter(code=f.outlet).only("path").first()
+        qs = qs.filter(branch__path__startswith=unit.path) if unit else qs.none()
+    return qs.select_related("primary_manager", "branch").order_by(
+        *SORTS.get(f.sort, SORTS["-aum"])
+    )
+
+
+def customer_tier_counts(*, staff: Staff) -> dict[str, int]:
+    rows = customers_visible_to(staff=staff).values("tier").annotate(n=Count("id")).order_by()
+    counts = {row["tier"]: row["n"] for row in rows}
+    ordered = {t: counts.pop(t) for t in TIER_LABELS if t in counts}
+    ordered.update(sorted(counts.items()))
+    return ordered
+
+
+def customer_portfolio_summary(*, staff: Staff) -> dict[str, Any]:
+    """The numbers on the home page: customers, total AUM, customers per tier (all in scope)."""
+    totals = customers_visible_to(staff=staff).aggregate(n=Count("id"), aum=Sum("aum"))
+    return {
+        "customers": totals["n"] or 0,
+        "aum": totals["aum"] or Decimal(0),
+        "tiers": customer_tier_counts(staff=staff),
+    }
+
+
+# ---------------------------------------------------------------- search
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+_LETTERS = re.compile(r"[a-z]+")
+
+
+def search_terms(query: str) -> str:
+    """The query as searched: spaces and dashes removed, at most 40 characters."""
+    return re.sub(r"[\s\-]+", "", query or "")[:40]
+
+
+def _search_lookups(q: str) -> list[Q]:
+    upper, lower = q.upper(), q.lower()
+    lookups: list[Q] = []
+    if _CJK.search(q):
+        # Names and company names: exact, then prefix (index), then anywhere in the name.
+        return [Q(name=q), Q(name__startswith=q), Q(name__contains=q)]
+    mobile = _MOBILE.fullmatch(q)
+    if mobile:
+        lookups.append(Q(mobile=mobile.group(1)))
+    if len(upper) == 18:
+        lookups.append(Q(id_no=upper))  # resident ID or unified social credit code
+    if re.fullmatch(r"\d{3}[\dX]", upper):
+        lookups.append(Q(id_tail4=upper))
+    if re.fullmatch(r"\d{5}[\dX]", upper):
+        lookups.append(Q(id_tail6=upper))
+    lookups.append(Q(customer_no__in=sorted({q, upper})))
+    if re.fullmatch(r"[A-Z0-9]{5,40}", upper) and any(ch.isdigit() for ch in upper):
+        lookups.append(Q(id_no=upper))  # passports and other IDs
+        lookups.append(Q(customer_no__startswith=upper))
+    if _LETTERS.fullmatch(lower):
+        lookups += [
+            Q(name_initials=lower),
+            Q(name_pinyin=lower),
+            Q(name_initials__startswith=lower),
+            Q(name_pinyin__startswith=lower),
+        ]
+    elif re.search(r"[A-Za-z]", q):
+        lookups.append(Q(name__startswith=q))  # Latin company names
+    return lookups
+
+
+def customer_search(*, staff: Staff, query: str, limit: int = 20) -> list[Customer]:
+    """Customers ``staff`` may see that match ``query``, best matches first.
+
+    One box for everything: a name in 汉字 (exact, prefix, anywhere), pinyin in full or initials
+    (``zs`` finds 张三), a mobile (full), a resident ID (full, or its last 4 or 6 characters), a
+    customer number, a company name or credit code. Each lookup is an indexed equality or prefix
+    query on the scoped customers; they run in order until ``limit`` customers are found.
+    Typo tolerance, where cheap: a pinyin query that finds nothing is retried without its last
+    letter (``zhangsna`` → ``zhangsn`` finds nobody, ``zhangsanx`` → ``zhangsan`` finds 张三).
+    """
+    q = search_terms(query)
+    if not q:
+        return []
+    limit = max(1, min(limit, 100))
+    base = customers_visible_to(staff=staff).select_related("primary_manager", "branch")
+    found: dict[int, Customer] = {}
+
+    def run(lookups: list[Q]) -> None:
+        for lookup in lookups:
+            if len(found) >= limit:
+                return
+            for customer in base.filter(lookup).order_by("-aum", "pk")[:limit]:
+                if customer.pk not in found and len(found) < limit:
+                    found[customer.pk] = customer
+
+    run(_search_lookups(q))
+    lower = q.lower()
+    if not found and _LETTERS.fullmatch(lower) and len(lower) >= 4:
+        run([Q(name_pinyin__startswith=lower[:-1])])
+    return list(found.values())
+
+
+# ---------------------------------------------------------------- the 360's pieces
+
+#: Seed 004 L58: the "effective information" (有效信息) of a company.
+CORPORATE_INFO: list[tuple[str, Any]] = [
+    ("name", _("name")),
+    ("address", _("address")),
+    ("email", _("e-mail")),
+    ("postal_code", _("postal code")),
+    ("ownership_type", _("company type")),
+    ("industry", _("industry")),
+    ("main_business", _("products and services")),
+    ("registered_capital", _("registered capital")),
+    ("tax_record", _("tax record")),
+]
+#: Seed 004 L60: the effective information of a person, and the preferences the CM learns in talk.
+INDIVIDUAL_INFO: list[tuple[str, Any]] = [
+    ("name", _("name")),
+    ("address", _("address")),
+    ("phone", _("mobile or landline")),
+    ("email", _("e-mail")),
+    ("postal_code", _("postal code")),
+    ("gender", _("gender")),
+    ("birth_date", _("birth date")),
+    ("occupation", _("occupation")),
+    ("industry", _("industry")),
+    ("education", _("education")),
+    ("school", _("school")),
+    ("tax_record", _("tax record")),
+    ("investment_pref", _("investment preference")),
+    ("hobbies", _("hobbies")),
+    ("product_pref", _("product preference")),
+]
+
+
+@dataclass(frozen=True)
+class Completeness:
+    score: int  # 0–100
+    filled: int
+    total: int
+    missing: list[tuple[str, Any]]
+
+
+def customer_completeness(customer: Customer) -> Completeness:
+    """How much of the seed's effective information is on file, and what is missing."""
+    items = CORPORATE_INFO if customer.is_corporate else INDIVIDUAL_INFO
+    missing = []
+    for field, label in items:
+        if field == "phone":
+            present = bool(customer.mobile or customer.landline)
+        else:
+            value = getattr(customer, field)
+            present = value not in (None, "")
+        if not present:
+            missing.append((field, label))
+    total = len(items)
+    filled = total - len(missing)
+    return Completeness(round(100 * filled / total), filled, total, missing)
+
+
+def customer_ownership_history(customer: Customer) -> QuerySet[Ownership]:
+    return customer.ownerships.select_related("staff", "assigned_by").order_by(
+        F("end_date").desc(nulls_first=True), "-start_date", "-id"
+    )
+
+
+def customer_changes(customer: Customer, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The change history, newest first, personal values masked (the page never shows them)."""
+    rows = customer.changes.select_related("changed_by").order_by("-changed_at", "-id")[:limit]
+    return [
+        {
+            "field": row.field,
+            "label": _field_label(row.field),
+            "old": mask_field(row.field, row.old_value),
+            "new": mask_field(row.field, row.new_value),
+            "by": row.changed_by.username if row.changed_by else "",
+            "by_name": row.changed_by.display_name if row.changed_by else "",
+            "at": row.changed_at,
+            "source": row.get_source_display(),
+        }
+        for row in rows
+    ]
+
+
+def _field_label(field: str) -> str:
+    try:
+        return str(Customer._meta.get_field(field).verbose_name)
+    except Exception:  # a field since renamed: show its stored name
+        return field
+
+
+def customer_accounts(customer: Customer) -> list[Account]:
+    """Accounts with their product and latest holding, open ones first, soonest maturity first."""
+    accounts = list(
+        customer.accounts.select_related("product").order_by(
+            F("close_date").asc(nulls_first=True),
+            F("maturity_date").asc(nulls_last=True),
+            "open_date",
+        )
+    )
+    latest: dict[int, Holding] = {}
+    for holding in Holding.objects.filter(account__customer=customer).order_by("as_of_date"):
+        latest[holding.account_id] = holding
+    for account in accounts:
+        account.latest_holding = latest.get(account.pk)  # type: ignore[attr-defined]
+        account.masked_no = mask_account_no(account.account_no)  # type: ignore[attr-defined]
+    return accounts
+
+
+def customer_ebanking(customer: Customer) -> list[EBankingService]:
+    return list(customer.ebanking.order_by("service"))
+
+
+def customer_payroll(customer: Customer) -> list[PayrollRelation]:
+    return list(customer.payroll_relations.select_related("account").order_by("-start_date"))
+
+
+def customer_connections(*, staff: Staff, customer: Customer) -> dict[str, Any]:
+    """Family and business relationships and group memberships; the other party is linked only
+    when ``staff`` may see them (otherwise the name is masked and there is no link)."""
+    rels = list(customer.relationships.select_related("related")) + list(
+        customer.related_from.select_related("customer")
+    )
+    others = {r.related_id if r.customer_id == customer.pk else r.customer_id for r in rels}
+    memberships = list(customer.group_memberships.select_related("group"))
+    peers = list(
+        GroupMembership.objects.filter(group__in=[m.group_id for m in memberships])
+        .exclude(customer=customer)
+        .select_related("customer")
+    )
+    others |= {p.customer_id for p in peers}
+    visible = set(
+        customers_visible_to(staff=staff).filter(pk__in=others).values_list("pk", flat=True)
+    )
+
+    def party(other: Customer) -> dict[str, Any]:
+        shown = other.pk in visible
+        return {
+            "customer_no": other.customer_no if shown else "",
+            "name": other.name if shown else mask_name(other.name),
+            "linked": shown,
+        }
+
+    relationships = []
+    for r in rels:
+        outgoing = r.customer_id == customer.pk
+        other = r.related if outgoing else r.customer
+        relationships.append(
+            {
+                "relation": r.get_relation_display(),
+                "outgoing": outgoing,
+                "note": r.note,
+                **party(other),
+            }
+        )
+    groups = [
+        {
+            "group": m.group.name,
+            "role": m.get_member_role_display(),
+            "link": m.get_link_type_display(),
+            "equity_pct": m.equity_pct,
+            "members": [
+                {**party(p.customer), "role": p.get_member_role_display()}
+                for p in peers
+                if p.group_id == m.group_id
+            ],
+        }
+        for m in memberships
+    ]
+    return {"relationships": relationships, "groups": groups}
+
+
+def customer_latest_score(customer: Customer) -> Any:
+    """The customer's score snapshot of the latest scored date, if any."""
+    from qiao.scoring.models import ScoreSnapshot
+
+    return ScoreSnapshot.objects.filter(customer=customer).order_by("-as_of").first()
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def staff_assignable_by(*, by: Staff, include_inactive: bool = False) -> QuerySet[Staff]:
+    """Staff who can own customers and whom ``by`` may give customers to (their unit's subtree)."""
+    qs = Staff.objects.filter(role__in=list(OWNER_ROLES)).select_related("unit")
+    if not include_inactive:
+        qs = qs.filter(is_active=True, leave_date__isnull=True)
+    if by.is_superuser or by.role in BANKWIDE_ROLES:
+        return qs.order_by("unit__path", "username")
+    if by.unit_id is None:
+        return qs.none()
+    return qs.filter(unit__path__startswith=by.unit.path).order_by("unit__path", "username")
+
+
+def _owner_gone_q() -> Q:
+    today = timezone.localdate()
+    return Q(primary_manager__is_active=False) | Q(primary_manager__leave_date__lte=today)
+
+
+def reassignment_queue(*, staff: Staff) -> QuerySet[Customer]:
+    """Customers whose (open) primary manager has left or been deactivated: never lost, queued."""
+    return (
+        customers_visible_to(staff=staff)
+        .filter(primary_manager__isnull=False)
+        .filter(_owner_gone_q())
+        .select_related("primary_manager", "branch")
+        .order_by("-aum", "pk")
+    )
+
+
+def customers_missing_owner(*, staff: Staff) -> QuerySet[Customer]:
+    """Customers who must have an owner and do not (or whose owner has left).
+
+    Every corporate customer with a loan account; every individual at or above
+    ``QIAO["QUALITY_AUM_THRESHOLD"]`` AUM (seed 003: customers stay with the bank when a CM leaves).
+    """
+    loans = Account.objects.filter(
+        customer=OuterRef("pk"), product__category=Category.LOAN
+    ).exclude(status=AccountStatus.CLOSED)
+    threshold = Decimal(settings.QIAO["QUALITY_AUM_THRESHOLD"])
+    must = (Q(customer_type="C") & Exists(loans)) | Q(customer_type="P", aum__gte=threshold)
+    return (
+        customers_visible_to(staff=staff)
+        .filter(must)
+        .filter(Q(primary_manager__isnull=True) | _owner_gone_q())
+        .select_related("primary_manager", "branch")
+        .order_by("-aum", "pk")
+    )
+
+
+# ---------------------------------------------------------------- saved groups
+
+
+def saved_groups_for(*, staff: Staff) -> QuerySet[SavedGroup]:
+    return SavedGroup.objects.filter(owner=staff).order_by("name")
+
+
+def saved_group_get_for_staff(*, staff: Staff, group_id: int) -> SavedGroup:
+    group = SavedGroup.objects.filter(owner=staff, pk=group_id).first()
+    if group is None:
+        raise Http404("No group matches the given query.")
+    return group
+
+
+def saved_group_customers(*, staff: Staff, group: SavedGroup) -> QuerySet[Customer]:
+    """The customers of a saved group that ``staff`` may see today (scope applied on every use).
+
+    A static group is its hand-picked members; a dynamic group is its filter, evaluated now.
+    Campaigns resolve their target groups through this function.
+    """
+    if group.kind == SavedGroup.Kind.DYNAMIC:
+        return customers_filter(staff=staff, filters=CustomerFilters.from_json(group.filters))
+    return (
+        customers_visible_to(staff=staff)
+        .filter(saved_groups=group)
+        .select_related("primary_manager", "branch")
+        .order_by("-aum", "pk")
+    )

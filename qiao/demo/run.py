@@ -58,7 +58,13 @@ def _set_logins(logins: list[dict[str, str]]) -> None:
 
 
 def run_demo(
-    *, customers: int, months: int, seed: int, serve: bool, host: str = "127.0.0.1", port: int = 8000
+    *,
+    customers: int,
+    months: int,
+    seed: int,
+    serve: bool,
+    host: str = "127.0.0.1",
+    port: int = 8000,
 ) -> int:
     from qiao.cli import _migrate
     from qiao.demo.generate import generate_bank
@@ -108,7 +114,12 @@ def run_demo(
     _say(f"Logins are in {logins_file}; for example:")
     shown = set()
     for login in logins:
-        if login["role"] not in shown and login["role"] in ("CM", "OUTLET_HEAD", "AUDITOR", "ANALYST"):
+        if login["role"] not in shown and login["role"] in (
+            "CM",
+            "OUTLET_HEAD",
+            "AUDITOR",
+            "ANALYST",
+        ):
             shown.add(login["role"])
             _say(f"  {login['role']:<12} {login['username']:<10} {login['password']}")
     if not serve:

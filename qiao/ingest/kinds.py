@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core import validators as v
@@ -21,31 +22,73 @@ def _enum(*choices: str) -> Cleaner:
 
 
 def _past_date(value: str) -> dt.date:
-    return v.clean_date(value, not_after=dt.date.today())
+    return v.clean_date(value, not_after=timezone.localdate())
 
 
 UNIT_LEVELS = ("HEAD_OFFICE", "BRANCH", "SUB_BRANCH", "OUTLET")
 ROLES = (
-    "CM", "SENIOR_CM", "TEAM_LEAD", "OUTLET_HEAD", "LOBBY", "PRODUCT_MANAGER", "RISK_MANAGER",
-    "ANALYST", "ADMIN", "AUDITOR",
+    "CM",
+    "SENIOR_CM",
+    "TEAM_LEAD",
+    "OUTLET_HEAD",
+    "LOBBY",
+    "PRODUCT_MANAGER",
+    "RISK_MANAGER",
+    "ANALYST",
+    "ADMIN",
+    "AUDITOR",
 )
 GRADES = ("JUNIOR", "INTERMEDIATE", "SENIOR", "PRINCIPAL")
 CATEGORIES = (
-    "DEMAND", "TIME", "WEALTH", "FUND", "BOND", "INSURANCE", "PRECIOUS_METAL", "LOAN", "CARD",
+    "DEMAND",
+    "TIME",
+    "WEALTH",
+    "FUND",
+    "BOND",
+    "INSURANCE",
+    "PRECIOUS_METAL",
+    "LOAN",
+    "CARD",
     "SETTLEMENT",
 )
 RATED = {"WEALTH", "FUND", "BOND", "INSURANCE", "PRECIOUS_METAL"}
 RISK_LEVELS = ("R1", "R2", "R3", "R4", "R5")
 MOTIVES = ("ACCUMULATE", "APPRECIATE", "LOAN")
 CHANNELS = (
-    "COUNTER", "ATM", "ONLINE", "MOBILE", "PHONE", "WECHAT", "POS", "CORP_ONLINE", "BANK_LINK",
+    "COUNTER",
+    "ATM",
+    "ONLINE",
+    "MOBILE",
+    "PHONE",
+    "WECHAT",
+    "POS",
+    "CORP_ONLINE",
+    "BANK_LINK",
 )
 TXN_TYPES = (
-    "DEPOSIT", "WITHDRAWAL", "TRANSFER", "PAYMENT", "BILL_PAY", "TOPUP", "SALARY", "INTEREST", "FEE",
-    "PURCHASE", "REDEMPTION", "LOAN_DRAWDOWN", "LOAN_REPAYMENT", "OTHER",
+    "DEPOSIT",
+    "WITHDRAWAL",
+    "TRANSFER",
+    "PAYMENT",
+    "BILL_PAY",
+    "TOPUP",
+    "SALARY",
+    "INTEREST",
+    "FEE",
+    "PURCHASE",
+    "REDEMPTION",
+    "LOAN_DRAWDOWN",
+    "LOAN_REPAYMENT",
+    "OTHER",
 )
 SERVICES = (
-    "ONLINE", "MOBILE", "PHONE", "WECHAT", "CORP_ONLINE_QUERY", "CORP_ONLINE_PRO", "BANK_LINK",
+    "ONLINE",
+    "MOBILE",
+    "PHONE",
+    "WECHAT",
+    "CORP_ONLINE_QUERY",
+    "CORP_ONLINE_PRO",
+    "BANK_LINK",
 )
 CORPORATE_SERVICES = {"CORP_ONLINE_QUERY", "CORP_ONLINE_PRO", "BANK_LINK"}
 
@@ -184,8 +227,15 @@ KINDS: dict[str, Kind] = {
                 "relation": (
                     True,
                     _enum(
-                        "SPOUSE", "PARENT", "CHILD", "SIBLING", "RELATIVE", "REFERRED_BY",
-                        "KEY_PERSON", "LEGAL_REP", "SHAREHOLDER",
+                        "SPOUSE",
+                        "PARENT",
+                        "CHILD",
+                        "SIBLING",
+                        "RELATIVE",
+                        "REFERRED_BY",
+                        "KEY_PERSON",
+                        "LEGAL_REP",
+                        "SHAREHOLDER",
                     ),
                 ),
                 "note": (False, _text),
@@ -290,6 +340,17 @@ KINDS: dict[str, Kind] = {
 
 #: The order in which kinds load when several files are given together.
 LOAD_ORDER = [
-    "org_units", "staff", "products", "customers", "groups", "relationships", "accounts",
-    "holdings", "balances", "transactions", "ebanking", "payroll", "ownership",
+    "org_units",
+    "staff",
+    "products",
+    "customers",
+    "groups",
+    "relationships",
+    "accounts",
+    "holdings",
+    "balances",
+    "transactions",
+    "ebanking",
+    "payroll",
+    "ownership",
 ]

@@ -31,15 +31,23 @@ def _lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _problem(column: str, condition: str, reason: str) -> str:
+Check = tuple[str, str, str]  # (column, SQL condition that is true when wrong, reason)
+
+
+def _problem(column: str, condition: str, reason: str) -> Check:
+    return (column, condition, reason)
+
+
+def _case(check: Check) -> str:
+    column, condition, reason = check
     return f"CASE WHEN {condition} THEN {{'col': {_lit(column)}, 'reason': {_lit(reason)}}} END"
 
 
-def _required(column: str) -> str:
+def _required(column: str) -> Check:
     return _problem(column, f"{column} IS NULL", _("is required"))
 
 
-def _code(column: str, required: bool = True) -> list[str]:
+def _code(column: str, required: bool = True) -> list[Check]:
     checks = [_required(column)] if required else []
     checks.append(
         _problem(
@@ -51,7 +59,7 @@ def _code(column: str, required: bool = True) -> list[str]:
     return checks
 
 
-def _enum(column: str, choices: tuple[str, ...] | list[str], required: bool = True) -> list[str]:
+def _enum(column: str, choices: tuple[str, ...] | list[str], required: bool = True) -> list[Check]:
     checks = [_required(column)] if required else []
     values = ", ".join(_lit(c) for c in choices)
     checks.append(
@@ -64,14 +72,17 @@ def _enum(column: str, choices: tuple[str, ...] | list[str], required: bool = Tr
     return checks
 
 
-def _amount(column: str, *, positive: bool = False, signed: bool = False, required: bool = True) -> list[str]:
+def _amount(
+    column: str, *, positive: bool = False, signed: bool = False, required: bool = True
+) -> list[Check]:
     checks = [_required(column)] if required else []
     pattern = SIGNED_RE if signed else AMOUNT_RE
     checks.append(
         _problem(
             column,
             f"{column} IS NOT NULL AND NOT regexp_full_match({column}, {_lit(pattern)})",
-            _("is not an amount with at most 2 decimal places") if signed
+            _("is not an amount with at most 2 decimal places")
+            if signed
             else _("is not a non-negative amount with at most 2 decimal places"),
         )
     )
@@ -79,11 +90,24 @@ def _amount(column: str, *, positive: bool = False, signed: bool = False, requir
         checks.append(
             _problem(
                 column,
-                f"regexp_full_match({column}, {_lit(pattern)}) AND CAST({column} AS DECIMAL(18,2)) <= 0",
+                f"regexp_full_match({column}, {_lit(pattern)}) AND TRY_CAST({column} AS DECIMAL(18,2)) <= 0",
                 _("must be greater than zero"),
             )
         )
     return checks
+
+
+TXN_RAW = (
+    "{'txn_id': txn_id, 'account_no': account_no, 'customer_no': customer_no, 'txn_time': txn_time, "
+    "'amount': amount, 'direction': direction, 'channel': channel, 'txn_type': txn_type, "
+    "'product_code': product_code, 'gain': gain, 'cash': cash}"
+)
+BAL_RAW = "{'account_no': account_no, 'balance_date': balance_date, 'balance': balance}"
+# A fingerprint of a transaction's values, to tell "the same row again" from "changed".
+TXN_HASH = (
+    "md5(concat_ws('|', account_no, customer_no, epoch_us({t}), amount, direction, channel, "
+    "txn_type, coalesce(product_code, ''), coalesce(CAST(gain AS VARCHAR), ''), coalesce(cash, '')))"
+)
 
 
 @dataclass
@@ -106,11 +130,21 @@ def _existing_files(lake: Path, kind: str) -> list[str]:
     return sorted(str(p) for p in (lake / kind).glob("month=*/*.parquet"))
 
 
-def _collect_rejects(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
+def _conditions(checks: list[Check]) -> str:
+    """The checks as one boolean: is anything wrong with the row? (Cheap for the good rows.)"""
+    return " OR ".join(f"coalesce({cond}, false)" for _col, cond, _reason in checks)
+
+
+def _collect_rejects(
+    con: duckdb.DuckDBPyConnection, counts: Counts, checks: list[Check], raw: str
+) -> None:
+    # The list of problems (with reasons) is built only for the rows that have one.
     rows = con.execute(
-        """
+        f"""
         SELECT __line, p.col, p.reason, __raw
-        FROM (SELECT __line, unnest(problems) AS p, __raw FROM checked WHERE len(problems) > 0)
+        FROM (SELECT __line, unnest(list_filter([{", ".join(_case(c) for c in checks)}], x -> x IS NOT NULL)) AS p,
+                     {raw} AS __raw
+              FROM checked WHERE is_bad)
         ORDER BY __line
         """
     ).fetchall()
@@ -144,90 +178,147 @@ def load_transactions(
     load_id: int,
     now: dt.datetime,
 ) -> LakeResult:
-    cols = ["txn_id", "account_no", "customer_no", "txn_time", "amount", "direction", "channel",
-            "txn_type", "product_code", "gain", "cash"]
+    cols = [
+        "txn_id",
+        "account_no",
+        "customer_no",
+        "txn_time",
+        "amount",
+        "direction",
+        "channel",
+        "txn_type",
+        "product_code",
+        "gain",
+        "cash",
+    ]
     _as_varchar(con, table, cols)
     con.register("acct", accounts)
     checks = (
-        _code("txn_id") + _code("account_no") + _code("customer_no")
-        + [_required("txn_time"),
-           _problem("txn_time", "txn_time IS NOT NULL AND ts IS NULL", _("is not an ISO 8601 date and time")),
-           _problem("txn_time", f"ts > CAST({_lit(now.isoformat())} AS TIMESTAMPTZ)", _("is in the future"))]
+        _code("txn_id")
+        + _code("account_no")
+        + _code("customer_no")
+        + [
+            _required("txn_time"),
+            _problem(
+                "txn_time",
+                "txn_time IS NOT NULL AND ts IS NULL",
+                _("is not an ISO 8601 date and time"),
+            ),
+            _problem(
+                "txn_time",
+                f"ts > CAST({_lit(now.isoformat())} AS TIMESTAMPTZ)",
+                _("is in the future"),
+            ),
+        ]
         + _amount("amount", positive=True)
-        + _enum("direction", ("C", "D")) + _enum("channel", CHANNELS) + _enum("txn_type", TXN_TYPES)
-        + _code("product_code", required=False) + _amount("gain", signed=True, required=False)
+        + _enum("direction", ("C", "D"))
+        + _enum("channel", CHANNELS)
+        + _enum("txn_type", TXN_TYPES)
+        + _code("product_code", required=False)
+        + _amount("gain", signed=True, required=False)
         + _enum("cash", ("Y", "N"), required=False)
-        + [_problem("account_no", "a_account IS NULL AND account_no IS NOT NULL", _("is not a known account")),
-           _problem("customer_no", "a_account IS NOT NULL AND a_customer <> customer_no",
-                    _("does not own this account"))]
+        + [
+            _problem(
+                "account_no",
+                "a_account IS NULL AND account_no IS NOT NULL",
+                _("is not a known account"),
+            ),
+            _problem(
+                "customer_no",
+                "a_account IS NOT NULL AND a_customer <> customer_no",
+                _("does not own this account"),
+            ),
+        ]
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE checked AS
-        SELECT j.*, list_filter([{', '.join(checks)}], x -> x IS NOT NULL) AS problems,
-               {{'txn_id': txn_id, 'account_no': account_no, 'customer_no': customer_no,
-                 'txn_time': txn_time, 'amount': amount, 'direction': direction,
-                 'channel': channel, 'txn_type': txn_type, 'product_code': product_code,
-                 'gain': gain, 'cash': cash}} AS __raw
+        SELECT j.*, ({_conditions(checks)}) AS is_bad
         FROM (SELECT s.*, TRY_CAST(s.txn_time AS TIMESTAMPTZ) AS ts, a.account_no AS a_account,
                      a.customer_no AS a_customer
               FROM src s LEFT JOIN acct a ON a.account_no = s.account_no) j
         """
     )
     counts = Counts()
-    _collect_rejects(con, counts)
+    _collect_rejects(con, counts, checks, TXN_RAW)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE good AS
         SELECT txn_id, account_no, customer_no, ts AS txn_time,
                CAST(amount AS DECIMAL(18,2)) AS amount, upper(direction) AS direction,
                upper(channel) AS channel, upper(txn_type) AS txn_type, product_code,
-               CAST(gain AS DECIMAL(18,2)) AS gain, upper(cash) AS cash, __line,
-               md5(concat_ws('|', account_no, customer_no, epoch_us(ts), CAST(amount AS DECIMAL(18,2)),
-                   upper(direction), upper(channel), upper(txn_type), coalesce(product_code, ''),
-                   coalesce(CAST(CAST(gain AS DECIMAL(18,2)) AS VARCHAR), ''), coalesce(upper(cash), ''))) AS h
-        FROM checked WHERE len(problems) = 0
+               CAST(gain AS DECIMAL(18,2)) AS gain, upper(cash) AS cash, __line
+        FROM checked WHERE NOT is_bad
         """
     )
     existing = _existing_files(lake, "transactions")
+    # Fingerprints only for the few rows that need comparing: ids seen before (in the lake or
+    # earlier in the file). The rest, nearly always all of them, are simply new.
     if existing:
         files = "[" + ", ".join(_lit(f) for f in existing) + "]"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE old AS
-            SELECT txn_id, arg_max(md5(concat_ws('|', account_no, customer_no, epoch_us(txn_time), amount,
-                   direction, channel, txn_type, coalesce(product_code, ''),
-                   coalesce(CAST(gain AS VARCHAR), ''), coalesce(cash, ''))), load_id) AS h
-            FROM read_parquet({files}) GROUP BY txn_id
+            SELECT txn_id, arg_max({TXN_HASH.format(t="txn_time")}, load_id) AS h
+            FROM read_parquet({files})
+            WHERE txn_id IN (SELECT txn_id FROM good)
+            GROUP BY txn_id
             """
         )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE old (txn_id VARCHAR, h VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE dup AS SELECT txn_id FROM good GROUP BY txn_id HAVING count(*) > 1"
+    )
     # Within the file: the first occurrence of an id counts; a later identical one is unchanged,
     # a later different one is refused. Against the lake: identical → unchanged, different → refused.
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE judged AS
-        SELECT g.*, o.h AS old_h,
-               first_value(g.h) OVER w AS first_h, first_value(g.__line) OVER w AS first_line,
-               row_number() OVER w AS nth
-        FROM good g LEFT JOIN old o USING (txn_id)
-        WINDOW w AS (PARTITION BY g.txn_id ORDER BY g.__line)
+        WITH seen AS (
+            SELECT g.*, {TXN_HASH.format(t="txn_time")} AS h FROM good g
+            WHERE txn_id IN (SELECT txn_id FROM old) OR txn_id IN (SELECT txn_id FROM dup)
+        ), ranked AS (
+            SELECT s.*, o.h AS old_h,
+                   first_value(s.h) OVER w AS first_h, first_value(s.__line) OVER w AS first_line,
+                   row_number() OVER w AS nth
+            FROM seen s LEFT JOIN old o USING (txn_id)
+            WINDOW w AS (PARTITION BY s.txn_id ORDER BY s.__line)
+        )
+        SELECT * FROM ranked
+        UNION ALL BY NAME
+        SELECT g.*, NULL AS h, NULL AS old_h, NULL AS first_h, g.__line AS first_line, 1 AS nth
+        FROM good g WHERE txn_id NOT IN (SELECT txn_id FROM old) AND txn_id NOT IN (SELECT txn_id FROM dup)
         """
     )
     for line, txn_id, first_line in con.execute(
         "SELECT __line, txn_id, first_line FROM judged WHERE nth > 1 AND h <> first_h ORDER BY __line"
     ).fetchall():
-        counts.rejects.append(Reject(int(line), "txn_id", txn_id,
-            _("the same txn_id appears earlier in the file, on line %(line)d, with other values") % {"line": first_line}))
+        counts.rejects.append(
+            Reject(
+                int(line),
+                "txn_id",
+                txn_id,
+                _(
+                    "the same txn_id appears earlier in the file, on line %(line)d, with other values"
+                )
+                % {"line": first_line},
+            )
+        )
     for line, txn_id in con.execute(
         "SELECT __line, txn_id FROM judged WHERE nth = 1 AND old_h IS NOT NULL AND old_h <> h ORDER BY __line"
     ).fetchall():
-        counts.rejects.append(Reject(int(line), "txn_id", txn_id,
-            _("this txn_id was loaded before with other values; transactions cannot change")))
+        counts.rejects.append(
+            Reject(
+                int(line),
+                "txn_id",
+                txn_id,
+                _("this txn_id was loaded before with other values; transactions cannot change"),
+            )
+        )
     [(unchanged,)] = con.execute(
         "SELECT count(*) FROM judged WHERE (nth = 1 AND old_h = h) OR (nth > 1 AND h = first_h)"
-    ).fetchall()
+    ).fetchall()  # noqa: S608
     counts.unchanged = int(unchanged)
     con.execute(
         f"""
@@ -255,25 +346,35 @@ def load_balances(
     con.register("acct", accounts)
     checks = (
         _code("account_no")
-        + [_required("balance_date"),
-           _problem("balance_date", f"balance_date IS NOT NULL AND (NOT regexp_full_match(balance_date, {_lit(DATE_RE)}) OR d IS NULL)",
-                    _("is not a real calendar date in the form YYYY-MM-DD")),
-           _problem("balance_date", f"d > DATE {_lit(today.isoformat())}", _("is in the future"))]
+        + [
+            _required("balance_date"),
+            _problem(
+                "balance_date",
+                f"balance_date IS NOT NULL AND (NOT regexp_full_match(balance_date, {_lit(DATE_RE)}) OR d IS NULL)",
+                _("is not a real calendar date in the form YYYY-MM-DD"),
+            ),
+            _problem("balance_date", f"d > DATE {_lit(today.isoformat())}", _("is in the future")),
+        ]
         + _amount("balance")
-        + [_problem("account_no", "a_account IS NULL AND account_no IS NOT NULL", _("is not a known account"))]
+        + [
+            _problem(
+                "account_no",
+                "a_account IS NULL AND account_no IS NOT NULL",
+                _("is not a known account"),
+            )
+        ]
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE checked AS
-        SELECT j.*, list_filter([{', '.join(checks)}], x -> x IS NOT NULL) AS problems,
-               {{'account_no': account_no, 'balance_date': balance_date, 'balance': balance}} AS __raw
+        SELECT j.*, ({_conditions(checks)}) AS is_bad
         FROM (SELECT s.*, TRY_CAST(s.balance_date AS DATE) AS d, a.account_no AS a_account,
                      a.customer_no AS customer_no
               FROM src s LEFT JOIN acct a ON a.account_no = s.account_no) j
         """
     )
     counts = Counts()
-    _collect_rejects(con, counts)
+    _collect_rejects(con, counts, checks, BAL_RAW)
     existing = _existing_files(lake, "balances")
     if existing:
         files = "[" + ", ".join(_lit(f) for f in existing) + "]"
@@ -283,7 +384,9 @@ def load_balances(
                 FROM read_parquet({files}) GROUP BY account_no, balance_date"""
         )
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE old (account_no VARCHAR, balance_date DATE, balance DECIMAL(18,2))")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE old (account_no VARCHAR, balance_date DATE, balance DECIMAL(18,2))"
+        )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE judged AS
@@ -292,14 +395,21 @@ def load_balances(
                row_number() OVER (PARTITION BY c.account_no, c.d ORDER BY c.__line) AS nth,
                first_value(c.__line) OVER (PARTITION BY c.account_no, c.d ORDER BY c.__line) AS first_line
         FROM checked c LEFT JOIN old o ON o.account_no = c.account_no AND o.balance_date = c.d
-        WHERE len(c.problems) = 0
+        WHERE NOT c.is_bad
         """
     )
     for line, acct, first_line in con.execute(
         "SELECT __line, account_no, first_line FROM judged WHERE nth > 1 ORDER BY __line"
     ).fetchall():
-        counts.rejects.append(Reject(int(line), "balance_date", acct,
-            _("the same account and date appear earlier in the file, on line %(line)d") % {"line": first_line}))
+        counts.rejects.append(
+            Reject(
+                int(line),
+                "balance_date",
+                acct,
+                _("the same account and date appear earlier in the file, on line %(line)d")
+                % {"line": first_line},
+            )
+        )
     [(unchanged, updated)] = con.execute(
         """SELECT count(*) FILTER (WHERE old_balance = balance),
                   count(*) FILTER (WHERE old_balance IS NOT NULL AND old_balance <> balance)
@@ -321,7 +431,9 @@ def load_balances(
     return result
 
 
-def _stage(con: duckdb.DuckDBPyConnection, lake: Path, kind: str, load_id: int, counts: Counts) -> LakeResult:
+def _stage(
+    con: duckdb.DuckDBPyConnection, lake: Path, kind: str, load_id: int, counts: Counts
+) -> LakeResult:
     [(n,)] = con.execute("SELECT count(*) FROM fresh").fetchall()
     counts.loaded = int(n)
     if not n:
@@ -332,7 +444,7 @@ def _stage(con: duckdb.DuckDBPyConnection, lake: Path, kind: str, load_id: int, 
     staged.parent.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"""COPY (SELECT * FROM fresh ORDER BY month) TO {_lit(str(staged))}
-            (FORMAT PARQUET, PARTITION_BY (month), FILENAME_PATTERN {_lit(f'part-{load_id:08d}-{{i}}')},
+            (FORMAT PARQUET, PARTITION_BY (month), FILENAME_PATTERN {_lit(f"part-{load_id:08d}-{{i}}")},
              COMPRESSION ZSTD)"""
     )
     return LakeResult(counts, staged, int(n))

@@ -34,3 +34,6 @@ class LoadRecord(models.Model):
         verbose_name = _("load")
         verbose_name_plural = _("load history")
         ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"

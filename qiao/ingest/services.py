@@ -45,18 +45,20 @@ class FileResult:
     def summary(self) -> str:
         if not self.ok:
             return f"{self.path.name}  {_('REFUSED')}: {self.message}"
-        line = (
-            f"{self.path.name}  [{self.encoding}]  "
-            + _("loaded %(loaded)s  updated %(updated)s  unchanged %(unchanged)s  rejected %(rejected)s")
-            % {
-                "loaded": f"{self.loaded:,}", "updated": f"{self.updated:,}",
-                "unchanged": f"{self.unchanged:,}", "rejected": f"{self.rejected:,}",
-            }
-        )
+        line = f"{self.path.name}  [{self.encoding}]  " + _(
+            "loaded %(loaded)s  updated %(updated)s  unchanged %(unchanged)s  rejected %(rejected)s"
+        ) % {
+            "loaded": f"{self.loaded:,}",
+            "updated": f"{self.updated:,}",
+            "unchanged": f"{self.unchanged:,}",
+            "rejected": f"{self.rejected:,}",
+        }
         if self.rejects_file:
             line += f" → {self.rejects_file}"
         if self.ignored_columns:
-            line += "  " + _("ignored columns: %(cols)s") % {"cols": ", ".join(self.ignored_columns)}
+            line += "  " + _("ignored columns: %(cols)s") % {
+                "cols": ", ".join(self.ignored_columns)
+            }
         return line
 
 
@@ -115,17 +117,28 @@ def _accounts_table() -> pa.Table:
     for a, c in rows.iterator(chunk_size=20000):
         account_nos.append(a)
         customer_nos.append(c)
-    return pa.table({"account_no": pa.array(account_nos, pa.string()),
-                     "customer_no": pa.array(customer_nos, pa.string())})
+    return pa.table(
+        {
+            "account_no": pa.array(account_nos, pa.string()),
+            "customer_no": pa.array(customer_nos, pa.string()),
+        }
+    )
 
 
-def ingest_file(path: Path, *, by: Staff | None = None, progress: Progress | None = None) -> FileResult:
+def ingest_file(
+    path: Path, *, by: Staff | None = None, progress: Progress | None = None
+) -> FileResult:
     started = timezone.now()
     result = FileResult(path=path)
     record = LoadRecord(
-        file_name=str(path), kind="", sha256="", status=LoadRecord.Status.FAILED,
-        message=_("in progress"), loaded_by=by.username if by else os.environ.get("USER", ""),
-        created_by=by, started_at=started,
+        file_name=str(path),
+        kind="",
+        sha256="",
+        status=LoadRecord.Status.FAILED,
+        message=_("in progress"),
+        loaded_by=by.username if by else os.environ.get("USER", ""),
+        created_by=by,
+        started_at=started,
     )
     try:
         raw = read_file(path)
@@ -135,10 +148,17 @@ def ingest_file(path: Path, *, by: Staff | None = None, progress: Progress | Non
         record.finished_at = timezone.now()
         record.save()
         return result
-    result.kind, result.encoding, result.rows = raw.kind.name, raw.encoding, raw.n_rows + len(raw.broken)
+    result.kind, result.encoding, result.rows = (
+        raw.kind.name,
+        raw.encoding,
+        raw.n_rows + len(raw.broken),
+    )
     result.ignored_columns = raw.ignored_columns
     record.kind, record.sha256, record.encoding, record.rows = (
-        raw.kind.name, raw.sha256, raw.encoding, raw.n_rows + len(raw.broken)
+        raw.kind.name,
+        raw.sha256,
+        raw.encoding,
+        raw.n_rows + len(raw.broken),
     )
     record.save()
     if progress:
@@ -153,7 +173,11 @@ def ingest_file(path: Path, *, by: Staff | None = None, progress: Progress | Non
         counts.rejects = broken + counts.rejects
         with transaction.atomic():
             record.status = LoadRecord.Status.LOADED
-            record.loaded, record.updated, record.unchanged = counts.loaded, counts.updated, counts.unchanged
+            record.loaded, record.updated, record.unchanged = (
+                counts.loaded,
+                counts.updated,
+                counts.unchanged,
+            )
             record.rejected = len({r.line for r in counts.rejects})
             record.message = ""
             record.finished_at = timezone.now()
@@ -168,7 +192,11 @@ def ingest_file(path: Path, *, by: Staff | None = None, progress: Progress | Non
         record.save()
         raise
     result.ok = True
-    result.loaded, result.updated, result.unchanged = counts.loaded, counts.updated, counts.unchanged
+    result.loaded, result.updated, result.unchanged = (
+        counts.loaded,
+        counts.updated,
+        counts.unchanged,
+    )
     result.rejected = record.rejected
     result.rejects_file = _write_rejects(path, counts.rejects)
     result.seconds = (timezone.now() - started).total_seconds()
@@ -194,12 +222,20 @@ def _load_lake(raw: RawFile, load_id: int) -> tuple[Counts, Path | None]:
         accounts = _accounts_table()
         if raw.kind.name == "transactions":
             res = lake_io.load_transactions(
-                con, raw.table, accounts=accounts, lake=settings.LAKE_DIR, load_id=load_id,
+                con,
+                raw.table,
+                accounts=accounts,
+                lake=settings.LAKE_DIR,
+                load_id=load_id,
                 now=timezone.now() + dt.timedelta(minutes=5),
             )
         else:
             res = lake_io.load_balances(
-                con, raw.table, accounts=accounts, lake=settings.LAKE_DIR, load_id=load_id,
+                con,
+                raw.table,
+                accounts=accounts,
+                lake=settings.LAKE_DIR,
+                load_id=load_id,
                 today=timezone.localdate(),
             )
     finally:
@@ -207,5 +243,7 @@ def _load_lake(raw: RawFile, load_id: int) -> tuple[Counts, Path | None]:
     return res.counts, res.staged
 
 
-def ingest_paths(paths: Iterable[Path], *, by: Staff | None = None, progress: Progress | None = None) -> list[FileResult]:
+def ingest_paths(
+    paths: Iterable[Path], *, by: Staff | None = None, progress: Progress | None = None
+) -> list[FileResult]:
     return [ingest_file(p, by=by, progress=progress) for p in expand_paths(paths)]

@@ -27,7 +27,11 @@ class OrgUnit(models.Model):
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=12, choices=UnitLevel.choices)
     parent = models.ForeignKey(
-        "self", models.PROTECT, null=True, blank=True, related_name="children",
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
         verbose_name=_("parent unit"),
     )
     # Materialised path "/HO/B01/S01/O0101/": a subtree is one indexed prefix query.
@@ -77,7 +81,11 @@ class Staff(AbstractUser):
     name = models.CharField(_("name"), max_length=100, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CM)
     unit = models.ForeignKey(
-        OrgUnit, models.PROTECT, null=True, blank=True, related_name="staff",
+        OrgUnit,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
         verbose_name=_("unit"),
     )
     grade = models.CharField(_("CM grade"), max_length=12, choices=Grade.choices, blank=True)

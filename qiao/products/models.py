@@ -21,12 +21,21 @@ class Category(models.TextChoices):
 
 #: Categories whose balances count towards assets under management (AUM).
 ASSET_CATEGORIES = {
-    Category.DEMAND, Category.TIME, Category.WEALTH, Category.FUND, Category.BOND,
-    Category.INSURANCE, Category.PRECIOUS_METAL,
+    Category.DEMAND,
+    Category.TIME,
+    Category.WEALTH,
+    Category.FUND,
+    Category.BOND,
+    Category.INSURANCE,
+    Category.PRECIOUS_METAL,
 }
 #: Categories that must carry a risk level R1–R5 (investment products).
 RATED_CATEGORIES = {
-    Category.WEALTH, Category.FUND, Category.BOND, Category.INSURANCE, Category.PRECIOUS_METAL,
+    Category.WEALTH,
+    Category.FUND,
+    Category.BOND,
+    Category.INSURANCE,
+    Category.PRECIOUS_METAL,
 }
 
 
@@ -48,7 +57,9 @@ class Product(models.Model):
     code = models.CharField(_("product code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
-    risk_level = models.CharField(_("risk level"), max_length=2, choices=RiskLevel.choices, blank=True)
+    risk_level = models.CharField(
+        _("risk level"), max_length=2, choices=RiskLevel.choices, blank=True
+    )
     min_amount = models.DecimalField(
         _("minimum amount"), max_digits=18, decimal_places=2, null=True, blank=True
     )
@@ -133,9 +144,7 @@ class SignupSource(models.TextChoices):
 
 
 class EBankingService(models.Model):
-    customer = models.ForeignKey(
-        "customers.Customer", models.CASCADE, related_name="ebanking"
-    )
+    customer = models.ForeignKey("customers.Customer", models.CASCADE, related_name="ebanking")
     service = models.CharField(_("service"), max_length=20, choices=Service.choices)
     opened_date = models.DateField(_("opened"))
     activated_date = models.DateField(_("activated"), null=True, blank=True)

@@ -38,6 +38,9 @@ class ScoreSnapshot(models.Model):
             models.UniqueConstraint(fields=["customer", "as_of"], name="uniq_score_date")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id} @ {self.as_of}: {self.tier_pyramid}"
+
 
 class TierHistory(models.Model):
     customer = models.ForeignKey("customers.Customer", models.CASCADE, related_name="tier_history")
@@ -53,6 +56,9 @@ class TierHistory(models.Model):
                 fields=["customer", "month_end", "scheme"], name="uniq_tier_month"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.scheme} {self.month_end}: {self.tier}"
 
 
 class ScoreEvent(models.Model):
@@ -74,6 +80,9 @@ class ScoreEvent(models.Model):
         verbose_name_plural = _("score events")
         ordering = ["-event_date", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.customer_id} {self.event_date}"
+
 
 class ModelRun(models.Model):
     """One run of the nightly scoring, with its diagnostics (for the analyst page)."""
@@ -91,6 +100,9 @@ class ModelRun(models.Model):
         verbose_name = _("scoring run")
         verbose_name_plural = _("scoring runs")
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} on {self.engine}"
 
 
 class TierRuleSet(models.Model):

@@ -46,50 +46,111 @@ def export_refs() -> None:
     money = pa.decimal128(18, 2)
     customers = list(
         Customer.objects.values_list(
-            "customer_no", "customer_type", "birth_date", "gender", "occupation", "industry",
-            "branch__code", "open_date", "size_class",
+            "customer_no",
+            "customer_type",
+            "birth_date",
+            "gender",
+            "occupation",
+            "industry",
+            "branch__code",
+            "open_date",
+            "size_class",
         ).iterator(chunk_size=20000)
     )
-    write_ref_table(lake, "customers", _arrow(
-        customers,
-        ["customer_no", "customer_type", "birth_date", "gender", "occupation", "industry",
-         "branch_code", "open_date", "size_class"],
-        [s, s, d, s, s, s, s, d, s],
-    ))
+    write_ref_table(
+        lake,
+        "customers",
+        _arrow(
+            customers,
+            [
+                "customer_no",
+                "customer_type",
+                "birth_date",
+                "gender",
+                "occupation",
+                "industry",
+                "branch_code",
+                "open_date",
+                "size_class",
+            ],
+            [s, s, d, s, s, s, s, d, s],
+        ),
+    )
     accounts = list(
         Account.objects.values_list(
-            "account_no", "customer__customer_no", "product__code", "open_date", "maturity_date",
-            "close_date", "status", "balance",
+            "account_no",
+            "customer__customer_no",
+            "product__code",
+            "open_date",
+            "maturity_date",
+            "close_date",
+            "status",
+            "balance",
         ).iterator(chunk_size=20000)
     )
-    write_ref_table(lake, "accounts", _arrow(
-        accounts,
-        ["account_no", "customer_no", "product_code", "open_date", "maturity_date", "close_date",
-         "status", "balance"],
-        [s, s, s, d, d, d, s, money],
-    ))
-    products = list(Product.objects.values_list(
-        "code", "name", "category", "risk_level", "motives", "term_days", "rate"
-    ))
-    write_ref_table(lake, "products", _arrow(
-        [(c, n, cat, r or None, m or "", t, float(rate) if rate is not None else None)
-         for c, n, cat, r, m, t, rate in products],
-        ["product_code", "name", "category", "risk_level", "motives", "term_days", "rate"],
-        [s, s, s, s, s, pa.int64(), pa.float64()],
-    ))
-    ebanking = list(EBankingService.objects.values_list(
-        "customer__customer_no", "service", "opened_date", "activated_date"
-    ).iterator(chunk_size=20000))
-    write_ref_table(lake, "ebanking", _arrow(
-        ebanking, ["customer_no", "service", "opened_date", "activated_date"], [s, s, d, d]
-    ))
-    payroll = list(PayrollRelation.objects.values_list(
-        "customer__customer_no", "account__account_no", "relation_type", "start_date", "end_date"
-    ).iterator(chunk_size=20000))
-    write_ref_table(lake, "payroll", _arrow(
-        payroll, ["customer_no", "account_no", "relation_type", "start_date", "end_date"],
-        [s, s, s, d, d],
-    ))
+    write_ref_table(
+        lake,
+        "accounts",
+        _arrow(
+            accounts,
+            [
+                "account_no",
+                "customer_no",
+                "product_code",
+                "open_date",
+                "maturity_date",
+                "close_date",
+                "status",
+                "balance",
+            ],
+            [s, s, s, d, d, d, s, money],
+        ),
+    )
+    products = list(
+        Product.objects.values_list(
+            "code", "name", "category", "risk_level", "motives", "term_days", "rate"
+        )
+    )
+    write_ref_table(
+        lake,
+        "products",
+        _arrow(
+            [
+                (c, n, cat, r or None, m or "", t, float(rate) if rate is not None else None)
+                for c, n, cat, r, m, t, rate in products
+            ],
+            ["product_code", "name", "category", "risk_level", "motives", "term_days", "rate"],
+            [s, s, s, s, s, pa.int64(), pa.float64()],
+        ),
+    )
+    ebanking = list(
+        EBankingService.objects.values_list(
+            "customer__customer_no", "service", "opened_date", "activated_date"
+        ).iterator(chunk_size=20000)
+    )
+    write_ref_table(
+        lake,
+        "ebanking",
+        _arrow(ebanking, ["customer_no", "service", "opened_date", "activated_date"], [s, s, d, d]),
+    )
+    payroll = list(
+        PayrollRelation.objects.values_list(
+            "customer__customer_no",
+            "account__account_no",
+            "relation_type",
+            "start_date",
+            "end_date",
+        ).iterator(chunk_size=20000)
+    )
+    write_ref_table(
+        lake,
+        "payroll",
+        _arrow(
+            payroll,
+            ["customer_no", "account_no", "relation_type", "start_date", "end_date"],
+            [s, s, s, d, d],
+        ),
+    )
     contacts: list[tuple[Any, ...]] = []
     if apps.is_installed("qiao.engagement"):
         Contact = apps.get_model("engagement", "Contact")
@@ -99,9 +160,9 @@ def export_refs() -> None:
                 "customer__customer_no", "at", "channel"
             ).iterator(chunk_size=20000)
         ]
-    write_ref_table(lake, "contacts", _arrow(
-        contacts, ["customer_no", "contact_date", "channel"], [s, d, s]
-    ))
+    write_ref_table(
+        lake, "contacts", _arrow(contacts, ["customer_no", "contact_date", "channel"], [s, d, s])
+    )
 
 
 def tier_rules() -> dict[str, Any] | None:
@@ -135,11 +196,35 @@ def _json(value: Any, default: Any) -> Any:
 
 
 FEATURE_KEYS = [
-    "aum_avg_3m", "aum_avg_12m", "trend_3m", "trend_6m", "trend_12m", "deposit_liquidity",
-    "loan_balance", "n_products", "categories", "recency_days", "frequency", "monetary",
-    "counter_txn", "electronic_txn", "self_service_txn", "large_in_count", "large_in_sum",
-    "large_out_count", "large_out_sum", "turnover", "n_trades", "return_ratio", "risky_share",
-    "ebank_services", "payroll", "contacts_90d", "tenure_months", "age", "contribution_month",
+    "aum_avg_3m",
+    "aum_avg_12m",
+    "trend_3m",
+    "trend_6m",
+    "trend_12m",
+    "deposit_liquidity",
+    "loan_balance",
+    "n_products",
+    "categories",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "counter_txn",
+    "electronic_txn",
+    "self_service_txn",
+    "large_in_count",
+    "large_in_sum",
+    "large_out_count",
+    "large_out_sum",
+    "turnover",
+    "n_trades",
+    "return_ratio",
+    "risky_share",
+    "ebank_services",
+    "payroll",
+    "contacts_90d",
+    "tenure_months",
+    "age",
+    "contribution_month",
 ]
 
 
@@ -161,7 +246,9 @@ def _previous(as_of: dt.date) -> Any:
 
     prev = (
         ScoreSnapshot.objects.filter(as_of__lt=as_of)
-        .order_by("-as_of").values_list("as_of", flat=True).first()
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
     )
     if prev is None:
         return None
@@ -179,7 +266,9 @@ def default_as_of() -> dt.date:
     if files:
         con = duckdb.connect()
         try:
-            [(latest,)] = con.execute("SELECT max(balance_date) FROM read_parquet(?)", [files]).fetchall()
+            [(latest,)] = con.execute(
+                "SELECT max(balance_date) FROM read_parquet(?)", [files]
+            ).fetchall()
         finally:
             con.close()
         if latest is not None:
@@ -201,8 +290,12 @@ def score_run(
         con = connect(engine)
         try:
             result = run_scoring(
-                con=con, lake=settings.LAKE_DIR, as_of=as_of, tier_rules=tier_rules(),
-                previous=_previous(as_of), progress=progress,
+                con=con,
+                lake=settings.LAKE_DIR,
+                as_of=as_of,
+                tier_rules=tier_rules(),
+                previous=_previous(as_of),
+                progress=progress,
             )
         finally:
             disconnect = getattr(con, "disconnect", None)
@@ -240,25 +333,43 @@ def _store(result: Any, as_of: dt.date) -> int:
             continue
         aum = _money(row.get("aum"))
         contribution = _money(row.get("contribution_year"))
-        snapshots.append(ScoreSnapshot(
-            customer_id=cid, as_of=as_of, aum=aum, contribution_year=contribution,
-            tier_pyramid=row.get("tier_pyramid") or "", tier_deposit=row.get("tier_deposit") or "",
-            tier_why=_json(row.get("tier_why"), {}), pareto_core=bool(row.get("pareto_core")),
-            p_alive=_float(row.get("p_alive")), expected_txn_12m=_float(row.get("expected_txn_12m")),
-            clv=_money(row.get("clv")) if row.get("clv") is not None else None,
-            attrition_prob=_float(row.get("attrition_prob")),
-            attrition_reasons=_json(row.get("attrition_reasons"), []),
-            risk_style=row.get("risk_style") or "", stage=row.get("stage") or "",
-            stage_why=(row.get("stage_why") or "")[:300], motive=row.get("motive") or "",
-            motive_why=(row.get("motive_why") or "")[:300], need_mode=row.get("need_mode") or "",
-            cross_sell=_json(row.get("cross_sell"), []), features=_features(row),
-        ))
+        snapshots.append(
+            ScoreSnapshot(
+                customer_id=cid,
+                as_of=as_of,
+                aum=aum,
+                contribution_year=contribution,
+                tier_pyramid=row.get("tier_pyramid") or "",
+                tier_deposit=row.get("tier_deposit") or "",
+                tier_why=_json(row.get("tier_why"), {}),
+                pareto_core=bool(row.get("pareto_core")),
+                p_alive=_float(row.get("p_alive")),
+                expected_txn_12m=_float(row.get("expected_txn_12m")),
+                clv=_money(row.get("clv")) if row.get("clv") is not None else None,
+                attrition_prob=_float(row.get("attrition_prob")),
+                attrition_reasons=_json(row.get("attrition_reasons"), []),
+                risk_style=row.get("risk_style") or "",
+                stage=row.get("stage") or "",
+                stage_why=(row.get("stage_why") or "")[:300],
+                motive=row.get("motive") or "",
+                motive_why=(row.get("motive_why") or "")[:300],
+                need_mode=row.get("need_mode") or "",
+                cross_sell=_json(row.get("cross_sell"), []),
+                features=_features(row),
+            )
+        )
         updates.append((cid, aum, row.get("tier_pyramid") or "", contribution))
     history = _tier_changes(result.tier_history, ids)
     events = [
-        ScoreEvent(customer_id=ids[e["customer_no"]], event_date=e["event_date"], kind=e["kind"],
-                   detail=_json(e.get("detail"), {}), as_of=as_of)
-        for e in result.events.to_dict("records") if e["customer_no"] in ids
+        ScoreEvent(
+            customer_id=ids[e["customer_no"]],
+            event_date=e["event_date"],
+            kind=e["kind"],
+            detail=_json(e.get("detail"), {}),
+            as_of=as_of,
+        )
+        for e in result.events.to_dict("records")
+        if e["customer_no"] in ids
     ]
     with transaction.atomic():
         ScoreSnapshot.objects.filter(as_of=as_of).delete()
@@ -282,8 +393,14 @@ def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[TierHistory]:
         if key != last or row.tier != last_tier:
             cid = ids.get(row.customer_no)
             if cid is not None:
-                month_end = row.month_end.date() if hasattr(row.month_end, "date") else row.month_end
-                out.append(TierHistory(customer_id=cid, month_end=month_end, scheme=row.scheme, tier=row.tier))
+                month_end = (
+                    row.month_end.date() if hasattr(row.month_end, "date") else row.month_end
+                )
+                out.append(
+                    TierHistory(
+                        customer_id=cid, month_end=month_end, scheme=row.scheme, tier=row.tier
+                    )
+                )
         last, last_tier = key, row.tier
     return out
 

@@ -63,7 +63,7 @@ class PackagedAssetsFinder(BaseFinder):
             prefix = storage.prefix + "/"
             if not path.startswith(prefix):
                 continue
-            rel = path[len(prefix):]
+            rel = path[len(prefix) :]
             if storage.only is not None and rel not in storage.only:
                 continue
             full = Path(storage.location) / rel

@@ -49,8 +49,12 @@ def bank_files(tmp_path: Path) -> Path:
     folder = tmp_path / "extracts"
     folder.mkdir()
     for name, text in [
-        ("org_units.csv", ORG), ("products.csv", PRODUCTS), ("customers.csv", CUSTOMERS),
-        ("accounts.csv", ACCOUNTS), ("transactions.csv", TRANSACTIONS), ("balances.csv", BALANCES),
+        ("org_units.csv", ORG),
+        ("products.csv", PRODUCTS),
+        ("customers.csv", CUSTOMERS),
+        ("accounts.csv", ACCOUNTS),
+        ("transactions.csv", TRANSACTIONS),
+        ("balances.csv", BALANCES),
     ]:
         write(folder, name, text)
     return folder

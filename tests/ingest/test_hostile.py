@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from qiao.ingest.services import ingest_file, ingest_paths
 from qiao.scoring.selectors import lake_count
@@ -18,20 +20,58 @@ from .conftest import ACCOUNTS, CUSTOMERS, ORG, PRODUCTS, write
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-GOOD_TXN = ["T{n}", "6222000000000001", "P0000001", "2026-01-05T10:00:00", "100.50", "C", "COUNTER", "DEPOSIT"]
-NASTY = st.sampled_from([
-    "", " ", "-1", "0", "1e5", "1.005", "NaN", "２０２６-01-01", "2026-13-01", "9" * 40, "'; DROP TABLE x;--",
-    "\u202e", "张三", "\x00", "\t", "\"", ",", "\n", "C", "D", "ZZZ", "2026-02-29T00:00:00", "+86 139 1234 5678",
-])
-HYPO = hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+GOOD_TXN = [
+    "T{n}",
+    "6222000000000001",
+    "P0000001",
+    "2026-01-05T10:00:00",
+    "100.50",
+    "C",
+    "COUNTER",
+    "DEPOSIT",
+]
+NASTY = st.sampled_from(
+    [
+        "",
+        " ",
+        "-1",
+        "0",
+        "1e5",
+        "1.005",
+        "NaN",
+        "２０２６-01-01",
+        "2026-13-01",
+        "9" * 40,
+        "'; DROP TABLE x;--",
+        "\u202e",
+        "张三",
+        "\x00",
+        "\t",
+        '"',
+        ",",
+        "\n",
+        "C",
+        "D",
+        "ZZZ",
+        "2026-02-29T00:00:00",
+        "+86 139 1234 5678",
+    ]
+)
+HYPO = hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture
 def base(db, tmp_path: Path) -> Path:
     folder = tmp_path / "base"
     folder.mkdir()
-    for name, text in [("org_units.csv", ORG), ("products.csv", PRODUCTS), ("customers.csv", CUSTOMERS),
-                       ("accounts.csv", ACCOUNTS)]:
+    for name, text in [
+        ("org_units.csv", ORG),
+        ("products.csv", PRODUCTS),
+        ("customers.csv", CUSTOMERS),
+        ("accounts.csv", ACCOUNTS),
+    ]:
         write(folder, name, text)
     assert all(r.ok for r in ingest_paths([folder]))
     return folder
@@ -57,12 +97,25 @@ def _rejected_lines(path: Path) -> dict[int, list[str]]:
 
 
 @HYPO
-@given(mutations=st.lists(st.tuples(st.integers(0, 7), NASTY), max_size=3), n=st.integers(1, 12),
-       bad_rows=st.sets(st.integers(0, 11)), data=st.data())
+@given(
+    mutations=st.lists(st.tuples(st.integers(0, 7), NASTY), max_size=3),
+    n=st.integers(1, 12),
+    bad_rows=st.sets(st.integers(0, 11)),
+    data=st.data(),
+)
 def test_hostile_transactions(base: Path, tmp_path_factory, mutations, n, bad_rows, data) -> None:
     folder = tmp_path_factory.mktemp("txn")
     before = lake_count("transactions")
-    header = ["txn_id", "account_no", "customer_no", "txn_time", "amount", "direction", "channel", "txn_type"]
+    header = [
+        "txn_id",
+        "account_no",
+        "customer_no",
+        "txn_time",
+        "amount",
+        "direction",
+        "channel",
+        "txn_type",
+    ]
     rows = []
     for i in range(n):
         row = [c.format(n=f"H{folder.name}{i}") for c in GOOD_TXN]
@@ -89,7 +142,11 @@ CUSTOMER_HEADER = CUSTOMERS.splitlines()[0].split(",")
 
 
 @HYPO
-@given(cells=st.lists(st.lists(st.one_of(NASTY, st.text(max_size=12)), min_size=16, max_size=16), max_size=6))
+@given(
+    cells=st.lists(
+        st.lists(st.one_of(NASTY, st.text(max_size=12)), min_size=16, max_size=16), max_size=6
+    )
+)
 def test_hostile_customers(base: Path, tmp_path_factory, cells) -> None:
     folder = tmp_path_factory.mktemp("cust")
     path = write(folder, "customers_h.csv", _render(cells, CUSTOMER_HEADER))

@@ -56,20 +56,30 @@ def test_loading_the_same_files_again_changes_nothing(loaded_bank: Path) -> None
     assert CustomerChange.objects.count() == 0
 
 
-def test_bad_rows_are_rejected_with_line_column_and_reason(db, bank_files: Path, tmp_path: Path) -> None:
+def test_bad_rows_are_rejected_with_line_column_and_reason(
+    db, bank_files: Path, tmp_path: Path
+) -> None:
     ingest_paths([bank_files / "org_units.csv"])
-    bad = write(tmp_path, "customers_bad.csv", CUSTOMERS + "\n".join([
-        "P0000010,P,王五,RIC,360426199101010072,M,,13912345678,,,,,,,O0101,2015-06-01",  # check digit
-        "P0000011,P,赵六,RIC,360426199101010071,F,,13912345678,,,,,,,O0101,2015-06-01",  # gender vs ID
-        "P0000012,P,钱七,PASSPORT,E1234567,M,1980-02-30,13912345678,,,,,,,O0101,2015-06-01",  # date
-        "P0000013,P,孙八,PASSPORT,E1234568,M,,1391234567,,,,,,,O0101,2015-06-01",  # mobile
-        "P0000014,X,周九,PASSPORT,E1234569,M,,,,,,,,,O0101,2015-06-01",  # enum
-        "P0000015,P,吴十,PASSPORT,E1234570,M,,,,,,,,,O9999,2015-06-01",  # unknown outlet
-        "P0000016,C,某公司,USCC,91110000600037341X,,,,,,,,,,O0101,2015-06-01",  # credit code
-        "P0000017,P,郑十一,PASSPORT,E1234571,M,,,,,12345,,,,O0101,2015-06-01",  # postal code
-        "P0000018,P,只有三列,P",  # field count
-        "P0000001,P,张三,RIC,360426199101010071,M,1991-01-01,13912345678,,,,,,,O0101,2015-06-01",  # dup
-    ]) + "\n")
+    bad = write(
+        tmp_path,
+        "customers_bad.csv",
+        CUSTOMERS
+        + "\n".join(
+            [
+                "P0000010,P,王五,RIC,360426199101010072,M,,13912345678,,,,,,,O0101,2015-06-01",  # check digit
+                "P0000011,P,赵六,RIC,360426199101010071,F,,13912345678,,,,,,,O0101,2015-06-01",  # gender vs ID
+                "P0000012,P,钱七,PASSPORT,E1234567,M,1980-02-30,13912345678,,,,,,,O0101,2015-06-01",  # date
+                "P0000013,P,孙八,PASSPORT,E1234568,M,,1391234567,,,,,,,O0101,2015-06-01",  # mobile
+                "P0000014,X,周九,PASSPORT,E1234569,M,,,,,,,,,O0101,2015-06-01",  # enum
+                "P0000015,P,吴十,PASSPORT,E1234570,M,,,,,,,,,O9999,2015-06-01",  # unknown outlet
+                "P0000016,C,某公司,USCC,91110000600037341X,,,,,,,,,,O0101,2015-06-01",  # credit code
+                "P0000017,P,郑十一,PASSPORT,E1234571,M,,,,,12345,,,,O0101,2015-06-01",  # postal code
+                "P0000018,P,只有三列,P",  # field count
+                "P0000001,P,张三,RIC,360426199101010071,M,1991-01-01,13912345678,,,,,,,O0101,2015-06-01",  # dup
+            ]
+        )
+        + "\n",
+    )
     result = ingest_file(bad)
     assert result.ok and result.loaded == 3 and result.rejected == 10
     rejects = rejects_of(bad)
@@ -84,10 +94,14 @@ def test_bad_rows_are_rejected_with_line_column_and_reason(db, bank_files: Path,
     assert by_line[12]["column"] == "postal_code"
     assert "fields" in by_line[13]["reason"]
     assert by_line[14]["column"] == "customer_no" and "line 2" in by_line[14]["reason"]
-    assert not Customer.objects.filter(customer_no__in=[f"P00000{i}" for i in range(10, 19)]).exists()
+    assert not Customer.objects.filter(
+        customer_no__in=[f"P00000{i}" for i in range(10, 19)]
+    ).exists()
 
 
-def test_wrong_header_fails_whole_file_with_exit_2_and_changes_nothing(db, bank_files: Path, tmp_path: Path, capsys) -> None:
+def test_wrong_header_fails_whole_file_with_exit_2_and_changes_nothing(
+    db, bank_files: Path, tmp_path: Path, capsys
+) -> None:
     ingest_paths([bank_files / "org_units.csv"])
     bad = write(tmp_path, "customers_x.csv", CUSTOMERS.replace("customer_no,", "cust_no,", 1))
     assert main(["ingest", str(bad)]) == 2
@@ -129,24 +143,35 @@ def test_a_changed_row_is_updated_and_its_history_kept(loaded_bank: Path, tmp_pa
     result = ingest_file(changed)
     assert (result.loaded, result.updated, result.unchanged) == (0, 1, 2)
     change = CustomerChange.objects.get()
-    assert (change.field, change.old_value, change.new_value) == ("mobile", "13912345678", "13987654321")
+    assert (change.field, change.old_value, change.new_value) == (
+        "mobile",
+        "13912345678",
+        "13987654321",
+    )
     assert change.source == "INGEST"
 
 
 def test_transaction_rules_and_deduplication(loaded_bank: Path, tmp_path: Path) -> None:
-    txns = write(tmp_path, "transactions_2.csv", "\n".join([
-        "txn_id,account_no,customer_no,txn_time,amount,direction,channel,txn_type",
-        "T1,6222000000000001,P0000001,2026-01-05T10:00:00,100.50,C,COUNTER,DEPOSIT",  # same: unchanged
-        "T2,6222000000000001,P0000001,2026-02-05T10:00:00+08:00,99.00,D,MOBILE,PAYMENT",  # changed
-        "T4,6222000000000001,P0000001,2026-02-30T10:00:00,1,C,ATM,DEPOSIT",  # date
-        "T5,6222000000000001,P0000001,2026-01-06T10:00:00,1.001,C,ATM,DEPOSIT",  # decimals
-        "T6,6222000000000009,P0000001,2026-01-06T10:00:00,1,C,ATM,DEPOSIT",  # unknown account
-        "T7,6222000000000002,P0000001,2026-01-06T10:00:00,1,C,ATM,DEPOSIT",  # not the owner
-        "T8,6222000000000001,P0000001,2026-01-06T10:00:00,0,C,ATM,DEPOSIT",  # not positive
-        "T9,6222000000000001,P0000001,2999-01-06T10:00:00,1,C,ATM,DEPOSIT",  # future
-        "T10,6222000000000001,P0000001,2026-01-07T10:00:00,5,C,MOBILE,PAYMENT",  # good
-        "T10,6222000000000001,P0000001,2026-01-07T10:00:00,6,C,MOBILE,PAYMENT",  # dup, differs
-    ]) + "\n")
+    txns = write(
+        tmp_path,
+        "transactions_2.csv",
+        "\n".join(
+            [
+                "txn_id,account_no,customer_no,txn_time,amount,direction,channel,txn_type",
+                "T1,6222000000000001,P0000001,2026-01-05T10:00:00,100.50,C,COUNTER,DEPOSIT",  # same: unchanged
+                "T2,6222000000000001,P0000001,2026-02-05T10:00:00+08:00,99.00,D,MOBILE,PAYMENT",  # changed
+                "T4,6222000000000001,P0000001,2026-02-30T10:00:00,1,C,ATM,DEPOSIT",  # date
+                "T5,6222000000000001,P0000001,2026-01-06T10:00:00,1.001,C,ATM,DEPOSIT",  # decimals
+                "T6,6222000000000009,P0000001,2026-01-06T10:00:00,1,C,ATM,DEPOSIT",  # unknown account
+                "T7,6222000000000002,P0000001,2026-01-06T10:00:00,1,C,ATM,DEPOSIT",  # not the owner
+                "T8,6222000000000001,P0000001,2026-01-06T10:00:00,0,C,ATM,DEPOSIT",  # not positive
+                "T9,6222000000000001,P0000001,2999-01-06T10:00:00,1,C,ATM,DEPOSIT",  # future
+                "T10,6222000000000001,P0000001,2026-01-07T10:00:00,5,C,MOBILE,PAYMENT",  # good
+                "T10,6222000000000001,P0000001,2026-01-07T10:00:00,6,C,MOBILE,PAYMENT",  # dup, differs
+            ]
+        )
+        + "\n",
+    )
     result = ingest_file(txns)
     assert (result.loaded, result.unchanged, result.rejected) == (1, 1, 8)
     reasons = {(int(r["line"]), r["column"]): r["reason"] for r in rejects_of(txns)}
@@ -175,14 +200,29 @@ def test_lake_is_partitioned_by_month_and_stores_utc_with_exact_decimals(loaded_
 
 
 def test_parquet_balances_update_counts(loaded_bank: Path, tmp_path: Path) -> None:
-    table = pa.table({
-        "account_no": ["6222000000000001", "6222000000000001", "6222000000000002"],
-        "balance_date": pa.array([__import__("datetime").date(2026, 1, 5)] * 2 + [__import__("datetime").date(2026, 3, 1)]),
-        "balance": pa.array([Decimal("100.50"), Decimal("1.00"), Decimal("50000.00")], pa.decimal128(18, 2)),
-    })
-    table = table.set_column(1, "balance_date", pa.array([
-        __import__("datetime").date(2026, 1, 5), __import__("datetime").date(2026, 2, 5),
-        __import__("datetime").date(2026, 3, 1)]))
+    table = pa.table(
+        {
+            "account_no": ["6222000000000001", "6222000000000001", "6222000000000002"],
+            "balance_date": pa.array(
+                [__import__("datetime").date(2026, 1, 5)] * 2
+                + [__import__("datetime").date(2026, 3, 1)]
+            ),
+            "balance": pa.array(
+                [Decimal("100.50"), Decimal("1.00"), Decimal("50000.00")], pa.decimal128(18, 2)
+            ),
+        }
+    )
+    table = table.set_column(
+        1,
+        "balance_date",
+        pa.array(
+            [
+                __import__("datetime").date(2026, 1, 5),
+                __import__("datetime").date(2026, 2, 5),
+                __import__("datetime").date(2026, 3, 1),
+            ]
+        ),
+    )
     path = tmp_path / "balances_2.parquet"
     pq.write_table(table, path)
     result = ingest_file(path)
