@@ -1,0 +1,75 @@
+"""Work-list reasons: stored as a code and language-neutral parameters, rendered on reading."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+TIER_LABELS = {
+    "DIAMOND": _("Diamond (钻石)"),
+    "PLATINUM": _("Platinum (白金)"),
+    "GOLD": _("Gold (金)"),
+    "ORDINARY": _("Ordinary (普通)"),
+    "RESTRICTED": _("Restricted (限制)"),
+}
+
+REASONS: dict[str, Any] = {
+    "CADENCE_NEVER": _("%(requirement)s due (%(tier)s: every %(interval)s days); none on record"),
+    "CADENCE_LAST": _(
+        "%(requirement)s due by %(due)s (%(tier)s: every %(interval)s days); last on %(last)s"
+    ),
+    "LARGE_INFLOW": _("Large inflow of ¥%(amount)s on %(date)s"),
+    "LARGE_OUTFLOW": _("Large outflow of ¥%(amount)s on %(date)s"),
+    "MATURITY": _("%(product)s of ¥%(amount)s matures on %(date)s"),
+    "BIRTHDAY": _("Birthday on %(date)s: send greetings"),
+    "FESTIVAL": _("%(festival)s on %(date)s: send greetings"),
+    "TIER_DOWN": _("Tier fell from %(old)s to %(new)s (scored %(date)s)"),
+    "ATTRITION_UP": _("Attrition risk rose to %(prob)s%% (scored %(date)s)"),
+    "REFERRAL": _("Referral: %(reason)s, from %(by)s on %(date)s"),
+    "PROSPECT_REVIEW": _("Review prospect card %(number)s (grade %(grade)s)"),
+    "COMPLAINT_DUE": _("Complaint “%(subject)s” must be resolved by %(deadline)s"),
+}
+
+
+def _money(value: Any) -> str:
+    try:
+        return f"{Decimal(str(value)):,.0f}"
+    except Exception:  # a malformed parameter renders as given rather than breaking the page
+        return str(value)
+
+
+def _label(mapping: dict[str, Any], code: Any) -> str:
+    return str(mapping.get(code, code or "—"))
+
+
+def render_reason(code: str, params: dict[str, Any]) -> str:
+    from qiao.engagement.festivals import FESTIVAL_NAMES
+    from qiao.engagement.models import ReferralReason, Requirement
+
+    template = REASONS.get(code)
+    if template is None:
+        return code
+    p = dict(params or {})
+    if "requirement" in p:
+        p["requirement"] = _label(dict(Requirement.choices), p["requirement"])
+    for key in ("tier", "old", "new"):
+        if key in p:
+            p[key] = _label(TIER_LABELS, p[key])
+    if "amount" in p:
+        p["amount"] = _money(p["amount"])
+    if "festival" in p:
+        p["festival"] = _label(FESTIVAL_NAMES, p["festival"])
+    if "reason" in p:
+        p["reason"] = _label(dict(ReferralReason.choices), p["reason"])
+    try:
+        return str(template) % p
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def render_english(code: str, params: dict[str, Any]) -> str:
+    with translation.override("en"):
+        return render_reason(code, params)[:300]

@@ -1,0 +1,420 @@
+"""Pages: Today, logging a contact, coverage, prospects, plans, referrals, complaints.
+
+Thin function views: scope through the selectors, writes through the services; when htmx asks
+(``request.htmx``) the partial is returned instead of the full page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from qiao.core.errors import ApplicationError
+from qiao.core.masking import mask_name
+from qiao.customers.selectors import customer_get_for_staff, customer_lookup_for_referral
+from qiao.engagement import selectors, services
+from qiao.engagement.forms import (
+    ComplaintForm,
+    ComplaintUpdateForm,
+    ContactForm,
+    ConvertForm,
+    PlanForm,
+    ProspectForm,
+    ProspectReviewForm,
+    ReferralForm,
+    ReferralStatusForm,
+)
+from qiao.engagement.models import Channel, PlanStatus, ProspectStatus, WorkKind
+from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Role
+
+
+def _apply_error(form: forms.BaseForm, exc: ApplicationError) -> None:
+    placed = False
+    for name, message in exc.fields.items():
+        if name in form.fields:
+            form.add_error(name, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, str(exc.message))
+
+
+def _day(request: HttpRequest) -> dt.date:
+    text = request.GET.get("date")
+    if text:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    return timezone.localdate()
+
+
+# --------------------------------------------------------------------------------------------------
+# Today
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+def today(request: HttpRequest) -> HttpResponse:
+    day = _day(request)
+    kind = request.GET.get("kind", "")
+    items = selectors.worklist_for_staff(staff=request.user)
+    if kind:
+        items = items.filter(kind=kind)
+    items = list(items[:300])
+    context = {
+        "day": day,
+        "items": items,
+        "kind": kind,
+        "kinds": WorkKind.choices,
+        "tasks": list(selectors.tasks_for_staff(staff=request.user)[:50]),
+        "appointments": list(selectors.appointments_for_staff(staff=request.user, day=day)),
+    }
+    if request.htmx:
+        return render(request, "engagement/_worklist.html", context)
+    return render(request, "engagement/today.html", context)
+
+
+@login_required
+@require_POST
+def item_done(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = selectors.work_item_get_for_staff(staff=request.user, item_id=item_id)
+    try:
+        services.work_item_close(staff=request.user, item=item)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("engagement:today")
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = selectors.task_get_for_staff(staff=request.user, task_id=task_id)
+    services.task_complete(staff=request.user, task=task)
+    if request.htmx:
+        return HttpResponse("")
+    return redirect(request.POST.get("next") or reverse("engagement:today"))
+
+
+@login_required
+def contact_new(request: HttpRequest, customer_no: str) -> HttpResponse:
+    customer = customer_get_for_staff(staff=request.user, customer_no=customer_no)
+    item_id = request.GET.get("item") or request.POST.get("work_item")
+    item = None
+    if item_id and str(item_id).isdigit():
+        item = selectors.work_item_get_for_staff(staff=request.user, item_id=int(item_id))
+        if item.customer_id != customer.pk:
+            raise Http404("No work-list item matches the given query.")
+    if request.method == "POST":
+        form = ContactForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                contact, closed, warnings = services.contact_log(
+                    staff=request.user, customer=customer, data=data
+                )
+            except ApplicationError as exc:
+                _apply_error(form, exc)
+            else:
+                context = {"contact": contact, "closed": closed, "warnings": warnings,
+                           "customer": customer}
+                if request.htmx:
+                    return render(request, "engagement/_contact_logged.html", context)
+                for w in warnings:
+                    messages.warning(request, w)
+                messages.success(
+                    request,
+                    _("Contact logged; %(n)s work-list item(s) closed.") % {"n": len(closed)},
+                )
+                return redirect("engagement:today")
+    else:
+        channel = request.GET.get("channel") or (
+            Channel.MEETING if item and item.cause_key.split(":")[1:2] in (["MEETING"], ["HEAD_MEETING"])
+            else Channel.PHONE
+        )
+        form = ContactForm(initial={
+            "channel": channel, "at": timezone.localtime().replace(second=0, microsecond=0),
+            "work_item": item.pk if item else None,
+            "with_outlet_head": bool(item and ":HEAD_MEETING:" in item.cause_key),
+        })
+    context = {"form": form, "customer": customer, "item": item}
+    template = "engagement/_contact_form.html" if request.htmx else "engagement/contact_form.html"
+    return render(request, template, context)
+
+
+# --------------------------------------------------------------------------------------------------
+# coverage (the outlet head's view)
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+def coverage(request: HttpRequest) -> HttpResponse:
+    day = _day(request)
+    rows = selectors.coverage(viewer=request.user, day=day)
+    context = {"day": day, "rows": rows, "units": selectors.coverage_by_unit(rows)}
+    if request.htmx:
+        return render(request, "engagement/_coverage_table.html", context)
+    return render(request, "engagement/coverage.html", context)
+
+
+# --------------------------------------------------------------------------------------------------
+# prospects
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+def prospect_board(request: HttpRequest) -> HttpResponse:
+    board = selectors.prospect_board(staff=request.user)
+    return render(request, "engagement/prospects.html", {
+        "board": board, "today": timezone.localdate(),
+        "columns": [("A", board["A"]), ("B", board["B"]), ("C", board["C"])],
+    })
+
+
+@login_required
+def prospect_new(request: HttpRequest) -> HttpResponse:
+    if request.user.role in (Role.LOBBY,) or request.user.role in BANKWIDE_ROLES:
+        raise PermissionDenied
+    form = ProspectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            prospect = services.prospect_create(owner=request.user, data=form.cleaned_data)
+        except ApplicationError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, _("Prospect card %(n)s created.") % {"n": prospect.number})
+            return redirect("engagement:prospect", number=prospect.number)
+    return render(request, "engagement/prospect_form.html", {"form": form})
+
+
+@login_required
+def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
+    prospect = selectors.prospect_get_for_staff(staff=request.user, number=number)
+    review = ProspectReviewForm(initial={
+        "expected_value": prospect.expected_value, "likelihood": prospect.likelihood,
+    })
+    convert = ConvertForm()
+    if request.method == "POST":
+        if prospect.owner_id != request.user.pk:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "review":
+                review = ProspectReviewForm(request.POST)
+                if review.is_valid():
+                    services.prospect_review(
+                        prospect=prospect, by=request.user, **review.cleaned_data
+                    )
+                    messages.success(request, _("Reviewed; next review on %(d)s.") % {"d": prospect.next_review})
+                    return redirect("engagement:prospect", number=number)
+            elif action == "convert":
+                convert = ConvertForm(request.POST)
+                if convert.is_valid():
+                    customer = selectors.customer_for_conversion(
+                        staff=request.user, customer_no=convert.cleaned_data["customer_no"]
+                    )
+                    if customer is None:
+                        convert.add_error("customer_no", _("No such customer of your sub-branch."))
+                    else:
+                        services.prospect_convert(prospect=prospect, customer=customer, by=request.user)
+                        messages.success(request, _("The prospect is now a customer."))
+                        return redirect("engagement:prospect", number=number)
+            elif action == "drop":
+                services.prospect_drop(prospect=prospect, by=request.user)
+                return redirect("engagement:prospects")
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+    return render(request, "engagement/prospect_detail.html", {
+        "prospect": prospect, "review": review, "convert": convert,
+        "history": prospect.grade_history.select_related("by"),
+        "active": prospect.status == ProspectStatus.ACTIVE,
+        "mine": prospect.owner_id == request.user.pk,
+    })
+
+
+# --------------------------------------------------------------------------------------------------
+# plans
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+def plan_list(request: HttpRequest) -> HttpResponse:
+    day = _day(request)
+    plans = list(selectors.plans_visible_to(staff=request.user).filter(status=PlanStatus.ACTIVE)[:200])
+    progress = selectors.plans_progress(plans, day=day)
+    show_rollup = request.user.role in SUBTREE_ROLES or request.user.role in BANKWIDE_ROLES
+    return render(request, "engagement/plans.html", {
+        "progress": progress, "rollup": selectors.plans_rollup(progress) if show_rollup else None,
+        "day": day,
+    })
+
+
+@login_required
+def plan_new(request: HttpRequest) -> HttpResponse:
+    form = PlanForm(request.POST or None, staff=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        customer = None
+        if data.get("customer_no"):
+            customer = customer_get_for_staff(staff=request.user, customer_no=data["customer_no"])
+        try:
+            plan = services.plan_create(
+                owner=request.user, data=data, customer=customer, group=data.get("group"),
+                products=data.get("products") or [], milestones=data.get("milestones_text") or [],
+            )
+        except ApplicationError as exc:
+            _apply_error(form, exc)
+        else:
+            return redirect("engagement:plan", plan_id=plan.pk)
+    return render(request, "engagement/plan_form.html", {"form": form})
+
+
+@login_required
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = selectors.plan_get_for_staff(staff=request.user, plan_id=plan_id)
+    [progress] = selectors.plans_progress([plan], day=_day(request))
+    return render(request, "engagement/plan_detail.html", {"p": progress, "plan": plan})
+
+
+# --------------------------------------------------------------------------------------------------
+# referrals
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+def referral_list(request: HttpRequest) -> HttpResponse:
+    referrals = selectors.referrals_visible_to(staff=request.user)[:200]
+    return render(request, "engagement/referrals.html", {
+        "referrals": referrals, "credits": selectors.referral_credits(staff=request.user),
+        "status_form": ReferralStatusForm(),
+    })
+
+
+def _referral_preview(staff: Any, customer_no: str) -> dict[str, Any] | None:
+    """What a referral needs to show about a customer: masked name, tier, manager — nothing else."""
+    customer = customer_lookup_for_referral(staff=staff, customer_no=customer_no)
+    if customer is None:
+        return None
+    manager = customer.primary_manager
+    return {
+        "customer_no": customer.customer_no, "name": mask_name(customer.name),
+        "tier": customer.tier, "manager": manager.display_name if manager else None,
+        "manager_id": manager.pk if manager else None,
+    }
+
+
+@login_required
+def referral_lookup(request: HttpRequest) -> HttpResponse:
+    preview = _referral_preview(request.user, request.GET.get("customer_no", "").strip())
+    return render(request, "engagement/_referral_lookup.html", {"preview": preview})
+
+
+@login_required
+def referral_new(request: HttpRequest) -> HttpResponse:
+    form = ReferralForm(request.POST or None, staff=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        customer = None
+        if data["customer_no"]:
+            customer = customer_lookup_for_referral(staff=request.user, customer_no=data["customer_no"])
+            if customer is None:
+                form.add_error("customer_no", _("No such customer at your sub-branch."))
+        if not form.errors:
+            to_staff = data.get("to_staff") or (customer.primary_manager if customer else None)
+            if to_staff is None:
+                form.add_error("to_staff", _("This customer has no manager: choose one."))
+            else:
+                prospect_data = None
+                if not customer:
+                    prospect_data = {"name": data["prospect_name"], "mobile": data["prospect_mobile"],
+                                     "kind": data["prospect_kind"] or "PERSON"}
+                try:
+                    services.referral_create(
+                        referrer_staff=request.user, to_staff=to_staff, customer=customer,
+                        prospect_data=prospect_data, reason=data["reason"], note=data["note"],
+                        amount=data.get("amount"),
+                    )
+                except ApplicationError as exc:
+                    _apply_error(form, exc)
+                else:
+                    messages.success(request, _("Referral sent to %(cm)s.") % {"cm": to_staff.display_name})
+                    return redirect("engagement:referrals")
+    return render(request, "engagement/referral_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def referral_status(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = selectors.referral_get_for_staff(staff=request.user, referral_id=referral_id)
+    if referral.to_staff_id != request.user.pk:
+        raise PermissionDenied
+    form = ReferralStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.referral_set_status(referral=referral, status=form.cleaned_data["status"], by=request.user)
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+    return redirect("engagement:referrals")
+
+
+# --------------------------------------------------------------------------------------------------
+# complaints
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+def complaint_list(request: HttpRequest) -> HttpResponse:
+    complaints = selectors.complaints_visible_to(staff=request.user)[:200]
+    return render(request, "engagement/complaints.html", {
+        "complaints": complaints, "today": timezone.localdate(),
+    })
+
+
+@login_required
+def complaint_new(request: HttpRequest, customer_no: str) -> HttpResponse:
+    customer = customer_get_for_staff(staff=request.user, customer_no=customer_no)
+    form = ComplaintForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            complaint = services.complaint_create(
+                customer=customer, by=request.user, subject=form.cleaned_data["subject"],
+                description=form.cleaned_data["description"],
+                received_at=form.cleaned_data.get("received_at"),
+            )
+        except ApplicationError as exc:
+            _apply_error(form, exc)
+        else:
+            return redirect("engagement:complaint", complaint_id=complaint.pk)
+    return render(request, "engagement/complaint_form.html", {"form": form, "customer": customer})
+
+
+@login_required
+def complaint_detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    complaint = selectors.complaint_get_for_staff(staff=request.user, complaint_id=complaint_id)
+    form = ComplaintUpdateForm(request.POST or None, initial={
+        "status": complaint.status, "resolution": complaint.resolution,
+        "service_recovery": complaint.service_recovery,
+    })
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.complaint_update(complaint=complaint, by=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, _("Complaint updated."))
+            return redirect("engagement:complaint", complaint_id=complaint.pk)
+    return render(request, "engagement/complaint_detail.html", {
+        "complaint": complaint, "form": form, "today": timezone.localdate(),
+    })
