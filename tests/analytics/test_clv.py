@@ -675,3 +675,50 @@ def test_clv_imports_without_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
     )
     assert proc.returncode == 0, proc.stderr
+
+
+# --------------------------------------------------------------------------- bank CLV
+
+
+def test_probability_alive_at_future_times(bg: BetaGeoFitter, pareto: ParetoNBDFitter) -> None:
+    from scipy.integrate import quad
+    from scipy.stats import beta as beta_dist
+
+    r, alpha, a, b = (bg.params_[k] for k in ("r", "alpha", "a", "b"))
+    for x, tx, T, t in [(0, 0.0, 30.0, 10.0), (3, 20.0, 39.0, 52.0), (10, 38.0, 39.0, 200.0)]:
+        # E[exp(-lambda p t)] over the posterior of an active customer, by quadrature over p
+        survive = quad(
+            lambda p, x=x, T=T, t=t: (
+                beta_dist.pdf(p, a, b + x) * ((alpha + T) / (alpha + T + p * t)) ** (r + x)
+            ),
+            0.0,
+            1.0,
+        )[0]
+        expected = bg.conditional_probability_alive(x, tx, T) * survive
+        assert bg.conditional_probability_alive_at(t, x, tx, T) == pytest.approx(expected, rel=1e-8)
+    for model in (bg, pareto):
+        ts = np.array([0.0, 4.0, 26.0, 104.0])
+        path = model.conditional_probability_alive_at(ts, 3, 20.0, 39.0)
+        assert path[0] == pytest.approx(model.conditional_probability_alive(3, 20.0, 39.0))
+        assert np.all(np.diff(path) < 0)
+
+
+def test_balance_based_clv_is_discounted_alive_contribution(
+    cdnow: pd.DataFrame, bg: BetaGeoFitter
+) -> None:
+    from qiao.analytics.clv import balance_based_clv
+
+    head = cdnow.iloc[:50]
+    x, tx, T = (head[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    contribution = np.linspace(10.0, 500.0, len(head))
+    clv = balance_based_clv(bg, x, tx, T, contribution, horizon_months=24, freq="W")
+    manual = sum(
+        bg.conditional_probability_alive_at(m * 4.345, x, tx, T) * contribution / 1.01**m
+        for m in range(1, 25)
+    )
+    np.testing.assert_allclose(clv, manual, rtol=1e-12)
+    assert np.all(clv < contribution * 24)
+    flat = balance_based_clv(bg, x, tx, T, 100.0, horizon_months=12, freq="W")
+    assert flat.shape == (50,) and np.all(flat > 0)
+    with pytest.raises(ValueError, match="monthly_contribution: has 2 values but frequency has 50"):
+        balance_based_clv(bg, x, tx, T, [1.0, 2.0], freq="W")

@@ -10,6 +10,7 @@ See ``docs/models.md`` ("Lifetime value") for the models, the papers and the ban
 """
 
 from ._base import ConvergenceWarning
+from .bank import balance_based_clv
 from .bgnbd import BetaGeoFitter
 from .gammagamma import GammaGammaFitter
 from .holdout import holdout_report
@@ -22,6 +23,7 @@ __all__ = [
     "GammaGammaFitter",
     "MissingColumnError",
     "ParetoNBDFitter",
+    "balance_based_clv",
     "calibration_and_holdout_data",
     "holdout_report",
     "summary_from_transactions",

@@ -229,6 +229,24 @@ class BetaGeoFitter(BaseFitter):
             log_odds = log_odds + (r + x) * (np.log(alpha + age) - np.log(alpha + tx))
         return np.where(x > 0, expit(-log_odds), 1.0)
 
+    def conditional_probability_alive_at(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """Probability that the customer is still active at ``T + t`` given the history.
+
+        While active, drop-outs arrive as a thinned Poisson process of rate ``lambda p``, so
+        ``P(alive at T+t) = P(alive at T) * E[exp(-lambda p t)]`` with the posterior of an active
+        customer, ``lambda ~ Gamma(r+x, alpha+T)`` and ``p ~ Beta(a, b+x)``:
+        ``E = 2F1(r+x, a; a+b+x; -t/(alpha+T))``, evaluated through Pfaff's transformation as
+        ``(1+u)^-a 2F1(a+b-r, a; a+b+x; u/(1+u))`` with ``u = t/(alpha+T)``.
+        """
+        r, alpha, a, b = self._check_fitted()
+        t = np.asarray(t, dtype=float)
+        x = np.asarray(frequency, dtype=float)
+        u = t / (alpha + np.asarray(T, dtype=float))
+        survive = (1.0 + u) ** (-a) * hyp2f1(a + b - r, a, a + b + x, u / (1.0 + u))
+        return self.conditional_probability_alive(frequency, recency, T) * survive
+
     def expected_number_of_purchases_up_to_time(self, t: Any) -> FloatArray:
         """Expected repeat purchases in ``(0, t]`` for a new, randomly chosen customer (eq. 9)."""
         r, alpha, a, b = self._check_fitted()

@@ -244,6 +244,20 @@ class ParetoNBDFitter(BaseFitter):
         age = np.asarray(T, dtype=float)
         return expit(-self._log_alive_odds(x, tx, age))
 
+    def conditional_probability_alive_at(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> FloatArray:
+        """Probability that the customer is still alive at ``T + t`` given the history.
+
+        ``P(alive at T) * ((beta+T)/(beta+T+t))^s``: an alive customer's drop-out rate has the
+        posterior ``mu ~ Gamma(s, beta+T)``.
+        """
+        r, alpha, s, beta = self._check_fitted()
+        t = np.asarray(t, dtype=float)
+        age = np.asarray(T, dtype=float)
+        survive = ((beta + age) / (beta + age + t)) ** s
+        return self.conditional_probability_alive(frequency, recency, T) * survive
+
     def conditional_expected_number_of_purchases_up_to_time(
         self, t: Any, frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
