@@ -26,6 +26,7 @@ _POSTAL = re.compile(r"^\d{6}$")
 _LANDLINE = re.compile(r"^[0-9][0-9\- ]{5,19}$")
 _OTHER_ID = re.compile(r"^[A-Za-z0-9]{3,40}$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class FieldError(ValueError):
@@ -47,7 +48,7 @@ def clean_text(value: object, *, max_length: int = 200) -> str:
             _("is %(n)d characters long; at most %(max)d are allowed")
             % {"n": len(text), "max": max_length}
         )
-    if any(ord(ch) < 32 and ch not in "\t" for ch in text):
+    if _CONTROL.search(text):
         raise FieldError(_("contains control characters"))
     return text
 

@@ -163,10 +163,10 @@ def _as_varchar(con: duckdb.DuckDBPyConnection, table: pa.Table, columns: list[s
             select.append(f"NULLIF(trim(CAST({col} AS VARCHAR)), '') AS {col}")
         else:
             select.append(f"CAST(NULL AS VARCHAR) AS {col}")
+    # A view: the casts run once, fused into the validation query that reads it.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(select)}, __line FROM src_arrow"
+        f"CREATE OR REPLACE TEMP VIEW src AS SELECT {', '.join(select)}, __line FROM src_arrow"
     )
-    con.unregister("src_arrow")
 
 
 def load_transactions(
@@ -243,7 +243,7 @@ def load_transactions(
     _collect_rejects(con, counts, checks, TXN_RAW)
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE good AS
+        CREATE OR REPLACE TEMP VIEW good AS
         SELECT txn_id, account_no, customer_no, ts AS txn_time,
                CAST(amount AS DECIMAL(18,2)) AS amount, upper(direction) AS direction,
                upper(channel) AS channel, upper(txn_type) AS txn_type, product_code,
@@ -278,17 +278,12 @@ def load_transactions(
         WITH seen AS (
             SELECT g.*, {TXN_HASH.format(t="txn_time")} AS h FROM good g
             WHERE txn_id IN (SELECT txn_id FROM old) OR txn_id IN (SELECT txn_id FROM dup)
-        ), ranked AS (
-            SELECT s.*, o.h AS old_h,
-                   first_value(s.h) OVER w AS first_h, first_value(s.__line) OVER w AS first_line,
-                   row_number() OVER w AS nth
-            FROM seen s LEFT JOIN old o USING (txn_id)
-            WINDOW w AS (PARTITION BY s.txn_id ORDER BY s.__line)
         )
-        SELECT * FROM ranked
-        UNION ALL BY NAME
-        SELECT g.*, NULL AS h, NULL AS old_h, NULL AS first_h, g.__line AS first_line, 1 AS nth
-        FROM good g WHERE txn_id NOT IN (SELECT txn_id FROM old) AND txn_id NOT IN (SELECT txn_id FROM dup)
+        SELECT s.*, o.h AS old_h,
+               first_value(s.h) OVER w AS first_h, first_value(s.__line) OVER w AS first_line,
+               row_number() OVER w AS nth
+        FROM seen s LEFT JOIN old o USING (txn_id)
+        WINDOW w AS (PARTITION BY s.txn_id ORDER BY s.__line)
         """
     )
     for line, txn_id, first_line in con.execute(
@@ -318,19 +313,28 @@ def load_transactions(
         )
     [(unchanged,)] = con.execute(
         "SELECT count(*) FROM judged WHERE (nth = 1 AND old_h = h) OR (nth > 1 AND h = first_h)"
-    ).fetchall()  # noqa: S608
+    ).fetchall()
     counts.unchanged = int(unchanged)
+    # "judged" holds only the ids seen before; every other good row is new.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE fresh AS
+        CREATE OR REPLACE TEMP VIEW fresh AS
         SELECT txn_id, account_no, customer_no, txn_time, amount, direction, channel, txn_type,
                product_code, gain, cash, CAST({int(load_id)} AS BIGINT) AS load_id,
                strftime(txn_time, '%Y-%m') AS month
-        FROM judged WHERE nth = 1 AND old_h IS NULL
+        FROM (
+            SELECT * EXCLUDE (h, old_h, first_h, first_line, nth) FROM judged
+            WHERE nth = 1 AND old_h IS NULL
+            UNION ALL BY NAME
+            SELECT * FROM good
+            WHERE txn_id NOT IN (SELECT txn_id FROM old) AND txn_id NOT IN (SELECT txn_id FROM dup)
+        )
         """
     )
+    result = _stage(con, lake, "transactions", load_id, counts)
     con.unregister("acct")
-    return _stage(con, lake, "transactions", load_id, counts)
+    con.unregister("src_arrow")
+    return result
 
 
 def load_balances(
@@ -418,14 +422,15 @@ def load_balances(
     counts.unchanged, counts.updated = int(unchanged), int(updated)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE fresh AS
+        CREATE OR REPLACE TEMP VIEW fresh AS
         SELECT account_no, customer_no, balance_date, balance, CAST({int(load_id)} AS BIGINT) AS load_id,
                strftime(balance_date, '%Y-%m') AS month
         FROM judged WHERE nth = 1 AND (old_balance IS NULL OR old_balance <> balance)
         """
     )
-    con.unregister("acct")
     result = _stage(con, lake, "balances", load_id, counts)
+    con.unregister("acct")
+    con.unregister("src_arrow")
     # Updated rows were written too, but they are counted as updated, not loaded.
     result.counts.loaded = result.rows_written - counts.updated
     return result
