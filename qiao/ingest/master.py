@@ -7,7 +7,6 @@ Runs inside the caller's ``transaction.atomic``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
