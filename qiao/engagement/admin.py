@@ -49,7 +49,16 @@ class TaskAdmin(admin.ModelAdmin):
 class GradeHistoryInline(admin.TabularInline):
     model = ProspectGradeChange
     extra = 0
-    readonly_fields = ["at", "day", "old_grade", "new_grade", "expected_value", "likelihood", "reason", "by"]
+    readonly_fields = [
+        "at",
+        "day",
+        "old_grade",
+        "new_grade",
+        "expected_value",
+        "likelihood",
+        "reason",
+        "by",
+    ]
     can_delete = False
 
 
@@ -69,7 +78,17 @@ class MilestoneInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["title", "owner", "customer", "group", "period", "start", "end", "target_amount", "status"]
+    list_display = [
+        "title",
+        "owner",
+        "customer",
+        "group",
+        "period",
+        "start",
+        "end",
+        "target_amount",
+        "status",
+    ]
     list_filter = ["period", "status"]
     raw_id_fields = ["owner", "customer", "group"]
     filter_horizontal = ["products"]
@@ -78,7 +97,16 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(Referral)
 class ReferralAdmin(admin.ModelAdmin):
-    list_display = ["pk", "reason", "referrer_staff", "referrer_customer", "to_staff", "status", "credited", "created_at"]
+    list_display = [
+        "pk",
+        "reason",
+        "referrer_staff",
+        "referrer_customer",
+        "to_staff",
+        "status",
+        "credited",
+        "created_at",
+    ]
     list_filter = ["status", "reason", "credited"]
     raw_id_fields = ["referrer_staff", "referrer_customer", "to_staff", "customer", "prospect"]
 

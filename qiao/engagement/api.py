@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from qiao.core.errors import ApplicationError
@@ -92,8 +92,11 @@ def _caller(request: HttpRequest) -> Staff:
 
 def _item(item: WorkItem) -> dict[str, Any]:
     return {
-        "id": item.pk, "customer_no": item.customer.customer_no if item.customer_id else None,
-        "kind": item.kind, "reason": item.reason, "value_at_stake": item.value_at_stake,
+        "id": item.pk,
+        "customer_no": item.customer.customer_no if item.customer_id else None,
+        "kind": item.kind,
+        "reason": item.reason,
+        "value_at_stake": item.value_at_stake,
         "due": item.due,
     }
 
@@ -109,30 +112,40 @@ def build_router() -> Router:
         return {"items": [_item(i) for i in items]}
 
     @router.post(
-        "/contacts", response={201: ContactLogged, 400: ErrorOut, 404: ErrorOut},
+        "/contacts",
+        response={201: ContactLogged, 400: ErrorOut, 404: ErrorOut},
         summary="Log a call, meeting or visit",
     )
-    def contacts(request: HttpRequest, payload: ContactIn) -> tuple[int, dict[str, Any]]:
+    def contacts(request: HttpRequest, payload: ContactIn) -> Status:
         staff = _caller(request)
         try:
             customer = customer_get_for_staff(staff=staff, customer_no=payload.customer_no)
         except Http404:  # the same answer whether missing or out of scope
-            return 404, {"error": "Not found", "fields": {"customer_no": "Not found"}}
+            return Status(404, {"error": "Not found", "fields": {"customer_no": "Not found"}})
         data = payload.dict(exclude={"customer_no"}, exclude_none=True)
         try:
-            contact, closed, warnings = services.contact_log(staff=staff, customer=customer, data=data)
+            contact, closed, warnings = services.contact_log(
+                staff=staff, customer=customer, data=data
+            )
         except ApplicationError as exc:
-            return exc.status if exc.status in (400, 404) else 400, exc.as_dict()
+            return Status(exc.status if exc.status in (400, 404) else 400, exc.as_dict())
         task = contact.tasks.first()
-        return 201, {
-            "contact": {
-                "id": contact.pk, "customer_no": customer.customer_no, "channel": contact.channel,
-                "at": contact.at, "summary": contact.summary, "appointment_at": contact.appointment_at,
-                "task_id": task.pk if task else None,
+        return Status(
+            201,
+            {
+                "contact": {
+                    "id": contact.pk,
+                    "customer_no": customer.customer_no,
+                    "channel": contact.channel,
+                    "at": contact.at,
+                    "summary": contact.summary,
+                    "appointment_at": contact.appointment_at,
+                    "task_id": task.pk if task else None,
+                },
+                "closed": [_item(i) for i in closed],
+                "warnings": warnings,
             },
-            "closed": [_item(i) for i in closed],
-            "warnings": warnings,
-        }
+        )
 
     return router
 

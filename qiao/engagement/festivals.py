@@ -22,13 +22,48 @@ FESTIVAL_NAMES = {
 LUNAR = {"SPRING": (1, 1), "LANTERN": (1, 15), "DRAGON_BOAT": (5, 5), "MID_AUTUMN": (8, 15)}
 
 _TABLE: dict[int, dict[str, str]] = {
-    2024: {"SPRING": "2024-02-10", "LANTERN": "2024-02-24", "DRAGON_BOAT": "2024-06-10", "MID_AUTUMN": "2024-09-17"},
-    2025: {"SPRING": "2025-01-29", "LANTERN": "2025-02-12", "DRAGON_BOAT": "2025-05-31", "MID_AUTUMN": "2025-10-06"},
-    2026: {"SPRING": "2026-02-17", "LANTERN": "2026-03-03", "DRAGON_BOAT": "2026-06-19", "MID_AUTUMN": "2026-09-25"},
-    2027: {"SPRING": "2027-02-06", "LANTERN": "2027-02-20", "DRAGON_BOAT": "2027-06-09", "MID_AUTUMN": "2027-09-15"},
-    2028: {"SPRING": "2028-01-26", "LANTERN": "2028-02-09", "DRAGON_BOAT": "2028-05-28", "MID_AUTUMN": "2028-10-03"},
-    2029: {"SPRING": "2029-02-13", "LANTERN": "2029-02-27", "DRAGON_BOAT": "2029-06-16", "MID_AUTUMN": "2029-09-22"},
-    2030: {"SPRING": "2030-02-03", "LANTERN": "2030-02-17", "DRAGON_BOAT": "2030-06-05", "MID_AUTUMN": "2030-09-12"},
+    2024: {
+        "SPRING": "2024-02-10",
+        "LANTERN": "2024-02-24",
+        "DRAGON_BOAT": "2024-06-10",
+        "MID_AUTUMN": "2024-09-17",
+    },
+    2025: {
+        "SPRING": "2025-01-29",
+        "LANTERN": "2025-02-12",
+        "DRAGON_BOAT": "2025-05-31",
+        "MID_AUTUMN": "2025-10-06",
+    },
+    2026: {
+        "SPRING": "2026-02-17",
+        "LANTERN": "2026-03-03",
+        "DRAGON_BOAT": "2026-06-19",
+        "MID_AUTUMN": "2026-09-25",
+    },
+    2027: {
+        "SPRING": "2027-02-06",
+        "LANTERN": "2027-02-20",
+        "DRAGON_BOAT": "2027-06-09",
+        "MID_AUTUMN": "2027-09-15",
+    },
+    2028: {
+        "SPRING": "2028-01-26",
+        "LANTERN": "2028-02-09",
+        "DRAGON_BOAT": "2028-05-28",
+        "MID_AUTUMN": "2028-10-03",
+    },
+    2029: {
+        "SPRING": "2029-02-13",
+        "LANTERN": "2029-02-27",
+        "DRAGON_BOAT": "2029-06-16",
+        "MID_AUTUMN": "2029-09-22",
+    },
+    2030: {
+        "SPRING": "2030-02-03",
+        "LANTERN": "2030-02-17",
+        "DRAGON_BOAT": "2030-06-05",
+        "MID_AUTUMN": "2030-09-12",
+    },
 }
 
 

@@ -55,8 +55,17 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = [
-            "channel", "at", "summary", "with_outlet_head", *PHONE_STEPS, "appointment_at",
-            "appointment_place", *MEETING_FIELDS, "next_step", "next_step_due", "satisfaction",
+            "channel",
+            "at",
+            "summary",
+            "with_outlet_head",
+            *PHONE_STEPS,
+            "appointment_at",
+            "appointment_place",
+            *MEETING_FIELDS,
+            "next_step",
+            "next_step_due",
+            "satisfaction",
         ]
         widgets = {
             "at": DateTimeInput(),
@@ -86,8 +95,15 @@ class ProspectForm(forms.ModelForm):
     class Meta:
         model = Prospect
         fields = [
-            "kind", "name", "mobile", "classification", "source", "source_note",
-            "expected_value", "likelihood", "notes",
+            "kind",
+            "name",
+            "mobile",
+            "classification",
+            "source",
+            "source_note",
+            "expected_value",
+            "likelihood",
+            "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
@@ -97,7 +113,9 @@ class ProspectForm(forms.ModelForm):
 
 
 class ProspectReviewForm(forms.Form):
-    expected_value = forms.DecimalField(label=_("expected value (yuan)"), min_value=0, decimal_places=2)
+    expected_value = forms.DecimalField(
+        label=_("expected value (yuan)"), min_value=0, decimal_places=2
+    )
     likelihood = forms.IntegerField(label=_("likelihood (%)"), min_value=0, max_value=100)
     note = forms.CharField(label=_("note"), required=False, max_length=300)
 
@@ -120,25 +138,46 @@ class PlanForm(forms.ModelForm):
         label=_("or a saved group"), queryset=SavedGroup.objects.none(), required=False
     )
     baseline_amount = forms.DecimalField(
-        label=_("baseline at start (yuan)"), required=False, decimal_places=2,
+        label=_("baseline at start (yuan)"),
+        required=False,
+        decimal_places=2,
         help_text=_("Leave empty to take the balances measured on the start date."),
     )
     milestones_text = forms.CharField(
-        label=_("milestones"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("milestones"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One per line: date, target amount, note — e.g. 2026-06-30 500000 first half."),
     )
 
     class Meta:
         model = Plan
         fields = [
-            "title", "period", "start", "end", "products", "target_amount",
-            "resources_people", "resources_money", "resources_materials", "methods", "competition",
+            "title",
+            "period",
+            "start",
+            "end",
+            "products",
+            "target_amount",
+            "resources_people",
+            "resources_money",
+            "resources_materials",
+            "methods",
+            "competition",
         ]
         widgets = {
-            "start": DateInput(), "end": DateInput(),
-            **{n: forms.Textarea(attrs={"rows": 2}) for n in (
-                "resources_people", "resources_money", "resources_materials", "methods", "competition"
-            )},
+            "start": DateInput(),
+            "end": DateInput(),
+            **{
+                n: forms.Textarea(attrs={"rows": 2})
+                for n in (
+                    "resources_people",
+                    "resources_money",
+                    "resources_materials",
+                    "methods",
+                    "competition",
+                )
+            },
         }
 
     def __init__(self, *args: Any, staff: Staff, **kwargs: Any) -> None:
@@ -155,8 +194,13 @@ class PlanForm(forms.ModelForm):
                 continue
             parts = line.split(None, 2)
             try:
-                out.append((dt.date.fromisoformat(parts[0]), Decimal(parts[1]),
-                            parts[2] if len(parts) > 2 else ""))
+                out.append(
+                    (
+                        dt.date.fromisoformat(parts[0]),
+                        Decimal(parts[1]),
+                        parts[2] if len(parts) > 2 else "",
+                    )
+                )
             except (IndexError, ValueError, InvalidOperation):
                 raise forms.ValidationError(
                     _("Line %(n)s: write a date, an amount and an optional note."), params={"n": n}
@@ -175,11 +219,14 @@ class ReferralForm(forms.Form):
     prospect_name = forms.CharField(label=_("or a prospect's name"), max_length=200, required=False)
     prospect_mobile = forms.CharField(label=_("prospect's mobile"), max_length=20, required=False)
     prospect_kind = forms.ChoiceField(
-        label=_("person or company"), choices=Prospect._meta.get_field("kind").choices,
+        label=_("person or company"),
+        choices=Prospect._meta.get_field("kind").choices,
         required=False,
     )
     to_staff = forms.ModelChoiceField(
-        label=_("customer manager"), queryset=Staff.objects.none(), required=False,
+        label=_("customer manager"),
+        queryset=Staff.objects.none(),
+        required=False,
         help_text=_("Leave empty to refer a customer to their own manager."),
     )
     reason = forms.ChoiceField(label=_("reason"), choices=ReferralReason.choices)
@@ -227,7 +274,9 @@ class ComplaintForm(forms.ModelForm):
 
 class ComplaintUpdateForm(forms.Form):
     status = forms.ChoiceField(label=_("status"), choices=ComplaintStatus.choices)
-    resolution = forms.CharField(label=_("resolution"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    resolution = forms.CharField(
+        label=_("resolution"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     service_recovery = forms.CharField(
         label=_("service recovery"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

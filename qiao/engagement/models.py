@@ -25,11 +25,13 @@ class CadenceRule(models.Model):
     tier = models.CharField(_("tier"), max_length=20, db_index=True)
     requirement = models.CharField(_("requirement"), max_length=16, choices=Requirement.choices)
     interval_days = models.PositiveIntegerField(
-        _("interval (days)"), validators=[MinValueValidator(1)],
+        _("interval (days)"),
+        validators=[MinValueValidator(1)],
         help_text=_("The longest gap allowed between two such contacts."),
     )
     lead_days = models.PositiveIntegerField(
-        _("lead (days)"), default=3,
+        _("lead (days)"),
+        default=3,
         help_text=_("The work-list item appears this many days before the contact falls due."),
     )
     active = models.BooleanField(_("active"), default=True)
@@ -100,7 +102,9 @@ class Contact(models.Model):
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     next_step_due = models.DateField(_("next step due"), null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(
-        _("satisfaction (1–5)"), null=True, blank=True,
+        _("satisfaction (1–5)"),
+        null=True,
+        blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -134,11 +138,19 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="tasks", verbose_name=_("staff")
     )
     customer = models.ForeignKey(
-        "customers.Customer", models.CASCADE, null=True, blank=True, related_name="tasks",
+        "customers.Customer",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tasks",
         verbose_name=_("customer"),
     )
     contact = models.ForeignKey(
-        Contact, models.SET_NULL, null=True, blank=True, related_name="tasks",
+        Contact,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
         verbose_name=_("from contact"),
     )
     title = models.CharField(_("title"), max_length=200)
@@ -189,11 +201,19 @@ class WorkItem(models.Model):
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="work_items", verbose_name=_("staff")
     )
     customer = models.ForeignKey(
-        "customers.Customer", models.CASCADE, null=True, blank=True, related_name="work_items",
+        "customers.Customer",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="work_items",
         verbose_name=_("customer"),
     )
     prospect = models.ForeignKey(
-        "engagement.Prospect", models.CASCADE, null=True, blank=True, related_name="work_items",
+        "engagement.Prospect",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="work_items",
         verbose_name=_("prospect"),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=WorkKind.choices)
@@ -213,7 +233,11 @@ class WorkItem(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closed_by_contact = models.ForeignKey(
-        Contact, models.SET_NULL, null=True, blank=True, related_name="closed_items",
+        Contact,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="closed_items",
         verbose_name=_("closed by contact"),
     )
 
@@ -286,17 +310,25 @@ class Prospect(models.Model):
     name = models.CharField(_("name"), max_length=200)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
     classification = models.CharField(
-        _("classification"), max_length=16, choices=ProspectClass.choices, default=ProspectClass.OTHER
+        _("classification"),
+        max_length=16,
+        choices=ProspectClass.choices,
+        default=ProspectClass.OTHER,
     )
     source = models.CharField(_("source"), max_length=16, choices=ProspectSource.choices)
     source_note = models.CharField(_("source detail"), max_length=200, blank=True)
     expected_value = models.DecimalField(
-        _("expected value (yuan)"), max_digits=18, decimal_places=2, default=0,
+        _("expected value (yuan)"),
+        max_digits=18,
+        decimal_places=2,
+        default=0,
         validators=[MinValueValidator(0)],
         help_text=_("Funds the prospect could bring within a year."),
     )
     likelihood = models.PositiveSmallIntegerField(
-        _("likelihood (%)"), default=20, validators=[MaxValueValidator(100)],
+        _("likelihood (%)"),
+        default=20,
+        validators=[MaxValueValidator(100)],
         help_text=_("Chance of becoming a customer."),
     )
     grade = models.CharField(_("grade"), max_length=1, choices=ProspectGrade.choices)
@@ -305,7 +337,11 @@ class Prospect(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="prospects", verbose_name=_("owner")
     )
     unit = models.ForeignKey(
-        "org.OrgUnit", models.PROTECT, null=True, blank=True, related_name="+",
+        "org.OrgUnit",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("outlet"),
     )
     next_review = models.DateField(_("next review"), db_index=True)
@@ -314,7 +350,11 @@ class Prospect(models.Model):
         _("status"), max_length=10, choices=ProspectStatus.choices, default=ProspectStatus.ACTIVE
     )
     customer = models.ForeignKey(
-        "customers.Customer", models.SET_NULL, null=True, blank=True, related_name="prospect_cards",
+        "customers.Customer",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="prospect_cards",
         verbose_name=_("customer"),
     )
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
@@ -355,6 +395,9 @@ class ProspectGradeChange(models.Model):
         verbose_name_plural = _("prospect grade history")
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.old_grade or '—'} → {self.new_grade} ({self.day})"
+
 
 class PlanPeriod(models.TextChoices):
     ANNUAL = "ANNUAL", _("Annual")
@@ -375,22 +418,35 @@ class Plan(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="plans", verbose_name=_("owner")
     )
     customer = models.ForeignKey(
-        "customers.Customer", models.CASCADE, null=True, blank=True, related_name="plans",
+        "customers.Customer",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="plans",
         verbose_name=_("customer"),
     )
     group = models.ForeignKey(
-        "customers.SavedGroup", models.CASCADE, null=True, blank=True, related_name="plans",
+        "customers.SavedGroup",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="plans",
         verbose_name=_("customer group"),
     )
     period = models.CharField(_("period"), max_length=10, choices=PlanPeriod.choices)
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
     products = models.ManyToManyField(
-        "products.Product", blank=True, related_name="plans", verbose_name=_("products"),
+        "products.Product",
+        blank=True,
+        related_name="plans",
+        verbose_name=_("products"),
         help_text=_("Leave empty to measure all the customer's assets (AUM)."),
     )
     target_amount = models.DecimalField(
-        _("target by period end (yuan)"), max_digits=18, decimal_places=2,
+        _("target by period end (yuan)"),
+        max_digits=18,
+        decimal_places=2,
         validators=[MinValueValidator(0)],
         help_text=_("The increase in balances the plan aims for by its end."),
     )
@@ -436,6 +492,9 @@ class PlanMilestone(models.Model):
         verbose_name_plural = _("milestones")
         ordering = ["date"]
 
+    def __str__(self) -> str:
+        return f"{self.date}: {self.target}"
+
 
 class ReferralReason(models.TextChoices):
     LARGE_TRANSACTION = "LARGE_TRANSACTION", _("Large transaction")
@@ -455,23 +514,41 @@ class Referral(models.Model):
     """A referral (转介绍): a teller, lobby manager or customer points a CM at someone."""
 
     referrer_staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
-        related_name="referrals_made", verbose_name=_("referred by (staff)"),
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals_made",
+        verbose_name=_("referred by (staff)"),
     )
     referrer_customer = models.ForeignKey(
-        "customers.Customer", models.SET_NULL, null=True, blank=True,
-        related_name="referrals_made", verbose_name=_("referred by (customer)"),
+        "customers.Customer",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals_made",
+        verbose_name=_("referred by (customer)"),
     )
     to_staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, related_name="referrals_received",
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        related_name="referrals_received",
         verbose_name=_("customer manager"),
     )
     customer = models.ForeignKey(
-        "customers.Customer", models.CASCADE, null=True, blank=True, related_name="referrals",
+        "customers.Customer",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="referrals",
         verbose_name=_("customer"),
     )
     prospect = models.ForeignKey(
-        Prospect, models.SET_NULL, null=True, blank=True, related_name="referrals",
+        Prospect,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
         verbose_name=_("prospect"),
     )
     reason = models.CharField(_("reason"), max_length=20, choices=ReferralReason.choices)
@@ -519,7 +596,8 @@ class Complaint(models.Model):
     )
     resolution = models.TextField(_("resolution"), blank=True)
     service_recovery = models.TextField(
-        _("service recovery"), blank=True,
+        _("service recovery"),
+        blank=True,
         help_text=_("What was done to win the customer back (apology, gesture, follow-up)."),
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)

@@ -95,7 +95,9 @@ def last_contacts(
         qs = qs.filter(with_outlet_head=True)
     if customer_ids is not None:
         qs = qs.filter(customer_id__in=customer_ids)
-    return dict(qs.values("customer_id").annotate(last=Max("at")).values_list("customer_id", "last"))
+    return dict(
+        qs.values("customer_id").annotate(last=Max("at")).values_list("customer_id", "last")
+    )
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -120,7 +122,9 @@ class CoverageRow:
         return round(100.0 * self.covered / self.customers, 1) if self.customers else None
 
 
-def coverage(*, viewer: Staff, day: dt.date | None = None, overdue_limit: int = 50) -> list[CoverageRow]:
+def coverage(
+    *, viewer: Staff, day: dt.date | None = None, overdue_limit: int = 50
+) -> list[CoverageRow]:
     """Share of each CM's customers contacted within their cadence, with the overdue customers.
 
     A customer is *covered* when every active cadence rule of their tier was met within its
@@ -142,7 +146,8 @@ def coverage(*, viewer: Staff, day: dt.date | None = None, overdue_limit: int = 
     longest = max((r.interval_days for r in rules), default=0)
     lasts = {
         req: last_contacts(
-            requirement=req, since=end - dt.timedelta(days=longest),
+            requirement=req,
+            since=end - dt.timedelta(days=longest),
             customer_ids=customers.values("pk"),
         )
         for req in {r.requirement for r in rules}
@@ -163,26 +168,34 @@ def coverage(*, viewer: Staff, day: dt.date | None = None, overdue_limit: int = 
         elif len(row.overdue) < overdue_limit:
             row.overdue.append({"customer_no": no, "name": name, "tier": tier, "missing": missing})
     items = WorkItem.objects.filter(staff_id__in=list(rows), status=WorkStatus.OPEN)
-    for sid, n, late in items.values("staff_id").annotate(
-        n=Count("id"), late=Count("id", filter=Q(due__lt=day))
-    ).values_list("staff_id", "n", "late"):
+    for sid, n, late in (
+        items.values("staff_id")
+        .annotate(n=Count("id"), late=Count("id", filter=Q(due__lt=day)))
+        .values_list("staff_id", "n", "late")
+    ):
         rows[sid].open_items, rows[sid].overdue_items = n, late
     since = day_start(day - dt.timedelta(days=29))
     for sid, n, sat in (
         Contact.objects.filter(staff_id__in=list(rows), at__gte=since, at__lt=end)
-        .values("staff_id").annotate(n=Count("id"), sat=Avg("satisfaction"))
+        .values("staff_id")
+        .annotate(n=Count("id"), sat=Avg("satisfaction"))
         .values_list("staff_id", "n", "sat")
     ):
         rows[sid].contacts_30d = n
         rows[sid].satisfaction = round(sat, 2) if sat is not None else None
     for sid, n in (
-        Complaint.objects.filter(owner_id__in=list(rows)).exclude(status=ComplaintStatus.RESOLVED)
-        .values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n")
+        Complaint.objects.filter(owner_id__in=list(rows))
+        .exclude(status=ComplaintStatus.RESOLVED)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
     ):
         rows[sid].complaints_open = n
     for sid, n in (
         Referral.objects.filter(to_staff_id__in=list(rows), status=ReferralStatus.CONVERTED)
-        .values("to_staff_id").annotate(n=Count("id")).values_list("to_staff_id", "n")
+        .values("to_staff_id")
+        .annotate(n=Count("id"))
+        .values_list("to_staff_id", "n")
     ):
         rows[sid].referrals_converted = n
     return [rows[s.pk] for s in cms]
@@ -192,7 +205,8 @@ def coverage_by_unit(rows: list[CoverageRow]) -> list[dict[str, Any]]:
     units: dict[Any, dict[str, Any]] = {}
     for row in rows:
         u = units.setdefault(
-            row.staff.unit_id, {"unit": row.staff.unit, "customers": 0, "covered": 0, "overdue_items": 0}
+            row.staff.unit_id,
+            {"unit": row.staff.unit, "customers": 0, "covered": 0, "overdue_items": 0},
         )
         u["customers"] += row.customers
         u["covered"] += row.covered
@@ -244,7 +258,8 @@ def task_get_for_staff(*, staff: Staff, task_id: int) -> Task:
 def appointments_for_staff(*, staff: Staff, day: dt.date) -> QuerySet[Contact]:
     return (
         Contact.objects.filter(
-            staff=staff, appointment_at__gte=day_start(day),
+            staff=staff,
+            appointment_at__gte=day_start(day),
             appointment_at__lt=day_start(day + dt.timedelta(days=1)),
         )
         .select_related("customer")
@@ -267,10 +282,14 @@ def engagement_panel(customer: Customer, staff: Staff) -> dict[str, Any]:
     return {
         "customer": customer,
         "tasks": list(
-            Task.objects.filter(customer=customer, done=False).select_related("staff").order_by("due")
+            Task.objects.filter(customer=customer, done=False)
+            .select_related("staff")
+            .order_by("due")
         ),
         "contacts": contacts,
-        "complaints": list(Complaint.objects.filter(customer=customer).select_related("owner")[:20]),
+        "complaints": list(
+            Complaint.objects.filter(customer=customer).select_related("owner")[:20]
+        ),
         "open_items": list(
             WorkItem.objects.filter(customer=customer, status=WorkStatus.OPEN, staff=staff)
         ),
@@ -296,8 +315,10 @@ def prospect_get_for_staff(*, staff: Staff, number: str) -> Prospect:
 
 def prospect_board(*, staff: Staff) -> dict[str, list[Prospect]]:
     board: dict[str, list[Prospect]] = {"A": [], "B": [], "C": []}
-    for p in prospects_visible_to(staff=staff).filter(status=ProspectStatus.ACTIVE).order_by(
-        "next_review", "number"
+    for p in (
+        prospects_visible_to(staff=staff)
+        .filter(status=ProspectStatus.ACTIVE)
+        .order_by("next_review", "number")
     ):
         board[p.grade].append(p)
     return board
@@ -322,9 +343,11 @@ def referral_get_for_staff(*, staff: Staff, referral_id: int) -> Referral:
 def referral_credits(*, staff: Staff) -> list[dict[str, Any]]:
     """Referrers credited with conversions (visible referrals only)."""
     return list(
-        referrals_visible_to(staff=staff).filter(credited=True, referrer_staff__isnull=False)
+        referrals_visible_to(staff=staff)
+        .filter(credited=True, referrer_staff__isnull=False)
         .values("referrer_staff__username", "referrer_staff__name")
-        .annotate(n=Count("id")).order_by("-n")
+        .annotate(n=Count("id"))
+        .order_by("-n")
     )
 
 
@@ -398,8 +421,10 @@ def plans_measure(plans: list[Plan], *, as_of: dt.date) -> dict[int, Decimal]:
         for no, balance, opened, closed, status in rows:
             if no in from_lake:
                 total += from_lake[no]
-            elif opened <= as_of and (closed is None or closed > as_of) and (
-                status != AccountStatus.CLOSED or closed is not None
+            elif (
+                opened <= as_of
+                and (closed is None or closed > as_of)
+                and (status != AccountStatus.CLOSED or closed is not None)
             ):
                 total += balance or Decimal(0)
         out[plan_id] = total
@@ -453,13 +478,17 @@ def plans_rollup(progress: list[PlanProgress]) -> dict[str, list[dict[str, Any]]
             (owner.pk, by_cm, owner.display_name),
             (owner.unit_id, by_unit, owner.unit.name if owner.unit_id else "—"),
         ):
-            row = bucket.setdefault(key, {"label": label, "plans": 0, "target": Decimal(0), "progress": Decimal(0)})
+            row = bucket.setdefault(
+                key, {"label": label, "plans": 0, "target": Decimal(0), "progress": Decimal(0)}
+            )
             row["plans"] += 1
             row["target"] += p.plan.target_amount
             row["progress"] += p.progress
     for bucket in (by_cm, by_unit):
         for row in bucket.values():
-            row["pct"] = round(float(row["progress"] / row["target"] * 100), 1) if row["target"] else None
+            row["pct"] = (
+                round(float(row["progress"] / row["target"] * 100), 1) if row["target"] else None
+            )
     return {"by_cm": list(by_cm.values()), "by_unit": list(by_unit.values())}
 
 

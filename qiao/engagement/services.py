@@ -79,8 +79,12 @@ def cadence_rules_seed(*, model: Any = CadenceRule) -> int:
     created = 0
     for rule in default_cadence():
         _, made = model.objects.get_or_create(
-            tier=rule["tier"], requirement=rule["requirement"],
-            defaults={"interval_days": rule["interval_days"], "lead_days": rule.get("lead_days", 3)},
+            tier=rule["tier"],
+            requirement=rule["requirement"],
+            defaults={
+                "interval_days": rule["interval_days"],
+                "lead_days": rule.get("lead_days", 3),
+            },
         )
         created += int(made)
     return created
@@ -91,7 +95,9 @@ def cadence_rules_seed(*, model: Any = CadenceRule) -> int:
 # --------------------------------------------------------------------------------------------------
 
 # (staff_id, customer_id, prospect_id, kind, reason_code, params, value, due, expires_on, cause_key)
-Candidate = tuple[int, int | None, int | None, str, str, dict[str, Any], Decimal, dt.date, dt.date | None, str]
+Candidate = tuple[
+    int, int | None, int | None, str, str, dict[str, Any], Decimal, dt.date, dt.date | None, str
+]
 
 
 @dataclass
@@ -125,7 +131,9 @@ def _gen_cadence(day: dt.date) -> list[_Batch]:
     since = end - dt.timedelta(days=longest + 1)
     risk = _attrition_by_customer({r.tier for r in rules})
     default_risk = value_weight("contact_due_default_risk")
-    lasts = {req: last_contacts(requirement=req, since=since) for req in {r.requirement for r in rules}}
+    lasts = {
+        req: last_contacts(requirement=req, since=since) for req in {r.requirement for r in rules}
+    }
     candidates: list[Candidate] = []
     current: set[str] = set()
     in_scope: set[tuple[str, int]] = set()
@@ -144,19 +152,35 @@ def _gen_cadence(day: dt.date) -> list[_Batch]:
             if due - dt.timedelta(days=rule.lead_days) > day:
                 continue
             params = {
-                "requirement": rule.requirement, "tier": rule.tier,
-                "interval": rule.interval_days, "due": due.isoformat(), "last": _iso(last_day),
+                "requirement": rule.requirement,
+                "tier": rule.tier,
+                "interval": rule.interval_days,
+                "due": due.isoformat(),
+                "last": _iso(last_day),
             }
             value = _money(Decimal(aum or 0) * risk.get(cid, default_risk))
-            candidates.append((pm, cid, None, WorkKind.CONTACT_DUE,
-                               "CADENCE_LAST" if last_day else "CADENCE_NEVER", params, value, due,
-                               None, key))
+            candidates.append(
+                (
+                    pm,
+                    cid,
+                    None,
+                    WorkKind.CONTACT_DUE,
+                    "CADENCE_LAST" if last_day else "CADENCE_NEVER",
+                    params,
+                    value,
+                    due,
+                    None,
+                    key,
+                )
+            )
     # Open items whose key is no longer current: a newer contact met the rule (done), or the
     # customer left the tier or the manager's book (moot).
     stale: dict[str, str] = {}
-    for key in WorkItem.objects.filter(kind=WorkKind.CONTACT_DUE, status=WorkStatus.OPEN).values_list(
-        "cause_key", flat=True
-    ).iterator(chunk_size=20000):
+    for key in (
+        WorkItem.objects.filter(kind=WorkKind.CONTACT_DUE, status=WorkStatus.OPEN)
+        .values_list("cause_key", flat=True)
+        .iterator(chunk_size=20000)
+    ):
         if key in current:
             continue
         _, req, cid, _ = key.split(":", 3)
@@ -203,7 +227,9 @@ def _gen_large(day: dt.date) -> list[_Batch]:
         found[(cid, kind, when)] = (pm, amount)
     events = ScoreEvent.objects.filter(
         kind__in=[WorkKind.LARGE_INFLOW, WorkKind.LARGE_OUTFLOW],
-        event_date__gte=start, event_date__lte=day, customer__primary_manager__isnull=False,
+        event_date__gte=start,
+        event_date__lte=day,
+        customer__primary_manager__isnull=False,
     ).values_list("customer_id", "customer__primary_manager_id", "kind", "event_date", "detail")
     for cid, pm, kind, when, detail in events:
         amount = _detail_amount(detail)
@@ -211,12 +237,23 @@ def _gen_large(day: dt.date) -> list[_Batch]:
             found[(cid, kind, when)] = (pm, amount)
     batches: dict[str, list[Candidate]] = {WorkKind.LARGE_INFLOW: [], WorkKind.LARGE_OUTFLOW: []}
     for (cid, kind, when), (pm, amount) in found.items():
-        weight = value_weight("large_inflow_weight" if kind == WorkKind.LARGE_INFLOW else "large_outflow_weight")
-        batches[kind].append((
-            pm, cid, None, kind, kind, {"amount": str(_money(amount)), "date": when.isoformat()},
-            _money(amount * weight), when + dt.timedelta(days=1), when + dt.timedelta(days=expire),
-            f"{kind}:{cid}:{when.isoformat()}",
-        ))
+        weight = value_weight(
+            "large_inflow_weight" if kind == WorkKind.LARGE_INFLOW else "large_outflow_weight"
+        )
+        batches[kind].append(
+            (
+                pm,
+                cid,
+                None,
+                kind,
+                kind,
+                {"amount": str(_money(amount)), "date": when.isoformat()},
+                _money(amount * weight),
+                when + dt.timedelta(days=1),
+                when + dt.timedelta(days=expire),
+                f"{kind}:{cid}:{when.isoformat()}",
+            )
+        )
     return [_Batch(k, v) for k, v in batches.items()]
 
 
@@ -236,23 +273,43 @@ def _gen_maturity(day: dt.date) -> list[_Batch]:
     weight = value_weight("maturity_weight")
     rows = (
         Account.objects.filter(
-            maturity_date__gte=day, maturity_date__lte=horizon,
+            maturity_date__gte=day,
+            maturity_date__lte=horizon,
             product__category__in=[Category.TIME, Category.WEALTH],
             customer__primary_manager__isnull=False,
         )
         .exclude(status=AccountStatus.CLOSED)
-        .values_list("pk", "customer_id", "customer__primary_manager_id", "balance",
-                     "maturity_date", "product__name", "account_no")
+        .values_list(
+            "pk",
+            "customer_id",
+            "customer__primary_manager_id",
+            "balance",
+            "maturity_date",
+            "product__name",
+            "account_no",
+        )
     )
     out: list[Candidate] = []
     for aid, cid, pm, balance, maturity, product, account_no in rows.iterator(chunk_size=20000):
-        out.append((
-            pm, cid, None, WorkKind.MATURITY, "MATURITY",
-            {"product": product, "amount": str(_money(balance)), "date": maturity.isoformat(),
-             "account": account_no},
-            _money(Decimal(balance or 0) * weight), maturity, maturity,
-            f"MATURITY:{aid}:{maturity.isoformat()}",
-        ))
+        out.append(
+            (
+                pm,
+                cid,
+                None,
+                WorkKind.MATURITY,
+                "MATURITY",
+                {
+                    "product": product,
+                    "amount": str(_money(balance)),
+                    "date": maturity.isoformat(),
+                    "account": account_no,
+                },
+                _money(Decimal(balance or 0) * weight),
+                maturity,
+                maturity,
+                f"MATURITY:{aid}:{maturity.isoformat()}",
+            )
+        )
     return [_Batch(WorkKind.MATURITY, out)]
 
 
@@ -274,16 +331,29 @@ def _gen_birthdays(day: dt.date) -> list[_Batch]:
             q |= Q(birth_date__month=2, birth_date__day=29)
             when[(2, 29)] = d
     rows = Customer.objects.filter(
-        q, customer_type=CustomerType.INDIVIDUAL, tier__in=tiers, primary_manager__isnull=False,
+        q,
+        customer_type=CustomerType.INDIVIDUAL,
+        tier__in=tiers,
+        primary_manager__isnull=False,
         birth_date__isnull=False,
     ).values_list("pk", "primary_manager_id", "aum", "birth_date")
     out: list[Candidate] = []
     for cid, pm, aum, born in rows.iterator(chunk_size=20000):
         d = when[(born.month, born.day)]
-        out.append((
-            pm, cid, None, WorkKind.BIRTHDAY, "BIRTHDAY", {"date": d.isoformat()},
-            _money(Decimal(aum or 0) * weight), d, d, f"BIRTHDAY:{cid}:{d.year}",
-        ))
+        out.append(
+            (
+                pm,
+                cid,
+                None,
+                WorkKind.BIRTHDAY,
+                "BIRTHDAY",
+                {"date": d.isoformat()},
+                _money(Decimal(aum or 0) * weight),
+                d,
+                d,
+                f"BIRTHDAY:{cid}:{d.year}",
+            )
+        )
     return [_Batch(WorkKind.BIRTHDAY, out)]
 
 
@@ -300,15 +370,26 @@ def _gen_festivals(day: dt.date) -> list[_Batch]:
         customers = list(
             Customer.objects.filter(
                 tier__in=list(worklist_setting("greeting_tiers")), primary_manager__isnull=False
-            ).values_list("pk", "primary_manager_id", "aum").iterator(chunk_size=20000)
+            )
+            .values_list("pk", "primary_manager_id", "aum")
+            .iterator(chunk_size=20000)
         )
         for code, d in festivals:
             for cid, pm, aum in customers:
-                out.append((
-                    pm, cid, None, WorkKind.FESTIVAL, "FESTIVAL",
-                    {"festival": code, "date": d.isoformat()},
-                    _money(Decimal(aum or 0) * weight), d, d, f"FESTIVAL:{code}:{d.year}:{cid}",
-                ))
+                out.append(
+                    (
+                        pm,
+                        cid,
+                        None,
+                        WorkKind.FESTIVAL,
+                        "FESTIVAL",
+                        {"festival": code, "date": d.isoformat()},
+                        _money(Decimal(aum or 0) * weight),
+                        d,
+                        d,
+                        f"FESTIVAL:{code}:{d.year}:{cid}",
+                    )
+                )
     return [_Batch(WorkKind.FESTIVAL, out)]
 
 
@@ -317,9 +398,18 @@ def _gen_score_events(day: dt.date) -> list[_Batch]:
     expire = int(worklist_setting("event_expire_days"))
     rows = ScoreEvent.objects.filter(
         kind__in=[WorkKind.TIER_DOWN, WorkKind.ATTRITION_UP],
-        event_date__gte=start, event_date__lte=day, customer__primary_manager__isnull=False,
-    ).values_list("customer_id", "customer__primary_manager_id", "customer__aum", "customer__tier",
-                  "kind", "event_date", "detail")
+        event_date__gte=start,
+        event_date__lte=day,
+        customer__primary_manager__isnull=False,
+    ).values_list(
+        "customer_id",
+        "customer__primary_manager_id",
+        "customer__aum",
+        "customer__tier",
+        "kind",
+        "event_date",
+        "detail",
+    )
     out: dict[str, list[Candidate]] = {WorkKind.TIER_DOWN: [], WorkKind.ATTRITION_UP: []}
     for cid, pm, aum, tier, kind, when, detail in rows:
         detail = detail if isinstance(detail, dict) else {}
@@ -335,10 +425,20 @@ def _gen_score_events(day: dt.date) -> list[_Batch]:
             prob = _probability(detail)
             params = {"prob": round(prob * 100), "date": when.isoformat()}
             value = aum * Decimal(str(prob))
-        out[kind].append((
-            pm, cid, None, kind, kind, params, _money(value), when + dt.timedelta(days=2),
-            when + dt.timedelta(days=expire), f"{kind}:{cid}:{when.isoformat()}",
-        ))
+        out[kind].append(
+            (
+                pm,
+                cid,
+                None,
+                kind,
+                kind,
+                params,
+                _money(value),
+                when + dt.timedelta(days=2),
+                when + dt.timedelta(days=expire),
+                f"{kind}:{cid}:{when.isoformat()}",
+            )
+        )
     return [_Batch(k, v) for k, v in out.items()]
 
 
@@ -360,11 +460,21 @@ def _gen_referrals(day: dt.date) -> list[_Batch]:
     out: list[Candidate] = []
     current: set[str] = set()
     rows = Referral.objects.filter(status=ReferralStatus.NEW).values_list(
-        "pk", "to_staff_id", "customer_id", "prospect_id", "amount", "customer__aum",
-        "prospect__expected_value", "prospect__likelihood", "reason", "created_at",
-        "referrer_staff__name", "referrer_staff__username", "referrer_customer__name",
+        "pk",
+        "to_staff_id",
+        "customer_id",
+        "prospect_id",
+        "amount",
+        "customer__aum",
+        "prospect__expected_value",
+        "prospect__likelihood",
+        "reason",
+        "created_at",
+        "referrer_staff__name",
+        "referrer_staff__username",
+        "referrer_customer__name",
     )
-    for (rid, to, cid, pid, amount, aum, pval, plike, reason, created, sname, suser, cname) in rows:
+    for rid, to, cid, pid, amount, aum, pval, plike, reason, created, sname, suser, cname in rows:
         if amount:
             value = Decimal(amount)
         elif cid and aum:
@@ -376,11 +486,24 @@ def _gen_referrals(day: dt.date) -> list[_Batch]:
         created_day = timezone.localtime(created).date()
         key = f"REFERRAL:{rid}"
         current.add(key)
-        out.append((
-            to, cid, pid, WorkKind.REFERRAL, "REFERRAL",
-            {"reason": reason, "by": sname or suser or cname or "—", "date": created_day.isoformat()},
-            _money(value), created_day + dt.timedelta(days=1), None, key,
-        ))
+        out.append(
+            (
+                to,
+                cid,
+                pid,
+                WorkKind.REFERRAL,
+                "REFERRAL",
+                {
+                    "reason": reason,
+                    "by": sname or suser or cname or "—",
+                    "date": created_day.isoformat(),
+                },
+                _money(value),
+                created_day + dt.timedelta(days=1),
+                None,
+                key,
+            )
+        )
     stale = {}
     open_keys = WorkItem.objects.filter(kind=WorkKind.REFERRAL, status=WorkStatus.OPEN).values_list(
         "cause_key", flat=True
@@ -390,7 +513,7 @@ def _gen_referrals(day: dt.date) -> list[_Batch]:
         stale[gone[rid]] = (
             WorkStatus.EXPIRED if status == ReferralStatus.CLOSED else WorkStatus.DONE
         )
-    for rid, key in gone.items():
+    for key in gone.values():
         stale.setdefault(key, WorkStatus.EXPIRED)
     return [_Batch(WorkKind.REFERRAL, out, stale)]
 
@@ -401,14 +524,25 @@ def _gen_prospects(day: dt.date) -> list[_Batch]:
     rows = Prospect.objects.filter(status=ProspectStatus.ACTIVE, next_review__lte=day).values_list(
         "pk", "owner_id", "number", "grade", "expected_value", "likelihood", "next_review"
     )
-    for pid, owner, number, grade, value, likelihood, next_review in rows.iterator(chunk_size=20000):
+    for pid, owner, number, grade, value, likelihood, next_review in rows.iterator(
+        chunk_size=20000
+    ):
         key = f"PROSPECT:{pid}:{next_review.isoformat()}"
         current.add(key)
-        out.append((
-            owner, None, pid, WorkKind.PROSPECT_REVIEW, "PROSPECT_REVIEW",
-            {"number": number, "grade": grade},
-            _money(Decimal(value or 0) * Decimal(likelihood or 0) / 100), next_review, None, key,
-        ))
+        out.append(
+            (
+                owner,
+                None,
+                pid,
+                WorkKind.PROSPECT_REVIEW,
+                "PROSPECT_REVIEW",
+                {"number": number, "grade": grade},
+                _money(Decimal(value or 0) * Decimal(likelihood or 0) / 100),
+                next_review,
+                None,
+                key,
+            )
+        )
     stale = {}
     for key, pstatus in WorkItem.objects.filter(
         kind=WorkKind.PROSPECT_REVIEW, status=WorkStatus.OPEN
@@ -423,17 +557,28 @@ def _gen_complaints(day: dt.date) -> list[_Batch]:
     weight = value_weight("complaint_weight")
     out: list[Candidate] = []
     current: set[str] = set()
-    rows = Complaint.objects.exclude(status=ComplaintStatus.RESOLVED).filter(
-        deadline__lte=warn
-    ).values_list("pk", "owner_id", "customer_id", "customer__aum", "subject", "deadline")
+    rows = (
+        Complaint.objects.exclude(status=ComplaintStatus.RESOLVED)
+        .filter(deadline__lte=warn)
+        .values_list("pk", "owner_id", "customer_id", "customer__aum", "subject", "deadline")
+    )
     for pk, owner, cid, aum, subject, deadline in rows:
         key = f"COMPLAINT:{pk}"
         current.add(key)
-        out.append((
-            owner, cid, None, WorkKind.COMPLAINT_DUE, "COMPLAINT_DUE",
-            {"subject": subject[:80], "deadline": deadline.isoformat()},
-            _money(Decimal(aum or 0) * weight), deadline, None, key,
-        ))
+        out.append(
+            (
+                owner,
+                cid,
+                None,
+                WorkKind.COMPLAINT_DUE,
+                "COMPLAINT_DUE",
+                {"subject": subject[:80], "deadline": deadline.isoformat()},
+                _money(Decimal(aum or 0) * weight),
+                deadline,
+                None,
+                key,
+            )
+        )
     stale = {
         key: WorkStatus.DONE
         for key in WorkItem.objects.filter(
@@ -445,14 +590,27 @@ def _gen_complaints(day: dt.date) -> list[_Batch]:
 
 
 GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
-    _gen_cadence, _gen_large, _gen_maturity, _gen_birthdays, _gen_festivals, _gen_score_events,
-    _gen_referrals, _gen_prospects, _gen_complaints,
+    _gen_cadence,
+    _gen_large,
+    _gen_maturity,
+    _gen_birthdays,
+    _gen_festivals,
+    _gen_score_events,
+    _gen_referrals,
+    _gen_prospects,
+    _gen_complaints,
 ]
 
 #: Kinds whose items belong to the customer's primary manager (follow a reassignment).
 OWNER_KINDS = [
-    WorkKind.CONTACT_DUE, WorkKind.LARGE_INFLOW, WorkKind.LARGE_OUTFLOW, WorkKind.MATURITY,
-    WorkKind.BIRTHDAY, WorkKind.FESTIVAL, WorkKind.TIER_DOWN, WorkKind.ATTRITION_UP,
+    WorkKind.CONTACT_DUE,
+    WorkKind.LARGE_INFLOW,
+    WorkKind.LARGE_OUTFLOW,
+    WorkKind.MATURITY,
+    WorkKind.BIRTHDAY,
+    WorkKind.FESTIVAL,
+    WorkKind.TIER_DOWN,
+    WorkKind.ATTRITION_UP,
 ]
 
 
@@ -460,9 +618,9 @@ def _close_keys(keys_by_status: dict[str, list[str]], now: dt.datetime) -> int:
     n = 0
     for status, keys in keys_by_status.items():
         for i in range(0, len(keys), 900):
-            n += WorkItem.objects.filter(status=WorkStatus.OPEN, cause_key__in=keys[i : i + 900]).update(
-                status=status, closed_at=now
-            )
+            n += WorkItem.objects.filter(
+                status=WorkStatus.OPEN, cause_key__in=keys[i : i + 900]
+            ).update(status=status, closed_at=now)
     return n
 
 
@@ -520,7 +678,10 @@ def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
                         continue
                     known = set(
                         WorkItem.objects.filter(kind=batch.kind)
-                        .filter(Q(status=WorkStatus.OPEN) | Q(status=WorkStatus.DONE, closed_at__gte=recent))
+                        .filter(
+                            Q(status=WorkStatus.OPEN)
+                            | Q(status=WorkStatus.DONE, closed_at__gte=recent)
+                        )
                         .values_list("cause_key", flat=True)
                         .iterator(chunk_size=20000)
                     )
@@ -529,13 +690,22 @@ def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
                         if c[9] in known:
                             continue
                         known.add(c[9])
-                        fresh.append(WorkItem(
-                            staff_id=c[0], customer_id=c[1], prospect_id=c[2], kind=c[3],
-                            reason_code=c[4], reason_params=c[5],
-                            reason_text=render_reason(c[4], c[5])[:300],
-                            value_at_stake=c[6], due=c[7], expires_on=c[8], cause_key=c[9],
-                            list_day=day,
-                        ))
+                        fresh.append(
+                            WorkItem(
+                                staff_id=c[0],
+                                customer_id=c[1],
+                                prospect_id=c[2],
+                                kind=c[3],
+                                reason_code=c[4],
+                                reason_params=c[5],
+                                reason_text=render_reason(c[4], c[5])[:300],
+                                value_at_stake=c[6],
+                                due=c[7],
+                                expires_on=c[8],
+                                cause_key=c[9],
+                                list_day=day,
+                            )
+                        )
                     WorkItem.objects.bulk_create(fresh, batch_size=BATCH, ignore_conflicts=True)
                     created[batch.kind] += len(fresh)
     open_items = WorkItem.objects.filter(status=WorkStatus.OPEN)
@@ -569,13 +739,28 @@ def work_item_close(*, staff: Staff, item: WorkItem) -> WorkItem:
 # --------------------------------------------------------------------------------------------------
 
 CONTACT_FIELDS = (
-    "channel", "at", "summary", "with_outlet_head", *PHONE_STEPS, "appointment_at",
-    "appointment_place", *MEETING_FIELDS, "next_step", "next_step_due", "satisfaction",
+    "channel",
+    "at",
+    "summary",
+    "with_outlet_head",
+    *PHONE_STEPS,
+    "appointment_at",
+    "appointment_place",
+    *MEETING_FIELDS,
+    "next_step",
+    "next_step_due",
+    "satisfaction",
 )
 #: Kinds a personal contact (call, meeting, visit, at the outlet) closes; greetings close by any.
 CLOSED_BY_PERSONAL = {
-    WorkKind.LARGE_INFLOW, WorkKind.LARGE_OUTFLOW, WorkKind.MATURITY, WorkKind.TIER_DOWN,
-    WorkKind.ATTRITION_UP, WorkKind.REFERRAL, WorkKind.BIRTHDAY, WorkKind.FESTIVAL,
+    WorkKind.LARGE_INFLOW,
+    WorkKind.LARGE_OUTFLOW,
+    WorkKind.MATURITY,
+    WorkKind.TIER_DOWN,
+    WorkKind.ATTRITION_UP,
+    WorkKind.REFERRAL,
+    WorkKind.BIRTHDAY,
+    WorkKind.FESTIVAL,
 }
 CLOSED_BY_ANY = {WorkKind.BIRTHDAY, WorkKind.FESTIVAL}
 
@@ -630,9 +815,10 @@ def contact_log(
         )
         wanted = data.get("work_item")
         closed = [
-            item for item in open_items
-            if _matches(item, contact) or (wanted is not None and str(item.pk) == str(wanted)
-                                           and item.staff_id == staff.pk)
+            item
+            for item in open_items
+            if _matches(item, contact)
+            or (wanted is not None and str(item.pk) == str(wanted) and item.staff_id == staff.pk)
         ]
         for item in closed:
             item.status = WorkStatus.DONE
@@ -645,8 +831,12 @@ def contact_log(
             )
         if contact.next_step:
             Task.objects.create(
-                staff=staff, customer=customer, contact=contact, title=contact.next_step[:200],
-                due=contact.next_step_due or timezone.localtime(contact.at).date() + dt.timedelta(days=7),
+                staff=staff,
+                customer=customer,
+                contact=contact,
+                title=contact.next_step[:200],
+                due=contact.next_step_due
+                or timezone.localtime(contact.at).date() + dt.timedelta(days=7),
             )
         if customer.last_contact_at is None or contact.at > customer.last_contact_at:
             Customer.objects.filter(pk=customer.pk).update(last_contact_at=contact.at)
@@ -674,13 +864,19 @@ def _same_day_warnings(contact: Contact) -> list[str]:
         if other.appointment_at and timezone.localtime(other.appointment_at).date() in days:
             warnings.append(
                 _("%(who)s has an appointment with this customer on %(when)s.")
-                % {"who": who, "when": timezone.localtime(other.appointment_at).strftime("%Y-%m-%d %H:%M")}
+                % {
+                    "who": who,
+                    "when": timezone.localtime(other.appointment_at).strftime("%Y-%m-%d %H:%M"),
+                }
             )
         else:
             warnings.append(
                 _("%(who)s already contacted this customer on %(when)s (%(channel)s).")
-                % {"who": who, "when": timezone.localtime(other.at).strftime("%Y-%m-%d %H:%M"),
-                   "channel": other.get_channel_display()}
+                % {
+                    "who": who,
+                    "when": timezone.localtime(other.at).strftime("%Y-%m-%d %H:%M"),
+                    "channel": other.get_channel_display(),
+                }
             )
     return warnings
 
@@ -713,16 +909,31 @@ def prospect_review_days(grade: str) -> int:
     return int(prospect_setting(f"review_days_{grade.lower()}"))
 
 
-def _grade_change(prospect: Prospect, old: str, reason: str, by: Staff | None, day: dt.date) -> None:
+def _grade_change(
+    prospect: Prospect, old: str, reason: str, by: Staff | None, day: dt.date
+) -> None:
     ProspectGradeChange.objects.create(
-        prospect=prospect, day=day, old_grade=old, new_grade=prospect.grade,
-        expected_value=prospect.expected_value, likelihood=prospect.likelihood, reason=reason, by=by,
+        prospect=prospect,
+        day=day,
+        old_grade=old,
+        new_grade=prospect.grade,
+        expected_value=prospect.expected_value,
+        likelihood=prospect.likelihood,
+        reason=reason,
+        by=by,
     )
 
 
 PROSPECT_FIELDS = (
-    "kind", "name", "mobile", "classification", "source", "source_note", "expected_value",
-    "likelihood", "notes",
+    "kind",
+    "name",
+    "mobile",
+    "classification",
+    "source",
+    "source_note",
+    "expected_value",
+    "likelihood",
+    "notes",
 )
 
 
@@ -759,8 +970,13 @@ def _clean(obj: Any, exclude: list[str] | None = None) -> None:
 
 
 def prospect_review(
-    *, prospect: Prospect, by: Staff, day: dt.date | None = None,
-    expected_value: Decimal | None = None, likelihood: int | None = None, note: str = "",
+    *,
+    prospect: Prospect,
+    by: Staff,
+    day: dt.date | None = None,
+    expected_value: Decimal | None = None,
+    likelihood: int | None = None,
+    note: str = "",
 ) -> Prospect:
     """The CM looked at the card (A daily, B weekly, C monthly): update, regrade, schedule."""
     day = day or timezone.localdate()
@@ -853,27 +1069,46 @@ def prospect_drop(*, prospect: Prospect, by: Staff) -> Prospect:
 # --------------------------------------------------------------------------------------------------
 
 PLAN_FIELDS = (
-    "title", "period", "start", "end", "target_amount", "resources_people", "resources_money",
-    "resources_materials", "methods", "competition",
+    "title",
+    "period",
+    "start",
+    "end",
+    "target_amount",
+    "resources_people",
+    "resources_money",
+    "resources_materials",
+    "methods",
+    "competition",
 )
 
 
 def plan_create(
-    *, owner: Staff, data: dict[str, Any], customer: Customer | None = None, group: Any = None,
-    products: Iterable[Any] = (), milestones: Iterable[tuple[dt.date, Decimal, str]] = (),
+    *,
+    owner: Staff,
+    data: dict[str, Any],
+    customer: Customer | None = None,
+    group: Any = None,
+    products: Iterable[Any] = (),
+    milestones: Iterable[tuple[dt.date, Decimal, str]] = (),
 ) -> Plan:
     """Create a plan; its baseline is what it measures at its start (overridable in ``data``)."""
     if (customer is None) == (group is None):
         raise ApplicationError(_("A plan is for one customer or one group."), field="customer")
-    plan = Plan(owner=owner, customer=customer, group=group,
-                **{k: data[k] for k in PLAN_FIELDS if k in data})
+    plan = Plan(
+        owner=owner,
+        customer=customer,
+        group=group,
+        **{k: data[k] for k in PLAN_FIELDS if k in data},
+    )
     if plan.start and plan.end and plan.end < plan.start:
         raise ApplicationError(_("The plan ends before it starts."), field="end")
     _clean(plan)
     milestones = list(milestones)
     for date, _target, _note in milestones:
         if not (plan.start <= date <= plan.end):
-            raise ApplicationError(_("Milestones fall within the plan's period."), field="milestones")
+            raise ApplicationError(
+                _("Milestones fall within the plan's period."), field="milestones"
+            )
     with transaction.atomic():
         plan.save()
         plan.products.set(list(products))
@@ -894,9 +1129,15 @@ def plan_create(
 
 
 def referral_create(
-    *, to_staff: Staff, reason: str, note: str = "", amount: Decimal | None = None,
-    referrer_staff: Staff | None = None, referrer_customer: Customer | None = None,
-    customer: Customer | None = None, prospect_data: dict[str, Any] | None = None,
+    *,
+    to_staff: Staff,
+    reason: str,
+    note: str = "",
+    amount: Decimal | None = None,
+    referrer_staff: Staff | None = None,
+    referrer_customer: Customer | None = None,
+    customer: Customer | None = None,
+    prospect_data: dict[str, Any] | None = None,
 ) -> Referral:
     """A teller or lobby manager (or a customer) refers an existing customer or a prospect.
 
@@ -914,12 +1155,19 @@ def referral_create(
             source = "TELLER_REFERRAL" if referrer_staff is not None else "ACQUAINTANCE"
             by = referrer_staff.display_name if referrer_staff else str(referrer_customer)
             prospect = prospect_create(
-                owner=to_staff, by=referrer_staff,
+                owner=to_staff,
+                by=referrer_staff,
                 data={"source": source, "source_note": by[:200], **prospect_data},
             )
         referral = Referral(
-            referrer_staff=referrer_staff, referrer_customer=referrer_customer, to_staff=to_staff,
-            customer=customer, prospect=prospect, reason=reason, note=note, amount=amount,
+            referrer_staff=referrer_staff,
+            referrer_customer=referrer_customer,
+            to_staff=to_staff,
+            customer=customer,
+            prospect=prospect,
+            reason=reason,
+            note=note,
+            amount=amount,
         )
         _clean(referral)
         referral.save()
@@ -946,9 +1194,7 @@ def referral_set_status(*, referral: Referral, status: str, by: Staff) -> Referr
         referral.credited = True
     with transaction.atomic():
         referral.save()
-        WorkItem.objects.filter(
-            cause_key=f"REFERRAL:{referral.pk}", status=WorkStatus.OPEN
-        ).update(
+        WorkItem.objects.filter(cause_key=f"REFERRAL:{referral.pk}", status=WorkStatus.OPEN).update(
             status=WorkStatus.EXPIRED if status == ReferralStatus.CLOSED else WorkStatus.DONE,
             closed_at=now,
         )
@@ -961,15 +1207,25 @@ def referral_set_status(*, referral: Referral, status: str, by: Staff) -> Referr
 
 
 def complaint_create(
-    *, customer: Customer, by: Staff, subject: str, description: str = "",
-    received_at: dt.datetime | None = None, owner: Staff | None = None,
+    *,
+    customer: Customer,
+    by: Staff,
+    subject: str,
+    description: str = "",
+    received_at: dt.datetime | None = None,
+    owner: Staff | None = None,
     deadline: dt.date | None = None,
 ) -> Complaint:
     received_at = received_at or timezone.now()
     complaint = Complaint(
-        customer=customer, subject=subject, description=description, received_at=received_at,
-        owner=owner or customer.primary_manager or by, created_by=by,
-        deadline=deadline or timezone.localtime(received_at).date()
+        customer=customer,
+        subject=subject,
+        description=description,
+        received_at=received_at,
+        owner=owner or customer.primary_manager or by,
+        created_by=by,
+        deadline=deadline
+        or timezone.localtime(received_at).date()
         + dt.timedelta(days=int(complaint_setting("deadline_days"))),
     )
     _clean(complaint)
@@ -978,7 +1234,11 @@ def complaint_create(
 
 
 def complaint_update(
-    *, complaint: Complaint, by: Staff, status: str, resolution: str = "",
+    *,
+    complaint: Complaint,
+    by: Staff,
+    status: str,
+    resolution: str = "",
     service_recovery: str = "",
 ) -> Complaint:
     if status == ComplaintStatus.RESOLVED and not resolution.strip():

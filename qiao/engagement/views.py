@@ -128,8 +128,12 @@ def contact_new(request: HttpRequest, customer_no: str) -> HttpResponse:
             except ApplicationError as exc:
                 _apply_error(form, exc)
             else:
-                context = {"contact": contact, "closed": closed, "warnings": warnings,
-                           "customer": customer}
+                context = {
+                    "contact": contact,
+                    "closed": closed,
+                    "warnings": warnings,
+                    "customer": customer,
+                }
                 if request.htmx:
                     return render(request, "engagement/_contact_logged.html", context)
                 for w in warnings:
@@ -141,14 +145,18 @@ def contact_new(request: HttpRequest, customer_no: str) -> HttpResponse:
                 return redirect("engagement:today")
     else:
         channel = request.GET.get("channel") or (
-            Channel.MEETING if item and item.cause_key.split(":")[1:2] in (["MEETING"], ["HEAD_MEETING"])
+            Channel.MEETING
+            if item and item.cause_key.split(":")[1:2] in (["MEETING"], ["HEAD_MEETING"])
             else Channel.PHONE
         )
-        form = ContactForm(initial={
-            "channel": channel, "at": timezone.localtime().replace(second=0, microsecond=0),
-            "work_item": item.pk if item else None,
-            "with_outlet_head": bool(item and ":HEAD_MEETING:" in item.cause_key),
-        })
+        form = ContactForm(
+            initial={
+                "channel": channel,
+                "at": timezone.localtime().replace(second=0, microsecond=0),
+                "work_item": item.pk if item else None,
+                "with_outlet_head": bool(item and ":HEAD_MEETING:" in item.cause_key),
+            }
+        )
     context = {"form": form, "customer": customer, "item": item}
     template = "engagement/_contact_form.html" if request.htmx else "engagement/contact_form.html"
     return render(request, template, context)
@@ -177,10 +185,15 @@ def coverage(request: HttpRequest) -> HttpResponse:
 @login_required
 def prospect_board(request: HttpRequest) -> HttpResponse:
     board = selectors.prospect_board(staff=request.user)
-    return render(request, "engagement/prospects.html", {
-        "board": board, "today": timezone.localdate(),
-        "columns": [("A", board["A"]), ("B", board["B"]), ("C", board["C"])],
-    })
+    return render(
+        request,
+        "engagement/prospects.html",
+        {
+            "board": board,
+            "today": timezone.localdate(),
+            "columns": [("A", board["A"]), ("B", board["B"]), ("C", board["C"])],
+        },
+    )
 
 
 @login_required
@@ -202,9 +215,12 @@ def prospect_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
     prospect = selectors.prospect_get_for_staff(staff=request.user, number=number)
-    review = ProspectReviewForm(initial={
-        "expected_value": prospect.expected_value, "likelihood": prospect.likelihood,
-    })
+    review = ProspectReviewForm(
+        initial={
+            "expected_value": prospect.expected_value,
+            "likelihood": prospect.likelihood,
+        }
+    )
     convert = ConvertForm()
     if request.method == "POST":
         if prospect.owner_id != request.user.pk:
@@ -217,7 +233,9 @@ def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
                     services.prospect_review(
                         prospect=prospect, by=request.user, **review.cleaned_data
                     )
-                    messages.success(request, _("Reviewed; next review on %(d)s.") % {"d": prospect.next_review})
+                    messages.success(
+                        request, _("Reviewed; next review on %(d)s.") % {"d": prospect.next_review}
+                    )
                     return redirect("engagement:prospect", number=number)
             elif action == "convert":
                 convert = ConvertForm(request.POST)
@@ -228,7 +246,9 @@ def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
                     if customer is None:
                         convert.add_error("customer_no", _("No such customer of your sub-branch."))
                     else:
-                        services.prospect_convert(prospect=prospect, customer=customer, by=request.user)
+                        services.prospect_convert(
+                            prospect=prospect, customer=customer, by=request.user
+                        )
                         messages.success(request, _("The prospect is now a customer."))
                         return redirect("engagement:prospect", number=number)
             elif action == "drop":
@@ -236,12 +256,18 @@ def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
                 return redirect("engagement:prospects")
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
-    return render(request, "engagement/prospect_detail.html", {
-        "prospect": prospect, "review": review, "convert": convert,
-        "history": prospect.grade_history.select_related("by"),
-        "active": prospect.status == ProspectStatus.ACTIVE,
-        "mine": prospect.owner_id == request.user.pk,
-    })
+    return render(
+        request,
+        "engagement/prospect_detail.html",
+        {
+            "prospect": prospect,
+            "review": review,
+            "convert": convert,
+            "history": prospect.grade_history.select_related("by"),
+            "active": prospect.status == ProspectStatus.ACTIVE,
+            "mine": prospect.owner_id == request.user.pk,
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,13 +278,20 @@ def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 def plan_list(request: HttpRequest) -> HttpResponse:
     day = _day(request)
-    plans = list(selectors.plans_visible_to(staff=request.user).filter(status=PlanStatus.ACTIVE)[:200])
+    plans = list(
+        selectors.plans_visible_to(staff=request.user).filter(status=PlanStatus.ACTIVE)[:200]
+    )
     progress = selectors.plans_progress(plans, day=day)
     show_rollup = request.user.role in SUBTREE_ROLES or request.user.role in BANKWIDE_ROLES
-    return render(request, "engagement/plans.html", {
-        "progress": progress, "rollup": selectors.plans_rollup(progress) if show_rollup else None,
-        "day": day,
-    })
+    return render(
+        request,
+        "engagement/plans.html",
+        {
+            "progress": progress,
+            "rollup": selectors.plans_rollup(progress) if show_rollup else None,
+            "day": day,
+        },
+    )
 
 
 @login_required
@@ -271,8 +304,12 @@ def plan_new(request: HttpRequest) -> HttpResponse:
             customer = customer_get_for_staff(staff=request.user, customer_no=data["customer_no"])
         try:
             plan = services.plan_create(
-                owner=request.user, data=data, customer=customer, group=data.get("group"),
-                products=data.get("products") or [], milestones=data.get("milestones_text") or [],
+                owner=request.user,
+                data=data,
+                customer=customer,
+                group=data.get("group"),
+                products=data.get("products") or [],
+                milestones=data.get("milestones_text") or [],
             )
         except ApplicationError as exc:
             _apply_error(form, exc)
@@ -296,10 +333,15 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
 @login_required
 def referral_list(request: HttpRequest) -> HttpResponse:
     referrals = selectors.referrals_visible_to(staff=request.user)[:200]
-    return render(request, "engagement/referrals.html", {
-        "referrals": referrals, "credits": selectors.referral_credits(staff=request.user),
-        "status_form": ReferralStatusForm(),
-    })
+    return render(
+        request,
+        "engagement/referrals.html",
+        {
+            "referrals": referrals,
+            "credits": selectors.referral_credits(staff=request.user),
+            "status_form": ReferralStatusForm(),
+        },
+    )
 
 
 def _referral_preview(staff: Any, customer_no: str) -> dict[str, Any] | None:
@@ -309,8 +351,10 @@ def _referral_preview(staff: Any, customer_no: str) -> dict[str, Any] | None:
         return None
     manager = customer.primary_manager
     return {
-        "customer_no": customer.customer_no, "name": mask_name(customer.name),
-        "tier": customer.tier, "manager": manager.display_name if manager else None,
+        "customer_no": customer.customer_no,
+        "name": mask_name(customer.name),
+        "tier": customer.tier,
+        "manager": manager.display_name if manager else None,
         "manager_id": manager.pk if manager else None,
     }
 
@@ -328,7 +372,9 @@ def referral_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         customer = None
         if data["customer_no"]:
-            customer = customer_lookup_for_referral(staff=request.user, customer_no=data["customer_no"])
+            customer = customer_lookup_for_referral(
+                staff=request.user, customer_no=data["customer_no"]
+            )
             if customer is None:
                 form.add_error("customer_no", _("No such customer at your sub-branch."))
         if not form.errors:
@@ -338,18 +384,27 @@ def referral_new(request: HttpRequest) -> HttpResponse:
             else:
                 prospect_data = None
                 if not customer:
-                    prospect_data = {"name": data["prospect_name"], "mobile": data["prospect_mobile"],
-                                     "kind": data["prospect_kind"] or "PERSON"}
+                    prospect_data = {
+                        "name": data["prospect_name"],
+                        "mobile": data["prospect_mobile"],
+                        "kind": data["prospect_kind"] or "PERSON",
+                    }
                 try:
                     services.referral_create(
-                        referrer_staff=request.user, to_staff=to_staff, customer=customer,
-                        prospect_data=prospect_data, reason=data["reason"], note=data["note"],
+                        referrer_staff=request.user,
+                        to_staff=to_staff,
+                        customer=customer,
+                        prospect_data=prospect_data,
+                        reason=data["reason"],
+                        note=data["note"],
                         amount=data.get("amount"),
                     )
                 except ApplicationError as exc:
                     _apply_error(form, exc)
                 else:
-                    messages.success(request, _("Referral sent to %(cm)s.") % {"cm": to_staff.display_name})
+                    messages.success(
+                        request, _("Referral sent to %(cm)s.") % {"cm": to_staff.display_name}
+                    )
                     return redirect("engagement:referrals")
     return render(request, "engagement/referral_form.html", {"form": form})
 
@@ -363,7 +418,9 @@ def referral_status(request: HttpRequest, referral_id: int) -> HttpResponse:
     form = ReferralStatusForm(request.POST)
     if form.is_valid():
         try:
-            services.referral_set_status(referral=referral, status=form.cleaned_data["status"], by=request.user)
+            services.referral_set_status(
+                referral=referral, status=form.cleaned_data["status"], by=request.user
+            )
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
     return redirect("engagement:referrals")
@@ -377,9 +434,14 @@ def referral_status(request: HttpRequest, referral_id: int) -> HttpResponse:
 @login_required
 def complaint_list(request: HttpRequest) -> HttpResponse:
     complaints = selectors.complaints_visible_to(staff=request.user)[:200]
-    return render(request, "engagement/complaints.html", {
-        "complaints": complaints, "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "engagement/complaints.html",
+        {
+            "complaints": complaints,
+            "today": timezone.localdate(),
+        },
+    )
 
 
 @login_required
@@ -389,7 +451,9 @@ def complaint_new(request: HttpRequest, customer_no: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             complaint = services.complaint_create(
-                customer=customer, by=request.user, subject=form.cleaned_data["subject"],
+                customer=customer,
+                by=request.user,
+                subject=form.cleaned_data["subject"],
                 description=form.cleaned_data["description"],
                 received_at=form.cleaned_data.get("received_at"),
             )
@@ -403,10 +467,14 @@ def complaint_new(request: HttpRequest, customer_no: str) -> HttpResponse:
 @login_required
 def complaint_detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
     complaint = selectors.complaint_get_for_staff(staff=request.user, complaint_id=complaint_id)
-    form = ComplaintUpdateForm(request.POST or None, initial={
-        "status": complaint.status, "resolution": complaint.resolution,
-        "service_recovery": complaint.service_recovery,
-    })
+    form = ComplaintUpdateForm(
+        request.POST or None,
+        initial={
+            "status": complaint.status,
+            "resolution": complaint.resolution,
+            "service_recovery": complaint.service_recovery,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.complaint_update(complaint=complaint, by=request.user, **form.cleaned_data)
@@ -415,6 +483,12 @@ def complaint_detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Complaint updated."))
             return redirect("engagement:complaint", complaint_id=complaint.pk)
-    return render(request, "engagement/complaint_detail.html", {
-        "complaint": complaint, "form": form, "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "engagement/complaint_detail.html",
+        {
+            "complaint": complaint,
+            "form": form,
+            "today": timezone.localdate(),
+        },
+    )

@@ -14,5 +14,8 @@ register = template.Library()
 @register.inclusion_tag("engagement/_customer_panel.html", takes_context=True)
 def engagement_panel(context: template.Context, customer: Any, staff: Any = None) -> dict[str, Any]:
     staff = staff or context["request"].user
-    return {**panel_context(customer, staff), "request": context.get("request"),
-            "csrf_token": context.get("csrf_token")}
+    return {
+        **panel_context(customer, staff),
+        "request": context.get("request"),
+        "csrf_token": context.get("csrf_token"),
+    }
