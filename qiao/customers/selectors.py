@@ -472,6 +472,7 @@ def customer_accounts(customer: Customer) -> list[Account]:
     for account in accounts:
         account.latest_holding = latest.get(account.pk)  # type: ignore[attr-defined]
         account.masked_no = mask_account_no(account.account_no)  # type: ignore[attr-defined]
+        account.reveal_field = f"account:{account.pk}"  # type: ignore[attr-defined]
     return accounts
 
 

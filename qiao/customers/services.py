@@ -27,7 +27,12 @@ from qiao.customers.models import (
     Ownership,
     SavedGroup,
 )
-from qiao.customers.permissions import ASSIGN_CUSTOMERS, REVEAL_PII, staff_has_perm
+from qiao.customers.permissions import (
+    ASSIGN_CUSTOMERS,
+    EDIT_CUSTOMERS,
+    REVEAL_PII,
+    staff_has_perm,
+)
 from qiao.customers.rules import customer_identity_rule
 from qiao.customers.search import pinyin_keys
 from qiao.customers.selectors import (
@@ -169,6 +174,8 @@ def customer_update_profile(
     The caller has already checked that ``by`` may see ``customer`` (:func:`customer_get_for_staff`).
     Returns the change rows written (empty when nothing changed).
     """
+    if not staff_has_perm(by, EDIT_CUSTOMERS):
+        raise ApplicationError(_("You do not have permission to edit customer data."), status=403)
     changes = customer_clean_profile(customer=customer, data=data)
     if not changes:
         return []
