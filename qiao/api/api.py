@@ -1,7 +1,298 @@
-"""The REST API (django-ninja): OpenAPI schema at /api/openapi.json, browsable docs at /api/docs."""
+"""The REST API (django-ninja): OpenAPI schema at /api/openapi.json, browsable docs at /api/docs.
+
+Same scope, same services, same audit as the pages: every endpoint goes through
+``qiao.customers.selectors`` (scope) and ``qiao.customers.services`` (rules), and one
+:class:`ApplicationError` becomes one JSON error shape ``{"error": ..., "fields": {...}}``.
+"""
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+from typing import Any
 
-api = NinjaAPI(title="Qiao API", version="1", urls_namespace="api")
+from django.contrib.auth import authenticate
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Query, Swagger
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer
+
+from qiao.api.schemas import (
+    CustomerDetail,
+    CustomerList,
+    ErrorOut,
+    ProfilePatch,
+    RevealIn,
+    RevealOut,
+    TokenIn,
+    TokenOut,
+)
+from qiao.api.services import api_token_authenticate, api_token_issue
+from qiao.audit.models import Action
+from qiao.audit.services import audit_record
+from qiao.core.errors import ApplicationError
+from qiao.customers.forms import CustomerFilterForm
+from qiao.customers.models import ChangeSource, Customer
+from qiao.customers.selectors import (
+    customer_completeness,
+    customer_get_for_staff,
+    customer_ownership_history,
+    customers_filter,
+    mask_field,
+)
+from qiao.customers.services import customer_reveal, customer_update_profile
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        staff = api_token_authenticate(raw=token)
+        if staff is not None:
+            # The audit trail and the services read the actor from request.user, as on the pages.
+            request.user = staff
+        return staff
+
+
+api = NinjaAPI(
+    title="Qiao API",
+    version="1",
+    urls_namespace="api",
+    description=(
+        "Customer data for Qiao's customer managers. Log in with `POST /api/auth/token`, then send "
+        "`Authorization: Bearer <token>`. Personal data is masked; revealing needs a reason and is "
+        "audited. See docs/api.md."
+    ),
+    # Swagger UI from django-ninja's bundled static files (no CDN; the CSP allows 'self' only).
+    docs=Swagger(settings={"persistAuthorization": False}),
+    auth=BearerToken(),
+)
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    # Missing and out of scope are the same answer.
+    return api.create_response(request, {"error": _("Not found."), "fields": {}}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorised(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(
+        request, {"error": _("A valid bearer token is required."), "fields": {}}, status=401
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "payload")]
+        fields[".".join(loc) or "body"] = str(err.get("msg", ""))
+    return api.create_response(
+        request, {"error": _("The request is not valid."), "fields": fields}, status=422
+    )
+
+
+def _item(c: Customer) -> dict[str, Any]:
+    return {
+        "customer_no": c.customer_no,
+        "name": c.name,
+        "customer_type": c.customer_type,
+        "tier": c.tier,
+        "aum": c.aum,
+        "contribution": c.contribution,
+        "owner": c.primary_manager.username if c.primary_manager else None,
+        "outlet": c.branch.code,
+        "id_no": mask_field("id_no", c.id_no),
+        "mobile": mask_field("mobile", c.mobile),
+        "last_contact_at": c.last_contact_at,
+    }
+
+
+def _detail(c: Customer) -> dict[str, Any]:
+    completeness = customer_completeness(c)
+    out = _item(c)
+    out.update(
+        {
+            f: getattr(c, f) or ""
+            for f in (
+                "id_type",
+                "gender",
+                "postal_code",
+                "occupation",
+                "industry",
+                "education",
+                "school",
+                "tax_record",
+                "marital_status",
+                "investment_pref",
+                "product_pref",
+                "marketing_pref",
+                "hobbies",
+                "family_notes",
+                "legal_rep",
+                "ownership_type",
+                "size_class",
+                "main_business",
+            )
+        }
+    )
+    out.update({f: mask_field(f, getattr(c, f)) for f in ("landline", "email", "address")})
+    out.update(
+        {
+            "birth_year": c.birth_date.year if c.birth_date else None,
+            "annual_income": c.annual_income,
+            "registered_capital": c.registered_capital,
+            "open_date": c.open_date,
+            "completeness": {
+                "score": completeness.score,
+                "missing": [field for field, _label in completeness.missing],
+            },
+            "owners": [
+                {
+                    "username": o.staff.username,
+                    "role": o.role,
+                    "start_date": o.start_date,
+                    "end_date": o.end_date,
+                }
+                for o in customer_ownership_history(c)[:50]
+            ],
+        }
+    )
+    return out
+
+
+@api.post(
+    "/auth/token",
+    auth=None,
+    response={200: TokenOut, 401: ErrorOut, 429: ErrorOut},
+    summary="Log in: a bearer token for a username and password",
+)
+def token(request: HttpRequest, payload: TokenIn) -> Any:
+    # Through django-axes (AxesStandaloneBackend): failures count towards the same lock-out as
+    # the log-in page, per username and address.
+    staff = authenticate(request=request, username=payload.username, password=payload.password)
+    if getattr(request, "axes_locked_out", False):
+        audit_record(
+            request_or_staff=request,
+            action=Action.LOGIN_FAILED,
+            username=payload.username[:150],
+            detail={"locked_out": True},
+        )
+        return 429, {"error": _("Too many failed log-in attempts; try again later."), "fields": {}}
+    if staff is None or not staff.is_active:
+        audit_record(
+            request_or_staff=request, action=Action.LOGIN_FAILED, username=payload.username[:150]
+        )
+        return 401, {"error": _("The username or password is wrong."), "fields": {}}
+    raw, issued = api_token_issue(staff=staff)
+    request.user = staff
+    audit_record(
+        request_or_staff=request, action=Action.API_TOKEN, detail={"prefix": issued.prefix}
+    )
+    return 200, {"token": raw, "expires_at": issued.expires_at}
+
+
+@api.get("/customers", response={200: CustomerList}, summary="Customers in your scope, filtered")
+def customers(
+    request: HttpRequest,
+    tiers: list[str] = Query([]),  # noqa: B008
+    customer_type: str = "",
+    aum_min: str = "",
+    aum_max: str = "",
+    age_band: str = "",
+    gender: str = "",
+    occupation: str = "",
+    product: str = "",
+    category: str = "",
+    ebanking: str = "",
+    payroll: str = "",
+    owner: str = "",
+    outlet: str = "",
+    sort: str = "-aum",
+    page: int = 1,
+    page_size: int = 25,
+) -> Any:
+    """The same filter as the customer list page (amounts in yuan); ``page`` from 1, ``page_size``
+    at most 100. ``id_no`` and ``mobile`` are masked."""
+    data: dict[str, Any] = {
+        "customer_type": customer_type,
+        "aum_min": aum_min,
+        "aum_max": aum_max,
+        "age_band": age_band,
+        "gender": gender,
+        "occupation": occupation,
+        "product": product,
+        "category": category,
+        "ebanking": ebanking,
+        "payroll": payroll,
+        "owner": owner,
+        "outlet": outlet,
+        "sort": sort,
+    }
+    form = CustomerFilterForm(data={**data, "tiers": tiers})
+    if not form.is_valid():
+        raise ApplicationError(
+            _("The filter is not valid."),
+            fields={f: " ".join(str(m) for m in msgs) for f, msgs in form.errors.items()},
+        )
+    qs = customers_filter(staff=request.user, filters=form.filters())  # type: ignore[arg-type]
+    page_size = max(1, min(page_size, 100))
+    page = max(1, page)
+    start = (page - 1) * page_size
+    items = [_item(c) for c in qs[start : start + page_size]]
+    return {"items": items, "count": qs.count()}
+
+
+@api.get(
+    "/customers/{customer_no}",
+    response={200: CustomerDetail, 404: ErrorOut},
+    summary="One customer (personal data masked)",
+)
+def customer(request: HttpRequest, customer_no: str) -> Any:
+    c = customer_get_for_staff(staff=request.user, customer_no=customer_no)  # type: ignore[arg-type]
+    audit_record(request_or_staff=request, action=Action.VIEW, customer_no=c.customer_no)
+    return _detail(c)
+
+
+@api.patch(
+    "/customers/{customer_no}",
+    response={200: CustomerDetail, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Change profile fields (same validation as the pages)",
+)
+def customer_patch(request: HttpRequest, customer_no: str, payload: ProfilePatch) -> Any:
+    c = customer_get_for_staff(staff=request.user, customer_no=customer_no)  # type: ignore[arg-type]
+    data = payload.model_dump(exclude_unset=True)
+    data.update(payload.model_extra or {})
+    if not data:
+        raise ApplicationError(_("Send at least one field to change."))
+    customer_update_profile(
+        customer=c,
+        by=request.user,
+        data=data,
+        source=ChangeSource.API,  # type: ignore[arg-type]
+        ip=request.META.get("REMOTE_ADDR"),
+    )
+    return _detail(c)
+
+
+@api.post(
+    "/customers/{customer_no}/reveal",
+    response={200: RevealOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Reveal one masked value, for a reason (audited, rate-limited)",
+)
+def customer_reveal_api(request: HttpRequest, customer_no: str, payload: RevealIn) -> Any:
+    c = customer_get_for_staff(staff=request.user, customer_no=customer_no)  # type: ignore[arg-type]
+    value = customer_reveal(
+        customer=c,
+        by=request.user,
+        field=payload.field,
+        reason=payload.reason,  # type: ignore[arg-type]
+        ip=request.META.get("REMOTE_ADDR"),
+        channel="API",
+    )
+    return {"field": payload.field, "value": value}

@@ -3,9 +3,34 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 import qiao
 
 
+def _perms(request: HttpRequest) -> dict[str, bool]:
+    from qiao.customers.permissions import (
+        ASSIGN_CUSTOMERS,
+        EXPORT_CUSTOMERS,
+        REVEAL_PII,
+        VIEW_AUDIT,
+        staff_has_perm,
+    )
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"assign": False, "audit": False, "export": False, "reveal": False}
+    return {
+        "assign": staff_has_perm(user, ASSIGN_CUSTOMERS),  # type: ignore[arg-type]
+        "audit": staff_has_perm(user, VIEW_AUDIT),  # type: ignore[arg-type]
+        "export": staff_has_perm(user, EXPORT_CUSTOMERS),  # type: ignore[arg-type]
+        "reveal": staff_has_perm(user, REVEAL_PII),  # type: ignore[arg-type]
+    }
+
+
 def qiao_context(request: HttpRequest) -> dict[str, Any]:
-    return {"qiao_version": qiao.__version__}
+    # Lazy: pages that never show the navigation do not pay for the permission checks.
+    return {
+        "qiao_version": qiao.__version__,
+        "qiao_perms": SimpleLazyObject(lambda: _perms(request)),
+    }

@@ -1,10 +1,51 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from qiao.audit.models import Action
+from qiao.audit.services import audit_record
+from qiao.customers.permissions import ASSIGN_CUSTOMERS, staff_has_perm
+from qiao.customers.selectors import (
+    TIER_LABELS,
+    customer_portfolio_summary,
+    customers_missing_owner,
+    reassignment_queue,
+)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in, with each success and failure in the audit trail (never the password)."""
+
+    template_name = "web/login.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        audit_record(request_or_staff=self.request, action=Action.LOGIN)
+        return response
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        audit_record(
+            request_or_staff=self.request,
+            action=Action.LOGIN_FAILED,
+            username=str(self.request.POST.get("username", ""))[:150],
+        )
+        return super().form_invalid(form)
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html", {})
+    staff = request.user
+    summary = customer_portfolio_summary(staff=staff)  # type: ignore[arg-type]
+    context: dict[str, Any] = {
+        "summary": summary,
+        "tier_labels": TIER_LABELS,
+    }
+    if staff_has_perm(staff, ASSIGN_CUSTOMERS):  # type: ignore[arg-type]
+        context["queue_count"] = reassignment_queue(staff=staff).count()  # type: ignore[arg-type]
+        context["missing_count"] = customers_missing_owner(staff=staff).count()  # type: ignore[arg-type]
+    return render(request, "web/home.html", context)

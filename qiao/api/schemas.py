@@ -1,0 +1,132 @@
+"""Input and output schemas, one per operation (django-ninja / pydantic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+
+class TokenIn(Schema):
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=4096)
+
+
+class TokenOut(Schema):
+    token: str
+    expires_at: dt.datetime
+
+
+class ErrorOut(Schema):
+    error: str
+    fields: dict[str, str] = {}
+
+
+class CustomerItem(Schema):
+    customer_no: str
+    name: str
+    customer_type: str
+    tier: str
+    aum: Decimal
+    contribution: Decimal
+    owner: str | None = Field(None, description="Username (staff number) of the primary manager.")
+    outlet: str
+    id_no: str = Field(description="Masked: first 6 and last 4 characters.")
+    mobile: str = Field(description="Masked: first 3 and last 4 digits.")
+    last_contact_at: dt.datetime | None = None
+
+
+class CustomerList(Schema):
+    items: list[CustomerItem]
+    count: int
+
+
+class Completeness(Schema):
+    score: int
+    missing: list[str]
+
+
+class Owner(Schema):
+    username: str
+    role: str
+    start_date: dt.date
+    end_date: dt.date | None = None
+
+
+class CustomerDetail(CustomerItem):
+    id_type: str
+    gender: str
+    birth_year: int | None = None
+    landline: str
+    email: str
+    address: str
+    postal_code: str
+    occupation: str
+    industry: str
+    education: str
+    school: str
+    tax_record: str
+    marital_status: str
+    investment_pref: str
+    product_pref: str
+    marketing_pref: str
+    hobbies: str
+    family_notes: str
+    annual_income: Decimal | None = None
+    legal_rep: str
+    ownership_type: str
+    size_class: str
+    registered_capital: Decimal | None = None
+    main_business: str
+    open_date: dt.date
+    completeness: Completeness
+    owners: list[Owner]
+
+
+class ProfilePatch(Schema):
+    """Profile fields to change; omitted fields stay as they are, ``""`` or ``null`` clears one.
+
+    Values are validated by the same rules as the web form and the extract files.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = None
+    id_type: str | None = None
+    id_no: str | None = None
+    gender: str | None = None
+    birth_date: str | None = None
+    mobile: str | None = None
+    landline: str | None = None
+    email: str | None = None
+    address: str | None = None
+    postal_code: str | None = None
+    occupation: str | None = None
+    industry: str | None = None
+    education: str | None = None
+    school: str | None = None
+    tax_record: str | None = None
+    marital_status: str | None = None
+    family_notes: str | None = None
+    investment_pref: str | None = None
+    product_pref: str | None = None
+    marketing_pref: str | None = None
+    hobbies: str | None = None
+    annual_income: str | None = None
+    legal_rep: str | None = None
+    ownership_type: str | None = None
+    size_class: str | None = None
+    registered_capital: str | None = None
+    main_business: str | None = None
+
+
+class RevealIn(Schema):
+    field: str = Field(description="id_no, mobile, landline, email, address, or account:<id>.")
+    reason: str = Field(max_length=200)
+
+
+class RevealOut(Schema):
+    field: str
+    value: str

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from qiao.customers import views
+
+app_name = "customers"
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("search/", views.search, name="search"),
+    path("export/", views.customer_export, name="export"),
+    path("groups/", views.group_create, name="group_create"),
+    path("groups/add/", views.group_add, name="group_add"),
+    path("groups/<int:group_id>/delete/", views.group_delete, name="group_delete"),
+    path("assignment/", views.assignment, name="assignment"),
+    path("assignment/assign/", views.assign_bulk, name="assign_bulk"),
+    path("assignment/staff/<str:username>/leave/", views.staff_leave, name="staff_leave"),
+    path("<str:customer_no>/", views.customer_detail, name="detail"),
+    path("<str:customer_no>/reveal/", views.customer_reveal_view, name="reveal"),
+    path("<str:customer_no>/edit/", views.customer_edit, name="edit"),
+    path("<str:customer_no>/assign/", views.customer_assign_view, name="assign"),
+]

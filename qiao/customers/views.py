@@ -1,0 +1,552 @@
+"""Thin views: parse the request, call a selector or service, render (a partial under htmx)."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from qiao.audit.models import Action
+from qiao.audit.services import audit_record
+from qiao.core.errors import ApplicationError
+from qiao.core.masking import mask_name
+from qiao.customers import lake_views
+from qiao.customers.forms import (
+    AssignForm,
+    CustomerFilterForm,
+    ProfileForm,
+    RevealForm,
+    SavedGroupForm,
+)
+from qiao.customers.models import ChangeSource, Customer, SavedGroup
+from qiao.customers.permissions import (
+    ASSIGN_CUSTOMERS,
+    EDIT_CUSTOMERS,
+    EXPORT_CUSTOMERS,
+    REVEAL_PII,
+    staff_has_perm,
+)
+from qiao.customers.selectors import (
+    customer_accounts,
+    customer_changes,
+    customer_completeness,
+    customer_connections,
+    customer_ebanking,
+    customer_get_for_staff,
+    customer_latest_score,
+    customer_ownership_history,
+    customer_payroll,
+    customer_search,
+    customers_filter,
+    customers_missing_owner,
+    customers_visible_to,
+    mask_field,
+    reassignment_queue,
+    saved_group_customers,
+    saved_group_get_for_staff,
+    saved_groups_for,
+    search_terms,
+    staff_assignable_by,
+    tier_label,
+)
+from qiao.customers.services import (
+    REVEALABLE_FIELDS,
+    customer_assign,
+    customer_reveal,
+    customer_update_profile,
+    saved_group_add_customers,
+    saved_group_create,
+    saved_group_delete,
+    staff_offboard,
+)
+from qiao.org.models import Staff
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _page(request: HttpRequest, qs: Any, per_page: int | None = None) -> Any:
+    return Paginator(qs, per_page or settings.QIAO["PAGE_SIZE"]).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# ---------------------------------------------------------------- list, groups, export
+
+
+@login_required
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    group: SavedGroup | None = None
+    group_id = request.GET.get("group", "")
+    if group_id.isdigit():
+        group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
+        qs = saved_group_customers(staff=staff, group=group)
+        form = CustomerFilterForm(None)
+    else:
+        form = CustomerFilterForm(request.GET or None)
+        qs = customers_filter(staff=staff, filters=form.filters())
+    context = {
+        "form": form,
+        "page": _page(request, qs),
+        "query": _query_without_page(request),
+        "group": group,
+        "groups": saved_groups_for(staff=staff),
+        "group_form": SavedGroupForm(use_required_attribute=False),
+        "can_export": True,
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "customers/_list_results.html", context)
+    return render(request, "customers/list.html", context)
+
+
+@login_required
+@require_POST
+def group_create(request: HttpRequest) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    form = SavedGroupForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the group a name and a kind."))
+        return redirect("customers:list")
+    filters = CustomerFilterForm(request.POST).filters()
+    try:
+        group = saved_group_create(
+            owner=staff,
+            name=form.cleaned_data["name"],
+            kind=form.cleaned_data["kind"],
+            filters=filters,
+            customer_nos=request.POST.getlist("customer_no"),
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("customers:list")
+    messages.success(request, _("Group “%(name)s” saved.") % {"name": group.name})
+    return redirect(f"{reverse('customers:list')}?group={group.pk}")
+
+
+@login_required
+@require_POST
+def group_add(request: HttpRequest) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    group_id = request.POST.get("target_group", "")
+    if not group_id.isdigit():
+        messages.error(request, _("Choose a static group."))
+        return redirect("customers:list")
+    group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
+    try:
+        added = saved_group_add_customers(
+            group=group, by=staff, customer_nos=request.POST.getlist("customer_no")
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("customers:list")
+    messages.success(
+        request, _("%(n)d customers added to “%(name)s”.") % {"n": added, "name": group.name}
+    )
+    return redirect(f"{reverse('customers:list')}?group={group.pk}")
+
+
+@login_required
+@require_POST
+def group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    group = saved_group_get_for_staff(staff=staff, group_id=group_id)
+    saved_group_delete(group=group, by=staff)
+    messages.success(request, _("Group deleted."))
+    return redirect("customers:list")
+
+
+EXPORT_COLUMNS = [
+    ("customer_no", _("customer number")),
+    ("name", _("name")),
+    ("customer_type", _("type")),
+    ("tier", _("tier")),
+    ("aum", _("AUM (yuan)")),
+    ("contribution", _("contribution (yuan)")),
+    ("owner", _("owner")),
+    ("outlet", _("outlet")),
+    ("id_no", _("ID number")),
+    ("mobile", _("mobile")),
+    ("last_contact_at", _("last contact")),
+]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@require_POST
+def customer_export(request: HttpRequest) -> HttpResponse:
+    """CSV of the filtered list: masked unless the exporter may reveal and asks for plain values;
+    more than ``QIAO["EXPORT_LIMIT"]`` rows needs ``org.export_customers``. Always audited."""
+    staff: Staff = request.user  # type: ignore[assignment]
+    group_id = request.POST.get("group", "")
+    if group_id.isdigit():
+        group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
+        qs = saved_group_customers(staff=staff, group=group)
+        described: dict[str, Any] = {"group": group.name}
+    else:
+        filters = CustomerFilterForm(request.POST).filters()
+        qs = customers_filter(staff=staff, filters=filters)
+        described = filters.to_json()
+    rows = qs.count()
+    limit = settings.QIAO["EXPORT_LIMIT"]
+    if rows > limit and not staff_has_perm(staff, EXPORT_CUSTOMERS):
+        audit_record(
+            request_or_staff=request,
+            action=Action.EXPORT,
+            detail={"rows": rows, "filter": described, "refused": "limit"},
+        )
+        messages.error(
+            request,
+            _(
+                "This list has %(rows)d customers; exporting more than %(limit)d needs the export permission."
+            )
+            % {"rows": rows, "limit": limit},
+        )
+        return redirect(f"{reverse('customers:list')}?{request.POST.get('query', '')}")
+    plain = (
+        request.POST.get("plain") == "1"
+        and staff_has_perm(staff, REVEAL_PII)
+        and (staff_has_perm(staff, EXPORT_CUSTOMERS))
+    )
+    stamp = timezone.localtime()
+    audit_record(
+        request_or_staff=request,
+        action=Action.EXPORT,
+        detail={"rows": rows, "filter": described, "masked": not plain},
+    )
+
+    def lines() -> Any:
+        writer = csv.writer(_Echo())
+        # The watermark: who exported, when (compliance R9).
+        yield "\ufeff" + writer.writerow(
+            [
+                _("Exported by %(user)s at %(at)s")
+                % {"user": staff.username, "at": stamp.isoformat()}
+            ]
+        )
+        yield writer.writerow([str(label) for _key, label in EXPORT_COLUMNS])
+        for c in qs.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    c.customer_no,
+                    c.name if plain else mask_name(c.name),
+                    c.customer_type,
+                    c.tier,
+                    f"{c.aum:.2f}",
+                    f"{c.contribution:.2f}",
+                    c.primary_manager.username if c.primary_manager else "",
+                    c.branch.code,
+                    c.id_no if plain else mask_field("id_no", c.id_no),
+                    c.mobile if plain else mask_field("mobile", c.mobile),
+                    timezone.localtime(c.last_contact_at).isoformat() if c.last_contact_at else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="customers-{staff.username}-{stamp:%Y%m%d-%H%M}.csv"'
+    )
+    return response
+
+
+# ---------------------------------------------------------------- search
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def search(request: HttpRequest) -> HttpResponse:
+    """Search by POST so that an ID number or a mobile never lands in a URL or an access log."""
+    staff: Staff = request.user  # type: ignore[assignment]
+    query = request.POST.get("q", "") if request.method == "POST" else ""
+    results = customer_search(staff=staff, query=query, limit=20) if query.strip() else []
+    terms = search_terms(query)
+    if terms:
+        audit_record(
+            request_or_staff=request,
+            action=Action.SEARCH,
+            detail={"query": _audit_query(terms), "results": len(results)},
+        )
+    context = {"results": results, "query": query, "searched": bool(terms)}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "customers/_search_results.html", context)
+    return render(request, "customers/search.html", context)
+
+
+def _audit_query(terms: str) -> str:
+    # An ID number or a mobile typed as a query is personal data: keep only its shape.
+    digits = sum(ch.isdigit() for ch in terms)
+    return mask_field("id_no", terms) if digits >= 7 else terms
+
+
+# ---------------------------------------------------------------- the 360
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
+    audit_record(request_or_staff=request, action=Action.VIEW, customer_no=customer.customer_no)
+    accounts = customer_accounts(customer)
+    asset_accounts = [a.account_no for a in accounts if a.product.category in lake_views.ASSET]
+    trend = lake_views.customer_aum_trend(customer_no=customer.customer_no, accounts=accounts)
+    context = {
+        "customer": customer,
+        "tier": tier_label(customer.tier),
+        "masked": {f: mask_field(f, getattr(customer, f)) for f in REVEALABLE_FIELDS},
+        "identity_fields": [
+            (f, Customer._meta.get_field(f).verbose_name) for f in REVEALABLE_FIELDS
+        ],
+        "completeness": customer_completeness(customer),
+        "connections": customer_connections(staff=staff, customer=customer),
+        "accounts": accounts,
+        "has_assets": bool(asset_accounts),
+        "trend": trend,
+        "transactions": lake_views.customer_recent_transactions(
+            customer_no=customer.customer_no, limit=20
+        ),
+        "ebanking": customer_ebanking(customer),
+        "payroll": customer_payroll(customer),
+        "score": customer_latest_score(customer),
+        "owners": customer_ownership_history(customer)[:20],
+        "changes": customer_changes(customer, limit=30),
+        "can_reveal": staff_has_perm(staff, REVEAL_PII),
+        "can_assign": staff_has_perm(staff, ASSIGN_CUSTOMERS),
+        "can_edit": staff_has_perm(staff, EDIT_CUSTOMERS),
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@login_required
+@require_POST
+def customer_reveal_view(request: HttpRequest, customer_no: str) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "customers/_reveal.html",
+            {
+                "customer": customer,
+                "field": request.POST.get("field", ""),
+                "error": _("This field cannot be revealed."),
+            },
+            status=400,
+        )
+    field = form.cleaned_data["field"]
+    try:
+        value = customer_reveal(
+            customer=customer,
+            by=staff,
+            field=field,
+            reason=form.cleaned_data["reason"],
+            ip=_ip(request),
+            channel="WEB",
+        )
+    except ApplicationError as exc:
+        return render(
+            request,
+            "customers/_reveal.html",
+            {
+                "customer": customer,
+                "field": field,
+                "error": exc.message,
+                "reason": form.cleaned_data["reason"],
+            },
+            status=exc.status,
+        )
+    return render(request, "customers/_revealed.html", {"value": value or "—", "field": field})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, customer_no: str) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
+    if not staff_has_perm(staff, EDIT_CUSTOMERS):
+        raise PermissionDenied
+    status = 200
+    if request.method == "POST":
+        form = ProfileForm(request.POST, customer=customer)
+        form.is_valid()
+        try:
+            changes = customer_update_profile(
+                customer=customer,
+                by=staff,
+                data=form.changed_data_for_service(),
+                source=ChangeSource.WEB,
+                ip=_ip(request),
+            )
+        except ApplicationError as exc:
+            for field, message in exc.fields.items():
+                form.add_error(field if field in form.fields else None, str(message))
+            if not exc.fields:
+                form.add_error(None, str(exc.message))
+            status = 400
+        else:
+            if changes:
+                messages.success(request, _("%(n)d changes saved.") % {"n": len(changes)})
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("customers:detail", customer_no=customer.customer_no)
+    else:
+        form = ProfileForm(customer=customer)
+    context = {
+        "customer": customer,
+        "form": form,
+        "changes": customer_changes(customer, limit=30),
+        "completeness": customer_completeness(customer),
+    }
+    return render(request, "customers/edit.html", context, status=status)
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def _require_assign(staff: Staff) -> None:
+    if not staff_has_perm(staff, ASSIGN_CUSTOMERS):
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_assign_view(request: HttpRequest, customer_no: str) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
+    _require_assign(staff)
+    managers = list(staff_assignable_by(by=staff))
+    form = AssignForm(request.POST or None, managers=managers)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        manager = next(m for m in managers if m.username == form.cleaned_data["manager"])
+        try:
+            customer_assign(
+                customers=[customer],
+                manager=manager,
+                role=form.cleaned_data["role"],
+                by=staff,
+                note=form.cleaned_data["note"],
+                ip=_ip(request),
+            )
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                _("%(customer)s is now managed by %(manager)s.")
+                % {"customer": customer.name, "manager": manager.display_name},
+            )
+            return redirect("customers:detail", customer_no=customer.customer_no)
+    elif request.method == "POST":
+        status = 400
+    context = {
+        "customer": customer,
+        "form": form,
+        "owners": customer_ownership_history(customer),
+    }
+    return render(request, "customers/assign.html", context, status=status)
+
+
+@login_required
+@require_GET
+def assignment(request: HttpRequest) -> HttpResponse:
+    """The outlet head's page: reassignment queue, must-have-owner report, bulk assignment, leavers."""
+    staff: Staff = request.user  # type: ignore[assignment]
+    _require_assign(staff)
+    tab = request.GET.get("tab", "queue")
+    qs = (
+        customers_missing_owner(staff=staff)
+        if tab == "missing"
+        else reassignment_queue(staff=staff)
+    )
+    managers = list(staff_assignable_by(by=staff))
+    context = {
+        "tab": "missing" if tab == "missing" else "queue",
+        "page": _page(request, qs),
+        "query": _query_without_page(request),
+        "form": AssignForm(managers=managers),
+        "team": staff_assignable_by(by=staff, include_inactive=True),
+        "queue_count": reassignment_queue(staff=staff).count(),
+        "missing_count": customers_missing_owner(staff=staff).count(),
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "customers/_assignment_table.html", context)
+    return render(request, "customers/assignment.html", context)
+
+
+@login_required
+@require_POST
+def assign_bulk(request: HttpRequest) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    _require_assign(staff)
+    managers = list(staff_assignable_by(by=staff))
+    form = AssignForm(request.POST, managers=managers)
+    back = reverse("customers:assignment") + "?tab=" + request.POST.get("tab", "queue")
+    if not form.is_valid():
+        messages.error(request, _("Choose a customer manager."))
+        return redirect(back)
+    numbers = request.POST.getlist("customer_no")[:1000]
+    customers = list(customers_visible_to(staff=staff).filter(customer_no__in=numbers))
+    manager = next(m for m in managers if m.username == form.cleaned_data["manager"])
+    try:
+        n = customer_assign(
+            customers=customers,
+            manager=manager,
+            role=form.cleaned_data["role"],
+            by=staff,
+            note=form.cleaned_data["note"],
+            ip=_ip(request),
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("%(n)d customers assigned to %(manager)s.")
+            % {"n": n, "manager": manager.display_name},
+        )
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def staff_leave(request: HttpRequest, username: str) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    _require_assign(staff)
+    member = staff_assignable_by(by=staff, include_inactive=True).filter(username=username).first()
+    if member is None:
+        raise Http404("No staff member matches the given query.")
+    try:
+        queued = staff_offboard(staff=member, by=staff, ip=_ip(request))
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("%(name)s has left; %(n)d customers wait in the reassignment queue.")
+            % {"name": member.display_name, "n": queued},
+        )
+    return redirect(reverse("customers:assignment") + "?tab=queue")

@@ -1,0 +1,64 @@
+"""Amounts as a Chinese bank shows them: 万元 in Chinese, grouped yuan in English."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+_WAN = Decimal(10_000)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _chinese() -> bool:
+    return (translation.get_language() or "").lower().startswith("zh")
+
+
+@register.filter
+def amount(value: Any) -> str:
+    """An amount in yuan: ``123.46万元`` in Chinese, ``¥1,234,567.89`` in English; ``—`` if none."""
+    number = _decimal(value)
+    if number is None:
+        return "—"
+    if _chinese():
+        return _("%(n)s万元") % {"n": f"{number / _WAN:,.2f}"}
+    return f"¥{number:,.2f}"
+
+
+@register.filter
+def yuan(value: Any) -> str:
+    """An amount in whole yuan with grouped digits (tables of transactions)."""
+    number = _decimal(value)
+    if number is None:
+        return "—"
+    return f"{number:,.2f}"
+
+
+@register.filter
+def percent(value: Any, places: int = 0) -> str:
+    """A probability 0–1 as a percentage."""
+    number = _decimal(value)
+    if number is None:
+        return "—"
+    return f"{number * 100:.{int(places)}f}%"
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping.get(key, "")
+    except AttributeError:
+        return ""
