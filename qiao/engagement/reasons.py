@@ -17,7 +17,9 @@ TIER_LABELS = {
 }
 
 REASONS: dict[str, Any] = {
-    "CADENCE_NEVER": _("%(requirement)s due (%(tier)s: every %(interval)s days); none on record"),
+    "CADENCE_NEVER": _(
+        "%(requirement)s due (%(tier)s: every %(interval)s days); none in the last %(window)s days"
+    ),
     "CADENCE_LAST": _(
         "%(requirement)s due by %(due)s (%(tier)s: every %(interval)s days); last on %(last)s"
     ),

@@ -152,6 +152,7 @@ def _gen_cadence(day: dt.date) -> list[_Batch]:
             if due - dt.timedelta(days=rule.lead_days) > day:
                 continue
             params = {
+                "window": longest + 1,
                 "requirement": rule.requirement,
                 "tier": rule.tier,
                 "interval": rule.interval_days,
@@ -708,8 +709,11 @@ def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
                         )
                     WorkItem.objects.bulk_create(fresh, batch_size=BATCH, ignore_conflicts=True)
                     created[batch.kind] += len(fresh)
+    # Seed 004 L44: the prospect cards are tidied and regraded every week (on Mondays).
+    regraded = prospects_regrade_weekly(day=day)["regraded"] if day.weekday() == 0 else None
     open_items = WorkItem.objects.filter(status=WorkStatus.OPEN)
     return {
+        "prospects_regraded": regraded,
         "day": day.isoformat(),
         "created": sum(created.values()),
         "created_by_kind": dict(sorted(created.items())),

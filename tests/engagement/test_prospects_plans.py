@@ -395,3 +395,16 @@ def test_plan_must_have_one_subject_and_a_sane_period(people):
             milestones=[(DAY + dt.timedelta(days=20), Decimal(1), "")],
         )
     assert Plan.objects.count() == 0 and Prospect.objects.count() == 0
+
+
+def test_monday_work_list_runs_the_weekly_regrade(people, monkeypatch):
+    p = card(people["alice"], 500_000, 50)
+    monkeypatch.setitem(conf.engagement_config()["prospects"], "grade_b", 300_000)
+    tuesday, monday = DAY, DAY + dt.timedelta(days=6)
+    assert tuesday.weekday() == 1 and monday.weekday() == 0
+    assert worklist_generate(day=tuesday)["prospects_regraded"] is None
+    p.refresh_from_db()
+    assert p.grade == "B"
+    assert worklist_generate(day=monday)["prospects_regraded"] == 1
+    p.refresh_from_db()
+    assert p.grade == "C"
