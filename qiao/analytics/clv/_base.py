@@ -63,8 +63,21 @@ def merge_identical_rows(
     return unique, merged_w, inverse
 
 
+class TimePairs(NamedTuple):
+    """Distinct ``(x, y)`` pairs of a frequency and a time, and where each row's pair is."""
+
+    x: FloatArray
+    y: FloatArray
+    inverse: NDArray[np.intp]
+
+
 class RFMPatterns(NamedTuple):
-    """Distinct ``(x, t_x, T)`` rows with weights, plus the distinct frequencies."""
+    """Distinct ``(x, t_x, T)`` rows with weights, plus the distinct frequencies.
+
+    ``recency_pairs`` / ``age_pairs`` hold the distinct ``(x, t_x)`` and ``(x, T)`` pairs: with
+    times in whole days they are far fewer than the rows, and the Pareto/NBD evaluates its
+    hypergeometric terms on them only.
+    """
 
     x: FloatArray
     tx: FloatArray
@@ -72,13 +85,18 @@ class RFMPatterns(NamedTuple):
     w: FloatArray
     x_values: FloatArray  # distinct frequencies
     x_weights: FloatArray  # total weight of each distinct frequency
+    recency_pairs: TimePairs
+    age_pairs: TimePairs
 
     @classmethod
     def build(cls, x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) -> RFMPatterns:
         """Build from rows that are already distinct (see :func:`merge_identical_rows`)."""
         xu, xinv = np.unique(x, return_inverse=True)
         xw = np.bincount(xinv.reshape(-1), weights=w, minlength=xu.shape[0]).astype(np.float64)
-        return cls(x, tx, T, w, xu, xw)
+        ones = np.ones_like(x)
+        (px, py), _, pinv = merge_identical_rows([x, tx], ones)
+        (qx, qy), _, qinv = merge_identical_rows([x, T], ones)
+        return cls(x, tx, T, w, xu, xw, TimePairs(px, py, pinv), TimePairs(qx, qy, qinv))
 
 
 def minimize_log_params(

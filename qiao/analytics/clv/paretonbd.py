@@ -20,6 +20,44 @@ from ._validation import check_rfm
 _FD_STEP = 1e-4
 
 
+def _g(ax: FloatArray, s: float, alpha: float, beta: float, y: FloatArray) -> FloatArray:
+    """``G(y)``, the log of one hypergeometric term of ``A_0`` (see :func:`_log_j`)."""
+    c = ax + s + 1.0
+    if alpha >= beta:
+        z = (alpha - beta) / (alpha + y)
+        return np.log(hyp2f1(1.0, ax, c, z)) - s * np.log(beta + y) - ax * np.log(alpha + y)
+    z = (beta - alpha) / (beta + y)
+    return (
+        np.log(hyp2f1(1.0, s + 1.0, c, z))
+        + (1.0 - ax) * np.log(alpha + y)
+        - (s + 1.0) * np.log(beta + y)
+    )
+
+
+def _combine(
+    g_tx: FloatArray,
+    g_t: FloatArray,
+    ax: FloatArray,
+    s: float,
+    alpha: float,
+    beta: float,
+    tx: FloatArray,
+    T: FloatArray,
+) -> FloatArray:
+    """``log J = log(exp G(t_x) - exp G(T)) - log(ax + s)``, safe for small ``T - t_x``."""
+    gap = T - tx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff = np.minimum(g_t - g_tx, -1e-300)
+        exact = g_tx + np.log(-np.expm1(diff)) - np.log(ax + s)
+        # For a tiny gap T - t_x the difference of the two 2F1 terms cancels; the integral is
+        # then the gap times the integrand at the midpoint to within (gap/(alpha+T))^2.
+        mid = 0.5 * (tx + T)
+        midpoint = np.log(gap) - ax * np.log(alpha + mid) - (s + 1.0) * np.log(beta + mid)
+    tiny = gap < 1e-7 * (T + max(alpha, beta))
+    out = np.where(tiny, midpoint, exact)
+    return np.where(gap > 0, out, -np.inf)
+
+
 def _log_j(
     ax: FloatArray, s: float, alpha: float, beta: float, tx: FloatArray, T: FloatArray
 ) -> FloatArray:
@@ -38,32 +76,17 @@ def _log_j(
 
     and ``J = (exp G(t_x) - exp G(T)) / (ax + s)``, evaluated in logs.
     """
-    c = ax + s + 1.0
+    return _combine(
+        _g(ax, s, alpha, beta, tx), _g(ax, s, alpha, beta, T), ax, s, alpha, beta, tx, T
+    )
 
-    def g(y: FloatArray) -> FloatArray:
-        if alpha >= beta:
-            z = (alpha - beta) / (alpha + y)
-            return np.log(hyp2f1(1.0, ax, c, z)) - s * np.log(beta + y) - ax * np.log(alpha + y)
-        z = (beta - alpha) / (beta + y)
-        return (
-            np.log(hyp2f1(1.0, s + 1.0, c, z))
-            + (1.0 - ax) * np.log(alpha + y)
-            - (s + 1.0) * np.log(beta + y)
-        )
 
-    g_tx = g(tx)
-    g_t = g(T)
-    gap = T - tx
-    with np.errstate(divide="ignore", invalid="ignore"):
-        diff = np.minimum(g_t - g_tx, -1e-300)
-        exact = g_tx + np.log(-np.expm1(diff)) - np.log(ax + s)
-        # For a tiny gap T - t_x the difference of the two 2F1 terms cancels; the integral is
-        # then the gap times the integrand at the midpoint to within (gap/(alpha+T))^2.
-        mid = 0.5 * (tx + T)
-        midpoint = np.log(gap) - ax * np.log(alpha + mid) - (s + 1.0) * np.log(beta + mid)
-    tiny = gap < 1e-7 * (T + max(alpha, beta))
-    out = np.where(tiny, midpoint, exact)
-    return np.where(gap > 0, out, -np.inf)
+def _log_j_patterns(r: float, s: float, alpha: float, beta: float, data: RFMPatterns) -> FloatArray:
+    """:func:`_log_j` for every row of ``data``, with ``G`` evaluated once per distinct pair."""
+    rp, ap = data.recency_pairs, data.age_pairs
+    g_tx = _g(r + rp.x, s, alpha, beta, rp.y)[rp.inverse]
+    g_t = _g(r + ap.x, s, alpha, beta, ap.y)[ap.inverse]
+    return _combine(g_tx, g_t, r + data.x, s, alpha, beta, data.tx, data.T)
 
 
 def _paretonbd_loglik(
@@ -77,14 +100,14 @@ def _paretonbd_loglik(
     differences; ``dJ/dalpha = -(r+x) J(r+x+1, s)`` and ``dJ/dbeta = -(s+1) J(r+x, s+1)``.
     """
     r, alpha, s, beta = (float(v) for v in params)
-    x, tx, T, w = data.x, data.tx, data.T, data.w
+    x, T, w = data.x, data.T, data.w
     xu, wx = data.x_values, data.x_weights
     ax = r + x
     wsum = float(w.sum())
     log_at = np.log(alpha + T)
     log_bt = np.log(beta + T)
     log_b1 = -ax * log_at - s * log_bt
-    log_j = _log_j(ax, s, alpha, beta, tx, T)
+    log_j = _log_j_patterns(r, s, alpha, beta, data)
     log_sj = np.log(s) + log_j
     m = np.maximum(log_b1, log_sj)
     e1 = np.exp(log_b1 - m)
@@ -99,15 +122,15 @@ def _paretonbd_loglik(
     has_j = wj > 0
     safe_log_j = np.where(has_j, log_j, 0.0)
 
-    def dlog_j(ax_: FloatArray, s_: float) -> FloatArray:
-        return np.where(has_j, _log_j(ax_, s_, alpha, beta, tx, T), 0.0)
+    def dlog_j(r_: float, s_: float) -> FloatArray:
+        return np.where(has_j, _log_j_patterns(r_, s_, alpha, beta, data), 0.0)
 
     h_r = _FD_STEP * (1.0 + r)
-    dj_dr = (dlog_j(ax + h_r, s) - dlog_j(ax - h_r, s)) / (2.0 * h_r)
+    dj_dr = (dlog_j(r + h_r, s) - dlog_j(r - h_r, s)) / (2.0 * h_r)
     h_s = _FD_STEP * (1.0 + s)
-    dj_ds = (dlog_j(ax, s + h_s) - dlog_j(ax, s - h_s)) / (2.0 * h_s)
-    dj_dalpha = -ax * np.exp(dlog_j(ax + 1.0, s) - safe_log_j)
-    dj_dbeta = -(s + 1.0) * np.exp(dlog_j(ax, s + 1.0) - safe_log_j)
+    dj_ds = (dlog_j(r, s + h_s) - dlog_j(r, s - h_s)) / (2.0 * h_s)
+    dj_dalpha = -ax * np.exp(dlog_j(r + 1.0, s) - safe_log_j)
+    dj_dbeta = -(s + 1.0) * np.exp(dlog_j(r, s + 1.0) - safe_log_j)
 
     d_r = float(np.dot(wx, digamma(r + xu))) - wsum * (digamma(r) - np.log(alpha))
     d_r += float(np.dot(w1, -log_at)) + float(np.dot(wj, dj_dr))
