@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.utils import translation
@@ -43,33 +44,43 @@ def _money(value: Any) -> str:
         return str(value)
 
 
-def _label(mapping: dict[str, Any], code: Any) -> str:
-    return str(mapping.get(code, code or "—"))
-
-
-def render_reason(code: str, params: dict[str, Any]) -> str:
+@lru_cache(maxsize=16)
+def _labels(language: str) -> dict[str, dict[Any, str]]:
+    """Label maps rendered once per language (the work list renders many reasons at once)."""
     from qiao.engagement.festivals import FESTIVAL_NAMES
     from qiao.engagement.models import ReferralReason, Requirement
 
-    template = REASONS.get(code)
+    return {
+        "requirement": {k: str(v) for k, v in Requirement.choices},
+        "tier": {k: str(v) for k, v in TIER_LABELS.items()},
+        "festival": {k: str(v) for k, v in FESTIVAL_NAMES.items()},
+        "reason": {k: str(v) for k, v in ReferralReason.choices},
+        "templates": {k: str(v) for k, v in REASONS.items()},
+    }
+
+
+def render_reason(code: str, params: dict[str, Any]) -> str:
+    labels = _labels(translation.get_language() or "")
+    template = labels["templates"].get(code)
     if template is None:
         return code
     p = dict(params or {})
-    if "requirement" in p:
-        p["requirement"] = _label(dict(Requirement.choices), p["requirement"])
-    for key in ("tier", "old", "new"):
+    for key, kind in (
+        ("requirement", "requirement"),
+        ("tier", "tier"),
+        ("old", "tier"),
+        ("new", "tier"),
+        ("festival", "festival"),
+        ("reason", "reason"),
+    ):
         if key in p:
-            p[key] = _label(TIER_LABELS, p[key])
+            p[key] = labels[kind].get(p[key], p[key] or "—")
     if "amount" in p:
         p["amount"] = _money(p["amount"])
-    if "festival" in p:
-        p["festival"] = _label(FESTIVAL_NAMES, p["festival"])
-    if "reason" in p:
-        p["reason"] = _label(dict(ReferralReason.choices), p["reason"])
     try:
-        return str(template) % p
+        return template % p
     except (KeyError, TypeError, ValueError):
-        return str(template)
+        return template
 
 
 def render_english(code: str, params: dict[str, Any]) -> str:

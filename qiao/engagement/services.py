@@ -7,6 +7,7 @@ Keyword-only, typed, ``<entity>_<action>``; ``full_clean()`` before saving, insi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -17,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -615,6 +616,86 @@ OWNER_KINDS = [
 ]
 
 
+_ITEM_COLUMNS = (
+    "staff_id",
+    "customer_id",
+    "prospect_id",
+    "kind",
+    "reason_code",
+    "reason_params",
+    "reason_text",
+    "value_at_stake",
+    "due",
+    "list_day",
+    "expires_on",
+    "status",
+    "cause_key",
+    "created_at",
+)
+
+
+def _insert_items(candidates: list[Candidate], *, day: dt.date, now: dt.datetime) -> int:
+    """Insert new items. PostgreSQL: COPY into a temporary table, then one INSERT … ON CONFLICT
+    DO NOTHING (several times faster than ``bulk_create`` for the first run's hundreds of
+    thousands of items, and as safe against a concurrent run); elsewhere ``bulk_create``."""
+    if not candidates:
+        return 0
+    if connection.vendor != "postgresql":
+        WorkItem.objects.bulk_create(
+            [
+                WorkItem(
+                    staff_id=c[0],
+                    customer_id=c[1],
+                    prospect_id=c[2],
+                    kind=c[3],
+                    reason_code=c[4],
+                    reason_params=c[5],
+                    reason_text=render_reason(c[4], c[5])[:300],
+                    value_at_stake=c[6],
+                    due=c[7],
+                    expires_on=c[8],
+                    cause_key=c[9],
+                    list_day=day,
+                )
+                for c in candidates
+            ],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
+        return len(candidates)
+    table = WorkItem._meta.db_table
+    cols = ", ".join(_ITEM_COLUMNS)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS _qiao_new_items AS SELECT {cols} FROM {table} WITH NO DATA"
+        )
+        cur.execute("TRUNCATE _qiao_new_items")
+        with cur.cursor.copy(f"COPY _qiao_new_items ({cols}) FROM STDIN") as copy:
+            for c in candidates:
+                copy.write_row(
+                    (
+                        c[0],
+                        c[1],
+                        c[2],
+                        c[3],
+                        c[4],
+                        json.dumps(c[5], ensure_ascii=False),
+                        render_reason(c[4], c[5])[:300],
+                        c[6],
+                        c[7],
+                        day,
+                        c[8],
+                        WorkStatus.OPEN,
+                        c[9],
+                        now,
+                    )
+                )
+        cur.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _qiao_new_items ON CONFLICT DO NOTHING"
+        )
+        return cur.rowcount
+
+
 def _close_keys(keys_by_status: dict[str, list[str]], now: dt.datetime) -> int:
     n = 0
     for status, keys in keys_by_status.items():
@@ -691,24 +772,8 @@ def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
                         if c[9] in known:
                             continue
                         known.add(c[9])
-                        fresh.append(
-                            WorkItem(
-                                staff_id=c[0],
-                                customer_id=c[1],
-                                prospect_id=c[2],
-                                kind=c[3],
-                                reason_code=c[4],
-                                reason_params=c[5],
-                                reason_text=render_reason(c[4], c[5])[:300],
-                                value_at_stake=c[6],
-                                due=c[7],
-                                expires_on=c[8],
-                                cause_key=c[9],
-                                list_day=day,
-                            )
-                        )
-                    WorkItem.objects.bulk_create(fresh, batch_size=BATCH, ignore_conflicts=True)
-                    created[batch.kind] += len(fresh)
+                        fresh.append(c)
+                    created[batch.kind] += _insert_items(fresh, day=day, now=now)
     # Seed 004 L44: the prospect cards are tidied and regraded every week (on Mondays).
     regraded = prospects_regrade_weekly(day=day)["regraded"] if day.weekday() == 0 else None
     open_items = WorkItem.objects.filter(status=WorkStatus.OPEN)
