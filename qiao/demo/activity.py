@@ -505,8 +505,8 @@ class Simulator:
         cidx = lc + c0
         cand = (cat == C_DEMAND) & (V[:, -1] >= 80_000) & (cust.decline_m[cidx] < 0) & valid[:, -1]
         cand &= rng.random(len(cat)) < 0.45
-        for _slot in range(2):
-            rows = np.flatnonzero(cand & (rng.random(len(cat)) < (1.0 if _slot == 0 else 0.4)))
+        for slot in range(2):  # every candidate jumps once, some twice
+            rows = np.flatnonzero(cand & (rng.random(len(cat)) < (1.0 if slot == 0 else 0.4)))
             if len(rows) == 0 or M < 3:
                 continue
             first = np.argmax(valid[rows], axis=1)
@@ -1034,4 +1034,4 @@ def aum_cents(a: Accounts, res: ActivityResult, n: int) -> np.ndarray:
     ).astype(np.int64)
 
 
-__all__ = ["Simulator", "aum_cents", "FAR", "C_BOND"]
+__all__ = ["ActivityResult", "Simulator", "aum_cents"]

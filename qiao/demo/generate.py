@@ -12,7 +12,6 @@ product motives (seed 004).
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -107,7 +106,8 @@ def generate_bank(
     staff = build_staff(seed, span)
     cust = build_customers(seed, span, customers)
     groups = plan_groups(seed, cust)
-    corp_names = corporate_names(seed, cust, groups.brand)
+    parents = set(groups.member[groups.role == 0].tolist())
+    corp_names = corporate_names(seed, cust, groups.brand, parents)
     all_names = pa.concat_arrays([cust.names, corp_names])
     accts = build_accounts(seed, span, cust)
     calibrate(accts, cust, seed)
@@ -225,17 +225,19 @@ def write_csv(table: pa.Table, path: Path) -> None:
     """UTF-8 CSV, header unquoted, values quoted only where a value needs it.
 
     pyarrow quotes every string when asked to quote "where needed", so values are written
-    unquoted and, in the unexpected case that one contains a comma, quote or newline, the whole
-    file falls back to pyarrow's quoting.
+    unquoted and, in the unexpected case that one contains a comma, quote or newline, the file
+    is written again with pyarrow's quoting. Written straight to disk: the million-customer
+    files are hundreds of megabytes.
     """
-    buf = io.BytesIO()
-    buf.write((",".join(table.column_names) + "\n").encode())
-    try:
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    except pa.ArrowInvalid:
-        buf = io.BytesIO()
-        buf.write((",".join(table.column_names) + "\n").encode())
-        pacsv.write_csv(
-            table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed")
-        )
-    path.write_bytes(buf.getvalue())
+    header = (",".join(table.column_names) + "\n").encode()
+    for style in ("none", "needed"):
+        try:
+            with path.open("wb") as fh:
+                fh.write(header)
+                pacsv.write_csv(
+                    table, fh, pacsv.WriteOptions(include_header=False, quoting_style=style)
+                )
+            return
+        except pa.ArrowInvalid:
+            if style == "needed":
+                raise

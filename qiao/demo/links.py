@@ -13,7 +13,7 @@ from . import pools
 from .accounts import C_LOAN, CLOSED, Accounts
 from .base import Span, day_of, stream
 from .codes import NA_DAY, date_array, decimal_array, int_text, join, null_where, take
-from .people import MIDDLE, MINOR, OLD, YOUNG, Customers, Staff
+from .people import MIDDLE, Customers, Staff
 
 FAR = np.iinfo(np.int64).max // 4  # "never" for availability windows
 
@@ -137,10 +137,11 @@ def build_payroll(
 
     cust_all = np.concatenate([chosen, chosen[prev_idx]])
     order = np.lexsort((np.concatenate([start, prev_start[prev_idx]]), cust_all))
+    all_payers = payer_names + prev_payer
     return Payroll(
         cust=cust_all[order],
         rtype=np.concatenate([rtype, rtype[prev_idx]])[order],
-        payer=[(payer_names + prev_payer)[i] for i in order],
+        payer=[all_payers[i] for i in order],
         start_d=np.concatenate([start, prev_start[prev_idx]])[order],
         end_d=np.concatenate([end, new_start[prev_idx] - 1])[order],
         monthly_cents=np.concatenate(
@@ -194,15 +195,15 @@ LAUNCH = {
 # Service sets of activated individuals. Marginals follow seed 002: online 69 %, mobile 34 %,
 # several services 30 % (bits: 1 online, 2 mobile, 4 phone, 8 WeChat).
 COMBOS = (
-    (1, 0.44),
-    (2, 0.13),
-    (4, 0.07),
-    (8, 0.06),
-    (3, 0.12),
+    (1, 0.43),
+    (2, 0.12),
+    (4, 0.075),
+    (8, 0.065),
+    (3, 0.125),
     (5, 0.05),
     (9, 0.04),
     (10, 0.05),
-    (11, 0.04),
+    (11, 0.045),
 )
 
 
@@ -774,9 +775,10 @@ def profile_columns(
         np.exp(np.log(cap_med[np.maximum(cust.size, 0)]) + 0.5 * rng.standard_normal(n)), -4
     )
     registered_capital = decimal_array((cap * 100).astype(np.int64), ind)
-    words = [pools.INDUSTRY_WORDS[i][0] for i in cust.industry.tolist()]
-    tmpl = rng.integers(0, len(pools.MAIN_BUSINESS), n)
-    main = pa.array([pools.MAIN_BUSINESS[t].format(w=w) for t, w in zip(tmpl.tolist(), words)])
+    words = [""] * cust.n_p + list(cust.biz_word)
+    main = pa.array(
+        [pools.MAIN_BUSINESS[i].format(w=w) for i, w in zip(cust.industry.tolist(), words)]
+    )
     main_business = null_where(main, ind | (u() < 0.15))
     return {
         "occupation": occupation,
@@ -803,6 +805,3 @@ def random_rep_names(rng: np.random.Generator, n: int) -> pa.Array:
     from .people import random_names
 
     return random_names(rng, rng.random(n) < 0.3)
-
-
-BAND_LABELS = {MINOR: "<18", YOUNG: "18-39", MIDDLE: "40-60", OLD: ">60"}

@@ -261,7 +261,10 @@ class Customers:
     decline_m: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     decline_k: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     decline_f: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    extra: dict[str, pa.Array] = field(default_factory=dict)
+    #: district index (pools.DISTRICTS) of the address; outside: lives outside 九江
+    district: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    outside: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    biz_word: list[str] = field(default_factory=list)
 
     @property
     def closer(self) -> np.ndarray:
@@ -357,6 +360,13 @@ def build_customers(seed: int, span: Span, n: int) -> Customers:
         names=names_p,  # corporate names appended later
         customer_no=pa.concat_arrays([cno_p, cno_c]),
     )
+    # addresses: most live in the home outlet's district, some elsewhere in 九江, a few outside
+    arng = stream(seed, "districts")
+    home = np.array([o[3] for o in pools.OUTLETS])[outlet]
+    cust.district = np.where(
+        arng.random(n) < 0.7, home, arng.integers(0, len(pools.DISTRICTS), n)
+    ).astype(np.int64)
+    cust.outside = (arng.random(n) < 0.07) & ~corp
     _plan_declines(cust, span, stream(seed, "declines"))
     return cust
 
@@ -384,40 +394,50 @@ def _plan_declines(cust: Customers, span: Span, rng: np.random.Generator) -> Non
     cust.decline_f = np.where(chosen, f, 1.0)
 
 
-def corporate_names(seed: int, cust: Customers, brand_override: dict[int, int]) -> pa.Array:
-    """Company names such as 九江德安建材有限公司, unique; group members share a brand."""
+def corporate_names(
+    seed: int, cust: Customers, brand_override: dict[int, int], parents: set[int]
+) -> pa.Array:
+    """Unique company names such as 九江德安建材有限公司: registration place (the district of the
+    address, or just 九江), a two-character brand, the business and a legal form. Members of a
+    group share the group's brand; a group's parent is a 集团有限公司.
+
+    Sets ``cust.biz_word`` (the business word of each corporate, for the main-business column).
+    """
     rng = stream(seed, "company-names")
-    n_c = cust.n - cust.n_p
+    n_p, n_c = cust.n_p, cust.n - cust.n_p
     nb = len(pools.BRAND_CHARS)
     b1 = rng.integers(0, nb, n_c)
     b2 = (b1 + rng.integers(1, nb, n_c)) % nb  # two different characters
-    place = rng.integers(0, len(pools.COMPANY_PLACES), n_c)
-    ind = cust.industry[cust.n_p :]
+    local_place = rng.random(n_c) < 0.6
+    ind = cust.industry[n_p:]
     n_words = np.array([len(w) for w in pools.INDUSTRY_WORDS])
     word_idx = (rng.random(n_c) * n_words[ind]).astype(np.int64)
     words = [pools.INDUSTRY_WORDS[i][j] for i, j in zip(ind.tolist(), word_idx.tolist())]
     suffix = rng.choice(3, size=n_c, p=[0.78, 0.12, 0.10])
+    district = cust.district[n_p:]
+    n_places = len(pools.COMPANY_PLACES)
     names: list[str] = []
     seen: set[str] = set()
     for j in range(n_c):
-        brand_code = brand_override.get(j, int(b1[j]) * nb + int(b2[j]))
-        for attempt in range(200):
-            bc = brand_code if attempt == 0 else int(rng.integers(0, nb * nb))
+        grouped = j in brand_override
+        bc = brand_override.get(j, int(b1[j]) * nb + int(b2[j]))
+        place = pools.DISTRICT_COMPANY_PLACE[district[j]] if local_place[j] else "九江"
+        body = "集团" if j + n_p in parents else words[j]
+        suf = "有限公司" if j + n_p in parents else pools.COMPANY_SUFFIXES[suffix[j]]
+        for attempt in range(1, 10_000):
             brand = pools.BRAND_CHARS[bc // nb] + pools.BRAND_CHARS[bc % nb]
-            if bc // nb == bc % nb:
-                continue
-            name = (
-                pools.COMPANY_PLACES[place[j]]
-                + brand
-                + words[j]
-                + pools.COMPANY_SUFFIXES[suffix[j]]
-            )
+            name = place + brand + body + suf
             if name not in seen:
                 break
-            if j in brand_override:  # keep the group brand, vary the place instead
-                place[j] = (place[j] + 1) % len(pools.COMPANY_PLACES)
+            if grouped:  # keep the group's brand: vary the place and the legal form
+                place = pools.COMPANY_PLACES[attempt % n_places]
+                suf = pools.COMPANY_SUFFIXES[(attempt // n_places) % 3]
+            else:
+                first = int(rng.integers(0, nb))
+                bc = first * nb + (first + int(rng.integers(1, nb))) % nb
         seen.add(name)
         names.append(name)
+    cust.biz_word = words
     return pa.array(names, pa.string())
 
 
@@ -451,11 +471,7 @@ def identity_columns(seed: int, span: Span, cust: Customers) -> dict[str, pa.Arr
     n, n_p = cust.n, cust.n_p
     ind = ~cust.corp
 
-    # addresses: most live in the home outlet's district, some elsewhere in 九江, a few outside
-    home = np.array([o[3] for o in pools.OUTLETS])[cust.outlet]
-    u = rng.random(n)
-    district = np.where(u < 0.7, home, rng.integers(0, len(pools.DISTRICTS), n))
-    outside = rng.random(n) < 0.07
+    district, outside = cust.district, cust.outside
     n_streets = np.array([len(d.streets) for d in pools.DISTRICTS])
     street_idx = (rng.random(n) * n_streets[district]).astype(np.int64)
     streets_flat = [s for d in pools.DISTRICTS for s in d.streets]
@@ -516,8 +532,9 @@ def identity_columns(seed: int, span: Span, cust: Customers) -> dict[str, pa.Arr
     ma = ~digits_only
     org[ma, 0] = USCC_ALPHABET.index("M")
     org[ma, 1] = USCC_ALPHABET.index("A")
-    corp_area = np.where(outside[n_p:], 360100, area[n_p:] // 100 * 100)
-    corp_area = np.where(rng.random(n - n_p) < 0.5, 360400, corp_area)
+    # credit codes carry the registering district's current code (or the city's)
+    modern = ric_area_codes(rng, np.full(n, 2020), district, np.ones(n, dtype=bool))
+    corp_area = np.where(rng.random(n - n_p) < 0.5, 360400, modern[n_p:])
     uscc = credit_codes(corp_area, org, np.where(rng.random(n - n_p) < 0.9, 1, 2))
     uscc = _dedupe_uscc(uscc, rng)
     id_no = np.concatenate([id_no_p, uscc])
@@ -546,7 +563,6 @@ def identity_columns(seed: int, span: Span, cust: Customers) -> dict[str, pa.Arr
         "address": _mask(address, no_addr),
         "postal_code": _mask(pa.array(postal), no_addr),
         "landline": _mask(landline, ~has_landline),
-        "_district": pa.array(district),
     }
 
 

@@ -363,12 +363,22 @@ INDUSTRY_WORDS: tuple[tuple[str, ...], ...] = (
     ("家政服务", "美容美发"),
     ("城市建设投资",),
 )
+#: main business text per industry (aligned with INDUSTRIES), {w} = the word in the company name
 MAIN_BUSINESS: tuple[str, ...] = (
-    "生产销售{w}产品",
-    "{w}产品批发零售",
-    "承接{w}项目",
+    "{w}产品的研发、生产与销售",
+    "{w}批发与零售",
+    "{w}施工与安装",
+    "{w}服务及仓储",
     "{w}服务",
-    "{w}及相关配套服务",
+    "{w}开发与技术服务",
+    "{w}种养殖与销售",
+    "{w}及相关服务",
+    "{w}服务",
+    "{w}销售与服务",
+    "{w}业务",
+    "{w}服务",
+    "{w}服务",
+    "{w}项目投资建设",
 )
 EDUCATIONS: tuple[str, ...] = ("小学", "初中", "高中", "中专", "大专", "本科", "硕士", "博士")
 EDUCATION_WEIGHTS: tuple[float, ...] = (8, 22, 20, 10, 16, 19, 4, 1)
@@ -532,6 +542,22 @@ COMPANY_PLACES: tuple[str, ...] = (
     "庐山",
 )
 COMPANY_SUFFIXES: tuple[str, ...] = ("有限公司", "有限责任公司", "股份有限公司")
+#: place word of a company registered in each district (aligned with DISTRICTS)
+DISTRICT_COMPANY_PLACE: tuple[str, ...] = (
+    "九江浔阳",
+    "九江濂溪",
+    "九江柴桑",
+    "九江德安",
+    "九江永修",
+    "瑞昌",
+    "九江都昌",
+    "九江湖口",
+    "九江彭泽",
+    "九江武宁",
+    "九江修水",
+    "共青城",
+    "庐山",
+)
 
 
 # ---------------------------------------------------------------------------------------------

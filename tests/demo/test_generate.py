@@ -876,3 +876,15 @@ def test_sharp_declines_spread_over_history(big: Bank) -> None:
     acc = big.accounts()
     open_any = acc[acc.status != "CLOSED"].customer_no.unique()
     assert len(big["customers"]) - len(open_any) > 0.003 * n
+
+
+def test_csv_quotes_only_when_a_value_needs_it(tmp_path: Path) -> None:
+    from qiao.demo.generate import write_csv
+
+    plain = tmp_path / "plain.csv"
+    write_csv(pa.table({"a": ["x", "中文"], "b": [1, None]}), plain)
+    assert plain.read_text(encoding="utf-8") == "a,b\nx,1\n中文,\n"
+    quoted = tmp_path / "quoted.csv"
+    write_csv(pa.table({"a": ["x,y", 'say "hi"'], "b": [1, 2]}), quoted)
+    back = pd.read_csv(quoted, dtype=str)
+    assert back.a.tolist() == ["x,y", 'say "hi"']
