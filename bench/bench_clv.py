@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
+    load_before = [round(v, 2) for v in os.getloadavg()]
     sizes = [200_000] if args.quick else [5_000_000]
     if args.large and not args.quick:
         sizes.append(50_000_000)
@@ -215,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "duckdb": duckdb.__version__,
         "duckdb_threads": os.environ.get("QIAO_DUCKDB_THREADS", "default"),
+        # the machine may be shared: 1/5/15-minute load averages around the run
+        "loadavg_before": load_before,
+        "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         "summary": summaries,
         "bgnbd_fit": fit,
         "targets_met": targets,
