@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -426,7 +427,8 @@ def test_summary_from_csv_and_parquet_paths(tmp_path: Path) -> None:
     frame.to_csv(csv, index=False)
     parquet = tmp_path / "t.parquet"
     frame.assign(when=pd.to_datetime(frame["when"])).to_parquet(parquet)
-    for source in (csv, parquet):
+    arrow = pa.Table.from_pandas(frame.assign(when=pd.to_datetime(frame["when"])))
+    for source in (csv, parquet, arrow):
         out = summary_from_transactions(source, "cust", "when", "amount", end="2024-01-31")
         row = out.set_index("customer_id").loc["00042"]
         # the two purchases of 1 January are one period of 15.0; the repeat period is 20.0
