@@ -169,6 +169,8 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# The API answers a lock-out in its own JSON error shape; the log-in page shows the template.
+AXES_LOCKOUT_CALLABLE = "qiao.web.lockout.lockout_response"
 AXES_VERBOSE = False
 
 # Sessions end after 15 minutes idle (renewed on every request) and never outlive the browser.

@@ -7,13 +7,14 @@ Same scope, same services, same audit as the pages: every endpoint goes through
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth import authenticate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Query, Swagger
-from ninja.errors import AuthenticationError, ValidationError
+from ninja import NinjaAPI, Query, Status, Swagger
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from qiao.api.schemas import (
@@ -84,6 +85,11 @@ def _unauthorised(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
     )
     response["WWW-Authenticate"] = "Bearer"
     return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"error": str(exc), "fields": {}}, status=exc.status_code)
 
 
 @api.exception_handler(ValidationError)
@@ -183,18 +189,20 @@ def token(request: HttpRequest, payload: TokenIn) -> Any:
             username=payload.username[:150],
             detail={"locked_out": True},
         )
-        return 429, {"error": _("Too many failed log-in attempts; try again later."), "fields": {}}
+        return Status(
+            429, {"error": _("Too many failed log-in attempts; try again later."), "fields": {}}
+        )
     if staff is None or not staff.is_active:
         audit_record(
             request_or_staff=request, action=Action.LOGIN_FAILED, username=payload.username[:150]
         )
-        return 401, {"error": _("The username or password is wrong."), "fields": {}}
+        return Status(401, {"error": _("The username or password is wrong."), "fields": {}})
     raw, issued = api_token_issue(staff=staff)
     request.user = staff
     audit_record(
         request_or_staff=request, action=Action.API_TOKEN, detail={"prefix": issued.prefix}
     )
-    return 200, {"token": raw, "expires_at": issued.expires_at}
+    return Status(200, {"token": raw, "expires_at": issued.expires_at})
 
 
 @api.get("/customers", response={200: CustomerList}, summary="Customers in your scope, filtered")
@@ -266,8 +274,15 @@ def customer(request: HttpRequest, customer_no: str) -> Any:
 )
 def customer_patch(request: HttpRequest, customer_no: str, payload: ProfilePatch) -> Any:
     c = customer_get_for_staff(staff=request.user, customer_no=customer_no)  # type: ignore[arg-type]
-    data = payload.model_dump(exclude_unset=True)
-    data.update(payload.model_extra or {})
+    # The schema documents and type-checks the known fields; the raw body also carries any
+    # unknown ones, which the service refuses by name (rather than silently dropping them).
+    try:
+        raw = json.loads(request.body or b"{}")
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        raise ApplicationError(_("Send a JSON object of fields to change."))
+    data = {**payload.model_dump(exclude_unset=True), **raw}
     if not data:
         raise ApplicationError(_("Send at least one field to change."))
     customer_update_profile(

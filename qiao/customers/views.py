@@ -287,7 +287,9 @@ def search(request: HttpRequest) -> HttpResponse:
             action=Action.SEARCH,
             detail={"query": _audit_query(terms), "results": len(results)},
         )
-    context = {"results": results, "query": query, "searched": bool(terms)}
+    # The page echoes a name back into the box, never a mobile or an ID number.
+    echo = query if sum(ch.isdigit() for ch in query) < 7 else ""
+    context = {"results": results, "query": echo, "searched": bool(terms)}
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "customers/_search_results.html", context)
     return render(request, "customers/search.html", context)
