@@ -21,7 +21,7 @@ def _files(kind: str, months: Iterable[str] | None = None) -> list[str]:
     if not root.is_dir():
         return []
     wanted = set(months) if months is not None else None
-    files = []
+    files: list[str] = []
     for folder in sorted(root.glob("month=*")):
         if wanted is not None and folder.name.removeprefix("month=") not in wanted:
             continue

@@ -36,7 +36,14 @@ from qiao.engagement.forms import (
     ReferralStatusForm,
 )
 from qiao.engagement.models import Channel, PlanStatus, ProspectStatus, WorkKind
-from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Role
+from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Role, Staff
+
+
+class StaffRequest(HttpRequest):
+    """A request behind ``login_required``: its user is a member of staff."""
+
+    user: Staff  # type: ignore[assignment]
+    htmx: Any
 
 
 def _apply_error(form: forms.BaseForm, exc: ApplicationError) -> None:
@@ -65,16 +72,15 @@ def _day(request: HttpRequest) -> dt.date:
 
 
 @login_required
-def today(request: HttpRequest) -> HttpResponse:
+def today(request: StaffRequest) -> HttpResponse:
     day = _day(request)
     kind = request.GET.get("kind", "")
-    items = selectors.worklist_for_staff(staff=request.user)
+    qs = selectors.worklist_for_staff(staff=request.user)
     if kind:
-        items = items.filter(kind=kind)
-    items = list(items[:300])
+        qs = qs.filter(kind=kind)
     context = {
         "day": day,
-        "items": items,
+        "items": list(qs[:300]),
         "kind": kind,
         "kinds": WorkKind.choices,
         "tasks": list(selectors.tasks_for_staff(staff=request.user)[:50]),
@@ -87,7 +93,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def item_done(request: HttpRequest, item_id: int) -> HttpResponse:
+def item_done(request: StaffRequest, item_id: int) -> HttpResponse:
     item = selectors.work_item_get_for_staff(staff=request.user, item_id=item_id)
     try:
         services.work_item_close(staff=request.user, item=item)
@@ -100,7 +106,7 @@ def item_done(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_done(request: StaffRequest, task_id: int) -> HttpResponse:
     task = selectors.task_get_for_staff(staff=request.user, task_id=task_id)
     services.task_complete(staff=request.user, task=task)
     if request.htmx:
@@ -109,7 +115,7 @@ def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 @login_required
-def contact_new(request: HttpRequest, customer_no: str) -> HttpResponse:
+def contact_new(request: StaffRequest, customer_no: str) -> HttpResponse:
     customer = customer_get_for_staff(staff=request.user, customer_no=customer_no)
     item_id = request.GET.get("item") or request.POST.get("work_item")
     item = None
@@ -168,7 +174,7 @@ def contact_new(request: HttpRequest, customer_no: str) -> HttpResponse:
 
 
 @login_required
-def coverage(request: HttpRequest) -> HttpResponse:
+def coverage(request: StaffRequest) -> HttpResponse:
     day = _day(request)
     rows = selectors.coverage(viewer=request.user, day=day)
     context = {"day": day, "rows": rows, "units": selectors.coverage_by_unit(rows)}
@@ -183,7 +189,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def prospect_board(request: HttpRequest) -> HttpResponse:
+def prospect_board(request: StaffRequest) -> HttpResponse:
     board = selectors.prospect_board(staff=request.user)
     return render(
         request,
@@ -197,7 +203,7 @@ def prospect_board(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def prospect_new(request: HttpRequest) -> HttpResponse:
+def prospect_new(request: StaffRequest) -> HttpResponse:
     if request.user.role in (Role.LOBBY,) or request.user.role in BANKWIDE_ROLES:
         raise PermissionDenied
     form = ProspectForm(request.POST or None)
@@ -213,7 +219,7 @@ def prospect_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
+def prospect_detail(request: StaffRequest, number: str) -> HttpResponse:
     prospect = selectors.prospect_get_for_staff(staff=request.user, number=number)
     review = ProspectReviewForm(
         initial={
@@ -276,7 +282,7 @@ def prospect_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
-def plan_list(request: HttpRequest) -> HttpResponse:
+def plan_list(request: StaffRequest) -> HttpResponse:
     day = _day(request)
     plans = list(
         selectors.plans_visible_to(staff=request.user).filter(status=PlanStatus.ACTIVE)[:200]
@@ -295,7 +301,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def plan_new(request: HttpRequest) -> HttpResponse:
+def plan_new(request: StaffRequest) -> HttpResponse:
     form = PlanForm(request.POST or None, staff=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -319,7 +325,7 @@ def plan_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_detail(request: StaffRequest, plan_id: int) -> HttpResponse:
     plan = selectors.plan_get_for_staff(staff=request.user, plan_id=plan_id)
     [progress] = selectors.plans_progress([plan], day=_day(request))
     return render(request, "engagement/plan_detail.html", {"p": progress, "plan": plan})
@@ -331,7 +337,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 @login_required
-def referral_list(request: HttpRequest) -> HttpResponse:
+def referral_list(request: StaffRequest) -> HttpResponse:
     referrals = selectors.referrals_visible_to(staff=request.user)[:200]
     return render(
         request,
@@ -360,13 +366,13 @@ def _referral_preview(staff: Any, customer_no: str) -> dict[str, Any] | None:
 
 
 @login_required
-def referral_lookup(request: HttpRequest) -> HttpResponse:
+def referral_lookup(request: StaffRequest) -> HttpResponse:
     preview = _referral_preview(request.user, request.GET.get("customer_no", "").strip())
     return render(request, "engagement/_referral_lookup.html", {"preview": preview})
 
 
 @login_required
-def referral_new(request: HttpRequest) -> HttpResponse:
+def referral_new(request: StaffRequest) -> HttpResponse:
     form = ReferralForm(request.POST or None, staff=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -411,7 +417,7 @@ def referral_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def referral_status(request: HttpRequest, referral_id: int) -> HttpResponse:
+def referral_status(request: StaffRequest, referral_id: int) -> HttpResponse:
     referral = selectors.referral_get_for_staff(staff=request.user, referral_id=referral_id)
     if referral.to_staff_id != request.user.pk:
         raise PermissionDenied
@@ -432,7 +438,7 @@ def referral_status(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 @login_required
-def complaint_list(request: HttpRequest) -> HttpResponse:
+def complaint_list(request: StaffRequest) -> HttpResponse:
     complaints = selectors.complaints_visible_to(staff=request.user)[:200]
     return render(
         request,
@@ -445,7 +451,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def complaint_new(request: HttpRequest, customer_no: str) -> HttpResponse:
+def complaint_new(request: StaffRequest, customer_no: str) -> HttpResponse:
     customer = customer_get_for_staff(staff=request.user, customer_no=customer_no)
     form = ComplaintForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -465,7 +471,7 @@ def complaint_new(request: HttpRequest, customer_no: str) -> HttpResponse:
 
 
 @login_required
-def complaint_detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
+def complaint_detail(request: StaffRequest, complaint_id: int) -> HttpResponse:
     complaint = selectors.complaint_get_for_staff(staff=request.user, complaint_id=complaint_id)
     form = ComplaintUpdateForm(
         request.POST or None,
