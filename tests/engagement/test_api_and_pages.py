@@ -389,3 +389,22 @@ def test_api_scope_and_errors(login, people, book, client):
     items = bob.get("/api/worklist").json()["items"]
     assert {i["customer_no"] for i in items} == {"P1000003"}
     assert not Contact.objects.exists()
+
+
+@pytest.mark.urls("tests.engagement.api_urls")
+def test_api_with_a_bearer_token(people, book, client):
+    from qiao.api.services import api_token_issue
+
+    raw, _ = api_token_issue(staff=people["bob"])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    items = client.get("/api/worklist", **auth).json()["items"]
+    assert {i["customer_no"] for i in items} == {"P1000003"}
+    r = client.post(
+        "/api/contacts",
+        json.dumps({"customer_no": "P1000003", "channel": "MEETING", "outcome": "签约"}),
+        content_type="application/json",
+        **auth,
+    )
+    assert r.status_code == 201
+    assert Contact.objects.get().staff == people["bob"]
+    assert client.get("/api/worklist", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
