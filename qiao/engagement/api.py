@@ -93,7 +93,7 @@ def _caller(request: HttpRequest) -> Staff:
 def _item(item: WorkItem) -> dict[str, Any]:
     return {
         "id": item.pk,
-        "customer_no": item.customer.customer_no if item.customer_id else None,
+        "customer_no": item.customer.customer_no if item.customer is not None else None,
         "kind": item.kind,
         "reason": item.reason,
         "value_at_stake": item.value_at_stake,

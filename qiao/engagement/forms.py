@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,7 @@ from qiao.engagement.models import (
     Contact,
     Plan,
     Prospect,
+    ProspectKind,
     ReferralReason,
     ReferralStatus,
 )
@@ -77,8 +78,9 @@ class ContactForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-        self.fields["appointment_at"].input_formats = self.fields["at"].input_formats
+        formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        for name in ("at", "appointment_at"):
+            cast(forms.DateTimeField, self.fields[name]).input_formats = formats
         self.fields["satisfaction"].widget = forms.Select(
             choices=[("", "—"), *[(i, str(i)) for i in range(1, 6)]]
         )
@@ -182,8 +184,12 @@ class PlanForm(forms.ModelForm):
 
     def __init__(self, *args: Any, staff: Staff, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["group"].queryset = SavedGroup.objects.filter(owner=staff)
-        self.fields["products"].queryset = Product.objects.all()
+        cast(forms.ModelChoiceField, self.fields["group"]).queryset = SavedGroup.objects.filter(
+            owner=staff
+        )
+        cast(
+            forms.ModelMultipleChoiceField, self.fields["products"]
+        ).queryset = Product.objects.all()
         self.fields["products"].required = False
         _bootstrap(self)
 
@@ -208,7 +214,7 @@ class PlanForm(forms.ModelForm):
         return out
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if bool(data.get("customer_no")) == bool(data.get("group")):
             raise forms.ValidationError(_("Give either a customer number or a group."))
         return data
@@ -220,7 +226,7 @@ class ReferralForm(forms.Form):
     prospect_mobile = forms.CharField(label=_("prospect's mobile"), max_length=20, required=False)
     prospect_kind = forms.ChoiceField(
         label=_("person or company"),
-        choices=Prospect._meta.get_field("kind").choices,
+        choices=ProspectKind.choices,
         required=False,
     )
     to_staff = forms.ModelChoiceField(
@@ -236,15 +242,15 @@ class ReferralForm(forms.Form):
     def __init__(self, *args: Any, staff: Staff, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         qs = Staff.objects.filter(is_active=True, role__in=OWNER_ROLES)
-        if staff.unit_id:
+        if staff.unit is not None:
             # CMs of the referrer's sub-branch (the outlet's parent) — where the customer is served.
             parent = "/".join(staff.unit.path.rstrip("/").split("/")[:-1]) + "/"
             qs = qs.filter(unit__path__startswith=parent)
-        self.fields["to_staff"].queryset = qs.order_by("username")
+        cast(forms.ModelChoiceField, self.fields["to_staff"]).queryset = qs.order_by("username")
         _bootstrap(self)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if bool(data.get("customer_no")) == bool(data.get("prospect_name")):
             raise forms.ValidationError(_("Give either a customer number or a prospect's name."))
         if data.get("prospect_name") and not data.get("to_staff"):
@@ -268,7 +274,10 @@ class ComplaintForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["received_at"].required = False
-        self.fields["received_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        cast(forms.DateTimeField, self.fields["received_at"]).input_formats = [
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+        ]
         _bootstrap(self)
 
 

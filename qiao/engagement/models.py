@@ -124,7 +124,10 @@ class Contact(models.Model):
     @property
     def phone_steps(self) -> list[tuple[str, bool]]:
         return [
-            (str(Contact._meta.get_field(name).verbose_name), bool(getattr(self, name)))
+            (
+                str(getattr(Contact._meta.get_field(name), "verbose_name", name)),
+                bool(getattr(self, name)),
+            )
             for name in PHONE_STEPS
         ]
 

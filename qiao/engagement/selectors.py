@@ -51,7 +51,7 @@ def owner_scope_q(staff: Staff, field_name: str = "owner") -> Q | None:
         return Q(pk__in=[])
     if staff.is_superuser or staff.role in BANKWIDE_ROLES:
         return None
-    if staff.role in SUBTREE_ROLES and staff.unit_id is not None:
+    if staff.role in SUBTREE_ROLES and staff.unit is not None:
         return Q(**{f"{field_name}__unit__path__startswith": staff.unit.path}) | Q(
             **{field_name: staff}
         )
@@ -68,7 +68,7 @@ def staff_visible_to(*, staff: Staff) -> QuerySet[Staff]:
     qs = Staff.objects.filter(is_active=True, role__in=OWNER_ROLES).select_related("unit")
     if staff.is_superuser or staff.role in BANKWIDE_ROLES:
         return qs
-    if staff.role in SUBTREE_ROLES and staff.unit_id is not None:
+    if staff.role in SUBTREE_ROLES and staff.unit is not None:
         return qs.filter(unit__path__startswith=staff.unit.path)
     return qs.filter(pk=staff.pk)
 
@@ -342,13 +342,14 @@ def referral_get_for_staff(*, staff: Staff, referral_id: int) -> Referral:
 
 def referral_credits(*, staff: Staff) -> list[dict[str, Any]]:
     """Referrers credited with conversions (visible referrals only)."""
-    return list(
+    rows = (
         referrals_visible_to(staff=staff)
         .filter(credited=True, referrer_staff__isnull=False)
         .values("referrer_staff__username", "referrer_staff__name")
         .annotate(n=Count("id"))
         .order_by("-n")
     )
+    return [dict(r) for r in rows]
 
 
 def complaints_visible_to(*, staff: Staff) -> QuerySet[Complaint]:
@@ -388,7 +389,7 @@ def plan_get_for_staff(*, staff: Staff, plan_id: int) -> Plan:
 def plan_customer_ids(plan: Plan) -> list[int]:
     if plan.customer_id:
         return [plan.customer_id]
-    return list(plan.group.customers.values_list("pk", flat=True)) if plan.group_id else []
+    return list(plan.group.customers.values_list("pk", flat=True)) if plan.group is not None else []
 
 
 def _plan_accounts(plan: Plan, customer_ids: list[int]) -> QuerySet[Account]:
@@ -476,7 +477,7 @@ def plans_rollup(progress: list[PlanProgress]) -> dict[str, list[dict[str, Any]]
         owner = p.plan.owner
         for key, bucket, label in (
             (owner.pk, by_cm, owner.display_name),
-            (owner.unit_id, by_unit, owner.unit.name if owner.unit_id else "—"),
+            (owner.unit_id, by_unit, owner.unit.name if owner.unit is not None else "—"),
         ):
             row = bucket.setdefault(
                 key, {"label": label, "plans": 0, "target": Decimal(0), "progress": Decimal(0)}
@@ -496,7 +497,7 @@ def customer_for_conversion(*, staff: Staff, customer_no: str) -> Customer | Non
     """The customer a prospect card became: one the CM may see, or a new customer of their
     sub-branch not yet given a manager (the card's owner usually brought them in)."""
     visible = customers_visible_to(staff=staff).filter(customer_no=customer_no).first()
-    if visible is not None or staff.unit_id is None:
+    if visible is not None or staff.unit is None:
         return visible
     parent = "/".join(staff.unit.path.rstrip("/").split("/")[:-1]) + "/"
     return Customer.objects.filter(

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -106,7 +106,7 @@ class _Batch:
     kind: str
     candidates: list[Candidate]
     #: For kinds whose cause is a state (not a date): open items whose cause is gone → status.
-    stale: dict[str, str] | None = None
+    stale: Mapping[str, str] | None = None
 
 
 def _money(value: Any) -> Decimal:
@@ -185,8 +185,8 @@ def _gen_cadence(day: dt.date) -> list[_Batch]:
     ):
         if key in current:
             continue
-        _, req, cid, _ = key.split(":", 3)
-        stale[key] = WorkStatus.DONE if (req, int(cid)) in in_scope else WorkStatus.EXPIRED
+        _, req, cid_text, _ = key.split(":", 3)
+        stale[key] = WorkStatus.DONE if (req, int(cid_text)) in in_scope else WorkStatus.EXPIRED
     return [_Batch(WorkKind.CONTACT_DUE, candidates, stale)]
 
 
@@ -197,7 +197,9 @@ def _attrition_by_customer(tiers: set[str]) -> dict[int, Decimal]:
     rows = ScoreSnapshot.objects.filter(
         as_of=latest, attrition_prob__isnull=False, customer__tier__in=list(tiers)
     ).values_list("customer_id", "attrition_prob")
-    return {cid: Decimal(str(round(p, 4))) for cid, p in rows.iterator(chunk_size=20000)}
+    return {
+        cid: Decimal(str(round(float(p or 0), 4))) for cid, p in rows.iterator(chunk_size=20000)
+    }
 
 
 def _managers_by_no(customer_nos: Iterable[str]) -> dict[str, tuple[int, int, Decimal]]:
@@ -219,6 +221,7 @@ def _gen_large(day: dt.date) -> list[_Batch]:
     start = day - dt.timedelta(days=lookback)
     threshold = Decimal(settings.QIAO["LARGE_AMOUNT"])
     found: dict[tuple[int, str, dt.date], tuple[int, Decimal]] = {}
+    kind: str
     moves = lake.large_movements(start=start, end=day, threshold=threshold)
     managers = _managers_by_no(m[0] for m in moves)
     for no, when, direction, amount in moves:
@@ -293,6 +296,8 @@ def _gen_maturity(day: dt.date) -> list[_Batch]:
     )
     out: list[Candidate] = []
     for aid, cid, pm, balance, maturity, product, account_no in rows.iterator(chunk_size=20000):
+        if maturity is None:  # excluded by the filter; keeps the type checker informed
+            continue
         out.append(
             (
                 pm,
@@ -341,6 +346,8 @@ def _gen_birthdays(day: dt.date) -> list[_Batch]:
     ).values_list("pk", "primary_manager_id", "aum", "birth_date")
     out: list[Candidate] = []
     for cid, pm, aum, born in rows.iterator(chunk_size=20000):
+        if born is None:
+            continue
         d = when[(born.month, born.day)]
         out.append(
             (
@@ -1245,7 +1252,7 @@ def referral_create(
 
 def referral_set_status(*, referral: Referral, status: str, by: Staff) -> Referral:
     """NEW → CONTACTED → CONVERTED or CLOSED; a conversion credits the referrer."""
-    order = [ReferralStatus.NEW, ReferralStatus.CONTACTED, ReferralStatus.CONVERTED]
+    order: list[str] = [ReferralStatus.NEW, ReferralStatus.CONTACTED, ReferralStatus.CONVERTED]
     if referral.status in (ReferralStatus.CONVERTED, ReferralStatus.CLOSED):
         raise ApplicationError(_("This referral is already closed."))
     if status not in ReferralStatus.values:
