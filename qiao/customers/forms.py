@@ -175,7 +175,7 @@ class ProfileForm(BootstrapMixin, forms.Form):
         super_fields: dict[str, forms.Field] = {}
         for name in self.field_names(customer):
             model_field = Customer._meta.get_field(name)
-            label = model_field.verbose_name
+            label = getattr(model_field, "verbose_name", name)
             if name in _CHOICES:
                 field: forms.Field = forms.ChoiceField(
                     label=label, required=False, choices=_CHOICES[name]
@@ -199,7 +199,7 @@ class ProfileForm(BootstrapMixin, forms.Form):
                 field.widget.attrs["autocomplete"] = "off"
                 field.help_text = _("Shown masked. Leave empty to keep; type to replace.")
             super_fields[name] = field
-        self.base_fields = super_fields
+        self.base_fields = super_fields  # type: ignore[misc]  # per-customer fields
         initial = {
             name: _initial(getattr(customer, name))
             for name in super_fields
@@ -256,7 +256,9 @@ class AssignForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args: Any, managers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["manager"].choices = [("", "—")] + [
+        manager = self.fields["manager"]
+        assert isinstance(manager, forms.ChoiceField)
+        manager.choices = [("", "—")] + [
             (m.username, f"{m.display_name} ({m.username}) · {m.unit.name if m.unit else ''}")
             for m in managers
         ]

@@ -54,7 +54,7 @@ def staff_scope_q(staff: Staff) -> Q | None:
         return Q(pk__in=[])
     if staff.is_superuser or staff.role in BANKWIDE_ROLES:
         return None
-    if staff.role in SUBTREE_ROLES and staff.unit_id is not None:
+    if staff.role in SUBTREE_ROLES and staff.unit is not None:
         return Q(branch__path__startswith=staff.unit.path)
     if staff.role in OWNER_ROLES:
         # The open ownership rows alone decide: ``primary_manager`` is a denormalised copy of the
@@ -91,7 +91,7 @@ def customer_lookup_for_referral(*, staff: Staff, customer_no: str) -> Customer 
     """
     if staff.role != Role.LOBBY and staff_scope_q(staff) is not None:
         return customers_visible_to(staff=staff).filter(customer_no=customer_no).first()
-    unit_path = staff.unit.path if staff.unit_id else None
+    unit_path = staff.unit.path if staff.unit is not None else None
     qs = Customer.objects.filter(customer_no=customer_no)
     if staff.role == Role.LOBBY:
         if unit_path is None:
@@ -452,7 +452,7 @@ def customer_changes(customer: Customer, *, limit: int = 50) -> list[dict[str, A
 
 def _field_label(field: str) -> str:
     try:
-        return str(Customer._meta.get_field(field).verbose_name)
+        return str(getattr(Customer._meta.get_field(field), "verbose_name", field))
     except Exception:  # a field since renamed: show its stored name
         return field
 
@@ -556,7 +556,7 @@ def staff_assignable_by(*, by: Staff, include_inactive: bool = False) -> QuerySe
         qs = qs.filter(is_active=True, leave_date__isnull=True)
     if by.is_superuser or by.role in BANKWIDE_ROLES:
         return qs.order_by("unit__path", "username")
-    if by.unit_id is None:
+    if by.unit is None:
         return qs.none()
     return qs.filter(unit__path__startswith=by.unit.path).order_by("unit__path", "username")
 

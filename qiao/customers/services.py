@@ -263,7 +263,7 @@ def customer_reveal(
         raise ApplicationError(_("Give the reason for revealing this value."), field="reason")
     if len(reason) > 200:
         raise ApplicationError(_("The reason is at most 200 characters long."), field="reason")
-    detail = {"field": field.split(":")[0], "reason": reason}
+    detail: dict[str, Any] = {"field": field.split(":")[0], "reason": reason}
     if account is not None:
         detail["account"] = account.pk
     audit_kw: dict[str, Any] = {"customer_no": customer.customer_no, "ip": ip, "channel": channel}

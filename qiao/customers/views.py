@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -195,7 +196,7 @@ class _Echo:
 
 @login_required
 @require_POST
-def customer_export(request: HttpRequest) -> HttpResponse:
+def customer_export(request: HttpRequest) -> HttpResponseBase:
     """CSV of the filtered list: masked unless the exporter may reveal and asks for plain values;
     more than ``QIAO["EXPORT_LIMIT"]`` rows needs ``org.export_customers``. Always audited."""
     staff: Staff = request.user  # type: ignore[assignment]
@@ -318,7 +319,7 @@ def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
         "tier": tier_label(customer.tier),
         "masked": {f: mask_field(f, getattr(customer, f)) for f in REVEALABLE_FIELDS},
         "identity_fields": [
-            (f, Customer._meta.get_field(f).verbose_name) for f in REVEALABLE_FIELDS
+            (f, getattr(Customer._meta.get_field(f), "verbose_name", f)) for f in REVEALABLE_FIELDS
         ],
         "completeness": customer_completeness(customer),
         "connections": customer_connections(staff=staff, customer=customer),

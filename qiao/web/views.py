@@ -11,7 +11,6 @@ from qiao.audit.models import Action
 from qiao.audit.services import audit_record
 from qiao.customers.permissions import ASSIGN_CUSTOMERS, staff_has_perm
 from qiao.customers.selectors import (
-    TIER_LABELS,
     customer_portfolio_summary,
     customers_missing_owner,
     reassignment_queue,
@@ -41,10 +40,7 @@ class LoginView(auth_views.LoginView):
 def home(request: HttpRequest) -> HttpResponse:
     staff = request.user
     summary = customer_portfolio_summary(staff=staff)  # type: ignore[arg-type]
-    context: dict[str, Any] = {
-        "summary": summary,
-        "tier_labels": TIER_LABELS,
-    }
+    context: dict[str, Any] = {"summary": summary}
     if staff_has_perm(staff, ASSIGN_CUSTOMERS):  # type: ignore[arg-type]
         context["queue_count"] = reassignment_queue(staff=staff).count()  # type: ignore[arg-type]
         context["missing_count"] = customers_missing_owner(staff=staff).count()  # type: ignore[arg-type]

@@ -194,3 +194,21 @@ def test_amounts_follow_the_language(bank, login):
     assert "¥500,000.00" in english
     chinese = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "50.00万元" in chinese
+
+
+def test_amount_filter():
+    from django.utils import translation
+
+    from qiao.web.templatetags.qiao_format import amount
+
+    with translation.override("zh-hans"):
+        assert [amount(v) for v in (Decimal("123456.78"), Decimal("-1.2"), None)] == [
+            "12.35万元",
+            "0.00万元",
+            "—",
+        ]
+    with translation.override("en"):
+        assert [amount(v) for v in (Decimal("1234567.891"), Decimal("-1.2"))] == [
+            "¥1,234,567.89",
+            "-¥1.20",
+        ]

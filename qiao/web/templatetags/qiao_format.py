@@ -34,8 +34,10 @@ def amount(value: Any) -> str:
     if number is None:
         return "—"
     if _chinese():
-        return _("%(n)s万元") % {"n": f"{number / _WAN:,.2f}"}
-    return f"¥{number:,.2f}"
+        wan = (number / _WAN).quantize(Decimal("0.01"))
+        return _("%(n)s万元") % {"n": f"{wan.copy_abs() if wan == 0 else wan:,.2f}"}
+    yuan = number.quantize(Decimal("0.01"))
+    return f"{'-' if yuan < 0 else ''}¥{yuan.copy_abs():,.2f}"
 
 
 @register.filter
@@ -62,3 +64,11 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key, "")
     except AttributeError:
         return ""
+
+
+@register.filter(name="tier_label")
+def tier_label_filter(tier: Any) -> str:
+    """A pyramid tier code (``GOLD``) as its translated name."""
+    from qiao.customers.selectors import tier_label
+
+    return tier_label(str(tier or ""))
