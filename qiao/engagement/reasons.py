@@ -15,6 +15,10 @@ TIER_LABELS = {
     "GOLD": _("Gold (金)"),
     "ORDINARY": _("Ordinary (普通)"),
     "RESTRICTED": _("Restricted (限制)"),
+    # The deposit scheme of seed 000 (S0 L29): 10–20万 quality, 20–30万 key, 30万+ VIP.
+    "VIP": _("VIP"),
+    "KEY": _("Key maintenance (重点维护)"),
+    "QUALITY": _("Quality prospect (优质)"),
 }
 
 REASONS: dict[str, Any] = {

@@ -788,7 +788,7 @@ def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
         "prospects_regraded": regraded,
         "day": day.isoformat(),
         "created": sum(created.values()),
-        "created_by_kind": dict(sorted(created.items())),
+        "created_by_kind": {str(k): v for k, v in sorted(created.items())},
         "closed_done_or_moot": sum(closed.values()),
         "expired": expired,
         "reassigned": reassigned,
