@@ -3,7 +3,11 @@ the same seed gives the same bytes."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -663,7 +667,22 @@ def test_ebanking_rules(small: Bank) -> None:
 def test_same_seed_same_bytes_other_seed_other_bank(tmp_path: Path) -> None:
     args = {"customers": 1200, "months": 6, "as_of": date(2026, 2, 28)}
     a = generate_bank(tmp_path / "a", seed=3, **args)
-    b = generate_bank(tmp_path / "b", seed=3, **args)
+    # the second run is another process with another string-hash seed: no set-order randomness
+    code = (
+        "import json, sys; from datetime import date; from pathlib import Path;"
+        "from qiao.demo import generate_bank;"
+        "s = generate_bank(Path(sys.argv[1]), seed=3, customers=1200, months=6,"
+        " as_of=date(2026, 2, 28)); print(json.dumps(s))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "b")],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    b = json.loads(out.stdout)
     c = generate_bank(tmp_path / "c", seed=4, **args)
     assert a == b
     for name in a["files"].values():
