@@ -464,7 +464,7 @@ class AttritionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             ``(feature, value)`` per reason (None for a missing value), for translation.
         """
         cols = list(self.feature_names_in_)
-        x = np.array(_as_matrix(X, cols), copy=True)  # modified column by column below
+        x = _as_matrix(X, cols)
         n = x.shape[0]
         p0 = self._proba1(x)
         if self.estimator_ is None:
@@ -477,12 +477,16 @@ class AttritionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if not feats or n == 0 or self.max_reasons <= 0:
             return p0, [[] for _ in range(n)], [[] for _ in range(n)]
         idx = [cols.index(f) for f in feats]
-        push = np.empty((n, len(idx)))
+        # push <= p0 because probabilities are >= 0: rows with p0 <= min_push can have no reason,
+        # so the extra predictions run only on the other rows.
+        live = np.flatnonzero(p0 > self.min_push)
+        xl = x[live]
+        push = np.full((n, len(idx)), -np.inf)
         for k, j in enumerate(idx):
-            saved = x[:, j].copy()
-            x[:, j] = self.medians_[cols[j]]
-            push[:, k] = p0 - self._proba1(x)
-            x[:, j] = saved
+            saved = xl[:, j].copy()
+            xl[:, j] = self.medians_[cols[j]]
+            push[live, k] = p0[live] - self._proba1(xl)
+            xl[:, j] = saved
         n_slots = min(self.max_reasons, len(idx))
         order = np.argsort(-push, axis=1, kind="stable")[:, :n_slots]
         top_push = np.take_along_axis(push, order, axis=1)
