@@ -492,6 +492,8 @@ def customer_connections(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     )
     others = {r.related_id if r.customer_id == customer.pk else r.customer_id for r in rels}
     memberships = list(customer.group_memberships.select_related("group"))
+    if not rels and not memberships:
+        return {"relationships": [], "groups": []}
     peers = list(
         GroupMembership.objects.filter(group__in=[m.group_id for m in memberships])
         .exclude(customer=customer)

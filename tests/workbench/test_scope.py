@@ -144,3 +144,57 @@ def test_anonymous_is_sent_to_log_in(bank, client):
         assert response.status_code == 302
         assert response["Location"].startswith("/login/")
     assert client.get("/api/customers").status_code == 401
+
+
+def test_related_customers_outside_the_scope_are_masked_and_unlinked(bank, login):
+    from qiao.customers.models import CustomerGroup, GroupMembership, Relationship
+
+    Relationship.objects.create(customer=bank.x, related=bank.y, relation="SPOUSE")
+    group = CustomerGroup.objects.create(code="G1", name="德安集团")
+    GroupMembership.objects.create(
+        group=group, customer=bank.x, member_role="PARENT", link_type="FAMILY"
+    )
+    GroupMembership.objects.create(
+        group=group, customer=bank.y, member_role="OTHER", link_type="FAMILY"
+    )
+    mine = login("cm_owner").get(f"/customers/{bank.x.customer_no}/").content.decode()
+    box = mine[
+        mine.index('id="connections"') : mine.index('id="aum-chart"')
+        if 'id="aum-chart"' in mine
+        else None
+    ]
+    assert "李*" in box and "李四" not in box and "/customers/P0000002/" not in box
+    assert "德安集团" in box
+    bankwide = login("head_office").get(f"/customers/{bank.x.customer_no}/").content.decode()
+    assert "/customers/P0000002/" in bankwide and "李四" in bankwide
+
+
+def test_the_360_shows_the_latest_scores(bank, login):
+    import datetime as dt
+    from decimal import Decimal
+
+    from qiao.scoring.models import ScoreSnapshot
+
+    common = {
+        "customer": bank.x,
+        "aum": Decimal(1),
+        "contribution_year": Decimal(1),
+        "tier_deposit": "",
+        "p_alive": 0.5,
+    }
+    ScoreSnapshot.objects.create(as_of=dt.date(2026, 1, 31), tier_pyramid="ORDINARY", **common)
+    ScoreSnapshot.objects.create(
+        as_of=dt.date(2026, 2, 28),
+        tier_pyramid="GOLD",
+        attrition_prob=0.42,
+        attrition_reasons=["AUM fell 30 % in 3 months"],
+        tier_why={"pyramid": {"rule": "AUM ≥ 50万", "since": "2026-02-28"}},
+        cross_sell=[{"item": "FUND", "reason": "peers hold funds"}],
+        **common,
+    )
+    page = login("cm_owner").get(f"/customers/{bank.x.customer_no}/").content.decode()
+    scores = page[page.index('id="scores"') : page.index('id="tasks"')]
+    assert "2026-02-28" in scores and "2026-01-31" not in scores
+    assert "AUM ≥ 50万" in scores and "42%" in scores and "AUM fell 30 % in 3 months" in scores
+    assert "peers hold funds" in scores and "50%" in scores
+    assert 'id="tasks"' in page and 'id="contacts"' in page  # the slots other issues fill
