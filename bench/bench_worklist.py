@@ -7,8 +7,8 @@ Usage::
     python bench/bench_worklist.py --reuse               # keep the data built by an earlier run
 
 The database is ``QIAO_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/qiao_bench``,
-created when missing). It is EMPTIED of customers and engagement data first: never point it at a
-real database. The lake goes to a temporary ``QIAO_HOME``. Prints one JSON object: sizes, build
+created when missing; its name must contain "bench"). It is EMPTIED of customers and engagement
+data first: never point it at a real database. The lake goes to a temporary ``QIAO_HOME``. Prints one JSON object: sizes, build
 time, and the summaries of a cold run and an idempotent re-run of ``worklist_generate``.
 """
 
@@ -357,7 +357,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", default=None, help="QIAO_HOME for the lake (default: a temp dir)")
     args = parser.parse_args(argv)
     home = Path(args.home or tempfile.mkdtemp(prefix="qiao-bench-"))
-    _setup(os.environ.get("QIAO_DATABASE_URL") or DEFAULT_DB, home)
+    db_url = os.environ.get("QIAO_DATABASE_URL") or DEFAULT_DB
+    if "bench" not in db_url.rsplit("/", 1)[-1]:
+        # The build empties the customer and engagement tables: refuse anything but a bench database.
+        print(
+            f"error: {db_url!r} is not a benchmark database (its name must contain 'bench')",
+            file=sys.stderr,
+        )
+        return 2
+    _setup(db_url, home)
     from django.db import connection
 
     from qiao.engagement.models import WorkItem
