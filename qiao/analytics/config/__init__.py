@@ -1,0 +1,1 @@
+"""Default configuration of the analytics: ``scoring.toml`` and ``tiers.toml`` (package data)."""

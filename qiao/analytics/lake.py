@@ -1,0 +1,414 @@
+"""Reading the analytical lake through Ibis (DuckDB in-process, or PySpark local/cluster).
+
+The lake layout is the contract in ``docs/data-interface.md``::
+
+    lake/transactions/month=YYYY-MM/*.parquet   one file per load, rows carry ``load_id``
+    lake/balances/month=YYYY-MM/*.parquet       idem
+    lake/ref/<name>.parquet                     snapshots of operational tables
+
+Files are only ever added, so every reader applies the *latest load wins* rule: for each key the row
+with the highest ``load_id`` is kept (an Ibis ``row_number()`` window, pushed to the engine).
+
+Connections are opened only at the edge (the CLI, a test, the benchmark) with :func:`connect`; every
+other function takes the backend ``con`` as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
+
+__all__ = [
+    "BALANCE_SCHEMA",
+    "REF_SCHEMAS",
+    "TRANSACTION_SCHEMA",
+    "LakeError",
+    "connect",
+    "engine_name",
+    "lake_months",
+    "read_balances",
+    "read_ref",
+    "read_transactions",
+    "write_ref_table",
+]
+
+Engine = Literal["duckdb", "spark"]
+
+_MONEY = dt.Decimal(18, 2)
+
+#: Canonical column types of the transaction extract (after reading, every file is cast to these).
+TRANSACTION_SCHEMA: dict[str, dt.DataType] = {
+    "txn_id": dt.string,
+    "account_no": dt.string,
+    "customer_no": dt.string,
+    "txn_time": dt.Timestamp(timezone="UTC"),
+    "amount": _MONEY,
+    "direction": dt.string,
+    "channel": dt.string,
+    "txn_type": dt.string,
+    "product_code": dt.string,
+    "gain": _MONEY,
+    "cash": dt.string,
+    "load_id": dt.int64,
+}
+
+#: Canonical column types of the balance extract.
+BALANCE_SCHEMA: dict[str, dt.DataType] = {
+    "account_no": dt.string,
+    "customer_no": dt.string,
+    "balance_date": dt.date,
+    "balance": _MONEY,
+    "load_id": dt.int64,
+}
+
+#: Reference snapshots: columns we read (others are ignored), whether the file must exist, and the
+#: natural key used for the latest-load rule when a snapshot carries ``load_id``.
+REF_SCHEMAS: dict[str, dict[str, dt.DataType]] = {
+    "customers": {
+        "customer_no": dt.string,
+        "customer_type": dt.string,
+        "birth_date": dt.date,
+        "gender": dt.string,
+        "occupation": dt.string,
+        "industry": dt.string,
+        "branch_code": dt.string,
+        "open_date": dt.date,
+        "size_class": dt.string,
+    },
+    "accounts": {
+        "account_no": dt.string,
+        "customer_no": dt.string,
+        "product_code": dt.string,
+        "open_date": dt.date,
+        "maturity_date": dt.date,
+        "close_date": dt.date,
+        "status": dt.string,
+        "balance": _MONEY,
+    },
+    "products": {
+        "product_code": dt.string,
+        "name": dt.string,
+        "category": dt.string,
+        "risk_level": dt.string,
+        "motives": dt.string,
+        "term_days": dt.int64,
+        "rate": dt.float64,
+    },
+    "ebanking": {
+        "customer_no": dt.string,
+        "service": dt.string,
+        "opened_date": dt.date,
+        "activated_date": dt.date,
+    },
+    "payroll": {
+        "customer_no": dt.string,
+        "account_no": dt.string,
+        "relation_type": dt.string,
+        "start_date": dt.date,
+        "end_date": dt.date,
+    },
+    "contacts": {
+        "customer_no": dt.string,
+        "contact_date": dt.date,
+        "channel": dt.string,
+    },
+}
+
+#: Optional columns of a reference snapshot: read when present, typed null otherwise.
+REF_OPTIONAL_COLUMNS: dict[str, dict[str, dt.DataType]] = {
+    "customers": {"blacklisted": dt.boolean},
+    "ebanking": {"closed_date": dt.date},
+}
+
+REF_KEYS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_no",),
+    "accounts": ("account_no",),
+    "products": ("product_code",),
+    "ebanking": ("customer_no", "service"),
+    "payroll": ("account_no", "relation_type"),
+    "contacts": (),
+}
+
+#: Snapshots without which scoring cannot run. The others may be absent (read as empty tables).
+REQUIRED_REFS = frozenset({"customers", "accounts", "products"})
+
+_MONTH_DIR = re.compile(r"^month=(\d{4}-\d{2})$")
+_REF_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class LakeError(RuntimeError):
+    """The lake is missing something the analytics need, or a snapshot is malformed."""
+
+
+# --------------------------------------------------------------------------------------------------
+# connections
+# --------------------------------------------------------------------------------------------------
+
+
+def connect(
+    engine: Engine = "duckdb",
+    *,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    spark_master: str = "local[2]",
+    spark_driver_memory: str = "2g",
+    spark_shuffle_partitions: int = 4,
+) -> BaseBackend:
+    """Open an Ibis backend for the analytics.
+
+    Parameters
+    ----------
+    engine
+        ``"duckdb"`` (in-process, the default) or ``"spark"`` (PySpark; local mode by default).
+    threads, memory_limit
+        DuckDB settings (default: DuckDB's own, i.e. all cores and 80 % of RAM).
+    spark_master, spark_driver_memory, spark_shuffle_partitions
+        Spark session settings. Local mode with two cores and modest memory suits a laptop or a
+        test; a cluster deployment passes its own master URL.
+
+    Returns
+    -------
+    BaseBackend
+        An Ibis backend. Close it with ``con.disconnect()`` when done.
+    """
+    if engine == "duckdb":
+        config: dict[str, Any] = {}
+        if threads is not None:
+            config["threads"] = threads
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
+        return ibis.duckdb.connect(**config)
+    if engine == "spark":
+        from pyspark.sql import SparkSession
+
+        session = (
+            SparkSession.builder.master(spark_master)
+            .appName("qiao-analytics")
+            .config("spark.driver.memory", spark_driver_memory)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(spark_shuffle_partitions))
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            # "2024-01" must stay a string partition value, never a guessed date.
+            .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+        return ibis.pyspark.connect(session)
+    raise ValueError(f"unknown engine {engine!r}: use 'duckdb' or 'spark'")
+
+
+def engine_name(con: BaseBackend) -> str:
+    """Return ``"duckdb"`` or ``"spark"`` for a backend (its Ibis name otherwise)."""
+    name = str(con.name)
+    return "spark" if name == "pyspark" else name
+
+
+# --------------------------------------------------------------------------------------------------
+# partitioned extracts
+# --------------------------------------------------------------------------------------------------
+
+
+def lake_months(lake: Path, kind: str) -> list[str]:
+    """Return the sorted ``YYYY-MM`` partitions of ``lake/<kind>`` that hold at least one file."""
+    root = Path(lake) / kind
+    if not root.is_dir():
+        return []
+    months = []
+    for child in root.iterdir():
+        match = _MONTH_DIR.match(child.name)
+        if match and child.is_dir() and any(_parquet_files(child)):
+            months.append(match.group(1))
+    return sorted(months)
+
+
+def _parquet_files(folder: Path) -> Iterable[Path]:
+    # Files starting with "." or "_" are in-flight writes or metadata; Spark skips them too.
+    return sorted(
+        p for p in folder.glob("*.parquet") if p.is_file() and not p.name.startswith((".", "_"))
+    )
+
+
+def _empty(schema: dict[str, dt.DataType]) -> ir.Table:
+    arrow = pa.schema([pa.field(name, typ.to_pyarrow()) for name, typ in schema.items()])
+    return ibis.memtable(arrow.empty_table())
+
+
+def _conform(table: ir.Table, schema: dict[str, dt.DataType], what: str) -> ir.Table:
+    """Select the contract columns in a fixed order and cast them to their canonical types."""
+    present = set(table.columns)
+    cols = []
+    for name, typ in schema.items():
+        if name in present:
+            col = table[name]
+            cols.append((col if col.type() == typ else col.cast(typ)).name(name))
+        elif name in ("txn_id", "account_no", "customer_no", "load_id", "balance_date", "balance"):
+            raise LakeError(f"{what}: required column {name} missing")
+        else:
+            cols.append(ibis.null(typ).name(name))
+    return table.select(cols)
+
+
+def _read_partitioned(
+    con: BaseBackend,
+    lake: Path,
+    kind: str,
+    schema: dict[str, dt.DataType],
+    months: Sequence[str] | None,
+) -> ir.Table | None:
+    wanted = lake_months(lake, kind)
+    if months is not None:
+        keep = set(months)
+        wanted = [m for m in wanted if m in keep]
+    if not wanted:
+        return None
+    root = (Path(lake) / kind).absolute()
+    if engine_name(con) == "duckdb":
+        files = [str(f) for m in wanted for f in _parquet_files(root / f"month={m}")]
+        table = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
+    else:
+        # Spark reads the partitioned folder (partition discovery adds ``month``) and prunes
+        # the partitions through the filter.
+        table = con.read_parquet(str(root), mergeSchema="true")
+        table = table.filter(table.month.isin(list(wanted)))
+    return _conform(table, schema, f"lake/{kind}")
+
+
+def _latest_load(table: ir.Table, keys: Sequence[str]) -> ir.Table:
+    """Keep, for each key, the row of the highest ``load_id`` (files are only ever added)."""
+    window = ibis.window(group_by=[table[k] for k in keys], order_by=ibis.desc(table.load_id))
+    ranked = table.mutate(_rn=ibis.row_number().over(window))
+    return ranked.filter(ranked._rn == 0).drop("_rn")
+
+
+def read_transactions(
+    con: BaseBackend, lake: Path, *, months: Sequence[str] | None = None
+) -> ir.Table:
+    """Transactions of the lake, latest load per ``txn_id``.
+
+    Parameters
+    ----------
+    con
+        An Ibis backend from :func:`connect`.
+    lake
+        The lake folder.
+    months
+        ``YYYY-MM`` partitions to read (all when ``None``). Partitions are pruned before reading.
+
+    Returns
+    -------
+    ibis.Table
+        Columns of :data:`TRANSACTION_SCHEMA`, lazily deduplicated.
+    """
+    table = _read_partitioned(con, lake, "transactions", TRANSACTION_SCHEMA, months)
+    if table is None:
+        return _empty(TRANSACTION_SCHEMA)
+    return _latest_load(table, ("txn_id",))
+
+
+def read_balances(con: BaseBackend, lake: Path, *, months: Sequence[str] | None = None) -> ir.Table:
+    """End-of-day balances of the lake, latest load per ``(account_no, balance_date)``.
+
+    A balance row holds until the account's next row (carry-forward); see
+    :func:`qiao.analytics.features.monthly_balance_expr`.
+    """
+    table = _read_partitioned(con, lake, "balances", BALANCE_SCHEMA, months)
+    if table is None:
+        return _empty(BALANCE_SCHEMA)
+    return _latest_load(table, ("account_no", "balance_date"))
+
+
+def ref_path(lake: Path, name: str) -> Path:
+    """Path of the reference snapshot ``name`` (``lake/ref/<name>.parquet``)."""
+    if not _REF_NAME.match(name):
+        raise LakeError(f"invalid reference table name {name!r}")
+    return Path(lake) / "ref" / f"{name}.parquet"
+
+
+def read_ref(con: BaseBackend, lake: Path, name: str) -> ir.Table:
+    """A reference snapshot as an Ibis table with the contract columns.
+
+    ``customers``, ``accounts`` and ``products`` are required (:class:`LakeError` when missing);
+    ``ebanking``, ``payroll`` and ``contacts`` are optional and read as empty tables when absent.
+    Columns outside the contract are dropped; optional contract columns missing from the file are
+    typed nulls. When the snapshot carries ``load_id`` the latest load per natural key wins.
+    """
+    if name not in REF_SCHEMAS:
+        raise LakeError(
+            f"unknown reference table {name!r} (known: {', '.join(sorted(REF_SCHEMAS))})"
+        )
+    schema = {**REF_SCHEMAS[name], **REF_OPTIONAL_COLUMNS.get(name, {})}
+    path = ref_path(lake, name)
+    if not path.is_file():
+        if name in REQUIRED_REFS:
+            raise LakeError(f"reference snapshot {path} is missing (it is required for scoring)")
+        return _empty(schema)
+    table = con.read_parquet(str(path.absolute()))
+    keys = REF_KEYS[name]
+    if "load_id" in table.columns and keys:
+        table = _latest_load(table, keys)
+    present = set(table.columns)
+    required = [c for c in REF_KEYS[name] if c not in present]
+    if "customer_no" not in present and name != "products":
+        required.append("customer_no")
+    if required:
+        raise LakeError(f"lake/ref/{name}.parquet: required column {required[0]} missing")
+    cols = []
+    for col, typ in schema.items():
+        if col in present:
+            expr = table[col]
+            cols.append((expr if expr.type() == typ else expr.cast(typ)).name(col))
+        else:
+            cols.append(ibis.null(typ).name(col))
+    return table.select(cols)
+
+
+def write_ref_table(lake: Path, name: str, table: pa.Table) -> Path:
+    """Write a reference snapshot atomically (written aside, then ``os.replace``).
+
+    Called by the operational side when it exports ``customers``, ``accounts``, ``products``,
+    ``ebanking``, ``payroll`` or ``contacts`` for the nightly scoring. Readers never see a half
+    written file: the new file is written in ``lake/ref/`` under a temporary name and renamed over
+    the old one (an atomic rename on POSIX and Windows).
+
+    Parameters
+    ----------
+    lake
+        The lake folder.
+    name
+        Snapshot name, e.g. ``"customers"``.
+    table
+        The rows, with at least the natural-key columns of the snapshot.
+
+    Returns
+    -------
+    Path
+        The final path.
+    """
+    path = ref_path(lake, name)
+    if name in REF_SCHEMAS:
+        needed = list(REF_KEYS[name]) or ["customer_no"]
+        missing = [c for c in needed if c not in table.column_names]
+        if missing:
+            raise LakeError(f"ref table {name}: required column {missing[0]} missing")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
