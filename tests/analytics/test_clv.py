@@ -724,3 +724,24 @@ def test_balance_based_clv_is_discounted_alive_contribution(
     assert flat.shape == (50,) and np.all(flat > 0)
     with pytest.raises(ValueError, match="monthly_contribution: has 2 values but frequency has 50"):
         balance_based_clv(bg, x, tx, T, [1.0, 2.0], freq="W")
+
+
+@pytest.mark.parametrize("refund", [False, True])
+def test_summary_exact_when_first_period_dwarfs_the_rest(refund: bool) -> None:
+    # total - first period would lose ~12 digits here; the summary recomputes such customers
+    frame = pd.DataFrame(
+        {
+            "cust": ["big", "big", "big", "big", "small", "small"],
+            "ts": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-01-05", "2024-01-09", "2024-01-02", "2024-01-03"]
+            ),
+            "amount": [1e12, 3.0, 0.01, 0.02 if not refund else -0.03, 5.0, 7.5],
+        }
+    )
+    ours = summary_from_transactions(frame, "cust", "ts", "amount", end="2024-01-31")
+    theirs = summary_data_from_transaction_data(
+        frame, "cust", "ts", "amount", observation_period_end="2024-01-31"
+    )
+    big = ours.set_index("customer_id").loc["big"]
+    assert big["monetary_value"] == pytest.approx(0.015 if not refund else -0.01, rel=1e-12)
+    assert_same_summary(ours, theirs, "cust")

@@ -191,7 +191,9 @@ def _amount_expr(col: str, dtype: str) -> str:
     return f"CAST({col} AS DOUBLE)"
 
 
-def _summary_sql(src: _Source, freq: str, raw_filter: str = "", nan_safe: bool = False) -> str:
+def _summary_sql(
+    src: _Source, freq: str, raw_filter: str = "", nan_safe: bool = False, signed: bool = True
+) -> str:
     days = _PERIOD_DAYS[freq]
     amount = (src.nan_safe_amount if nan_safe else src.amount) or "0.0"
     where = f"AND {raw_filter}" if raw_filter else ""
@@ -211,7 +213,7 @@ def _summary_sql(src: _Source, freq: str, raw_filter: str = "", nan_safe: bool =
                CASE WHEN count(*) > 1
                     THEN (sum(amount) - arg_min(amount, period)) / (count(*) - 1)
                     ELSE 0.0 END AS monetary_value,
-               sum(abs(amount)) AS abs_total
+               {"sum(abs(amount))" if signed else "sum(amount)"} AS abs_total
         FROM periods
         GROUP BY customer_id
         ORDER BY customer_id
@@ -249,11 +251,17 @@ def _exact_repeat_means(
 def _run_summary(
     src: _Source, freq: str, end: dt.date, with_amount: bool, raw_filter: str = ""
 ) -> pd.DataFrame:
-    out = src.con.execute(_summary_sql(src, freq, raw_filter), {"end": end}).df()
+    signed = False
+    if with_amount:
+        # without refunds (negative amounts) sum(|amount|) is sum(amount): one aggregate less
+        row = src.con.execute(f"SELECT bool_or({src.amount} < 0) FROM txn").fetchone()
+        signed = bool(row and row[0])
+    out = src.con.execute(_summary_sql(src, freq, raw_filter, signed=signed), {"end": end}).df()
     if with_amount and out["monetary_value"].isna().any():
         # NaN amounts (from a file; pandas NaN arrive as NULL) propagate through sum(): redo the
         # query treating them as missing, like pandas does.
-        out = src.con.execute(_summary_sql(src, freq, raw_filter, nan_safe=True), {"end": end}).df()
+        sql = _summary_sql(src, freq, raw_filter, nan_safe=True, signed=signed)
+        out = src.con.execute(sql, {"end": end}).df()
     if with_amount and len(out):
         rest = out["monetary_value"].to_numpy() * out["frequency"].to_numpy()
         risky = (out["frequency"].to_numpy() > 0) & (
