@@ -254,8 +254,9 @@ class FeatureExpressions:
         (cents × days) of each month window.
     txn_base
         The deduplicated transactions of the history window, projected to what the aggregates
-        need, with the local day and month index ``k``. :func:`compute_features` caches it
-        (``Table.cache()``) because two aggregates read it.
+        need, with the local day and month index ``k``. :func:`execute_features` caches it
+        (``Table.cache()``) because two aggregates read it (:func:`txn_monthly_expr`,
+        :func:`txn_days_expr`).
     large
         The large transactions of the last ``large_window_days`` (for counts and events).
     """
@@ -355,40 +356,43 @@ def _txn_base(
 
 
 def txn_monthly_expr(base: ir.Table) -> ir.Table:
-    """Per customer × month ``k``: customer-initiated count, credit and debit sums (cents), and
-    the day of the last customer-initiated transaction."""
+    """Per customer × month ``k``: counts and cent sums of the transactions of the month.
+
+    ``n_txn`` (all), ``n_ci`` and ``ci_cents`` (customer-initiated), channel counts, purchases,
+    redemptions and realised gains, credits and debits, and the first and last day with a
+    customer-initiated transaction. Everything per customer is a sum (or min/max) of these rows.
+    """
+    ci = base.ci == 1
+    never = ibis.null("int64")
     return base.group_by("customer_no", "k").aggregate(
+        n_txn=base.count(),
         n_ci=base.ci.sum(),
+        ci_cents=_f64((base.cents * base.ci).sum()),
+        n_counter=_ind(base.chan == 1).sum(),
+        n_electronic=_ind(base.chan == 2).sum(),
+        n_self_service=_ind(base.chan == 3).sum(),
+        n_purchase=_ind(base.trade == 1).sum(),
+        purchase_cents=_f64((base.cents * _ind(base.trade == 1)).sum()),
+        n_redemption=_ind(base.trade == 2).sum(),
+        redemption_cents=_f64((base.cents * _ind(base.trade == 2)).sum()),
+        gain_cents=_f64((base.gain_cents * _ind(base.trade == 2)).sum()),
         in_cents=_f64((base.cents * base.credit).sum()),
         out_cents=_f64((base.cents * (1 - base.credit)).sum()),
-        last_ci_day=ibis.ifelse(base.ci == 1, base.lday, ibis.null("int64")).max(),
+        first_ci_day=ibis.ifelse(ci, base.lday, never).min(),
+        last_ci_day=ibis.ifelse(ci, base.lday, never).max(),
     )
 
 
-def txn_customer_expr(base: ir.Table, params: FeatureParams) -> ir.Table:
-    """Per customer: last-12-month totals and the BG/NBD day counts of the history window."""
-    w12 = _ind(base.k < 12)
-    ci12 = base.ci * w12
-    cal = base.k >= params.holdout_months
-    ci = base.ci == 1
-    never = ibis.null("int64")
-    return base.group_by("customer_no").aggregate(
-        frequency=ci12.sum(),
-        ci_cents=_f64((base.cents * ci12).sum()),
-        n_txn_12m=w12.sum(),
-        n_counter=(w12 * _ind(base.chan == 1)).sum(),
-        n_electronic=(w12 * _ind(base.chan == 2)).sum(),
-        n_self_service=(w12 * _ind(base.chan == 3)).sum(),
-        n_purchase=(w12 * _ind(base.trade == 1)).sum(),
-        purchase_cents=_f64((base.cents * w12 * _ind(base.trade == 1)).sum()),
-        n_redemption=(w12 * _ind(base.trade == 2)).sum(),
-        redemption_cents=_f64((base.cents * w12 * _ind(base.trade == 2)).sum()),
-        gain_cents=_f64((base.gain_cents * w12 * _ind(base.trade == 2)).sum()),
-        ci_days=base.lday.nunique(where=ci),
-        ci_days_cal=base.lday.nunique(where=ci & cal),
-        first_ci_day=ibis.ifelse(ci, base.lday, never).min(),
-        last_ci_day=ibis.ifelse(ci, base.lday, never).max(),
-        last_ci_day_cal=ibis.ifelse(ci & cal, base.lday, never).max(),
+def txn_days_expr(base: ir.Table, params: FeatureParams) -> ir.Table:
+    """Per customer: distinct days with a customer-initiated transaction (BG/NBD's "purchases"),
+    in the whole history window and in its calibration part (months ≥ ``holdout_months``).
+
+    A ``DISTINCT`` of (customer, day) then a count: much cheaper than ``COUNT(DISTINCT …)``.
+    """
+    days = base.filter(base.ci == 1).select("customer_no", "lday", "k").distinct()
+    return days.group_by("customer_no").aggregate(
+        ci_days=days.count(),
+        ci_days_cal=_ind(days.k >= params.holdout_months).sum(),
     )
 
 
@@ -538,7 +542,7 @@ class FeatureData:
     accounts: pa.Table
     balances: pa.Table
     txn_monthly: pa.Table
-    txn_customer: pa.Table
+    txn_days: pa.Table
     large: pa.Table
 
 
@@ -574,8 +578,9 @@ def _positions(index: pa.Array, keys: pa.ChunkedArray | pa.Array) -> npt.NDArray
 def _num(table: pa.Table, name: str, *, fill: float = 0.0) -> FloatArray:
     """A numeric column as float64 with nulls replaced by ``fill``."""
     col = table.column(name)
-    arr = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-    return np.where(np.isnan(arr), fill, arr) if fill == fill else arr
+    if col.null_count and fill == fill:
+        col = pc.fill_null(col, fill)
+    return np.asarray(col.to_numpy(), dtype=np.float64)
 
 
 def _strings(table: pa.Table, name: str) -> tuple[npt.NDArray[np.int64], list[str | None]]:
@@ -643,8 +648,6 @@ def derive_features(
     a_risk, risk_values = _strings(acc, "risk_level")
     a_mot, mot_values = _strings(acc, "motives")
     a_status, status_values = _strings(acc, "status")
-    cat_of = np.asarray([str(c) for c in cat_values], dtype=object)
-    acc_cat = cat_of[a_cat] if len(acc) else np.zeros(0, dtype=object)
     acc_risky = (
         np.isin(np.asarray(risk_values, dtype=object), RISKY_LEVELS)[a_risk]
         if len(acc)
@@ -665,22 +668,31 @@ def derive_features(
     ones = np.ones(len(acc))
     cols["n_accounts"] = _sum_by(np.where(open_now, a_rows, -1), ones, n)
     n_dormant = _sum_by(np.where(open_now & dormant, a_rows, -1), ones, n)
-    p_codes, _ = _strings(acc, "product_code")
-    pairs = np.unique(np.stack([a_rows, p_codes], axis=1)[open_now & (a_rows >= 0)], axis=0)
-    cols["n_products"] = (
-        np.bincount(pairs[:, 0], minlength=n).astype(np.float64) if len(pairs) else np.zeros(n)
+    p_codes, p_values = _strings(acc, "product_code")
+    live = open_now & (a_rows >= 0)
+    pair_keys = np.unique(a_rows[live] * max(len(p_values), 1) + p_codes[live])
+    cols["n_products"] = np.bincount(pair_keys // max(len(p_values), 1), minlength=n).astype(
+        np.float64
     )
-    held = np.column_stack(
-        [
-            _sum_by(np.where(open_now & (acc_cat == cat), a_rows, -1), ones, n) > 0
-            for cat in CATEGORIES
-        ]
-    )
+    lookup = {c: i for i, c in enumerate(CATEGORIES)}
+    cat_code = np.array([lookup.get(str(v), -1) for v in cat_values], dtype=np.int64)[a_cat]
+    n_cat = len(CATEGORIES)
+    per_cat = _sum_by(
+        np.where(open_now & (cat_code >= 0), a_rows * n_cat + cat_code, -1), ones, n * n_cat
+    ).reshape(n, n_cat)
+    held = per_cat > 0
+    # Open at the end of month k ⇔ open_day ≤ end_k < close_day. Month ends fall with k, so the
+    # months an account is open form a range [k_closed, k_opened): add +1/−1 at its ends, cumsum.
+    ends = np.array([m.end - 1 for m in months], dtype=np.float64)[::-1]  # ascending
+    k_opened = n_m - np.searchsorted(ends, a_open, side="left")  # month ends ≥ open_day
+    k_closed = n_m - np.searchsorted(ends, a_close, side="left")  # month ends ≥ close_day
+    valid = (a_rows >= 0) & (k_closed < k_opened)
+    width = n_m + 1
+    diff = _sum_by(np.where(valid, a_rows * width + k_closed, -1), ones, n * width)
+    diff -= _sum_by(np.where(valid, a_rows * width + k_opened, -1), ones, n * width)
+    open_at_month_end = np.cumsum(diff.reshape(n, width), axis=1)[:, :n_m]
     for m in months:
-        at = m.end - 1
-        cols[f"n_accounts_m{m.k}"] = _sum_by(
-            np.where((a_open <= at) & (a_close > at), a_rows, -1), ones, n
-        )
+        cols[f"n_accounts_m{m.k}"] = open_at_month_end[:, m.k]
 
     # ---- balances per account → per customer and class ----
     bal_t = data.balances
@@ -696,7 +708,8 @@ def derive_features(
         if bal_t.num_rows
         else np.zeros((0, n_m))
     )
-    b_cat = acc_cat[b_idx] if len(acc) else np.zeros(0, dtype=object)
+
+    b_code = cat_code[b_idx] if len(acc) else np.zeros(0, dtype=np.int64)
 
     def by_customer(mask: npt.NDArray[np.bool_]) -> FloatArray:
         return _sum_by_2d(np.where(mask, b_rows, -1), cents_days, n) / (100.0 * days)
@@ -705,15 +718,21 @@ def derive_features(
         col = cents_days[:, 0] if len(cents_days) else np.zeros(0)
         return _sum_by(np.where(mask, b_rows, -1), col, n) / (100.0 * float(days[0]))
 
-    is_asset = np.isin(b_cat, ASSET_CATEGORIES)
+    asset_codes = [CATEGORIES.index(c) for c in ASSET_CATEGORIES]
+    deposit_codes = [CATEGORIES.index(c) for c in DEPOSIT_CATEGORIES]
+    is_asset = np.isin(b_code, asset_codes)
     aum_series = by_customer(is_asset)
-    dep_series = by_customer(np.isin(b_cat, DEPOSIT_CATEGORIES))
+    dep_series = by_customer(np.isin(b_code, deposit_codes))
     for m in months:
         cols[f"aum_m{m.k}"] = aum_series[:, m.k]
     for m in months:
         cols[f"deposits_m{m.k}"] = dep_series[:, m.k]
-    for cat in CATEGORIES:
-        cols[f"bal_{cat}"] = month0(b_cat == cat)
+    m0 = cents_days[:, 0] if len(cents_days) else np.zeros(0)
+    by_cat = _sum_by(
+        np.where((b_code >= 0) & (b_rows >= 0), b_rows * n_cat + b_code, -1), m0, n * n_cat
+    ).reshape(n, n_cat) / (100.0 * float(days[0]))
+    for i, cat in enumerate(CATEGORIES):
+        cols[f"bal_{cat}"] = by_cat[:, i]
     aum = aum_series[:, 0]
     cols["aum"] = aum
     cols["deposits"] = dep_series[:, 0]
@@ -732,36 +751,46 @@ def derive_features(
     cols["wealth_fund_share"] = _ratio(cols["bal_WEALTH"] + cols["bal_FUND"], aum, empty=0.0)
     cols["time_bond_share"] = _ratio(cols["bal_TIME"] + cols["bal_BOND"], aum, empty=0.0)
 
-    # ---- transactions per customer (last 12 months and the BG/NBD day counts) ----
-    tc = data.txn_customer
-    t_rows = _positions(index, tc.column("customer_no"))
+    # ---- transactions: customer × month rows → monthly series and 12-month totals ----
+    tm = data.txn_monthly
+    m_rows = _positions(index, tm.column("customer_no"))
+    m_k = _num(tm, "k").astype(np.int64)
+    flat = np.where((m_rows >= 0) & (m_k < n_m), m_rows * n_m + m_k, -1)
 
-    def tnum(name: str, fill: float = 0.0) -> FloatArray:
-        out = np.full(n, fill)
-        ok = t_rows >= 0
-        out[t_rows[ok]] = _num(tc, name, fill=fill)[ok]
-        return out
+    def series(name: str) -> FloatArray:
+        return _sum_by(flat, _num(tm, name), n * n_m).reshape(n, n_m)
 
-    first_ci = tnum("first_ci_day", np.nan)
-    last_ci = tnum("last_ci_day", np.nan)
+    in12 = np.where((m_k < 12) & (m_rows >= 0), m_rows, -1)
+
+    def last12(name: str) -> FloatArray:
+        return _sum_by(in12, _num(tm, name), n)
+
+    ok = flat >= 0
+    first_ci = _reduce_by(m_rows[ok], _num(tm, "first_ci_day", fill=np.nan)[ok], n, np.fmin)
+    last_by_month = np.full(n * n_m, np.nan)
+    last_by_month[flat[ok]] = _num(tm, "last_ci_day", fill=np.nan)[ok]
+    last_day = last_by_month.reshape(n, n_m)
+    last_ci = np.fmax.reduce(last_day, axis=1)
+    last_ci_cal = np.fmax.reduce(last_day[:, params.holdout_months :], axis=1)
+
     cols["recency_days"] = as_of_day - last_ci
-    cols["frequency"] = tnum("frequency")
-    cols["monetary"] = tnum("ci_cents") / 100.0
-    cols["n_txn_12m"] = tnum("n_txn_12m")
+    cols["frequency"] = last12("n_ci")
+    cols["monetary"] = last12("ci_cents") / 100.0
+    cols["n_txn_12m"] = last12("n_txn")
     for col in ("n_counter", "n_electronic", "n_self_service"):
-        cols[col] = tnum(col)
+        cols[col] = last12(col)
     channel_total = cols["n_counter"] + cols["n_electronic"] + cols["n_self_service"]
     cols["electronic_share"] = _ratio(cols["n_electronic"], channel_total, empty=0.0)
-    cols["n_purchase"] = tnum("n_purchase")
-    cols["amt_purchase"] = tnum("purchase_cents") / 100.0
-    cols["n_redemption"] = tnum("n_redemption")
-    cols["amt_redemption"] = tnum("redemption_cents") / 100.0
+    cols["n_purchase"] = last12("n_purchase")
+    cols["amt_purchase"] = last12("purchase_cents") / 100.0
+    cols["n_redemption"] = last12("n_redemption")
+    cols["amt_redemption"] = last12("redemption_cents") / 100.0
     cols["n_trades"] = cols["n_purchase"] + cols["n_redemption"]
     traded = cols["amt_purchase"] + cols["amt_redemption"]
     cols["traded_amount"] = traded
     cols["turnover"] = traded / np.maximum(aum, 1.0)
     cols["avg_trade_size"] = _ratio(traded, cols["n_trades"], empty=0.0)
-    cols["realised_gain"] = tnum("gain_cents") / 100.0
+    cols["realised_gain"] = last12("gain_cents") / 100.0
     cols["return_ratio"] = _ratio(cols["realised_gain"], cols["amt_redemption"], empty=0.0)
 
     # ---- large movements of the last large_window_days ----
@@ -778,19 +807,7 @@ def derive_features(
         cols[f"amt_large_{name}_30d"] = _sum_by(np.where(mask, l_rows, -1), l_cents, n) / 100.0
 
     # ---- monthly activity series (for trends and the attrition panel) ----
-    tm = data.txn_monthly
-    m_rows = _positions(index, tm.column("customer_no"))
-    m_k = _num(tm, "k").astype(np.int64)
-    flat = np.where((m_rows >= 0) & (m_k < n_m), m_rows * n_m + m_k, -1)
-
-    def series(name: str) -> FloatArray:
-        return _sum_by(flat, _num(tm, name), n * n_m).reshape(n, n_m)
-
     n_ci, inflow, outflow = series("n_ci"), series("in_cents") / 100.0, series("out_cents") / 100.0
-    last_flat = np.full(n * n_m, np.nan)
-    ok = flat >= 0
-    last_flat[flat[ok]] = _num(tm, "last_ci_day", fill=np.nan)[ok]
-    last_day = last_flat.reshape(n, n_m)
     for m in months:
         cols[f"n_txn_m{m.k}"] = n_ci[:, m.k]
         cols[f"inflow_m{m.k}"] = inflow[:, m.k]
@@ -809,19 +826,25 @@ def derive_features(
     # ---- BG/NBD inputs in days (Fader, Hardie & Lee 2005): x = repeat transaction days,
     # t_x = last − first transaction day, T = as_of − first transaction day. "_cal": the same on
     # months ≥ holdout_months (calibration); "x_holdout": transaction days in months < holdout.
-    ci_days = tnum("ci_days")
-    ci_days_cal = tnum("ci_days_cal")
+    td = data.txn_days
+    d_rows = _positions(index, td.column("customer_no"))
+    ci_days = _sum_by(d_rows, _num(td, "ci_days"), n)
+    ci_days_cal = _sum_by(d_rows, _num(td, "ci_days_cal"), n)
     cal_end = months[params.holdout_months - 1].start - 1
     cols["rfm_x"] = np.maximum(ci_days - 1.0, 0.0)
     cols["rfm_t_x"] = np.nan_to_num(last_ci - first_ci, nan=0.0)
     cols["rfm_T"] = np.nan_to_num(as_of_day - first_ci, nan=0.0)
     cols["rfm_has_txn"] = (~np.isnan(first_ci)).astype(np.float64)
     cols["rfm_x_cal"] = np.maximum(ci_days_cal - 1.0, 0.0)
-    cols["rfm_t_x_cal"] = np.nan_to_num(tnum("last_ci_day_cal", np.nan) - first_ci, nan=0.0)
+    cols["rfm_t_x_cal"] = np.nan_to_num(last_ci_cal - first_ci, nan=0.0)
     cols["rfm_T_cal"] = np.nan_to_num(cal_end - first_ci, nan=-1.0)
     cols["rfm_x_holdout"] = ci_days - ci_days_cal
 
-    f = pd.concat([f, pd.DataFrame(cols, index=f.index)], axis=1)
+    block = np.empty((n, len(cols)), dtype=np.float64, order="F")
+    for j, values in enumerate(cols.values()):
+        block[:, j] = values
+    numeric = pd.DataFrame(block, index=f.index, columns=list(cols), copy=False)
+    f = pd.concat([f, numeric], axis=1)
     for i, cat in enumerate(CATEGORIES):
         f[f"has_{cat}"] = held[:, i]
     f["categories_held"] = _join_categories(held)
@@ -861,7 +884,7 @@ def execute_features(
     base = exprs.txn_base.cache() if cache else exprs.txn_base
     try:
         monthly = txn_monthly_expr(base).to_pyarrow()
-        per_customer = txn_customer_expr(base, params).to_pyarrow()
+        days = txn_days_expr(base, params).to_pyarrow()
     finally:
         if cache:
             base.release()
@@ -870,7 +893,7 @@ def execute_features(
         accounts=exprs.accounts.to_pyarrow(),
         balances=exprs.balances.to_pyarrow(),
         txn_monthly=monthly,
-        txn_customer=per_customer,
+        txn_days=days,
         large=exprs.large.to_pyarrow(),
     )
 

@@ -205,6 +205,9 @@ def connect(
             .getOrCreate()
         )
         session.sparkContext.setLogLevel("ERROR")
+        # getOrCreate() may hand back an existing session: set the runtime options we rely on.
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         return ibis.pyspark.connect(session)
     raise ValueError(f"unknown engine {engine!r}: use 'duckdb' or 'spark'")
 

@@ -500,7 +500,7 @@ def run_scoring(
         "accounts": data.accounts.num_rows,
         "balance_accounts": data.balances.num_rows,
         "customer_months_with_transactions": data.txn_monthly.num_rows,
-        "customers_with_transactions_in_history": data.txn_customer.num_rows,
+        "customers_with_transactions_in_history": data.txn_days.num_rows,
         "large_transactions": data.large.num_rows,
     }
     steps.stop()

@@ -441,40 +441,57 @@ class TierResult:
         return [self._why_at(i) for i in range(len(self.current))]
 
     def why_json(self) -> list[str]:
-        """The "why" of every customer as compact JSON text (fast path for large frames)."""
+        """The "why" of every customer as compact JSON text (vectorised: 1 M rows in seconds)."""
         cur = self.current
-        prefix = f'{{"scheme":{json.dumps(self.scheme.name)},"tier":'
-        tiers = [json.dumps(str(t)) for t in cur["tier"].to_numpy()]
-        raw = [json.dumps(str(t)) for t in cur["raw_tier"].to_numpy()]
-        rules = _json_strings(cur["rule"].to_numpy())
-        since = ['"' + d.isoformat() + '"' if d is not None else "null" for d in cur["since"]]
-        held = cur["held_by_hysteresis"].to_numpy()
-        below = cur["months_below"].to_numpy()
-        keys = list(self.values)
-        vals = [[_json_number(x) for x in self.values[k]] for k in keys]
-        key_json = [json.dumps(k) + ":" for k in keys]
-        out = []
-        for i in range(len(cur)):
-            values = ",".join(key_json[j] + vals[j][i] for j in range(len(keys)))
-            text = (
-                f'{prefix}{tiers[i]},"rule":{rules[i]},"values":{{{values}}},'
-                f'"since":{since[i]},"held_by_hysteresis":{"true" if held[i] else "false"},'
-                f'"months_below":{int(below[i])}'
-            )
-            if held[i]:
-                text += f',"raw_tier":{raw[i]}'
-            out.append(text + "}")
-        return out
+        n = len(cur)
+        tier_json = np.array([json.dumps(str(c)) for c in cur["tier"].cat.categories], dtype=object)
+        tier = tier_json[cur["tier"].cat.codes.to_numpy()]
+        raw = tier_json[cur["raw_tier"].cat.codes.to_numpy()]
+        rules = np.asarray(_json_strings(cur["rule"].to_numpy()), dtype=object)
+        since = np.asarray(
+            ['"' + d.isoformat() + '"' if d is not None else "null" for d in cur["since"]],
+            dtype=object,
+        )
+        held = cur["held_by_hysteresis"].to_numpy(dtype=bool)
+        below = cur["months_below"].to_numpy(dtype=np.int64).astype(str).astype(object)
+        pieces: list[npt.NDArray[np.object_]] = [
+            np.full(n, f'{{"scheme":{json.dumps(self.scheme.name)},"tier":', dtype=object),
+            tier,
+            np.full(n, ',"rule":', dtype=object),
+            rules,
+            np.full(n, ',"values":{', dtype=object),
+        ]
+        for j, (key, values) in enumerate(self.values.items()):
+            sep = "," if j else ""
+            pieces.append(np.full(n, f"{sep}{json.dumps(key)}:", dtype=object))
+            pieces.append(_json_numbers(values))
+        pieces += [
+            np.full(n, '},"since":', dtype=object),
+            since,
+            np.where(held, ',"held_by_hysteresis":true', ',"held_by_hysteresis":false').astype(
+                object
+            ),
+            np.full(n, ',"months_below":', dtype=object),
+            below,
+            np.where(held, ',"raw_tier":' + raw.astype(str), "").astype(object),
+            np.full(n, "}", dtype=object),
+        ]
+        return ["".join(parts) for parts in zip(*pieces, strict=True)]
 
 
 def _jsonable(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _json_number(x: float) -> str:
-    if not math.isfinite(x):
-        return "null"
-    return repr(float(x)) if not float(x).is_integer() else str(int(x))
+def _json_numbers(values: npt.NDArray[np.float64]) -> npt.NDArray[np.object_]:
+    """JSON text of each number (shortest round-trip form; ``null`` for NaN and infinities)."""
+    x = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(x)
+    whole = finite & (x == np.round(x)) & (np.abs(x) < 2**53)
+    text = np.where(finite, x, 0.0).astype(str).astype(object)
+    text[whole] = x[whole].astype(np.int64).astype(str)
+    text[~finite] = "null"
+    return np.asarray(text, dtype=object)
 
 
 def _json_strings(values: npt.NDArray[Any]) -> list[str]:
@@ -609,7 +626,9 @@ def replay_tiers(
         {
             "customer_no": cust,
             "month_end": np.repeat(np.asarray(ends, dtype="datetime64[D]"), n),
-            "scheme": pd.Categorical([scheme.name] * (n * n_months)),
+            "scheme": pd.Categorical.from_codes(
+                np.zeros(n * n_months, dtype=np.int8), categories=[scheme.name]
+            ),
             "tier": pd.Categorical.from_codes(held.reshape(-1), dtype=cat),
             "raw_tier": pd.Categorical.from_codes(raw[::-1].reshape(-1), dtype=cat),
         }

@@ -391,9 +391,11 @@ def duck() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def spark_con() -> Any:
+def spark_con() -> Iterator[Any]:
     """A PySpark local[2] backend shared by the Spark tests of the session."""
-    return connect("spark", spark_driver_memory="1g")
+    con = connect("spark", spark_driver_memory="1g")
+    yield con
+    con.disconnect()
 
 
 def build_bank(

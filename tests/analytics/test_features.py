@@ -309,3 +309,21 @@ def test_read_ref_errors_and_partitions(lake_builder, duck, tmp_path: Path):
     lake = b.write()
     (lake / "balances" / "month=2026-02").mkdir()  # an empty partition is ignored
     assert lake_months(lake, "balances") == ["2025-12", "2026-01"]
+
+
+def test_reference_snapshot_with_load_id_keeps_the_latest_row(tmp_path: Path, duck):
+    lake = tmp_path / "lake"
+    write_ref_table(
+        lake,
+        "customers",
+        pa.table(
+            {
+                "customer_no": ["P1", "P1", "P2"],
+                "customer_type": ["P", "C", "P"],
+                "load_id": pa.array([1, 2, 1], pa.int64()),
+            }
+        ),
+    )
+    got = read_ref(duck, lake, "customers").execute().set_index("customer_no")
+    assert got["customer_type"].to_dict() == {"P1": "C", "P2": "P"}
+    assert got["open_date"].isna().all()  # contract columns missing from the file are nulls
