@@ -127,6 +127,8 @@ class Customer(models.Model):
             models.Index(
                 fields=["name"], name="cust_name_prefix", opclasses=["varchar_pattern_ops"]
             ),
+            # PostgreSQL also gets (last_contact_at NULLS FIRST, id) from migration 0005: SQLite
+            # cannot declare NULLS FIRST in an index.
         ]
 
     def __str__(self) -> str:

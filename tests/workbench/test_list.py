@@ -212,3 +212,13 @@ def test_amount_filter():
             "¥1,234,567.89",
             "-¥1.20",
         ]
+
+
+def test_a_cms_list_is_sorted_without_the_aum_index(bank):
+    # On PostgreSQL a bare ORDER BY aum lets the planner walk the AUM index over every customer
+    # (seconds at a million); a CM's list must be ordered by an expression no index matches.
+    cm = customers_filter(staff=bank.staff["cm_owner"], filters=CustomerFilters())
+    bankwide = customers_filter(staff=bank.staff["head_office"], filters=CustomerFilters())
+    assert "COALESCE" in str(cm.query).upper()
+    assert "COALESCE" not in str(bankwide.query).upper()
+    assert [c.customer_no for c in cm] == ["P0000001"]

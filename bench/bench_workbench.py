@@ -1,0 +1,377 @@
+"""Workbench latency under load: search, list and the Customer 360 with 20 concurrent users.
+
+Builds (once, then reuses) a bank of ``--customers`` customers on PostgreSQL through the normal
+ingest path (org tree of 100 outlets, 8 CMs each, one demand account per customer), then one
+primary CM per customer and AUM and tier as the nightly scoring would fill them (in SQL), serves it with ``qiao serve``
+(waitress) on loopback, and drives it with ``--users`` threads that each log in and loop over
+search → list → 360 for ``--seconds``. Prints JSON: p50/p95 latency (ms) and requests/s per
+operation and overall. Targets (issue 3): search p95 ≤ 100 ms, 360 p95 ≤ 150 ms, list p95 ≤ 200 ms.
+
+    python bench/bench_workbench.py [--customers 1000000] [--users 20] [--seconds 60] [--fresh]
+
+The 360 is measured without lake data (balances and transactions): its DuckDB readers find no
+Parquet files; bench_score.py measures the lake side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from stdnum.cn import ric
+
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+DB = "qiao_bench_workbench"
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
+HOME = Path("/tmp/qiao_bench_workbench")
+PASSWORD = "bench-password-0123456789"
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
+GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国志红玉文斌宇浩然欣怡子涵梓轩")
+OUTLETS = [f"O{b:02d}{s}{o}" for b in range(1, 5) for s in range(1, 6) for o in range(1, 6)]
+CMS_PER_OUTLET = 8
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", PG_ADMIN, "-q", "-c", sql], check=True, capture_output=True)
+
+
+def make_extracts(folder: Path, n: int, seed: int = 3) -> None:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    units = ["unit_code,name,level,parent_code", "HO,总行,HEAD_OFFICE,"]
+    for b in range(1, 5):
+        units.append(f"B{b:02d},分行{b},BRANCH,HO")
+        for s in range(1, 6):
+            units.append(f"S{b:02d}{s},支行{b}{s},SUB_BRANCH,B{b:02d}")
+            for o in range(1, 6):
+                units.append(f"O{b:02d}{s}{o},网点{b}{s}{o},OUTLET,S{b:02d}{s}")
+    (folder / "org_units.csv").write_text("\n".join(units) + "\n", encoding="utf-8")
+    staff = ["staff_no,name,role,unit_code", "analyst,分析员,ANALYST,HO"]
+    for outlet in OUTLETS:
+        staff.append(f"H{outlet},主任{outlet},OUTLET_HEAD,{outlet}")
+        staff += [f"C{outlet}{k},经理{outlet}{k},CM,{outlet}" for k in range(CMS_PER_OUTLET)]
+    (folder / "staff.csv").write_text("\n".join(staff) + "\n", encoding="utf-8")
+    (folder / "products.csv").write_text(
+        "product_code,name,category\nDEM,活期,DEMAND\n", encoding="utf-8"
+    )
+    base = np.datetime64("1950-01-01")
+    births = base + rng.integers(0, 365 * 55, n).astype("timedelta64[D]")
+    ids = []
+    for i, day in enumerate(births.astype(str)):
+        body = f"110105{day.replace('-', '')}{i % 999 + 1:03d}"
+        ids.append(body + ric.calc_check_digit(body + "0"))  # it ignores the last character
+    names = [
+        SURNAMES[a] + GIVEN[b] + (GIVEN[c] if c % 3 else "")
+        for a, b, c in zip(
+            rng.integers(0, len(SURNAMES), n),
+            rng.integers(0, len(GIVEN), n),
+            rng.integers(0, len(GIVEN), n),
+        )
+    ]
+    numbers = [f"P{i:09d}" for i in range(n)]
+    outlet_of = [OUTLETS[i % len(OUTLETS)] for i in range(n)]
+    pacsv.write_csv(
+        pa.table(
+            {
+                "customer_no": numbers,
+                "customer_type": ["P"] * n,
+                "name": names,
+                "id_type": ["RIC"] * n,
+                "id_no": ids,
+                # Unique: 7919 is coprime with 10^8.
+                "mobile": [f"139{(i * 7919) % 10**8:08d}" for i in range(n)],
+                "occupation": rng.choice(["教师", "医生", "职员", "个体", "工程师"], n),
+                "branch_code": outlet_of,
+                "open_date": ["2015-06-01"] * n,
+            }
+        ),
+        folder / "customers.csv",
+    )
+    pacsv.write_csv(
+        pa.table(
+            {
+                "account_no": [f"6222{i:012d}" for i in range(n)],
+                "customer_no": numbers,
+                "product_code": ["DEM"] * n,
+                "open_date": ["2015-06-01"] * n,
+                "balance": [f"{x}.00" for x in rng.integers(0, 500_000, n)],
+            }
+        ),
+        folder / "accounts.csv",
+    )
+
+
+def build(n: int, fresh: bool) -> None:
+    """Runs in a child process with the bench database in the environment."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qiao.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection
+
+    from qiao.cli import _migrate
+    from qiao.customers.models import Customer
+    from qiao.ingest.services import ingest_file
+    from qiao.org.models import Staff
+
+    _migrate()
+    if Customer.objects.count() >= n and not fresh:
+        return
+    folder = HOME / "extracts"
+    t0 = time.perf_counter()
+    make_extracts(folder, n)
+    print(f"extracts in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    for name in ("org_units", "staff", "products", "customers", "accounts"):
+        t0 = time.perf_counter()
+        result = ingest_file(folder / f"{name}.csv")
+        assert result.ok and result.rejected == 0, result.summary()
+        print(
+            f"{result.summary()}  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True
+        )
+    Staff.objects.update(password=make_password(PASSWORD))
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        # One primary CM per customer, spread over the outlet's CMs. Set in SQL: the ownership
+        # extract's applier closes earlier primaries with one UPDATE per row, which takes too long
+        # for a million rows (reported to the ingest owner).
+        cur.execute(
+            "INSERT INTO customers_ownership (customer_id, staff_id, role, start_date, note, "
+            "created_at) SELECT c.id, s.id, 'PRIMARY', DATE '2020-01-01', '', now() "
+            "FROM customers_customer c JOIN org_orgunit u ON u.id = c.branch_id "
+            "JOIN org_staff s ON s.username = 'C' || u.code || "
+            f"((substr(c.customer_no, 2)::bigint / {len(OUTLETS)}) % {CMS_PER_OUTLET})"
+        )
+        cur.execute(
+            "UPDATE customers_customer c SET primary_manager_id = o.staff_id "
+            "FROM customers_ownership o WHERE o.customer_id = c.id AND o.end_date IS NULL "
+            "AND o.role = 'PRIMARY'"
+        )
+        # What the nightly scoring would write: AUM from the account, a tier from AUM.
+        cur.execute(
+            "UPDATE customers_customer c SET aum = a.balance, contribution = a.balance * 0.004, "
+            "tier = CASE WHEN a.balance >= 450000 THEN 'PLATINUM' WHEN a.balance >= 300000 "
+            "THEN 'GOLD' ELSE 'ORDINARY' END FROM products_account a WHERE a.customer_id = c.id"
+        )
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+    print(f"ownership, AUM, tiers in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+
+
+def plan_users(users: int) -> list[dict[str, object]]:
+    """Who logs in, and the customers each will search for and open (read before the load)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qiao.settings")
+    import django
+
+    django.setup()
+    from qiao.customers.selectors import customers_visible_to
+    from qiao.org.models import Staff
+
+    rng = random.Random(11)
+    cms = list(Staff.objects.filter(role="CM").order_by("?")[: max(1, users - 4)])
+    heads = list(Staff.objects.filter(role="OUTLET_HEAD").order_by("?")[:2])
+    analysts = list(Staff.objects.filter(role="ANALYST")[:1]) * 2
+    plan = []
+    for staff in (cms + heads + analysts)[:users]:
+        sample = list(
+            customers_visible_to(staff=staff)
+            .order_by("?")
+            .values("customer_no", "name_initials", "mobile", "id_tail4")[:50]
+        )
+        queries = []
+        for c in sample:
+            queries += [c["name_initials"][:2], c["mobile"], c["id_tail4"], c["customer_no"]]
+        rng.shuffle(queries)
+        plan.append(
+            {
+                "username": staff.username,
+                "role": staff.role,
+                "customers": [c["customer_no"] for c in sample],
+                "queries": queries,
+            }
+        )
+    return plan
+
+
+def _user(
+    base: str, plan: dict, deadline: float, warmup_until: float, out: dict, think: float = 0.0
+) -> None:
+    import requests
+
+    s = requests.Session()
+    page = s.get(f"{base}/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    r = s.post(
+        f"{base}/login/",
+        data={"username": plan["username"], "password": PASSWORD, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+    )
+    assert r.status_code == 302, (plan["username"], r.status_code)
+    csrf = s.cookies.get("csrftoken")
+    rng = random.Random(plan["username"])
+    ops = ["search", "list", "360"]
+    i = 0
+    while time.perf_counter() < deadline:
+        op = ops[i % 3]
+        i += 1
+        t0 = time.perf_counter()
+        if op == "search":
+            r = s.post(
+                f"{base}/customers/search/",
+                data={"q": rng.choice(plan["queries"])},
+                headers={"X-CSRFToken": csrf, "HX-Request": "true"},
+            )
+        elif op == "list":
+            sort = rng.choice(["-aum", "-contribution", "last_contact_at"])
+            r = s.get(f"{base}/customers/?sort={sort}&page={rng.randint(1, 5)}")
+        else:
+            r = s.get(f"{base}/customers/{rng.choice(plan['customers'])}/")
+        elapsed = time.perf_counter() - t0
+        if r.status_code != 200:
+            out.setdefault("errors", []).append((op, r.status_code))
+        elif t0 >= warmup_until:
+            out.setdefault(op, []).append(elapsed)
+        if think:
+            time.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds each user waits between requests"
+    )
+    parser.add_argument("--port", type=int, default=8911)
+    parser.add_argument("--fresh", action="store_true", help="drop and rebuild the bench database")
+    parser.add_argument("--_build", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--_plan", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._build:
+        build(args.customers, args.fresh)
+        return
+    if args._plan:
+        print(json.dumps(plan_users(args.users), ensure_ascii=False))
+        return
+    HOME.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "QIAO_DATABASE_URL": PG_URL,
+        "QIAO_HOME": str(HOME),
+        "QIAO_REVEAL_RATE_PER_HOUR": "100000",
+    }
+    if args.fresh:
+        _psql(f"DROP DATABASE IF EXISTS {DB}")
+    exists = subprocess.run(
+        ["psql", PG_ADMIN, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not exists:
+        _psql(f"CREATE DATABASE {DB}")
+    t0 = time.perf_counter()
+    me = [sys.executable, __file__, "--customers", str(args.customers), "--users", str(args.users)]
+    subprocess.run([*me, "--_build", *(["--fresh"] if args.fresh else [])], env=env, check=True)
+    build_s = time.perf_counter() - t0
+    plans = json.loads(
+        subprocess.run([*me, "--_plan"], env=env, check=True, capture_output=True, text=True).stdout
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from qiao.cli import main; sys.exit(main(sys.argv[1:]))",
+            "serve",
+            "--port",
+            str(args.port),
+            "--threads",
+            str(args.threads),
+        ],
+        env={**env, "QIAO_LOG_LEVEL": "ERROR"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        import requests
+
+        for _ in range(60):
+            try:
+                requests.get(f"{base}/login/", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        start = time.perf_counter()
+        warmup_until = start + args.warmup
+        deadline = warmup_until + args.seconds
+        results: list[dict] = [{} for _ in plans]
+        threads = [
+            threading.Thread(
+                target=_user, args=(base, p, deadline, warmup_until, results[i], args.think)
+            )
+            for i, p in enumerate(plans)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=args.warmup + args.seconds + 120)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report: dict[str, object] = {
+        "customers": args.customers,
+        "users": len(plans),
+        "seconds": args.seconds,
+        "waitress_threads": args.threads,
+        "cpus": os.cpu_count(),
+        "build_seconds": round(build_s),
+    }
+    everything: list[float] = []
+    for op in ("search", "list", "360"):
+        values = [v for r in results for v in r.get(op, [])]
+        everything += values
+        report[op] = {
+            "requests": len(values),
+            "per_second": round(len(values) / args.seconds, 1),
+            "p50_ms": round(_pct(values, 0.50), 1) if values else None,
+            "p95_ms": round(_pct(values, 0.95), 1) if values else None,
+            "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None,
+        }
+    report["overall_per_second"] = round(len(everything) / args.seconds, 1)
+    by_role: dict[str, dict[str, object]] = {}
+    for plan, result in zip(plans, results):
+        for op in ("search", "list", "360"):
+            by_role.setdefault(str(plan["role"]), {}).setdefault(op, []).extend(result.get(op, []))  # type: ignore[union-attr]
+    report["p95_ms_by_role"] = {
+        role: {op: round(_pct(v, 0.95), 1) if v else None for op, v in ops.items()}  # type: ignore[union-attr]
+        for role, ops in by_role.items()
+    }
+    report["errors"] = sum(len(r.get("errors", [])) for r in results)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
