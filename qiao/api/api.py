@@ -41,6 +41,7 @@ from qiao.customers.selectors import (
     mask_field,
 )
 from qiao.customers.services import customer_reveal, customer_update_profile
+from qiao.engagement.api import engagement_router
 from qiao.org.models import Staff
 
 
@@ -317,3 +318,7 @@ def customer_reveal_api(request: HttpRequest, customer_no: str, payload: RevealI
         channel="API",
     )
     return {"field": payload.field, "value": value}
+
+
+# The engagement endpoints (work list, contacts) share the token auth and the error shape.
+api.add_router("/", engagement_router)

@@ -681,18 +681,25 @@ def apply_ownership(rows: list[tuple[int, Record]], counts: Counts, by: Staff | 
     counts.updated += saved_counts.updated
     counts.unchanged += saved_counts.unchanged
     touched = {rec["customer"].pk for rec in records}
+    # Set-based, not an UPDATE per row: the newest open primary of each customer in this file
+    # closes the customer's other open primaries that started on or before it.
+    newest: dict[int, tuple[Any, int]] = {}
     for rec in records:
         if rec["role"] == "PRIMARY" and rec["end_date"] is None:
-            (
-                Ownership.objects.filter(
-                    customer=rec["customer"],
-                    role="PRIMARY",
-                    end_date__isnull=True,
-                    start_date__lte=rec["start_date"],
-                )
-                .exclude(staff=rec["staff"])
-                .update(end_date=rec["start_date"])
-            )
+            cid = rec["customer"].pk
+            if cid not in newest or rec["start_date"] >= newest[cid][0]:
+                newest[cid] = (rec["start_date"], rec["staff"].pk)
+    to_close: list[Ownership] = []
+    ids = sorted(newest)
+    for chunk in _chunks(ids):
+        for row in Ownership.objects.filter(
+            customer_id__in=chunk, role="PRIMARY", end_date__isnull=True
+        ).only("id", "customer_id", "staff_id", "start_date"):
+            start, staff_id = newest[row.customer_id]
+            if row.staff_id != staff_id and row.start_date <= start:
+                row.end_date = start
+                to_close.append(row)
+    Ownership.objects.bulk_update(to_close, ["end_date"], batch_size=1000)
     customers_refresh_primary_manager(customer_ids=touched)
 
 

@@ -193,8 +193,9 @@ def test_the_360_shows_the_latest_scores(bank, login):
         **common,
     )
     page = login("cm_owner").get(f"/customers/{bank.x.customer_no}/").content.decode()
-    scores = page[page.index('id="scores"') : page.index('id="tasks"')]
+    scores = page[page.index('id="scores"') : page.index('id="engagement-panel"')]
     assert "2026-02-28" in scores and "2026-01-31" not in scores
     assert "AUM ≥ 50万" in scores and "42%" in scores and "AUM fell 30 % in 3 months" in scores
     assert "peers hold funds" in scores and "50%" in scores
-    assert 'id="tasks"' in page and 'id="contacts"' in page  # the slots other issues fill
+    # The engagement panel (tasks, contacts, complaints) fills the 360's slot.
+    assert 'id="engagement-panel"' in page
