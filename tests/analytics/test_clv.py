@@ -428,7 +428,9 @@ def test_summary_from_csv_and_parquet_paths(tmp_path: Path) -> None:
     parquet = tmp_path / "t.parquet"
     frame.assign(when=pd.to_datetime(frame["when"])).to_parquet(parquet)
     arrow = pa.Table.from_pandas(frame.assign(when=pd.to_datetime(frame["when"])))
-    for source in (csv, parquet, arrow):
+    dates = pa.Table.from_pandas(frame.assign(when=pd.to_datetime(frame["when"]).dt.date))
+    assert str(dates.schema.field("when").type) == "date32[day]"
+    for source in (csv, parquet, arrow, dates):
         out = summary_from_transactions(source, "cust", "when", "amount", end="2024-01-31")
         row = out.set_index("customer_id").loc["00042"]
         # the two purchases of 1 January are one period of 15.0; the repeat period is 20.0

@@ -176,6 +176,13 @@ class _Source:
             return f"CAST({expr} AS TIMESTAMP)"
         raise ValueError(f"{date_col}: expected dates, found column type {dtype}")
 
+    def up_to_end(self, freq: str) -> str:
+        """SQL condition "the transaction's period is not after ``$end``'s period"."""
+        if self.raw_date:
+            # compare the raw timestamps: cheaper than flooring every row first
+            return f"{self.raw_date} < $end_next"
+        return f"{self.period_expr(freq)} <= $end"
+
     def period_expr(self, freq: str) -> str:
         """SQL for the first day (DATE) of the period of each transaction."""
         day = f"CAST({self.raw_date} AS DATE)" if self.raw_date else f"CAST({self.ts} AS DATE)"
@@ -194,30 +201,46 @@ def _amount_expr(col: str, dtype: str) -> str:
 def _summary_sql(
     src: _Source, freq: str, raw_filter: str = "", nan_safe: bool = False, signed: bool = True
 ) -> str:
+    """Per-customer period count, recency, T, total and first-period amount.
+
+    Two hash aggregations: transactions to (customer, period) sums, then periods to customers.
+    The mean of the repeat periods is ``(total - first) / frequency``, finished in numpy.
+    """
     days = _PERIOD_DAYS[freq]
     amount = (src.nan_safe_amount if nan_safe else src.amount) or "0.0"
     where = f"AND {raw_filter}" if raw_filter else ""
+    money = (
+        ", sum(amount) AS total, arg_min(amount, period) AS first_amount"
+        + (", sum(abs(amount)) AS abs_total" if signed else "")
+        if src.amount
+        else ""
+    )
     # pandas sums skip missing values (an all-missing period sums to 0): coalesce(sum(.), 0)
     return f"""
         WITH periods AS (
             SELECT {src.customer} AS customer_id, {src.period_expr(freq)} AS period,
                    coalesce(sum({amount}), 0.0) AS amount
             FROM txn
-            WHERE {src.customer} IS NOT NULL AND {src.period_expr(freq)} <= $end {where}
+            WHERE {src.customer} IS NOT NULL AND {src.up_to_end(freq)} {where}
             GROUP BY ALL
         )
         SELECT customer_id,
                count(*) - 1 AS frequency,
                date_diff('day', min(period), max(period)) / {days}.0 AS recency,
-               date_diff('day', min(period), $end) / {days}.0 AS T,
-               CASE WHEN count(*) > 1
-                    THEN (sum(amount) - arg_min(amount, period)) / (count(*) - 1)
-                    ELSE 0.0 END AS monetary_value,
-               {"sum(abs(amount))" if signed else "sum(amount)"} AS abs_total
+               date_diff('day', min(period), $end) / {days}.0 AS T
+               {money}
         FROM periods
         GROUP BY customer_id
         ORDER BY customer_id
     """
+
+
+def _end_params(sql: str, end: dt.date, freq: str) -> dict[str, Any]:
+    """``$end`` (first day of the last period) and ``$end_next`` (the instant after that period),
+    those that ``sql`` uses (DuckDB rejects unused parameters)."""
+    after = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=_PERIOD_DAYS[freq])
+    values = {"end": end, "end_next": after}
+    return {k: v for k, v in values.items() if re.search(rf"\${k}\b", sql)}
 
 
 def _exact_repeat_means(
@@ -227,14 +250,13 @@ def _exact_repeat_means(
     src.con.register("cancel_ids", customers)
     amount = src.nan_safe_amount or "0.0"
     where = f"AND {raw_filter}" if raw_filter else ""
-    return src.con.execute(
-        f"""
+    sql = f"""
         WITH periods AS (
             SELECT {src.customer} AS customer_id, {src.period_expr(freq)} AS period,
                    coalesce(sum({amount}), 0.0) AS amount
             FROM txn
             WHERE {src.customer} IN (SELECT customer_id FROM cancel_ids)
-              AND {src.period_expr(freq)} <= $end {where}
+              AND {src.up_to_end(freq)} {where}
             GROUP BY ALL
         ), firsts AS (
             SELECT customer_id, min(period) AS first_period FROM periods GROUP BY customer_id
@@ -243,9 +265,8 @@ def _exact_repeat_means(
         FROM periods JOIN firsts USING (customer_id)
         WHERE period > first_period
         GROUP BY customer_id
-        """,
-        {"end": end},
-    ).df()
+    """
+    return src.con.execute(sql, _end_params(sql, end, freq)).df()
 
 
 def _run_summary(
@@ -253,29 +274,35 @@ def _run_summary(
 ) -> pd.DataFrame:
     signed = False
     if with_amount:
-        # without refunds (negative amounts) sum(|amount|) is sum(amount): one aggregate less
+        # without refunds (negative amounts) sum(|amount|) is the total: one aggregate less
         row = src.con.execute(f"SELECT bool_or({src.amount} < 0) FROM txn").fetchone()
         signed = bool(row and row[0])
-    out = src.con.execute(_summary_sql(src, freq, raw_filter, signed=signed), {"end": end}).df()
-    if with_amount and out["monetary_value"].isna().any():
+    sql = _summary_sql(src, freq, raw_filter, signed=signed)
+    out = src.con.execute(sql, _end_params(sql, end, freq)).df()
+    if not with_amount:
+        out["frequency"] = out["frequency"].astype(np.int64)
+        return out
+    if out["total"].isna().any():
         # NaN amounts (from a file; pandas NaN arrive as NULL) propagate through sum(): redo the
         # query treating them as missing, like pandas does.
         sql = _summary_sql(src, freq, raw_filter, nan_safe=True, signed=signed)
-        out = src.con.execute(sql, {"end": end}).df()
-    if with_amount and len(out):
-        rest = out["monetary_value"].to_numpy() * out["frequency"].to_numpy()
-        risky = (out["frequency"].to_numpy() > 0) & (
-            out["abs_total"].to_numpy() > _CANCELLATION_RATIO * np.abs(rest)
-        )
-        if risky.any():
-            ids = out.loc[risky, ["customer_id"]].reset_index(drop=True)
-            exact = _exact_repeat_means(src, freq, ids, end, raw_filter).set_index("customer_id")
-            fixed = out.loc[risky, "customer_id"].map(exact["monetary_value"]).fillna(0.0)
-            out.loc[risky, "monetary_value"] = fixed.to_numpy(dtype=float)
-    out = out.drop(columns="abs_total")
-    if not with_amount:
-        out = out.drop(columns="monetary_value")
-    out["frequency"] = out["frequency"].astype(np.int64)
+        out = src.con.execute(sql, _end_params(sql, end, freq)).df()
+    freq_ = out["frequency"].to_numpy(dtype=np.int64)
+    total = out["total"].to_numpy(dtype=float)
+    rest = total - out["first_amount"].to_numpy(dtype=float)
+    repeat = freq_ > 0
+    mean = np.zeros(len(out))
+    np.divide(rest, freq_, out=mean, where=repeat)
+    magnitude = out["abs_total"].to_numpy(dtype=float) if signed else total
+    risky = repeat & (np.abs(magnitude) > _CANCELLATION_RATIO * np.abs(rest))
+    if risky.any():
+        ids = out.loc[risky, ["customer_id"]].reset_index(drop=True)
+        exact = _exact_repeat_means(src, freq, ids, end, raw_filter).set_index("customer_id")
+        fixed = out.loc[risky, "customer_id"].map(exact["monetary_value"]).fillna(0.0)
+        mean[risky] = fixed.to_numpy(dtype=float)
+    out = out[["customer_id", "frequency", "recency", "T"]].copy()
+    out["frequency"] = freq_
+    out["monetary_value"] = mean
     return out
 
 
