@@ -207,7 +207,9 @@ def _summary_sql(
     The mean of the repeat periods is ``(total - first) / frequency``, finished in numpy.
     """
     days = _PERIOD_DAYS[freq]
-    amount = (src.nan_safe_amount if nan_safe else src.amount) or "0.0"
+    amount = src.nan_safe_amount if nan_safe else src.amount
+    # pandas sums skip missing values (an all-missing period sums to 0): coalesce(sum(.), 0)
+    period_sum = f", coalesce(sum({amount}), 0.0) AS amount" if amount else ""
     where = f"AND {raw_filter}" if raw_filter else ""
     money = (
         ", sum(amount) AS total, arg_min(amount, period) AS first_amount"
@@ -215,11 +217,9 @@ def _summary_sql(
         if src.amount
         else ""
     )
-    # pandas sums skip missing values (an all-missing period sums to 0): coalesce(sum(.), 0)
     return f"""
         WITH periods AS (
-            SELECT {src.customer} AS customer_id, {src.period_expr(freq)} AS period,
-                   coalesce(sum({amount}), 0.0) AS amount
+            SELECT {src.customer} AS customer_id, {src.period_expr(freq)} AS period {period_sum}
             FROM txn
             WHERE {src.customer} IS NOT NULL AND {src.up_to_end(freq)} {where}
             GROUP BY ALL
