@@ -221,6 +221,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = QIAO_HOME / "static"
+# Assets are served from the installed packages (finders); the folder only keeps WhiteNoise quiet.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

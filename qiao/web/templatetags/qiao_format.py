@@ -72,3 +72,11 @@ def tier_label_filter(tier: Any) -> str:
     from qiao.customers.selectors import tier_label
 
     return tier_label(str(tier or ""))
+
+
+@register.filter(name="code_label")
+def code_label_filter(code: Any) -> str:
+    """A stage, motive, risk style, channel, transaction type or category code, in words."""
+    from qiao.core.labels import code_label
+
+    return code_label(code)
