@@ -100,9 +100,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from qiao.scoring.services import score_run
 
     run = score_run(as_of=args.as_of, engine=args.engine, progress=_progress_printer())
+    seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
     print(
-        f"scored {run.customers:,} customers as of {run.as_of} on {run.engine} "
-        f"in {(run.finished_at - run.started_at).total_seconds():.1f} s"
+        f"scored {run.customers:,} customers as of {run.as_of} on {run.engine} in {seconds:.1f} s"
     )
     return 0 if run.ok else 1
 

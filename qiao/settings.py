@@ -131,7 +131,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": QIAO_HOME / "qiao.sqlite3",
+            "NAME": str(QIAO_HOME / "qiao.sqlite3"),
             # WAL lets the web server read while a load or the nightly scoring writes.
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

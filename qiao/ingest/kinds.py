@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -268,7 +269,7 @@ KINDS: dict[str, Kind] = {
             {
                 "account_no": (True, v.clean_code),
                 "as_of_date": (True, _past_date),
-                "units": (True, partial(v.clean_decimal, places=4, minimum=0)),
+                "units": (True, partial(v.clean_decimal, places=4, minimum=Decimal(0))),
                 "cost": (True, v.clean_amount),
                 "market_value": (True, v.clean_amount),
             },

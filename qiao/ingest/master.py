@@ -206,10 +206,10 @@ def upsert(
     first = key[0]
     existing: dict[tuple[Any, ...], Any] = {}
     for chunk in _chunks(sorted({r[first] for r in records})):
-        for obj in model._default_manager.filter(**{f"{first}__in": chunk}):
-            existing[tuple(getattr(obj, k) for k in key)] = obj
+        for stored in model._default_manager.filter(**{f"{first}__in": chunk}):
+            existing[tuple(getattr(stored, k) for k in key)] = stored
     new_objs: list[Record] = []
-    changed: list[models.Model] = []
+    changed: list[Any] = []
     changed_fields: set[str] = set()
     result: list[Any] = []
     for rec in records:
@@ -257,7 +257,7 @@ def fast_insert(model: type[models.Model], records: list[Record]) -> None:
     from django.utils import timezone
 
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
+    columns = [str(f.column) for f in fields]
     now = timezone.now()
     rows = []
     for rec in records:
@@ -463,7 +463,7 @@ def apply_customers(rows: list[tuple[int, Record]], counts: Counts, by: Staff | 
         records.append(rec)
     changes: list[CustomerChange] = []
 
-    def track(obj: models.Model, diff: dict[str, tuple[Any, Any]]) -> None:
+    def track(obj: Any, diff: dict[str, tuple[Any, Any]]) -> None:
         for f, (old, new) in diff.items():
             if f in CUSTOMER_FIELDS or f == "branch_id":
                 changes.append(

@@ -19,7 +19,7 @@ class StaffAdmin(UserAdmin):
     list_filter = ["role", "grade", "is_active", "unit__level"]
     search_fields = ["username", "name"]
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         (
             _("Bank"),
             {"fields": ("name", "role", "unit", "grade", "mobile", "hire_date", "leave_date")},

@@ -107,6 +107,9 @@ class Account(models.Model):
         verbose_name_plural = _("accounts")
         ordering = ["open_date", "account_no"]
 
+    def __str__(self) -> str:
+        return self.account_no
+
 
 class Holding(models.Model):
     """An investment position (fund, wealth product …) of an account at a date."""
@@ -123,6 +126,9 @@ class Holding(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "as_of_date"], name="uniq_holding_date")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.as_of_date}"
 
 
 class Service(models.TextChoices):
@@ -159,6 +165,9 @@ class EBankingService(models.Model):
             models.UniqueConstraint(fields=["customer", "service"], name="uniq_ebanking")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.service}"
+
 
 class RelationType(models.TextChoices):
     PAYROLL = "PAYROLL", _("Payroll")
@@ -186,3 +195,6 @@ class PayrollRelation(models.Model):
                 fields=["account", "relation_type", "payer"], name="uniq_payroll"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.relation_type} {self.payer}"

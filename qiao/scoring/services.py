@@ -31,7 +31,7 @@ Progress = Callable[[str, float], None]
 
 
 def _arrow(rows: list[tuple[Any, ...]], names: list[str], types: list[pa.DataType]) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     return pa.table(
         {n: pa.array(list(col), t) for n, col, t in zip(names, columns, types, strict=True)}
     )
@@ -196,14 +196,51 @@ def _json(value: Any, default: Any) -> Any:
 
 
 FEATURE_KEYS = [
-    "age", "tenure_months", "aum_avg_3m", "aum_avg_6m", "aum_avg_12m", "trend_3m", "trend_6m",
-    "trend_12m", "deposits", "liquidity", "loan_balance", "n_accounts", "n_products",
-    "n_categories", "categories_held", "recency_days", "frequency", "monetary", "n_counter",
-    "n_electronic", "n_self_service", "electronic_share", "n_large_in_30d", "amt_large_in_30d",
-    "n_large_out_30d", "amt_large_out_30d", "n_purchase", "amt_purchase", "n_redemption",
-    "amt_redemption", "n_trades", "turnover", "avg_trade_size", "realised_gain", "return_ratio",
-    "risky_share", "txn_trend_3m", "n_ebank_activated", "payroll", "contacts_90d",
-    "revenue_month", "cost_month", "contribution_month", "contribution_rank", "need_mode_why",
+    "age",
+    "tenure_months",
+    "aum_avg_3m",
+    "aum_avg_6m",
+    "aum_avg_12m",
+    "trend_3m",
+    "trend_6m",
+    "trend_12m",
+    "deposits",
+    "liquidity",
+    "loan_balance",
+    "n_accounts",
+    "n_products",
+    "n_categories",
+    "categories_held",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "n_counter",
+    "n_electronic",
+    "n_self_service",
+    "electronic_share",
+    "n_large_in_30d",
+    "amt_large_in_30d",
+    "n_large_out_30d",
+    "amt_large_out_30d",
+    "n_purchase",
+    "amt_purchase",
+    "n_redemption",
+    "amt_redemption",
+    "n_trades",
+    "turnover",
+    "avg_trade_size",
+    "realised_gain",
+    "return_ratio",
+    "risky_share",
+    "txn_trend_3m",
+    "n_ebank_activated",
+    "payroll",
+    "contacts_90d",
+    "revenue_month",
+    "cost_month",
+    "contribution_month",
+    "contribution_rank",
+    "need_mode_why",
 ]
 
 
@@ -266,7 +303,7 @@ def score_run(
     started = time.perf_counter()
     try:
         export_refs()
-        con = connect(engine)
+        con = connect("spark" if engine == "spark" else "duckdb")
         try:
             result = run_scoring(
                 con=con,
