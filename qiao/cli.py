@@ -18,6 +18,25 @@ def _django(*, production: bool = False) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(_language() or settings.LANGUAGE_CODE)
+
+
+def _language() -> str | None:
+    """The operator's language: ``QIAO_LANGUAGE``, else the locale (``LANG``/``LC_ALL``)."""
+    explicit = os.environ.get("QIAO_LANGUAGE")
+    if explicit:
+        return explicit
+    locale = (os.environ.get("LC_ALL") or os.environ.get("LANG") or "").lower()
+    if locale.startswith(("zh_tw", "zh_hk", "zh_mo", "zh-hant")):
+        return "zh-hant"
+    if locale.startswith("zh"):
+        return "zh-hans"
+    if locale.startswith("en"):
+        return "en"
+    return None
 
 
 def _migrate(verbose: bool = False) -> None:

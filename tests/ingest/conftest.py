@@ -38,6 +38,16 @@ BALANCES = """account_no,balance_date,balance
 """
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """The reasons are asserted in English (the CLI follows QIAO_LANGUAGE / the locale)."""
+    from django.utils import translation
+
+    monkeypatch.setenv("QIAO_LANGUAGE", "en")
+    with translation.override("en"):
+        yield
+
+
 def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
     path = folder / name
     path.write_bytes(text.encode(encoding))

@@ -260,3 +260,16 @@ def test_cli_exit_codes_and_status(loaded_bank: Path, capsys) -> None:
 
     status = json.loads(capsys.readouterr().out)
     assert status["customers"] == 3 and status["transactions"] == 3 and status["last_load_at"]
+
+
+def test_the_summary_and_reasons_speak_the_operators_language(
+    db, bank_files: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    ingest_paths([bank_files / "org_units.csv"])
+    bad = write(tmp_path, "customers_zh.csv", CUSTOMERS.replace("13912345678", "12912345678"))
+    monkeypatch.setenv("QIAO_LANGUAGE", "zh-hans")
+    assert main(["ingest", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "拒绝 1" in out
+    reasons = [r["reason"] for r in rejects_of(bad)]
+    assert reasons and all(any("\u4e00" <= ch <= "\u9fff" for ch in r) for r in reasons)
