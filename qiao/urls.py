@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("qiao.api.urls")),
     path("", include("qiao.engagement.urls")),
+    path("analyst/", include("qiao.scoring.urls")),
     path("", include("qiao.web.urls")),
 ]

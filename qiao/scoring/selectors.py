@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
 from qiao.customers.models import Customer
 from qiao.ingest.models import LoadRecord
+from qiao.org.models import BANKWIDE_ROLES, Role
 from qiao.products.models import Account
 from qiao.scoring.models import ModelRun, ScoreSnapshot
 
@@ -58,3 +61,172 @@ def system_status() -> dict[str, Any]:
         "last_score_as_of": run.as_of.isoformat() if run else None,
         "tiers": tiers,
     }
+
+
+# ---------------------------------------------------------------- the analyst page
+
+#: Who sees the analyst page: the bank-wide roles except the auditor (plus superusers).
+ANALYST_ROLES = frozenset(BANKWIDE_ROLES - {Role.AUDITOR})
+
+#: Tiers top to bottom (the pyramid's apex first).
+PYRAMID_ORDER = ("DIAMOND", "PLATINUM", "GOLD", "ORDINARY", "RESTRICTED")
+DEPOSIT_ORDER = ("VIP", "KEY", "QUALITY", "ORDINARY")
+DEPOSIT_TIER_LABELS: dict[str, Any] = {
+    "VIP": _("VIP (300k yuan and more)"),
+    "KEY": _("Key (200k–300k yuan)"),
+    "QUALITY": _("Quality (100k–200k yuan)"),
+    "ORDINARY": _("Ordinary (under 100k yuan)"),
+}
+#: The models of the nightly scoring, by their key in the diagnostics.
+MODEL_STEPS: dict[str, Any] = {
+    "tiers": _("Tiers"),
+    "riskstyle": _("Risk-style rating (K-means)"),
+    "assoc": _("Association rules"),
+    "attrition": _("Attrition model"),
+    "clv": _("Lifetime value (BG/NBD)"),
+}
+
+
+def can_see_analyst_page(user: Any) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_superuser or getattr(user, "role", None) in ANALYST_ROLES)
+
+
+def _tier_rows(
+    snaps: QuerySet[ScoreSnapshot], field: str, order: tuple[str, ...], total: int
+) -> list[dict[str, Any]]:
+    found = {
+        row[field]: row
+        for row in snaps.values(field)
+        .annotate(n=Count("id"), aum=Sum("aum"), contribution=Sum("contribution_year"))
+        .order_by(field)
+    }
+    codes = list(order) + sorted(code for code in found if code not in order)
+    rows = []
+    for code in codes:
+        row = found.get(code, {})
+        n = int(row.get("n", 0))
+        rows.append(
+            {
+                "code": code,
+                "n": n,
+                "share": n / total if total else None,
+                "aum": row.get("aum") or Decimal(0),
+                "contribution": row.get("contribution") or Decimal(0),
+            }
+        )
+    return rows
+
+
+def _duration(run: ModelRun) -> float | None:
+    if run.finished_at is None:
+        return None
+    return (run.finished_at - run.started_at).total_seconds()
+
+
+def analyst_overview(recent: int = 10) -> dict[str, Any]:
+    """Everything the analyst page shows, in a handful of queries.
+
+    The tiers and the Pareto core come from the latest successful run's snapshots; the model
+    diagnostics from that run's ``diagnostics`` (what ``qiao.analytics.scoring.run_scoring``
+    returns); "last ran" per model from the most recent successful run that has the model's
+    section, among the last ``recent`` runs.
+    """
+    run = latest_run()
+    runs = list(ModelRun.objects.order_by("-started_at")[:recent])
+    out: dict[str, Any] = {"run": run, "runs": runs, "has_run": run is not None}
+    for r in runs:
+        r.duration = _duration(r)  # type: ignore[attr-defined]
+    if run is None:
+        return out
+    diag: dict[str, Any] = run.diagnostics or {}
+    out["duration"] = _duration(run)
+
+    snaps = ScoreSnapshot.objects.filter(as_of=run.as_of)
+    totals = snaps.aggregate(
+        n=Count("id"),
+        contribution=Sum("contribution_year"),
+        positive=Sum("contribution_year", filter=Q(contribution_year__gt=0)),
+        core=Sum("contribution_year", filter=Q(pareto_core=True)),
+        n_core=Count("id", filter=Q(pareto_core=True)),
+    )
+    scored = int(totals["n"] or 0)
+    total = totals["contribution"] or Decimal(0)
+    positive = totals["positive"] or Decimal(0)
+    core = totals["core"] or Decimal(0)
+    out["scored"] = scored
+    out["pareto"] = {
+        "n_core": int(totals["n_core"] or 0),
+        "core_contribution": core,
+        "total_contribution": total,
+        "share": float(core / total) if total > 0 else None,
+        "share_of_positive": float(core / positive) if positive > 0 else None,
+    }
+    pyramid = _tier_rows(snaps, "tier_pyramid", PYRAMID_ORDER, scored)
+    deposit = _tier_rows(snaps, "tier_deposit", DEPOSIT_ORDER, scored)
+    for row in deposit:
+        row["label"] = str(DEPOSIT_TIER_LABELS.get(row["code"], row["code"]))
+    out["pyramid"], out["deposit"] = pyramid, deposit
+
+    # When each model last ran (a step whose module was missing leaves no section).
+    last: list[dict[str, Any]] = []
+    for key, label in MODEL_STEPS.items():
+        ran = next(
+            (r for r in runs if r.ok and key in (r.diagnostics or {})),
+            run if key in diag else None,
+        )
+        seconds = ((ran.diagnostics or {}).get("seconds") or {}).get(key) if ran else None
+        last.append({"key": key, "label": str(label), "run": ran, "seconds": seconds})
+    out["models"] = last
+    out["seconds"] = sorted((diag.get("seconds") or {}).items(), key=lambda kv: -float(kv[1]))
+    out["seconds_total"] = diag.get("seconds_total")
+
+    clv = diag.get("clv") or {}
+    holdout = [row for row in clv.get("holdout") or [] if isinstance(row, dict)]
+    out["clv"] = {
+        "params": clv.get("params") or {},
+        "converged": clv.get("converged"),
+        "loglik": clv.get("loglik"),
+        "fit_customers": clv.get("fit_customers"),
+        "holdout": holdout,
+    }
+
+    rs = diag.get("riskstyle") or {}
+    chosen = rs.get("k")
+    silhouette = sorted(
+        ((int(k), float(v)) for k, v in (rs.get("silhouette") or {}).items()),
+        key=lambda kv: kv[0],
+    )
+    out["riskstyle"] = {
+        "k": chosen,
+        "silhouette": [
+            {"k": k, "score": v, "chosen": chosen is not None and k == int(chosen)}
+            for k, v in silhouette
+        ],
+        "counts": sorted((rs.get("counts") or {}).items(), key=lambda kv: -int(kv[1])),
+        "warnings": rs.get("warnings") or [],
+    }
+
+    att = diag.get("attrition") or {}
+    metrics = att.get("metrics") or {}
+    importance = sorted(
+        (metrics.get("feature_importance") or {}).items(), key=lambda kv: -float(kv[1])
+    )[:10]
+    out["attrition"] = {
+        "present": bool(att),
+        "metrics": metrics,
+        "panel_rows": att.get("panel_rows"),
+        "importance": importance,
+    }
+    assoc = diag.get("assoc") or {}
+    out["assoc"] = {
+        "present": bool(assoc),
+        "n_rules": assoc.get("n_rules"),
+        "baskets": assoc.get("baskets"),
+        "customers_with_candidates": assoc.get("customers_with_candidates"),
+        "top_rules": assoc.get("top_rules") or [],
+    }
+    out["warnings"] = list(diag.get("warnings") or [])
+    out["events"] = sorted(((diag.get("counts") or {}).get("events") or {}).items())
+    return out

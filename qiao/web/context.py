@@ -16,11 +16,13 @@ def _perms(request: HttpRequest) -> dict[str, bool]:
         VIEW_AUDIT,
         staff_has_perm,
     )
+    from qiao.scoring.selectors import can_see_analyst_page
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"assign": False, "audit": False, "export": False, "reveal": False}
+        return {"analyst": False, "assign": False, "audit": False, "export": False, "reveal": False}
     return {
+        "analyst": can_see_analyst_page(user),
         "assign": staff_has_perm(user, ASSIGN_CUSTOMERS),  # type: ignore[arg-type]
         "audit": staff_has_perm(user, VIEW_AUDIT),  # type: ignore[arg-type]
         "export": staff_has_perm(user, EXPORT_CUSTOMERS),  # type: ignore[arg-type]
