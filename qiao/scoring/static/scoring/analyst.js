@@ -39,7 +39,8 @@
     ], layout({
       xaxis: { type: "category", title: { text: text.frequency } },
       yaxis: { title: { text: text.mean_holdout }, rangemode: "tozero" },
-      legend: { orientation: "h", y: 1.12 }
+      legend: { orientation: "h", y: 1.12 },
+      height: 340
     }), CONFIG);
   }
 
