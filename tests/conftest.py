@@ -11,4 +11,7 @@ import pytest
 def _private_lake(settings, tmp_path: Path) -> Path:
     settings.LAKE_DIR = tmp_path / "lake"
     settings.QIAO_HOME = tmp_path
+    # Tests assert English text unless they ask for another language (Accept-Language);
+    # the product's own default is 简体中文 (tests/test_i18n.py checks it).
+    settings.LANGUAGE_CODE = "en"
     return settings.LAKE_DIR
