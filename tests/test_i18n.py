@@ -16,7 +16,9 @@ LANGS = ["zh_Hans", "zh_Hant"]
 CHECKOUT_SLACK_S = 2.0
 
 # %(name)s / %(n)d, bare %s / %d, {name}, and the escaped %%.
-PLACEHOLDER = re.compile(r"%\([A-Za-z0-9_]+\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|%[sdifr]|%%|\{[A-Za-z0-9_]*\}")
+PLACEHOLDER = re.compile(
+    r"%\([A-Za-z0-9_]+\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|%[sdifr]|%%|\{[A-Za-z0-9_]*\}"
+)
 TAG = re.compile(r"</?[A-Za-z][^>]*>")
 
 
