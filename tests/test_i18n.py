@@ -99,6 +99,8 @@ def test_mo_is_compiled_from_the_current_po(lang: str) -> None:
     for e in _entries(lang):
         if e.msgid_plural:
             assert mo.ngettext(e.msgid, e.msgid_plural, 2) == e.msgstr_plural[0]
+        elif e.msgctxt:
+            assert mo.pgettext(e.msgctxt, e.msgid) == e.msgstr
         else:
             assert mo.gettext(e.msgid) == e.msgstr
 

@@ -6,28 +6,29 @@ The codes stay stable in data and APIs; pages show these translated labels via `
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from qiao.products.models import Category
 
 CODE_LABELS = {
     # lifecycle stage (seed 002)
-    "EXPLORATION": _("Exploration"),
-    "DEVELOPMENT": _("Development"),
-    "MATURITY": _("Maturity"),
-    "DECLINE": _("Decline"),
+    "EXPLORATION": pgettext_lazy("lifecycle stage", "Exploration"),
+    "DEVELOPMENT": pgettext_lazy("lifecycle stage", "Development"),
+    "MATURITY": pgettext_lazy("lifecycle stage", "Maturity"),
+    "DECLINE": pgettext_lazy("lifecycle stage", "Decline"),
     # deposit motive (seed 004 L84–92)
     "ACCUMULATE": _("Accumulation"),
     "APPRECIATE": _("Appreciation"),
     "LOAN": _("Getting a loan"),
     # need mode (seed 004 L68)
-    "PASSIVE": _("Passive"),
-    "ACTIVE": _("Active"),
+    "PASSIVE": pgettext_lazy("need mode", "Passive"),
+    "ACTIVE": pgettext_lazy("need mode", "Active"),
     # risk style (seed 001 篇5)
     "CONSERVATIVE": _("Conservative"),
     "STEADY": _("Steady"),
     "BALANCED": _("Balanced"),
     "AGGRESSIVE": _("Aggressive"),
-    "DORMANT": _("Dormant"),
+    "DORMANT": pgettext_lazy("risk style", "Dormant"),
     # channels
     "COUNTER": _("Counter"),
     "ATM": _("ATM"),
