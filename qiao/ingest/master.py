@@ -61,15 +61,23 @@ def clean_rows(
     n = len(lines)
     empty: list[str | None] = [None] * n
     row_rule = ROW_RULES.get(kind.name)
+    # Only the columns the file has (the header check guarantees the required ones are there):
+    # optional columns a file leaves out cost nothing per row.
+    present = [
+        (col, required, cleaner, texts.get(col, empty))
+        for col, (required, cleaner) in kind.spec.items()
+        if col in texts or required
+    ]
+    required_msg = _("is required")
     for i in range(n):
         line = lines[i]
         record: Record = {}
         errors: list[Reject] = []
-        for col, (required, cleaner) in kind.spec.items():
-            raw = texts.get(col, empty)[i]
+        for col, required, cleaner, values in present:
+            raw = values[i]
             if raw is None:
                 if required:
-                    errors.append(Reject(line, col, "", _("is required")))
+                    errors.append(Reject(line, col, "", required_msg))
                 continue
             try:
                 record[col] = cleaner(raw)
@@ -194,15 +202,18 @@ def upsert(
     if not records:
         return []
     # Foreign keys are compared and written by their ``*_id`` attribute: no query per row.
-    records = [
-        {
-            (f + "_id" if isinstance(val, models.Model) else f): (
-                val.pk if isinstance(val, models.Model) else val
-            )
-            for f, val in rec.items()
-        }
-        for rec in records
-    ]
+    # Records of one call share their keys, so the foreign-key fields are found once.
+    maybe_fk = [f for f, val in records[0].items() if val is None or isinstance(val, models.Model)]
+    fk_fields = [f for f in maybe_fk if any(isinstance(r.get(f), models.Model) for r in records)]
+    if fk_fields:
+        converted = []
+        for rec in records:
+            rec = dict(rec)
+            for f in fk_fields:
+                val = rec.pop(f)
+                rec[f + "_id"] = val.pk if isinstance(val, models.Model) else val
+            converted.append(rec)
+        records = converted
     first = key[0]
     existing: dict[tuple[Any, ...], Any] = {}
     for chunk in _chunks(sorted({r[first] for r in records})):
@@ -259,21 +270,27 @@ def fast_insert(model: type[models.Model], records: list[Record]) -> None:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = [str(f.column) for f in fields]
     now = timezone.now()
+    # What to write when a record leaves a field out, decided once per field, not per cell.
+    plan: list[tuple[str, Any, bool]] = []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            fallback: Any = now
+        elif f.has_default():
+            fallback = f.get_default()
+        elif not f.null:
+            fallback = "" if f.empty_strings_allowed else None
+        else:
+            fallback = None
+        plan.append((f.attname, fallback, f.get_internal_type() == "JSONField"))
+    json_fields = {name: f for f, (name, _fb, is_json) in zip(fields, plan, strict=True) if is_json}
     rows = []
     for rec in records:
-        row = []
-        for f in fields:
-            value = rec.get(f.attname)
-            if value is None:
-                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                    value = now
-                elif f.has_default():
-                    value = f.get_default()
-                elif not f.null:
-                    value = "" if f.empty_strings_allowed else None
-            if value is not None and f.get_internal_type() == "JSONField":
-                value = f.get_db_prep_value(value, connection)
-            row.append(value)
+        row = [
+            fallback if (value := rec.get(name)) is None else value for name, fallback, _j in plan
+        ]
+        for i, (name, _fb, is_json) in enumerate(plan):
+            if is_json and row[i] is not None:
+                row[i] = json_fields[name].get_db_prep_value(row[i], connection)
         rows.append(row)
     table = model._meta.db_table
     with connection.cursor() as cur:
