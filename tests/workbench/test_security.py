@@ -81,6 +81,9 @@ def test_deploy_checks_are_clean(tmp_path):
         "QIAO_SECRET_KEY": "x" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
     }
     env.pop("QIAO_DATABASE_URL", None)
+    # The browser tests allow sync database calls next to Playwright's event loop; that
+    # switch is for tests only and must not reach the production check.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     done = subprocess.run(
         [
             sys.executable,
