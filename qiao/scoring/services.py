@@ -392,8 +392,11 @@ def _store(result: Any, as_of: dt.date) -> int:
         ScoreSnapshot.objects.bulk_create(snapshots, batch_size=2000)
         ScoreEvent.objects.filter(as_of=as_of).delete()
         ScoreEvent.objects.bulk_create(events, batch_size=2000)
-        TierHistory.objects.all().delete()
-        TierHistory.objects.bulk_create(history, batch_size=5000)
+        # The replay covers a window of month ends; history before it is kept as it was.
+        if history:
+            window_start = min(h.month_end for h in history)
+            TierHistory.objects.filter(month_end__gte=window_start).delete()
+            TierHistory.objects.bulk_create(history, batch_size=5000)
         _update_customers(updates)
     return len(snapshots)
 

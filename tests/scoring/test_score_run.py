@@ -1,0 +1,58 @@
+"""``qiao score`` end to end on a small generated bank: snapshots, tiers on customers, events,
+status, and idempotence for a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from qiao.cli import main
+from qiao.customers.models import Customer
+from qiao.demo.generate import generate_bank
+from qiao.ingest.services import ingest_paths
+from qiao.scoring.models import ScoreEvent, ScoreSnapshot, TierHistory
+from qiao.scoring.services import score_run
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = dt.date(2026, 10, 31)
+
+
+@pytest.fixture
+def small_bank(tmp_path: Path) -> Path:
+    out = tmp_path / "extracts"
+    generate_bank(out, customers=600, months=12, seed=3, as_of=AS_OF)
+    results = ingest_paths([out])
+    assert all(r.ok and r.rejected == 0 for r in results), [r.summary() for r in results]
+    return out
+
+
+def test_scoring_writes_a_snapshot_per_customer_and_is_idempotent(small_bank: Path, capsys) -> None:
+    run = score_run(as_of=AS_OF)
+    assert run.ok and run.customers == Customer.objects.count() == 600
+    snaps = ScoreSnapshot.objects.filter(as_of=AS_OF)
+    assert snaps.count() == 600
+    # Every customer has a tier with its why, and the list columns were copied onto customers.
+    assert not snaps.filter(tier_pyramid="").exists()
+    assert all(s.tier_why for s in snaps[:50])
+    assert Customer.objects.exclude(tier="").count() == 600
+    richest = Customer.objects.order_by("-aum").first()
+    assert richest is not None and richest.aum > 0
+    assert TierHistory.objects.exists()
+    events_before = ScoreEvent.objects.count()
+    history_before = TierHistory.objects.count()
+
+    again = score_run(as_of=AS_OF)
+    assert again.ok
+    assert ScoreSnapshot.objects.filter(as_of=AS_OF).count() == 600
+    assert ScoreEvent.objects.count() == events_before
+    assert TierHistory.objects.count() == history_before
+
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["scored_customers"] == 600
+    assert status["last_score_as_of"] == AS_OF.isoformat()
+    assert sum(status["tiers"].values()) == 600
