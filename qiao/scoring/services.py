@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from qiao.analytics.scoring import MAIN_FEATURES
 from qiao.customers.models import Customer
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
@@ -195,47 +196,10 @@ def _json(value: Any, default: Any) -> Any:
     return value
 
 
+# The snapshot keeps the pipeline's main features (minus what has a column of its own) and the
+# contribution parts, so the 360 can explain a score without reading the lake.
 FEATURE_KEYS = [
-    "age",
-    "tenure_months",
-    "aum_avg_3m",
-    "aum_avg_6m",
-    "aum_avg_12m",
-    "trend_3m",
-    "trend_6m",
-    "trend_12m",
-    "deposits",
-    "liquidity",
-    "loan_balance",
-    "n_accounts",
-    "n_products",
-    "n_categories",
-    "categories_held",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "n_counter",
-    "n_electronic",
-    "n_self_service",
-    "electronic_share",
-    "n_large_in_30d",
-    "amt_large_in_30d",
-    "n_large_out_30d",
-    "amt_large_out_30d",
-    "n_purchase",
-    "amt_purchase",
-    "n_redemption",
-    "amt_redemption",
-    "n_trades",
-    "turnover",
-    "avg_trade_size",
-    "realised_gain",
-    "return_ratio",
-    "risky_share",
-    "txn_trend_3m",
-    "n_ebank_activated",
-    "payroll",
-    "contacts_90d",
+    *(f for f in MAIN_FEATURES if f not in {"customer_type", "branch_code", "aum"}),
     "revenue_month",
     "cost_month",
     "contribution_month",
