@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 def _say(message: str) -> None:
@@ -30,7 +31,7 @@ def _reset_if_other_bank(home: Path, marker: dict[str, Any]) -> None:
             "error: this database holds another demo bank; use an empty database or the same "
             "--customers/--months/--seed"
         )
-    _say("A different demo bank is here; starting over.")
+    _say(_("A different demo bank is here; starting over."))
     connection.close()
     for name in ("qiao.sqlite3", "qiao.sqlite3-wal", "qiao.sqlite3-shm"):
         (home / name).unlink(missing_ok=True)
@@ -80,16 +81,23 @@ def run_demo(
     _migrate()
 
     out = home / "demo-extracts"
-    _say(f"Generating a bank of {customers:,} customers over {months} months (seed {seed}) …")
+    _say(
+        _("Generating a bank of %(customers)s customers over %(months)d months (seed %(seed)d) …")
+        % {"customers": f"{customers:,}", "months": months, "seed": seed}
+    )
     summary = generate_bank(out, customers=customers, months=months, seed=seed, as_of=as_of)
-    _say(f"  extracts in {out}  ({time.perf_counter() - started:.1f} s)")
+    _say(
+        "  "
+        + _("extracts in %(folder)s") % {"folder": out}
+        + f"  ({time.perf_counter() - started:.1f} s)"
+    )
 
-    _say("Loading the extracts …")
+    _say(_("Loading the extracts …"))
     results = ingest_paths([out])
     for result in results:
         _say("  " + result.summary())
     if not all(r.ok for r in results):
-        _say("error: a demo extract was refused; see above")
+        _say(_("error: a demo extract was refused; see above"))
         return 2
     logins: list[dict[str, str]] = summary["logins"]
     _set_logins(logins)
@@ -98,20 +106,24 @@ def run_demo(
     logins_file.write_text(json.dumps(logins, ensure_ascii=False, indent=2), encoding="utf-8")
     logins_file.chmod(0o600)
 
-    _say("Scoring (tiers, contribution, lifetime value, risk style, attrition) …")
+    _say(_("Scoring (tiers, contribution, lifetime value, risk style, attrition) …"))
     run = score_run(as_of=as_of)
-    _say(f"  scored {run.customers:,} customers as of {run.as_of}")
+    _say(
+        "  "
+        + _("scored %(n)s customers as of %(date)s")
+        % {"n": f"{run.customers:,}", "date": run.as_of}
+    )
 
     try:
         from qiao.engagement.services import worklist_generate
     except ImportError:
         pass
     else:
-        _say("Building the work lists …")
+        _say(_("Building the work lists …"))
         _say("  " + json.dumps(worklist_generate(day=as_of + dt.timedelta(days=1)), default=str))
 
-    _say(f"Demo ready in {time.perf_counter() - started:.1f} s.")
-    _say(f"Logins are in {logins_file}; for example:")
+    _say(_("Demo ready in %(seconds).1f s.") % {"seconds": time.perf_counter() - started})
+    _say(_("Logins are in %(file)s; for example:") % {"file": logins_file})
     shown = set()
     for login in logins:
         if login["role"] not in shown and login["role"] in (
@@ -128,6 +140,6 @@ def run_demo(
 
     from qiao.wsgi import application
 
-    _say(f"Qiao is serving at http://{host}:{port}/  (Ctrl-C to stop)")
+    _say(_("Qiao is serving at %(url)s  (Ctrl-C to stop)") % {"url": f"http://{host}:{port}/"})
     waitress_serve(application, host=host, port=port, threads=8, ident="qiao")
     return 0
