@@ -148,7 +148,8 @@ def customer_recent_transactions(*, customer_no: str, limit: int = 20) -> list[d
     if not months:
         return []
     rows: list[tuple[Any, ...]] = []
-    for chosen in (months[-3:], months[:-3]):
+    # Newest months first, widening (3, 6, 12, then the rest) until there are enough rows.
+    for chosen in (months[-3:], months[-6:-3], months[-12:-6], months[:-12]):
         files = _files("transactions", chosen)
         if not files:
             continue
