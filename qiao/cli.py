@@ -236,12 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
 
-    try:
-        from qiao.analytics.clv.cli import register
-    except ImportError:  # the CLV command ships with qiao.analytics.clv
-        pass
-    else:
-        register(sub)
+    from qiao.analytics.clv.cli import register
+
+    register(sub)
     return parser
 
 

@@ -69,6 +69,7 @@ def run_demo(
 ) -> int:
     from qiao.cli import _migrate
     from qiao.demo.generate import generate_bank
+    from qiao.engagement.services import worklist_generate
     from qiao.ingest.services import ingest_paths
     from qiao.scoring.services import score_run
 
@@ -114,13 +115,8 @@ def run_demo(
         % {"n": f"{run.customers:,}", "date": run.as_of}
     )
 
-    try:
-        from qiao.engagement.services import worklist_generate
-    except ImportError:
-        pass
-    else:
-        _say(_("Building the work lists …"))
-        _say("  " + json.dumps(worklist_generate(day=as_of + dt.timedelta(days=1)), default=str))
+    _say(_("Building the work lists …"))
+    _say("  " + json.dumps(worklist_generate(day=as_of + dt.timedelta(days=1)), default=str))
 
     _say(_("Demo ready in %(seconds).1f s.") % {"seconds": time.perf_counter() - started})
     _say(_("Logins are in %(file)s; for example:") % {"file": logins_file})

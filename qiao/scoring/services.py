@@ -18,13 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
 from qiao.customers.models import Customer
+from qiao.engagement.models import Contact
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
 
@@ -152,15 +152,12 @@ def export_refs() -> None:
             [s, s, s, d, d],
         ),
     )
-    contacts: list[tuple[Any, ...]] = []
-    if apps.is_installed("qiao.engagement"):
-        Contact = apps.get_model("engagement", "Contact")
-        contacts = [
-            (c, timezone.localtime(at).date(), ch)
-            for c, at, ch in Contact.objects.values_list(
-                "customer__customer_no", "at", "channel"
-            ).iterator(chunk_size=20000)
-        ]
+    contacts = [
+        (c, timezone.localtime(at).date(), ch)
+        for c, at, ch in Contact.objects.values_list(
+            "customer__customer_no", "at", "channel"
+        ).iterator(chunk_size=20000)
+    ]
     write_ref_table(
         lake, "contacts", _arrow(contacts, ["customer_no", "contact_date", "channel"], [s, d, s])
     )
