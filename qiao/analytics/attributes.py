@@ -4,6 +4,11 @@ Each attribute is a vectorised rule over the feature frame (numpy, no row loops 
 the short reason texts from a handful of templates) and comes with a reason a customer manager can
 read. Thresholds live in ``[attributes.*]`` of ``qiao/analytics/config/scoring.toml``.
 
+Every reason comes twice: as English text (``<attribute>_why``, for the CLI and other
+framework-free users) and in a language-neutral form — ``<attribute>_why_code`` (one of
+:data:`REASON_CODES`) and ``<attribute>_why_params`` (JSON text of whole numbers, e.g.
+``{"pct":23}``) — that the web application renders in the reader's language.
+
 * **Lifecycle stage** 考察 EXPLORATION / 发展 DEVELOPMENT / 成熟 MATURITY / 衰退 DECLINE — the
   customer-relationship lifecycle of seed 002 (L293–295): exploration is the trial period of a new
   relationship, development a growing one, maturity the stable peak, decline falling volume.
@@ -35,6 +40,7 @@ import pandas as pd
 
 __all__ = [
     "DEFAULTS",
+    "REASON_CODES",
     "deposit_motive",
     "lifecycle_stage",
     "need_mode",
@@ -64,6 +70,35 @@ DEFAULTS: dict[str, dict[str, float]] = {
         "min_signals": 2,
     },
 }
+
+
+REASON_CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "stage": {
+        "NEW_RELATIONSHIP": ("months", "products"),
+        "AUM_DOWN_3M": ("pct",),
+        "TXN_DOWN_AUM_DOWN": ("txn_pct", "aum_pct"),
+        "AUM_UP_6M": ("pct",),
+        "TXN_UP_3M": ("pct",),
+        "STABLE": (),
+    },
+    "motive": {
+        "LOAN_BALANCE": ("amount",),
+        "LOAN_ACCOUNT": (),
+        "CORPORATE_SETTLEMENT": (),
+        "WEALTH_SHARE": ("pct",),
+        "TRADES_12M": ("n",),
+        "TIME_BOND_SHARE": ("pct",),
+        "DEPOSITS_ONLY": (),
+    },
+    # need mode: the signals found are the parameters present (any of the three)
+    "need_mode": {
+        "SIGNALS": ("electronic_pct", "purchases", "services"),
+        "SIGNALS_WEAK": ("electronic_pct", "purchases", "services"),
+        "COUNTER_ONLY": (),
+    },
+}
+"""The language-neutral reasons: code → its parameters (whole numbers; percentages 0–100,
+amounts in yuan). Need mode's parameters are those of the signals found."""
 
 
 def _params(kind: str, given: Mapping[str, Any] | None) -> dict[str, float]:
@@ -100,6 +135,26 @@ def _fill(
     out[rows] = [template.format(*vals) for vals in zip(*picked, strict=True)]
 
 
+def _code(
+    codes: npt.NDArray[np.object_],
+    params: npt.NDArray[np.object_],
+    mask: npt.NDArray[np.bool_],
+    code: str,
+    **columns: npt.NDArray[np.int64],
+) -> None:
+    """Write ``code`` and its parameters (JSON text, whole numbers) where ``mask``."""
+    codes[mask] = code
+    if not columns:
+        params[mask] = "{}"
+        return
+    template = "{{" + ",".join(f'"{name}":{{}}' for name in columns) + "}}"
+    _fill(params, mask, template, *columns.values())
+
+
+def _whole(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    return np.round(np.nan_to_num(x)).astype(np.int64)
+
+
 def lifecycle_stage(
     features: pd.DataFrame, params: Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
@@ -116,7 +171,8 @@ def lifecycle_stage(
     Returns
     -------
     pandas.DataFrame
-        ``stage`` (EXPLORATION, DEVELOPMENT, MATURITY, DECLINE) and ``stage_why``.
+        ``stage`` (EXPLORATION, DEVELOPMENT, MATURITY, DECLINE), ``stage_why`` (English) and
+        ``stage_why_code``, ``stage_why_params`` (see :data:`REASON_CODES`).
     """
     p = _params("stage", params)
     n = len(features)
@@ -157,7 +213,18 @@ def lifecycle_stage(
     _fill(why, develop & aum_rise, "AUM up {} % over 6 months", _pct(t6))
     _fill(why, develop & ~aum_rise, "transactions up {} % in the last 3 months", _pct(tt))
     _fill(why, mature, "stable AUM and activity")
-    return pd.DataFrame({"stage": stage, "stage_why": why}, index=features.index)
+    code = np.full(n, "", dtype=object)
+    par = np.full(n, "{}", dtype=object)
+    _code(code, par, new, "NEW_RELATIONSHIP", months=ten, products=prod)
+    _code(code, par, decline & aum_fall, "AUM_DOWN_3M", pct=_pct(t3))
+    _code(code, par, decline & ~aum_fall, "TXN_DOWN_AUM_DOWN", txn_pct=_pct(tt), aum_pct=_pct(t3))
+    _code(code, par, develop & aum_rise, "AUM_UP_6M", pct=_pct(t6))
+    _code(code, par, develop & ~aum_rise, "TXN_UP_3M", pct=_pct(tt))
+    _code(code, par, mature, "STABLE")
+    return pd.DataFrame(
+        {"stage": stage, "stage_why": why, "stage_why_code": code, "stage_why_params": par},
+        index=features.index,
+    )
 
 
 def deposit_motive(features: pd.DataFrame, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -174,7 +241,8 @@ def deposit_motive(features: pd.DataFrame, params: Mapping[str, Any] | None = No
     Returns
     -------
     pandas.DataFrame
-        ``motive`` (ACCUMULATE, APPRECIATE, LOAN) and ``motive_why``.
+        ``motive`` (ACCUMULATE, APPRECIATE, LOAN), ``motive_why`` (English) and
+        ``motive_why_code``, ``motive_why_params`` (see :data:`REASON_CODES`).
     """
     p = _params("motive", params)
     n = len(features)
@@ -218,7 +286,19 @@ def deposit_motive(features: pd.DataFrame, params: Mapping[str, Any] | None = No
     )
     _fill(why, saver, "{} % of AUM in time deposits and bonds", _pct(acc_share))
     _fill(why, accumulate & ~saver, "deposits without investment or credit products: saving")
-    return pd.DataFrame({"motive": motive, "motive_why": why}, index=features.index)
+    code = np.full(n, "", dtype=object)
+    par = np.full(n, "{}", dtype=object)
+    _code(code, par, borrower & (loan > 0), "LOAN_BALANCE", amount=_whole(loan))
+    _code(code, par, borrower & ~(loan > 0), "LOAN_ACCOUNT")
+    _code(code, par, corp_settle, "CORPORATE_SETTLEMENT")
+    _code(code, par, appreciate & by_share, "WEALTH_SHARE", pct=_pct(app_share))
+    _code(code, par, appreciate & ~by_share, "TRADES_12M", n=_whole(trades))
+    _code(code, par, saver, "TIME_BOND_SHARE", pct=_pct(acc_share))
+    _code(code, par, accumulate & ~saver, "DEPOSITS_ONLY")
+    return pd.DataFrame(
+        {"motive": motive, "motive_why": why, "motive_why_code": code, "motive_why_params": par},
+        index=features.index,
+    )
 
 
 def need_mode(features: pd.DataFrame, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -234,7 +314,10 @@ def need_mode(features: pd.DataFrame, params: Mapping[str, Any] | None = None) -
     Returns
     -------
     pandas.DataFrame
-        ``need_mode`` and ``need_mode_why`` (the signals found).
+        ``need_mode``, ``need_mode_why`` (the signals found, English) and ``need_mode_why_code``
+        (SIGNALS, SIGNALS_WEAK — some signals, not enough for active — or COUNTER_ONLY),
+        ``need_mode_why_params`` (the signals found: ``electronic_pct``, ``purchases``,
+        ``services``).
     """
     p = _params("need_mode", params)
     e_share = _col(features, "electronic_share")
@@ -264,8 +347,23 @@ def need_mode(features: pd.DataFrame, params: Mapping[str, Any] | None = None) -
     ]
     weak = np.flatnonzero(~active & (score > 0))
     why[weak] = [w + " (not enough for active)" for w in why[weak]]
+    code = np.where(active, "SIGNALS", np.where(score > 0, "SIGNALS_WEAK", "COUNTER_ONLY"))
+    frags = [np.full(n, "", dtype=object) for _ in range(3)]
+    _fill(frags[0], s1, '"electronic_pct":{}', _pct(e_share))
+    _fill(frags[1], s2, '"purchases":{}', _whole(purchases))
+    _fill(frags[2], s3, '"services":{}', _whole(services))
+    par = np.full(n, "{}", dtype=object)
+    par[some] = [
+        "{" + ",".join(x for x in trio if x) + "}"
+        for trio in zip(*(f_[some] for f_ in frags), strict=True)
+    ]
     return pd.DataFrame(
-        {"need_mode": np.where(active, "ACTIVE", "PASSIVE").astype(object), "need_mode_why": why},
+        {
+            "need_mode": np.where(active, "ACTIVE", "PASSIVE").astype(object),
+            "need_mode_why": why,
+            "need_mode_why_code": code.astype(object),
+            "need_mode_why_params": par,
+        },
         index=features.index,
     )
 

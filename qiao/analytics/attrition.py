@@ -25,7 +25,9 @@ each of the important features, the feature is replaced by its population median
 probability recomputed (vectorised: one prediction per feature for all customers); a feature whose
 replacement lowers the probability by more than ``min_push`` is a reason.  Each is rendered by a
 template per known column (:data:`FEATURE_TEMPLATES`) and also returned as a ``(feature, value)``
-code for translation.
+code; :func:`reason_code` turns that code into a language-neutral ``(code, params)`` pair (the
+same choices as the English text: "low" or "high", "none" …) that the web application renders in
+the reader's language.
 
 Feature conventions assumed by the templates (those of :mod:`qiao.analytics.features`):
 ``trend_3m``/``trend_6m``/``trend_12m`` and ``txn_trend_3m`` are relative changes (−0.38 = down
@@ -69,6 +71,7 @@ __all__ = [
     "AttritionModel",
     "AttritionResult",
     "fit_attrition",
+    "reason_code",
     "render_reason",
 ]
 
@@ -229,6 +232,121 @@ def render_reason(feature: str, value: float, median: float) -> str:
         return template(value, median)
     direction = "high" if value >= median else "low"
     return f"{feature} unusually {direction} ({value:.3g}; typical {median:.3g})"
+
+
+def _trend_code(months: int) -> Callable[[float, float], tuple[str, dict[str, Any]]]:
+    def code(v: float, med: float) -> tuple[str, dict[str, Any]]:
+        return ("AUM_DOWN" if v < 0 else "AUM_UP"), {"pct": _int(abs(v) * 100.0), "months": months}
+
+    return code
+
+
+def _low_high(
+    low: str, high: str, key: str = "n", typical: bool = False
+) -> Callable[[float, float], tuple[str, dict[str, Any]]]:
+    """Code ``low`` below the median, else ``high``; ``typical`` adds the median."""
+
+    def code(v: float, med: float) -> tuple[str, dict[str, Any]]:
+        params: dict[str, Any] = {key: _int(v)}
+        if typical:
+            params["typical"] = _int(med)
+        return (low if v < med else high), params
+
+    return code
+
+
+def _none_low_high(
+    none: str, low: str, high: str, typical_when_high: bool = False
+) -> Callable[[float, float], tuple[str, dict[str, Any]]]:
+    def code(v: float, med: float) -> tuple[str, dict[str, Any]]:
+        n = _int(v)
+        if n == 0:
+            return none, {}
+        if v < med:
+            return low, {"n": n}
+        return high, ({"n": n, "typical": _int(med)} if typical_when_high else {"n": n})
+
+    return code
+
+
+def _fixed(
+    code: str, key: str, scale: float = 1.0
+) -> Callable[[float, float], tuple[str, dict[str, Any]]]:
+    return lambda v, med: (code, {key: _int(v * scale)})
+
+
+FEATURE_CODES: dict[str, Callable[[float, float], tuple[str, dict[str, Any]]]] = {
+    "trend_3m": _trend_code(3),
+    "trend_6m": _trend_code(6),
+    "trend_12m": _trend_code(12),
+    "txn_trend_3m": lambda v, med: (
+        "TXN_DOWN_3M" if v < 0 else "TXN_UP_3M",
+        {"pct": _int(abs(v) * 100.0)},
+    ),
+    "recency_days": lambda v, med: (
+        "NO_TXN_DAYS" if v >= med else "LAST_TXN_DAYS",
+        {"days": _int(v)},
+    ),
+    "aum": _low_high("AUM_LOW", "AUM_HIGH", key="amount", typical=True),
+    "n_products": _low_high("PRODUCTS_FEW", "PRODUCTS"),
+    "frequency": _low_high("TXN_12M_FEW", "TXN_12M", typical=True),
+    "contacts_90d": _none_low_high(
+        "NO_CONTACT_90D", "CONTACTS_90D_FEW", "CONTACTS_90D", typical_when_high=True
+    ),
+    "deposit_liquidity": lambda v, med: (
+        "DEMAND_SHARE_HIGH" if v >= med else "DEMAND_SHARE_LOW",
+        {"pct": _int(v * 100.0)},
+    ),
+    "liquidity": lambda v, med: (
+        "DEMAND_SHARE_HIGH" if v >= med else "DEMAND_SHARE_LOW",
+        {"pct": _int(v * 100.0)},
+    ),
+    "large_out_sum_30d": _fixed("LARGE_OUTFLOWS_30D", "amount"),
+    "amt_large_out_30d": _fixed("LARGE_OUTFLOWS_30D", "amount"),
+    "n_large_out_30d": _fixed("N_LARGE_OUTFLOWS_30D", "n"),
+    "td_maturing_30d": _fixed("TD_MATURING_30D", "amount"),
+    "ebank_services": _none_low_high("NO_EBANK", "EBANK_FEW", "EBANK"),
+    "n_ebank_activated": _none_low_high("NO_EBANK", "EBANK_FEW", "EBANK"),
+    "n_ebank_opened": _none_low_high("NO_EBANK", "EBANK_FEW", "EBANK"),
+    "tenure_months": _low_high("TENURE_SHORT", "TENURE"),
+}
+"""Language-neutral counterpart of :data:`FEATURE_TEMPLATES`: ``f(value, median) -> (code,
+params)``, params whole numbers (percentages 0–100, amounts in yuan, ``months`` of a trend)."""
+
+
+def reason_code(feature: str, value: float | None, median: float) -> tuple[str, dict[str, Any]]:
+    """The reason of :func:`render_reason` as a code and language-neutral parameters.
+
+    Parameters
+    ----------
+    feature : str
+        Feature (column) name; ``"not_enough_history"`` for the thin-data path.
+    value : float or None
+        The customer's value (None or NaN = not recorded).
+    median : float
+        The population median of the feature.
+
+    Returns
+    -------
+    (str, dict)
+        E.g. ``("AUM_DOWN", {"pct": 38, "months": 3})``; an unknown feature gives
+        ``UNUSUAL_HIGH`` / ``UNUSUAL_LOW`` with ``feature, value, typical`` (3 significant
+        digits), a missing value ``NOT_RECORDED`` (``NO_TXN_ON_RECORD`` for ``recency_days``).
+    """
+    if feature == "not_enough_history":
+        return "NOT_ENOUGH_HISTORY", {}
+    if value is None or not math.isfinite(value):
+        if feature == "recency_days":
+            return "NO_TXN_ON_RECORD", {}
+        return "NOT_RECORDED", {"feature": feature}
+    code = FEATURE_CODES.get(feature)
+    if code is not None:
+        return code(value, median)
+    return ("UNUSUAL_HIGH" if value >= median else "UNUSUAL_LOW"), {
+        "feature": feature,
+        "value": float(f"{value:.3g}"),
+        "typical": float(f"{median:.3g}"),
+    }
 
 
 # -- the estimator -----------------------------------------------------------------------------

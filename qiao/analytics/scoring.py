@@ -142,16 +142,30 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "clv",
     "attrition_prob",
     "attrition_reasons",
+    "attrition_reason_codes",
     "risk_style",
     "stage",
     "stage_why",
+    "stage_why_code",
+    "stage_why_params",
     "motive",
     "motive_why",
+    "motive_why_code",
+    "motive_why_params",
     "need_mode",
     "need_mode_why",
+    "need_mode_why_code",
+    "need_mode_why_params",
     "cross_sell",
 )
-"""Columns of ``ScoringResult.scores``, in order."""
+"""Columns of ``ScoringResult.scores``, in order.
+
+The explanations come in English (``tier_why[scheme].rule``, ``attrition_reasons``, ``*_why``,
+``cross_sell[].reason``) and in a language-neutral form for the web application to render in the
+reader's language: ``tier_why[scheme].conditions``, ``attrition_reason_codes`` (JSON list of
+``{"code", "params"}``, see :func:`qiao.analytics.attrition.reason_code`), ``*_why_code`` with
+``*_why_params`` (JSON text, see :data:`qiao.analytics.attributes.REASON_CODES`) and
+``cross_sell[].antecedent`` / ``cross_sell[].pct``."""
 
 EVENT_COLUMNS = ["customer_no", "event_date", "kind", "detail"]
 
@@ -390,6 +404,7 @@ class _Steps:
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
         self.warnings: list[str] = []
+        self.warning_codes: list[dict[str, Any]] = []
         self._name = ""
         self._t0 = 0.0
         self._c0 = 0.0
@@ -406,8 +421,10 @@ class _Steps:
         self.cpu_seconds[self._name] = round(time.process_time() - self._c0, 3)
         self.done += 1
 
-    def warn(self, text: str) -> None:
+    def warn(self, text: str, code: str = "TEXT", **params: Any) -> None:
+        """Record a warning: English text, and a code with parameters for the pages."""
         self.warnings.append(text)
+        self.warning_codes.append({"code": code, "params": params or {"text": text}})
 
 
 def _optional(name: str, steps: _Steps) -> ModuleType | None:
@@ -416,7 +433,11 @@ def _optional(name: str, steps: _Steps) -> ModuleType | None:
         return import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and name.startswith(exc.name):
-            steps.warn(f"{name} is not available: its columns are left empty")
+            steps.warn(
+                f"{name} is not available: its columns are left empty",
+                "MODULE_MISSING",
+                module=name,
+            )
             return None
         raise
 
@@ -582,6 +603,7 @@ def run_scoring(
     steps.start("attrition")
     attrition_prob = pd.Series(np.nan, index=features.index)
     attrition_reasons = pd.Series("[]", index=features.index, dtype=object)
+    attrition_codes = pd.Series("[]", index=features.index, dtype=object)
     at_mod = _optional("qiao.analytics.attrition", steps)
     if at_mod is not None:
         panel = attrition_panel(
@@ -608,10 +630,16 @@ def run_scoring(
         attrition_prob[eligible] = probs
         reasons = [json.dumps(list(r), ensure_ascii=False) for r in scored["reasons"]]
         attrition_reasons[eligible] = reasons
+        attrition_codes[eligible] = _attrition_codes_json(
+            at_mod.reason_code, scored["reason_codes"], getattr(fit.model, "medians_", {})
+        )
         floor_text = json.dumps(
             [f"AUM at most ¥{float(att['aum_floor']):,.0f}: not scored for attrition"]
         )
         attrition_reasons[~eligible] = floor_text
+        attrition_codes[~eligible] = json.dumps(
+            [{"code": "AUM_FLOOR", "params": {"amount": round(float(att["aum_floor"]))}}]
+        )
         diag["attrition"] = {
             "panel_rows": len(panel),
             "panel_positive_rate": float(panel["label"].mean()) if len(panel) else None,
@@ -657,9 +685,11 @@ def run_scoring(
         scores[col] = clv_cols[col]
     scores["attrition_prob"] = attrition_prob.to_numpy()
     scores["attrition_reasons"] = attrition_reasons.to_numpy()
+    scores["attrition_reason_codes"] = attrition_codes.to_numpy()
     scores["risk_style"] = risk_style.to_numpy()
-    for col in ("stage", "stage_why", "motive", "motive_why", "need_mode", "need_mode_why"):
-        scores[col] = attrs[col].to_numpy()
+    for attr in ("stage", "motive", "need_mode"):
+        for col in (attr, f"{attr}_why", f"{attr}_why_code", f"{attr}_why_params"):
+            scores[col] = attrs[col].to_numpy()
     scores["cross_sell"] = cross_sell.to_numpy()
     scores = scores[list(SCORE_COLUMNS)]
     steps.stop()
@@ -667,6 +697,7 @@ def run_scoring(
     diag["seconds"] = steps.seconds
     diag["cpu_seconds"] = steps.cpu_seconds
     diag["warnings"] = steps.warnings
+    diag["warning_codes"] = steps.warning_codes
     diag["counts"]["scores"] = len(scores)
     diag["counts"]["tier_history"] = len(tier_history)
     if progress:
@@ -705,20 +736,51 @@ def _baskets(features: pd.DataFrame, data: FeatureData, as_of: _dt.date, item: s
     return out.drop_duplicates().reset_index(drop=True)
 
 
+def _attrition_codes_json(
+    reason_code: Callable[[str, float | None, float], tuple[str, dict[str, Any]]],
+    codes: Any,
+    medians: Mapping[str, float],
+) -> list[str]:
+    """``[(feature, value), …]`` per customer → JSON text ``[{"code", "params"}, …]``."""
+    out = []
+    for row in codes:
+        items = []
+        for feature, value in row:
+            code, params = reason_code(feature, value, medians.get(feature, math.nan))
+            items.append({"code": code, "params": params})
+        out.append(json.dumps(items, ensure_ascii=False, separators=(",", ":")))
+    return out
+
+
 def _cross_sell_json(cands: pd.DataFrame, index: pd.Index) -> pd.Series:
-    """Candidates → one JSON list ``[{"item", "reason"}, …]`` per customer (``[]`` for none)."""
+    """Candidates → one JSON list ``[{"item", "reason", "antecedent", "pct"}, …]`` per customer
+    (``[]`` for none): the English reason and its language-neutral parts (the items held and the
+    rule's confidence in whole percent)."""
     out = pd.Series("[]", index=index, dtype=object)
     if cands.empty:
         return out
     c = cands.sort_values(["customer_no", "rank"] if "rank" in cands else ["customer_no"])
-    frags = [
-        '{"item":'
-        + json.dumps(str(i), ensure_ascii=False)
-        + ',"reason":'
-        + json.dumps(str(r), ensure_ascii=False)
-        + "}"
-        for i, r in zip(c["item"].to_numpy(), c["reason"].to_numpy(), strict=True)
-    ]
+    antecedents = c["reason_antecedent"].to_numpy()
+    pcts = c["reason_pct"].to_numpy(dtype=np.int64)
+    ante_json: dict[Any, str] = {}
+    frags = []
+    for i, r, a, pct in zip(
+        c["item"].to_numpy(), c["reason"].to_numpy(), antecedents, pcts, strict=True
+    ):
+        key = tuple(a)
+        if key not in ante_json:
+            ante_json[key] = json.dumps([str(x) for x in key], ensure_ascii=False)
+        frags.append(
+            '{"item":'
+            + json.dumps(str(i), ensure_ascii=False)
+            + ',"reason":'
+            + json.dumps(str(r), ensure_ascii=False)
+            + ',"antecedent":'
+            + ante_json[key]
+            + ',"pct":'
+            + str(int(pct))
+            + "}"
+        )
     cust = c["customer_no"].to_numpy(dtype=object)
     starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
     ends = np.r_[starts[1:], len(cust)]
@@ -895,7 +957,7 @@ def _clv(
         _warnings.simplefilter("always")
         model = clv_mod.BetaGeoFitter().fit(x[fit_rows], t_x[fit_rows], big_t[fit_rows])
     for w in caught:
-        steps.warn(f"BG/NBD: {w.message}")
+        steps.warn(f"BG/NBD: {w.message}", "BGNBD", message=str(w.message))
     info["params"] = dict(model.params_)
     info["converged"] = bool(getattr(model, "converged_", True))
     info["loglik"] = float(getattr(model, "loglik_", float("nan")))
@@ -925,7 +987,9 @@ def _clv(
         factor_u = np.where(np.isfinite(factor_u), factor_u, pa_u * annuity)
         steps.warn(
             f"CLV: P(alive) could not be projected for {int(bad.sum())} RFM patterns "
-            "(degenerate BG/NBD parameters); today's P(alive) is used for the whole horizon"
+            "(degenerate BG/NBD parameters); today's P(alive) is used for the whole horizon",
+            "CLV_NOT_PROJECTED",
+            n=int(bad.sum()),
         )
     ex_u = np.where(np.isfinite(ex_u), ex_u, np.nan)
     p_alive[rows] = pa_u[inverse]
@@ -951,7 +1015,9 @@ def _clv_holdout(
     rows = np.flatnonzero(t_cal > 0)
     if len(rows) < 30:
         steps.warn(
-            "BG/NBD holdout check skipped: fewer than 30 customers in the calibration period"
+            "BG/NBD holdout check skipped: fewer than 30 customers in the calibration period",
+            "HOLDOUT_SKIPPED",
+            n=30,
         )
         return None
     if len(rows) > cap:
@@ -963,7 +1029,9 @@ def _clv_holdout(
         _warnings.simplefilter("always")
         model = clv_mod.BetaGeoFitter().fit(x, t_x, big_t)
     for w in caught:
-        steps.warn(f"BG/NBD (calibration): {w.message}")
+        steps.warn(
+            f"BG/NBD (calibration): {w.message}", "BGNBD_CALIBRATION", message=str(w.message)
+        )
     duration = float(months[0].end - months[params.holdout_months - 1].start)
     frame = pd.DataFrame(
         {

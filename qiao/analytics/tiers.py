@@ -108,6 +108,15 @@ class Condition:
                 out = (x >= self.value) & (x < self.high)
         return np.asarray(out, dtype=bool)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The condition as plain data: ``feature, op, value`` (+ ``high``, ``label`` when set)."""
+        out: dict[str, Any] = {"feature": self.feature, "op": self.op, "value": self.value}
+        if self.high is not None:
+            out["high"] = self.high
+        if self.label is not None:
+            out["label"] = self.label
+        return out
+
     def describe(self) -> str:
         """Plain text, e.g. ``"AUM ≥ 300,000"`` or ``"deposits 100,000 – 200,000"``."""
         name = self.label or FEATURE_LABELS.get(self.feature, self.feature)
@@ -143,6 +152,12 @@ class TierRule:
             return "no higher tier's rule holds"
         return " and ".join(c.describe() for c in self.rules[index])
 
+    def conditions(self, index: int) -> list[dict[str, Any]]:
+        """Rule ``index`` as plain data (:meth:`Condition.as_dict`); ``[]`` for the catch-all."""
+        if not self.rules or index < 0:
+            return []
+        return [c.as_dict() for c in self.rules[index]]
+
 
 @dataclass(frozen=True)
 class TierScheme:
@@ -173,6 +188,10 @@ class TierScheme:
                 for cond in rule:
                     seen.setdefault(cond.feature, None)
         return list(seen)
+
+    def tier(self, code: str) -> TierRule:
+        """The tier with that code."""
+        return next(t for t in self.tiers if t.code == code)
 
     @property
     def codes(self) -> list[str]:
@@ -398,7 +417,8 @@ class TierResult:
     scheme : TierScheme
     current : pandas.DataFrame
         Indexed by customer_no: ``tier``, ``raw_tier`` (without hysteresis), ``rule`` (text of
-        the rule that put the customer in the tier), ``since`` (month end the tier started, within
+        the rule that put the customer in the tier), ``rule_index`` (that rule's index in the
+        tier's ``rules``, −1 for the catch-all), ``since`` (month end the tier started, within
         the window), ``held_by_hysteresis``, ``months_below``.
     history : pandas.DataFrame
         The tier path: ``customer_no, month_end, scheme, tier, raw_tier`` for every month end of the
@@ -422,10 +442,16 @@ class TierResult:
 
     def _why_at(self, pos: int) -> dict[str, Any]:
         row = self.current.iloc[pos]
+        tier = self.scheme.tier(str(row["tier"]))
+        conditions = [
+            {**c, "actual": _jsonable(float(self.values[c["feature"]][pos]))}
+            for c in tier.conditions(int(row["rule_index"]))
+        ]
         out: dict[str, Any] = {
             "scheme": self.scheme.name,
             "tier": str(row["tier"]),
             "rule": str(row["rule"]),
+            "conditions": conditions,
             "values": {k: _jsonable(float(v[pos])) for k, v in self.values.items()},
             "since": row["since"].isoformat() if row["since"] is not None else None,
             "held_by_hysteresis": bool(row["held_by_hysteresis"]),
@@ -436,8 +462,14 @@ class TierResult:
         return out
 
     def why_records(self) -> list[dict[str, Any]]:
-        """One "why" dict per customer, in index order: ``{scheme, tier, rule, values, since,
-        held_by_hysteresis, months_below}`` (+ ``raw_tier`` when held by hysteresis)."""
+        """One "why" dict per customer, in index order: ``{scheme, tier, rule, conditions,
+        values, since, held_by_hysteresis, months_below}`` (+ ``raw_tier`` when held by
+        hysteresis).
+
+        ``rule`` is English text; ``conditions`` is the same rule in a language-neutral form, a
+        list of ``{feature, op, value, actual}`` (+ ``high`` for ``between``, ``label`` when the
+        rule set gives one; ``actual`` is the customer's current value, ``null`` if unknown),
+        empty for the catch-all tier."""
         return [self._why_at(i) for i in range(len(self.current))]
 
     def why_json(self) -> list[str]:
@@ -448,6 +480,7 @@ class TierResult:
         tier = tier_json[cur["tier"].cat.codes.to_numpy()]
         raw = tier_json[cur["raw_tier"].cat.codes.to_numpy()]
         rules = np.asarray(_json_strings(cur["rule"].to_numpy()), dtype=object)
+        conditions = self._conditions_json()
         since = np.asarray(
             ['"' + d.isoformat() + '"' if d is not None else "null" for d in cur["since"]],
             dtype=object,
@@ -459,6 +492,8 @@ class TierResult:
             tier,
             np.full(n, ',"rule":', dtype=object),
             rules,
+            np.full(n, ',"conditions":', dtype=object),
+            conditions,
             np.full(n, ',"values":{', dtype=object),
         ]
         for j, (key, values) in enumerate(self.values.items()):
@@ -477,6 +512,30 @@ class TierResult:
             np.full(n, "}", dtype=object),
         ]
         return ["".join(parts) for parts in zip(*pieces, strict=True)]
+
+    def _conditions_json(self) -> npt.NDArray[np.object_]:
+        """``conditions`` of every customer as JSON text, built per (tier, rule) group."""
+        cur = self.current
+        out = np.full(len(cur), "[]", dtype=object)
+        tier_idx = cur["tier"].cat.codes.to_numpy()
+        rule_idx = cur["rule_index"].to_numpy(dtype=np.int64)
+        actual = {f: _json_numbers(v) for f, v in self.values.items()}
+        for i, code in enumerate(cur["tier"].cat.categories):
+            tier = self.scheme.tier(str(code))
+            in_tier = tier_idx == i
+            for j in np.unique(rule_idx[in_tier]):
+                conds = tier.conditions(int(j))
+                if not conds:
+                    continue
+                rows = np.flatnonzero(in_tier & (rule_idx == j))
+                text: npt.NDArray[np.object_] = np.full(len(rows), "[", dtype=object)
+                for k, c in enumerate(conds):
+                    head = (
+                        json.dumps(c, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"actual":'
+                    )
+                    text = text + (("," if k else "") + head) + actual[c["feature"]][rows] + "}"
+                out[rows] = text + "]"
+        return out
 
 
 def _jsonable(x: float) -> float | None:
@@ -613,6 +672,7 @@ def replay_tiers(
             "tier": pd.Categorical.from_codes(cur, dtype=cat),
             "raw_tier": pd.Categorical.from_codes(raw[0], dtype=cat),
             "rule": rule_text,
+            "rule_index": cur_rule,
             "since": np.asarray([ends[s] for s in since], dtype=object) if n else [],
             "held_by_hysteresis": raw[0] > cur,
             "months_below": below,

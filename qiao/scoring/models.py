@@ -30,6 +30,11 @@ class ScoreSnapshot(models.Model):
     need_mode = models.CharField(_("need mode"), max_length=8, blank=True)
     cross_sell = models.JSONField(_("cross-sell candidates"), default=list)
     features = models.JSONField(_("features"), default=dict)
+    # The explanations in a language-neutral form, rendered in the reader's language by
+    # qiao.scoring.explain: {"stage" | "motive" | "need_mode": {"code", "params"},
+    # "attrition": [{"code", "params"}, …]}. The English texts above stay for the CLI and for
+    # snapshots written before this field (and the tier's conditions live in tier_why).
+    reason_codes = models.JSONField(_("reasons (codes)"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("score snapshot")

@@ -218,6 +218,21 @@ def _features(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _reason_codes(row: dict[str, Any]) -> dict[str, Any]:
+    """The language-neutral explanations of a scores row (rendered by ``qiao.scoring.explain``):
+    ``{"stage" | "motive" | "need_mode": {"code", "params"}, "attrition": [{"code", "params"}]}``.
+    """
+    out: dict[str, Any] = {}
+    for kind in ("stage", "motive", "need_mode"):
+        code = row.get(f"{kind}_why_code")
+        if isinstance(code, str) and code:
+            out[kind] = {"code": code, "params": _json(row.get(f"{kind}_why_params"), {})}
+    attrition = _json(row.get("attrition_reason_codes"), None)
+    if isinstance(attrition, list):
+        out["attrition"] = attrition
+    return out
+
+
 def _previous(as_of: dt.date) -> Any:
     import pandas as pd
 
@@ -333,6 +348,7 @@ def _store(result: Any, as_of: dt.date) -> int:
                 need_mode=row.get("need_mode") or "",
                 cross_sell=_json(row.get("cross_sell"), []),
                 features=_features(row),
+                reason_codes=_reason_codes(row),
             )
         )
         updates.append((cid, aum, row.get("tier_pyramid") or "", contribution))

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from qiao.customers.selectors import tier_label
 from qiao.scoring import selectors
+from qiao.scoring.explain import feature_label, warning_texts
 
 
 def _chart_data(view: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +32,9 @@ def _chart_data(view: dict[str, Any]) -> dict[str, Any]:
             if str(row.get("frequency_cal")) != "total"
         ],
         "silhouette": view["riskstyle"]["silhouette"],
-        "importance": [{"name": k, "value": v} for k, v in view["attrition"]["importance"]],
+        "importance": [
+            {"name": feature_label(k), "value": v} for k, v in view["attrition"]["importance"]
+        ],
         "text": {
             "customers": _("Customers"),
             "actual": _("Actual"),
@@ -52,4 +55,7 @@ def analyst(request: HttpRequest) -> HttpResponse:
     if not selectors.can_see_analyst_page(request.user):
         raise Http404("No such page.")
     view = selectors.analyst_overview()
+    if view.get("run") is not None:
+        # The run's own warnings in the reader's language (library messages stay as written).
+        view["warnings"] = warning_texts(view["run"].diagnostics or {})
     return render(request, "scoring/analyst.html", {**view, "chart_data": _chart_data(view)})

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from qiao.analytics.attributes import deposit_motive, lifecycle_stage, need_mode, rule_attributes
+from qiao.analytics.attributes import (
+    REASON_CODES,
+    deposit_motive,
+    lifecycle_stage,
+    need_mode,
+    rule_attributes,
+)
 
 BASE: dict[str, object] = {
     "tenure_months": 60.0,
@@ -140,10 +148,109 @@ def test_rule_attributes_combines_and_checks_columns():
     assert list(out.columns) == [
         "stage",
         "stage_why",
+        "stage_why_code",
+        "stage_why_params",
         "motive",
         "motive_why",
+        "motive_why_code",
+        "motive_why_params",
         "need_mode",
         "need_mode_why",
+        "need_mode_why_code",
+        "need_mode_why_params",
     ]
     with pytest.raises(ValueError, match="required column tenure_months missing"):
         lifecycle_stage(f.drop(columns="tenure_months"))
+
+
+def coded(frame: pd.DataFrame, attr: str) -> dict[str, tuple[str, dict[str, int]]]:
+    """customer → (code, params) of an attribute's language-neutral reason."""
+    return {
+        str(c): (code, json.loads(params))
+        for c, code, params in zip(
+            frame.index, frame[f"{attr}_why_code"], frame[f"{attr}_why_params"], strict=True
+        )
+    }
+
+
+def test_stage_reasons_as_codes_and_params():
+    f = features(
+        NEW={"tenure_months": 4.0, "n_products": 3.0, "trend_3m": -0.9},
+        FALLING={"trend_3m": -0.38},
+        QUIETER={"trend_3m": -0.05, "txn_trend_3m": -0.6},
+        GROWING={"trend_6m": 0.2},
+        BUSIER={"txn_trend_3m": 0.5},
+        STEADY={"trend_3m": np.nan, "trend_6m": np.nan, "txn_trend_3m": np.nan},
+    )
+    assert coded(lifecycle_stage(f), "stage") == {
+        "NEW": ("NEW_RELATIONSHIP", {"months": 4, "products": 3}),
+        "FALLING": ("AUM_DOWN_3M", {"pct": 38}),
+        "QUIETER": ("TXN_DOWN_AUM_DOWN", {"txn_pct": 60, "aum_pct": 5}),
+        "GROWING": ("AUM_UP_6M", {"pct": 20}),
+        "BUSIER": ("TXN_UP_3M", {"pct": 50}),
+        "STEADY": ("STABLE", {}),
+    }
+
+
+def test_motive_reasons_as_codes_and_params():
+    f = features(
+        BORROWER={"loan_balance": 250_000.4, "has_LOAN": True},
+        LOAN_ACCOUNT={"has_LOAN": True},
+        CORP_SETTLE={"customer_type": "C", "has_SETTLEMENT": True},
+        INVESTOR={"wealth_fund_share": 0.45, "time_bond_share": 0.2},
+        TRADER={"n_trades": 6.0, "time_bond_share": 0.8},
+        SAVER={"time_bond_share": 0.7, "wealth_fund_share": 0.3},
+        DEMAND_ONLY={},
+    )
+    assert coded(deposit_motive(f), "motive") == {
+        "BORROWER": ("LOAN_BALANCE", {"amount": 250_000}),
+        "LOAN_ACCOUNT": ("LOAN_ACCOUNT", {}),
+        "CORP_SETTLE": ("CORPORATE_SETTLEMENT", {}),
+        "INVESTOR": ("WEALTH_SHARE", {"pct": 45}),
+        "TRADER": ("TRADES_12M", {"n": 6}),
+        "SAVER": ("TIME_BOND_SHARE", {"pct": 70}),
+        "DEMAND_ONLY": ("DEPOSITS_ONLY", {}),
+    }
+
+
+def test_need_mode_reasons_as_codes_and_params():
+    f = features(
+        ALL={"electronic_share": 0.9, "n_purchase": 2.0, "n_ebank_activated": 3.0},
+        TWO={"electronic_share": 0.5, "n_ebank_activated": 2.0},
+        ONE={"electronic_share": 0.8},
+        NONE={},
+    )
+    assert coded(need_mode(f), "need_mode") == {
+        "ALL": ("SIGNALS", {"electronic_pct": 90, "purchases": 2, "services": 3}),
+        "TWO": ("SIGNALS", {"electronic_pct": 50, "services": 2}),
+        "ONE": ("SIGNALS_WEAK", {"electronic_pct": 80}),
+        "NONE": ("COUNTER_ONLY", {}),
+    }
+
+
+def test_every_reason_has_a_code_from_the_list():
+    rng = np.random.default_rng(7)
+    n = 400
+    f = pd.DataFrame(
+        {
+            **{k: [v] * n for k, v in BASE.items()},
+            "tenure_months": rng.integers(0, 30, n).astype(float),
+            "n_products": rng.integers(0, 4, n).astype(float),
+            "trend_3m": rng.normal(0, 0.4, n),
+            "trend_6m": rng.normal(0, 0.4, n),
+            "txn_trend_3m": rng.normal(0, 0.6, n),
+            "loan_balance": rng.choice([0.0, 1e5], n),
+            "wealth_fund_share": rng.random(n),
+            "time_bond_share": rng.random(n),
+            "n_trades": rng.integers(0, 8, n).astype(float),
+            "electronic_share": rng.random(n),
+            "n_purchase": rng.integers(0, 3, n).astype(float),
+            "n_ebank_activated": rng.integers(0, 4, n).astype(float),
+        },
+        index=[f"C{i}" for i in range(n)],
+    )
+    out = rule_attributes(f)
+    for attr, codes in REASON_CODES.items():
+        for code, params in coded(out, attr).values():
+            assert code in codes
+            assert set(params) <= set(codes[code])

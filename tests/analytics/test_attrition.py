@@ -14,6 +14,7 @@ from qiao.analytics.attrition import (
     AttritionModel,
     AttritionResult,
     fit_attrition,
+    reason_code,
     render_reason,
 )
 
@@ -221,3 +222,43 @@ def test_reason_templates() -> None:
     assert render_reason("amt_large_out_30d", 512345.0, 0.0) == (
         "large outflows of ¥512,345 in the last 30 days"
     )
+
+
+def test_reason_codes_follow_the_english_choices() -> None:
+    assert reason_code("trend_3m", -0.38, 0.0) == ("AUM_DOWN", {"pct": 38, "months": 3})
+    assert reason_code("trend_6m", 0.125, 0.0) == ("AUM_UP", {"pct": 13, "months": 6})
+    assert reason_code("txn_trend_3m", -0.5, 0.0) == ("TXN_DOWN_3M", {"pct": 50})
+    assert reason_code("recency_days", 95.0, 20.0) == ("NO_TXN_DAYS", {"days": 95})
+    assert reason_code("recency_days", 5.0, 20.0) == ("LAST_TXN_DAYS", {"days": 5})
+    assert reason_code("recency_days", float("nan"), 1.0) == ("NO_TXN_ON_RECORD", {})
+    assert reason_code("aum", 8000.4, 50000.0) == ("AUM_LOW", {"amount": 8000, "typical": 50000})
+    assert reason_code("n_products", 1.0, 3.0) == ("PRODUCTS_FEW", {"n": 1})
+    assert reason_code("frequency", 2.0, 9.0) == ("TXN_12M_FEW", {"n": 2, "typical": 9})
+    assert reason_code("contacts_90d", 0.0, 2.0) == ("NO_CONTACT_90D", {})
+    assert reason_code("contacts_90d", 4.0, 2.0) == ("CONTACTS_90D", {"n": 4, "typical": 2})
+    assert reason_code("liquidity", 0.86, 0.4) == ("DEMAND_SHARE_HIGH", {"pct": 86})
+    assert reason_code("amt_large_out_30d", 512345.0, 0.0) == (
+        "LARGE_OUTFLOWS_30D",
+        {"amount": 512345},
+    )
+    assert reason_code("td_maturing_30d", 2e5, 0.0) == ("TD_MATURING_30D", {"amount": 200000})
+    assert reason_code("ebank_services", 0.0, 2.0) == ("NO_EBANK", {})
+    assert reason_code("n_ebank_activated", 1.0, 2.0) == ("EBANK_FEW", {"n": 1})
+    assert reason_code("tenure_months", 8.0, 60.0) == ("TENURE_SHORT", {"n": 8})
+    assert reason_code("mystery", 9.5, 1.0) == (
+        "UNUSUAL_HIGH",
+        {"feature": "mystery", "value": 9.5, "typical": 1.0},
+    )
+    assert reason_code("aum", float("nan"), 1.0) == ("NOT_RECORDED", {"feature": "aum"})
+    assert reason_code("not_enough_history", None, float("nan")) == ("NOT_ENOUGH_HISTORY", {})
+
+
+def test_every_reason_code_comes_with_the_prediction(panel: pd.DataFrame, fitted: AttritionResult):
+    latest = panel[panel["as_of"] == DATES[-1]]
+    out = fitted.predict(latest)
+    medians = fitted.model.medians_
+    for texts, codes in zip(out["reasons"], out["reason_codes"], strict=True):
+        for text, (feature, value) in zip(texts, codes, strict=True):
+            assert render_reason(feature, value, medians[feature]) == text
+            code, params = reason_code(feature, value, medians[feature])
+            assert code and all(isinstance(v, int | float | str) for v in params.values())

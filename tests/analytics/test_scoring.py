@@ -86,7 +86,9 @@ def test_json_columns_parse(result: ScoringResult):
         assert isinstance(json.loads(text), list)
     for text in s["cross_sell"]:
         for cand in json.loads(text):
-            assert set(cand) == {"item", "reason"}
+            assert set(cand) == {"item", "reason", "antecedent", "pct"}
+            assert f"{cand['pct']} % of such customers also hold {cand['item']}" in cand["reason"]
+            assert all(a in cand["reason"] for a in cand["antecedent"])
     for text in result.events["detail"]:
         assert isinstance(json.loads(text), dict)
 
@@ -302,3 +304,37 @@ def test_ties_in_contribution_break_by_customer_no():
     c = compute_contribution(f)
     assert c.sort_values("contribution_rank").index.tolist() == ["A", "B", "M", "Q", "Z"]
     assert c["pareto_core"].sum() == 1 and bool(c.loc["A", "pareto_core"])
+
+
+def test_explanations_have_a_language_neutral_form(result: ScoringResult):
+    """Next to every English explanation: a code and parameters (rendered by the web app)."""
+    from qiao.analytics.attributes import REASON_CODES
+
+    s = result.scores
+    for attr in ("stage", "motive", "need_mode"):
+        codes = REASON_CODES[attr]
+        for code, params, text in zip(
+            s[f"{attr}_why_code"], s[f"{attr}_why_params"], s[f"{attr}_why"], strict=True
+        ):
+            assert code in codes and text
+            parsed = json.loads(params)
+            assert set(parsed) <= set(codes[code])
+            assert all(isinstance(v, int) for v in parsed.values())
+    for reasons, coded, prob in zip(
+        s["attrition_reasons"], s["attrition_reason_codes"], s["attrition_prob"], strict=True
+    ):
+        texts, items = json.loads(reasons), json.loads(coded)
+        assert len(texts) == len(items)
+        assert all(set(item) == {"code", "params"} for item in items)
+        if math.isnan(prob):
+            assert items == [{"code": "AUM_FLOOR", "params": {"amount": 1000}}]
+    for text in s["tier_why"]:
+        why = json.loads(text)
+        for scheme in why.values():
+            for cond in scheme["conditions"]:
+                assert {"feature", "op", "value", "actual"} <= set(cond)
+                assert cond["actual"] == scheme["values"][cond["feature"]]
+            assert (scheme["conditions"] == []) == (scheme["rule"] == "no higher tier's rule holds")
+    codes = result.diagnostics["warning_codes"]
+    assert len(codes) == len(result.diagnostics["warnings"])
+    assert all(set(c) == {"code", "params"} for c in codes)

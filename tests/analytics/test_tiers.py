@@ -164,6 +164,35 @@ def test_why_names_the_rule_values_and_since():
     assert [json.loads(s) for s in r.why_json()] == r.why_records()
 
 
+def test_why_gives_the_rule_as_conditions_with_the_actual_values():
+    f = frame({"C1": [GOLD] * 13, "C2": [ORD] * 13, "C3": [ORD] * 13}, restricted_flag=[0, 0, 1])
+    f["contribution_top_share"] = [0.005, 1.0, 1.0]
+    f["contribution_month"] = [120.0, 0.0, 0.0]
+    r = replay_tiers(f, SCHEMES["pyramid"], ENDS)
+    # C1 is DIAMOND by the contribution rule (two conditions), not by AUM.
+    assert r.why("C1")["tier"] == "DIAMOND"
+    assert r.why("C1")["conditions"] == [
+        {"feature": "contribution_top_share", "op": "<=", "value": 0.01, "actual": 0.005},
+        {"feature": "contribution_month", "op": ">", "value": 0.0, "actual": 120.0},
+    ]
+    assert r.why("C2")["conditions"] == []  # the catch-all
+    assert r.why("C3")["conditions"] == [
+        {"feature": "restricted_flag", "op": ">=", "value": 1.0, "actual": 1.0}
+    ]
+    deposit = replay_tiers(frame({"K": [250_000.0] * 13}), SCHEMES["deposit"], ENDS)
+    assert deposit.why("K")["conditions"] == [
+        {
+            "feature": "deposits",
+            "op": "between",
+            "value": 200_000,
+            "high": 300_000,
+            "actual": 250_000,
+        }
+    ]
+    assert [json.loads(s) for s in r.why_json()] == r.why_records()
+    assert [json.loads(s) for s in deposit.why_json()] == deposit.why_records()
+
+
 def test_replay_is_idempotent():
     rng = np.random.default_rng(3)
     paths = {f"C{i}": list(rng.choice([ORD, GOLD, 1.5e6, 8e6], 13)) for i in range(50)}
