@@ -649,7 +649,8 @@ class AttritionResult:
     metrics : dict
         ``auc, precision, recall, threshold, base_rate, val_base_rate, n_train, n_val,
         train_periods, val_periods, n_iter, feature_importance`` (top 10 permutation importances
-        on a validation sample, AUC drop, descending); ``notes`` (list of caveats) when any;
+        on a validation sample, AUC drop, descending); ``notes`` (list of caveats) when any, with
+        ``note_codes`` (the same as ``{"code", "params"}``);
         ``warning`` only on the thin-data path, where ``predict`` returns the base rate.
     feature_cols : list of str
         The features, in model order.
@@ -770,9 +771,16 @@ def fit_attrition(
     if n_val_periods < 1:
         raise ValueError("n_val_periods must be at least 1")
     notes: list[str] = []
+    note_codes: list[dict[str, Any]] = []  # the notes as {"code", "params"}, for the pages
+
+    def note(text: str, code: str, **params: Any) -> None:
+        notes.append(text)
+        note_codes.append({"code": code, "params": params})
+
     labelled = panel[panel[label_col].notna()]
     if len(labelled) < len(panel):
-        notes.append(f"{len(panel) - len(labelled)} rows without a label dropped")
+        dropped = len(panel) - len(labelled)
+        note(f"{dropped} rows without a label dropped", "ROWS_WITHOUT_LABEL", n=dropped)
     x_all = labelled[list(feature_cols)]
     y_all = labelled[label_col].to_numpy(dtype=np.float64)
     if not np.isin(y_all, (0.0, 1.0)).all():
@@ -789,6 +797,7 @@ def fit_attrition(
     }
     if notes:
         base["notes"] = notes
+        base["note_codes"] = note_codes
 
     def make(**kw: Any) -> AttritionModel:
         return AttritionModel(random_state=random_state, **kw)
@@ -806,7 +815,12 @@ def fit_attrition(
     n_val = n_val_periods
     if len(periods) <= n_val:
         n_val = len(periods) - 1
-        notes.append(f"only {len(periods)} as_of dates: validating on the last {n_val}")
+        note(
+            f"only {len(periods)} as_of dates: validating on the last {n_val}",
+            "FEW_PERIODS",
+            n=len(periods),
+            n_val=n_val,
+        )
     val_start = periods[-n_val]
     val_mask = (times >= val_start).to_numpy()
     y_tr, y_val = y_all_i[~val_mask], y_all_i[val_mask]
@@ -814,6 +828,7 @@ def fit_attrition(
     base["train_periods"] = [_jsonable(p) for p in periods[:-n_val]]
     base["val_periods"] = [_jsonable(p) for p in periods[-n_val:]]
     base["notes"] = notes
+    base["note_codes"] = note_codes
     if y_tr.min() == y_tr.max():
         return _thin(make(), x_all, y_all_i, "the training periods have only one class", base)
 
@@ -826,7 +841,10 @@ def fit_attrition(
     metrics["n_iter"] = int(val_model.estimator_.n_iter_)
     importance: dict[str, float] = {}
     if y_val.min() == y_val.max():
-        notes.append("the validation periods have only one class: AUC undefined, threshold 0.5")
+        note(
+            "the validation periods have only one class: AUC undefined, threshold 0.5",
+            "VALIDATION_ONE_CLASS",
+        )
         metrics.update(auc=float("nan"), threshold=0.5)
     else:
         metrics["auc"] = float(roc_auc_score(y_val, p_val))

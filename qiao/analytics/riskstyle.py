@@ -339,8 +339,9 @@ class RiskStyleRater(BaseEstimator):  # type: ignore[misc]
         self.n_features_in_ = len(FEATURES)
         self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
         self.warnings_: list[str] = []
+        self.warning_codes_: list[dict[str, Any]] = []
         if n_nan:
-            self.warnings_.append(f"{n_nan} missing values treated as 0")
+            self._warn(f"{n_nan} missing values treated as 0", "MISSING_AS_ZERO", n=int(n_nan))
         self.scales_ = robust_scales(pd.DataFrame(x, columns=list(FEATURES)))
         self.silhouette_: dict[int, float] = {}
         self.kmeans_: KMeans | None = None
@@ -350,6 +351,9 @@ class RiskStyleRater(BaseEstimator):  # type: ignore[misc]
                 x,
                 f"only {n} customers (< {2 * k_hi} = 2 × max k): "
                 "rated DORMANT/CONSERVATIVE by simple rules",
+                "TOO_FEW_CUSTOMERS",
+                n=int(n),
+                min=2 * k_hi,
             )
             return self
 
@@ -369,14 +373,19 @@ class RiskStyleRater(BaseEstimator):  # type: ignore[misc]
                 _warnings.simplefilter("always")
                 km.fit(z)
             for w in caught:
-                self.warnings_.append(f"k={k}: {w.message}")
+                self._warn(f"k={k}: {w.message}", "KMEANS", k=k, message=str(w.message))
             labels_s = km.labels_[sample]
             n_lab = np.unique(labels_s).size
             if 2 <= n_lab <= m - 1:
                 self.silhouette_[k] = float(silhouette_score(z[sample], labels_s))
             else:
                 self.silhouette_[k] = float("nan")
-                self.warnings_.append(f"k={k}: silhouette undefined ({n_lab} clusters in sample)")
+                self._warn(
+                    f"k={k}: silhouette undefined ({n_lab} clusters in sample)",
+                    "SILHOUETTE_UNDEFINED",
+                    k=k,
+                    n=int(n_lab),
+                )
             models[k] = km
         valid = {k: s for k, s in self.silhouette_.items() if not math.isnan(s)}
         if not valid:
@@ -384,6 +393,7 @@ class RiskStyleRater(BaseEstimator):  # type: ignore[misc]
                 x,
                 "no k gave at least two distinct clusters: "
                 "rated DORMANT/CONSERVATIVE by simple rules",
+                "NO_DISTINCT_CLUSTERS",
             )
             return self
         # Highest silhouette; ties go to the smaller k (simpler segmentation).
@@ -393,11 +403,16 @@ class RiskStyleRater(BaseEstimator):  # type: ignore[misc]
         self._describe(x, z, self.kmeans_.labels_)
         return self
 
-    def _fit_fallback(self, x: FloatArray, message: str) -> None:
+    def _warn(self, text: str, code: str, **params: Any) -> None:
+        """A warning in English and as a code with parameters (for the pages)."""
+        self.warnings_.append(text)
+        self.warning_codes_.append({"code": code, "params": params})
+
+    def _fit_fallback(self, x: FloatArray, message: str, code: str, **params: Any) -> None:
         self.fallback_ = True
         self.k_ = 0
         self.kmeans_ = None
-        self.warnings_.append(message)
+        self._warn(message, code, **params)
         self.cluster_names_ = np.asarray([], dtype=object)
         self.centroids_ = self._empty_centroids()
 
@@ -495,6 +510,8 @@ class RiskStyleResult:
         The fitted rater, to re-rate later customers with the same model.
     warnings : list of str
         Assumptions and degradations (NaN → 0, fallback, K-means warnings).
+    warning_codes : list of dict
+        The same as ``{"code", "params"}`` (language-neutral, for the pages).
     """
 
     labels: pd.Series
@@ -504,6 +521,7 @@ class RiskStyleResult:
     scales: dict[str, float]
     model: RiskStyleRater
     warnings: list[str] = field(default_factory=list)
+    warning_codes: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> Mapping[str, int]:
         """Number of customers per style name."""
@@ -559,4 +577,5 @@ def rate_risk_style(
         scales=dict(rater.scales_),
         model=rater,
         warnings=list(rater.warnings_),
+        warning_codes=list(rater.warning_codes_),
     )

@@ -569,6 +569,7 @@ def run_scoring(
             "silhouette": {str(k): v for k, v in rs.silhouette.items()},
             "counts": dict(risk_style.value_counts()),
             "warnings": list(getattr(rs, "warnings", [])),
+            "warning_codes": list(getattr(rs, "warning_codes", [])),
         }
     steps.stop()
 

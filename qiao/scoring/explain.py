@@ -218,6 +218,22 @@ WARNINGS: dict[str, Any] = {
     "HOLDOUT_SKIPPED": _(
         "BG/NBD holdout check skipped: fewer than %(n)s customers in the calibration period"
     ),
+    # risk-style rating (qiao.analytics.riskstyle)
+    "MISSING_AS_ZERO": _("%(n)s missing values treated as 0"),
+    "TOO_FEW_CUSTOMERS": _(
+        "only %(n)s customers (< %(min)s = 2 × max k): rated DORMANT/CONSERVATIVE by simple rules"
+    ),
+    "KMEANS": _("k=%(k)s: %(message)s"),
+    "SILHOUETTE_UNDEFINED": _("k=%(k)s: silhouette undefined (%(n)s clusters in sample)"),
+    "NO_DISTINCT_CLUSTERS": _(
+        "no k gave at least two distinct clusters: rated DORMANT/CONSERVATIVE by simple rules"
+    ),
+    # attrition model notes (qiao.analytics.attrition)
+    "ROWS_WITHOUT_LABEL": _("%(n)s rows without a label dropped"),
+    "FEW_PERIODS": _("only %(n)s as_of dates: validating on the last %(n_val)s"),
+    "VALIDATION_ONE_CLASS": _(
+        "the validation periods have only one class: AUC undefined, threshold 0.5"
+    ),
 }
 
 LIST_SEPARATOR = pgettext_lazy("list separator", ", ")
@@ -417,8 +433,13 @@ def render_warning(code: Any, params: Any, text: str) -> str:
 
 def warning_texts(diagnostics: dict[str, Any]) -> list[str]:
     """The run's warnings in the active language (as stored for runs without codes)."""
-    texts = [str(w) for w in diagnostics.get("warnings") or []]
-    codes = diagnostics.get("warning_codes")
+    return coded_texts(diagnostics.get("warnings"), diagnostics.get("warning_codes"))
+
+
+def coded_texts(texts: Any, codes: Any) -> list[str]:
+    """English ``texts`` with their parallel ``codes`` (``{"code", "params"}``) → the texts in
+    the active language; the English ones where the codes are missing or unknown."""
+    texts = [str(w) for w in texts or []]
     if not isinstance(codes, list) or len(codes) != len(texts):
         return texts
     return [

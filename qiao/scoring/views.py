@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from qiao.customers.selectors import tier_label
 from qiao.scoring import selectors
-from qiao.scoring.explain import feature_label, warning_texts
+from qiao.scoring.explain import coded_texts, feature_label, warning_texts
 
 
 def _chart_data(view: dict[str, Any]) -> dict[str, Any]:
@@ -57,5 +57,10 @@ def analyst(request: HttpRequest) -> HttpResponse:
     view = selectors.analyst_overview()
     if view.get("run") is not None:
         # The run's own warnings in the reader's language (library messages stay as written).
-        view["warnings"] = warning_texts(view["run"].diagnostics or {})
+        diag = view["run"].diagnostics or {}
+        view["warnings"] = warning_texts(diag)
+        rs = diag.get("riskstyle") or {}
+        view["riskstyle"]["warnings"] = coded_texts(rs.get("warnings"), rs.get("warning_codes"))
+        metrics = view["attrition"]["metrics"]
+        view["attrition"]["notes"] = coded_texts(metrics.get("notes"), metrics.get("note_codes"))
     return render(request, "scoring/analyst.html", {**view, "chart_data": _chart_data(view)})

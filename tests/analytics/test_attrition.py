@@ -181,6 +181,8 @@ def test_few_periods_shrink_the_validation(panel: pd.DataFrame) -> None:
     assert "warning" not in res.metrics
     assert len(res.metrics["val_periods"]) == 1
     assert any("validating on the last 1" in n for n in res.metrics["notes"])
+    assert {"code": "FEW_PERIODS", "params": {"n": 2, "n_val": 1}} in res.metrics["note_codes"]
+    assert len(res.metrics["note_codes"]) == len(res.metrics["notes"])
 
 
 def test_bad_input_is_refused(panel: pd.DataFrame) -> None:

@@ -135,6 +135,8 @@ def test_nan_is_zero_and_reported() -> None:
     b = rate_risk_style(zeroed, sample_size=400)
     assert (a.labels == b.labels).all()
     assert any("10 missing values treated as 0" in w for w in a.warnings)
+    assert {"code": "MISSING_AS_ZERO", "params": {"n": 10}} in a.warning_codes
+    assert len(a.warning_codes) == len(a.warnings)
     assert not any("missing" in w for w in b.warnings)
 
 
@@ -149,6 +151,9 @@ def test_thin_data_degrades_to_rules() -> None:
     assert result.silhouette == {}
     assert result.centroids.empty
     assert any("2 × max k" in w for w in result.warnings)
+    assert result.warning_codes == [
+        {"code": "TOO_FEW_CUSTOMERS", "params": {"n": 10, "min": 12}}  # k up to 6
+    ]
     assert list(result.labels) == [DORMANT, CONSERVATIVE] * 5
 
 
@@ -160,6 +165,8 @@ def test_identical_customers_fall_back_instead_of_crashing() -> None:
     assert result.k == 0
     assert set(result.labels) == {DORMANT}
     assert any("simple rules" in w for w in result.warnings)
+    codes = [c["code"] for c in result.warning_codes]
+    assert len(codes) == len(result.warnings) and "NO_DISTINCT_CLUSTERS" in codes
 
 
 def test_bad_input_is_refused_clearly() -> None:

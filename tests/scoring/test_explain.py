@@ -273,6 +273,55 @@ def test_the_360_explains_the_scores_in_chinese(scored_bank: ModelRun, analyst_c
 
 
 @pytest.mark.django_db
+def test_the_analyst_page_gives_the_runs_warnings_in_chinese(analyst_client: Client):
+    from django.utils import timezone
+
+    ModelRun.objects.create(
+        as_of=AS_OF,
+        engine="duckdb",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        ok=True,
+        diagnostics={
+            "warnings": [
+                "qiao.analytics.clv is not available: its columns are left empty",
+                "BG/NBD: the fit is not reliable",
+            ],
+            "warning_codes": [
+                {"code": "MODULE_MISSING", "params": {"module": "qiao.analytics.clv"}},
+                {"code": "BGNBD", "params": {"message": "the fit is not reliable"}},
+            ],
+            "riskstyle": {
+                "k": 0,
+                "warnings": ["10 missing values treated as 0"],
+                "warning_codes": [{"code": "MISSING_AS_ZERO", "params": {"n": 10}}],
+            },
+            "attrition": {
+                "metrics": {
+                    "auc": 0.8,
+                    "notes": ["3 rows without a label dropped"],
+                    "note_codes": [{"code": "ROWS_WITHOUT_LABEL", "params": {"n": 3}}],
+                    "feature_importance": {"trend_3m": 0.12, "aum": 0.1},
+                }
+            },
+            "seconds": {"features": 1.0, "attributes": 0.1},
+        },
+    )
+    html = analyst_client.get("/analyst/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    for english in (
+        "is not available",
+        "missing values treated as 0",
+        "rows without a label dropped",
+        "Rule attributes",
+    ):
+        assert english not in text, english
+    assert "qiao.analytics.clv 不可用" in text and "BG/NBD：the fit is not reliable" in text
+    assert "10 个缺失值按 0 处理" in text and "已剔除 3 行无标签数据" in text
+    assert "近3个月资产变化" in text and "规则属性" in text  # importances and steps in words
+
+
+@pytest.mark.django_db
 def test_an_old_snapshot_still_shows_its_text(analyst_client: Client):
     from qiao.org.models import OrgUnit
 
