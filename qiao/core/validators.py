@@ -25,7 +25,8 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 _POSTAL = re.compile(r"^\d{6}$")
 _LANDLINE = re.compile(r"^[0-9][0-9\- ]{5,19}$")
 _OTHER_ID = re.compile(r"^[A-Za-z0-9]{3,40}$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_MOBILE_NOISE = re.compile(r"[\s\-]")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -185,8 +186,8 @@ def clean_resident_id(value: object) -> str:
     if ric.calc_check_digit(text) != text[17]:
         raise FieldError(_("the resident ID's check digit is wrong"))
     try:
-        ric.get_birth_date(text)
-    except stdnum_exc.ValidationError:
+        ric_birth_date(text)  # what stdnum's get_birth_date checks, without re-cleaning the text
+    except ValueError:
         raise FieldError(_("the resident ID's birth date does not exist")) from None
     if not _known_area(text[:6], text[6:10]):
         raise FieldError(_("the resident ID's area code does not exist")) from None
@@ -220,12 +221,15 @@ def clean_other_id(value: object) -> str:
 
 def clean_mobile(value: object) -> str:
     """A mainland mobile number: 11 digits with a valid mobile prefix (+86 and spaces stripped)."""
-    text = re.sub(r"[\s\-]", "", _text(value))
+    text = _text(value)
+    # the usual form, 11 ASCII digits, needs no clean-up
+    if not (len(text) == 11 and text.isascii() and text.isdigit()):
+        text = _MOBILE_NOISE.sub("", text)
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("0086"):
         text = text[4:]
-    if not text.isdigit() or len(text) != 11:
+    if not (text.isascii() and text.isdigit()) or len(text) != 11:
         raise FieldError(_("a mobile number has 11 digits"))
     if not _MOBILE.match(text):
         raise FieldError(_("a mobile number starts with 13–19"))

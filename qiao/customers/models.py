@@ -52,21 +52,22 @@ class Customer(models.Model):
     customer_type = models.CharField(_("customer type"), max_length=1, choices=CustomerType.choices)
     name = models.CharField(_("name"), max_length=200)
     # Search keys kept beside the name: full pinyin and initials (张三 → "zhangsan", "zs").
-    name_pinyin = models.CharField(max_length=400, blank=True, db_index=True, editable=False)
-    name_initials = models.CharField(max_length=100, blank=True, db_index=True, editable=False)
+    name_pinyin = models.CharField(max_length=400, blank=True, editable=False)
+    name_initials = models.CharField(max_length=100, blank=True, editable=False)
     id_type = models.CharField(_("ID type"), max_length=10, choices=IdType.choices)
-    id_no = models.CharField(_("ID number"), max_length=40, db_index=True)
-    # Last 4 and 6 characters of the ID, so "search by the last digits" is an index lookup.
-    id_tail4 = models.CharField(max_length=4, blank=True, db_index=True, editable=False)
-    id_tail6 = models.CharField(max_length=6, blank=True, db_index=True, editable=False)
+    id_no = models.CharField(_("ID number"), max_length=40)
+    # Last 4 and 6 characters of the ID, so "search by the last digits" is an index lookup (the
+    # last 6 through the index on the last 4: ~100 rows per value at a million customers).
+    id_tail4 = models.CharField(max_length=4, blank=True, editable=False)
+    id_tail6 = models.CharField(max_length=6, blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    mobile = models.CharField(_("mobile"), max_length=11, blank=True, db_index=True)
+    mobile = models.CharField(_("mobile"), max_length=11, blank=True)
     landline = models.CharField(_("landline"), max_length=20, blank=True)
     email = models.CharField(_("e-mail"), max_length=254, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
-    occupation = models.CharField(_("occupation"), max_length=100, blank=True, db_index=True)
+    occupation = models.CharField(_("occupation"), max_length=100, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     education = models.CharField(_("education"), max_length=50, blank=True)
     school = models.CharField(_("school"), max_length=100, blank=True)
@@ -94,7 +95,11 @@ class Customer(models.Model):
     )
     main_business = models.CharField(_("main business"), max_length=300, blank=True)
     branch = models.ForeignKey(
-        "org.OrgUnit", models.PROTECT, related_name="customers", verbose_name=_("home outlet")
+        "org.OrgUnit",
+        models.PROTECT,
+        related_name="customers",
+        verbose_name=_("home outlet"),
+        db_index=False,  # (branch, aum) below serves every lookup by branch
     )
     open_date = models.DateField(_("customer since"))
     # Denormalised from ownership and the nightly scoring so the list can filter and sort fast.
@@ -110,17 +115,35 @@ class Customer(models.Model):
     contribution = models.DecimalField(
         _("contribution"), max_digits=18, decimal_places=2, default=0, db_index=True
     )
-    tier = models.CharField(_("tier"), max_length=20, blank=True, db_index=True)
-    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, db_index=True)
+    tier = models.CharField(_("tier"), max_length=20, blank=True)
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        # Every index costs each loaded row (a bank reloads its customers nightly), so each
+        # search or filter column gets exactly one: equality lookups a plain B-tree, equality
+        # and prefix lookups a pattern-ops B-tree (PostgreSQL's default B-tree cannot serve
+        # LIKE 'x%' outside the C collation; pattern ops serve "=" too). Declared here rather
+        # than with db_index=True, which on PostgreSQL adds a second, pattern-ops twin to every
+        # indexed text column.
         indexes = [
             models.Index(fields=["branch", "aum"]),
-            models.Index(fields=["birth_date"]),
+            models.Index(fields=["id_no"], name="cust_id_no"),
+            models.Index(fields=["id_tail4"], name="cust_id_tail4"),
+            models.Index(fields=["mobile"], name="cust_mobile"),
+            models.Index(fields=["tier"], name="cust_tier"),
+            models.Index(
+                fields=["name_pinyin"], name="cust_pinyin", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["name_initials"], name="cust_initials", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["occupation"], name="cust_occupation", opclasses=["varchar_pattern_ops"]
+            ),
             # Name prefix search (张三 → LIKE '张%'): a pattern-ops B-tree on PostgreSQL, whatever the
             # collation; other databases ignore the operator class. A trigram index for "anywhere in
             # the name" is added by migration 0004 where pg_trgm is available.

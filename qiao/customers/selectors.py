@@ -350,7 +350,7 @@ def _search_lookups(q: str) -> list[Q]:
     if re.fullmatch(r"\d{3}[\dX]", upper):
         lookups.append(Q(id_tail4=upper))
     if re.fullmatch(r"\d{5}[\dX]", upper):
-        lookups.append(Q(id_tail6=upper))
+        lookups.append(Q(id_tail4=upper[-4:], id_tail6=upper))  # indexed by the last 4
     lookups.append(Q(customer_no__in=sorted({q, upper})))
     if re.fullmatch(r"[A-Z0-9]{5,40}", upper) and any(ch.isdigit() for ch in upper):
         lookups.append(Q(id_no=upper))  # passports and other IDs

@@ -151,6 +151,21 @@ def test_a_changed_row_is_updated_and_its_history_kept(loaded_bank: Path, tmp_pa
     assert change.source == "INGEST"
 
 
+def test_a_renamed_customer_gets_new_search_keys_and_a_moved_one_shows_outlet_codes(
+    loaded_bank: Path, tmp_path: Path
+) -> None:
+    text = CUSTOMERS.replace("P0000001,P,张三", "P0000001,P,王五").replace(
+        "教师,教育,本科,O0101", "教师,教育,本科,O0102"
+    )
+    result = ingest_file(write(tmp_path, "customers_2.csv", text))
+    assert (result.loaded, result.updated, result.unchanged) == (0, 1, 2)
+    wang = Customer.objects.get(customer_no="P0000001")
+    # search keys follow the name (derived on change, not given in the file)
+    assert (wang.name, wang.name_pinyin, wang.name_initials) == ("王五", "wangwu", "ww")
+    changes = {c.field: (c.old_value, c.new_value) for c in CustomerChange.objects.all()}
+    assert changes == {"name": ("张三", "王五"), "branch": ("O0101", "O0102")}
+
+
 def test_transaction_rules_and_deduplication(loaded_bank: Path, tmp_path: Path) -> None:
     txns = write(
         tmp_path,
