@@ -409,6 +409,29 @@ def test_summary_equals_lifetimes_on_cdnow(cdnow_master: pd.DataFrame, freq: str
     assert_same_summary(from_file, theirs, "customer_id")
 
 
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_summary_in_hash_parts_equals_lifetimes(
+    cdnow_master: pd.DataFrame, freq: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large inputs are summarised in customer hash parts: same numbers, same order."""
+    from qiao.analytics.clv import summary as summary_module
+
+    monkeypatch.setattr(summary_module, "_ROWS_PER_PART", 10_000)  # CDNOW's 69,659 rows: 4 parts
+    assert round(len(cdnow_master) / 10_000) > summary_module._MAX_PARTS
+    theirs = summary_data_from_transaction_data(
+        cdnow_master,
+        "customer_id",
+        "date",
+        "dollar_value",
+        observation_period_end="1997-09-30",
+        freq=freq,
+    )
+    ours = summary_from_transactions(
+        cdnow_master, "customer_id", "date", "dollar_value", end="1997-09-30", freq=freq
+    )
+    assert_same_summary(ours, theirs, "customer_id")
+
+
 def test_summary_from_csv_and_parquet_paths(tmp_path: Path) -> None:
     frame = pd.DataFrame(
         {
