@@ -9,17 +9,22 @@ operation and overall. Targets (issue 3): search p95 ≤ 100 ms, 360 p95 ≤ 150
 
     python bench/bench_workbench.py [--customers 1000000] [--users 20] [--seconds 60] [--fresh]
 
-The 360 is measured without lake data (balances and transactions): its DuckDB readers find no
-Parquet files; bench_score.py measures the lake side.
+The lake is full, as at a bank after two years: ``--txn-per-customer`` transactions per customer
+(default 20, 20 M at a million customers) spread over 24 months, and a month-end balance for
+every account in each of those months (24 M rows), loaded through the same ingest path, then
+scored once (``qiao score``: the 360's AUM chart comes from the snapshot). The 360 reads its
+recent transactions (the newest three months) from the lake.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from stdnum.cn import ric
 
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -115,7 +122,70 @@ def make_extracts(folder: Path, n: int, seed: int = 3) -> None:
     )
 
 
-def build(n: int, fresh: bool) -> None:
+def _month_ends(months: int, today: dt.date) -> list[dt.date]:
+    """The last ``months`` month ends before ``today``'s month, oldest first."""
+    first_of_month = today.replace(day=1)
+    ends = []
+    for back in range(months, 0, -1):
+        index = first_of_month.year * 12 + first_of_month.month - 1 - back + 1
+        ends.append(dt.date(index // 12, index % 12 + 1, 1) - dt.timedelta(days=1))
+    return ends
+
+
+def make_lake_extracts(folder: Path, n: int, per_customer: int, months: int = 24) -> list[Path]:
+    """Monthly transaction and balance extracts (Parquet) for customers ``P0..P{n-1}``."""
+    rng = np.random.default_rng(5)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+
+    def account(idx: np.ndarray) -> pa.Array:
+        return pc.binary_join_element_wise(
+            "6222", pc.utf8_lpad(pc.cast(pa.array(idx), pa.string()), 12, "0"), ""
+        )
+
+    def customer(idx: np.ndarray) -> pa.Array:
+        return pc.binary_join_element_wise(
+            "P", pc.utf8_lpad(pc.cast(pa.array(idx), pa.string()), 9, "0"), ""
+        )
+
+    balance = rng.integers(0, 500_000, n).astype(np.float64)
+    per_month = n * per_customer // months
+    for m, end in enumerate(_month_ends(months, dt.date.today())):
+        start = end.replace(day=1)
+        who = rng.integers(0, n, per_month)
+        seconds = rng.integers(0, (end - start).days * 86_400 + 86_400, per_month)
+        times = np.datetime64(start.isoformat(), "s") + seconds.astype("timedelta64[s]")
+        cents = rng.integers(100, 5_000_000, per_month)
+        txn = pa.table(
+            {
+                "txn_id": pc.binary_join_element_wise(
+                    f"T{m:02d}-", pc.cast(pa.array(np.arange(per_month)), pa.string()), ""
+                ),
+                "account_no": account(who),
+                "customer_no": customer(who),
+                "txn_time": pc.cast(pa.array(times), pa.string()),
+                "amount": pc.cast(pa.array(cents / 100.0), pa.string()),
+                "direction": pa.array(np.where(rng.random(per_month) < 0.5, "C", "D")),
+                "channel": pa.array(rng.choice(["COUNTER", "ATM", "ONLINE", "MOBILE"], per_month)),
+                "txn_type": pa.array(rng.choice(["DEPOSIT", "WITHDRAWAL", "TRANSFER"], per_month)),
+            }
+        )
+        paths.append(folder / f"transactions_{end:%Y%m}.parquet")
+        pq.write_table(txn, paths[-1])
+        balance = np.maximum(0.0, balance * rng.normal(1.0, 0.05, n)).round(2)
+        bal = pa.table(
+            {
+                "account_no": account(np.arange(n)),
+                "balance_date": pa.array([end.isoformat()] * n),
+                "balance": pc.cast(pa.array(balance), pa.string()),
+            }
+        )
+        paths.append(folder / f"balances_{end:%Y%m}.parquet")
+        pq.write_table(bal, paths[-1])
+    return paths
+
+
+def build(n: int, fresh: bool, per_customer: int) -> None:
     """Runs in a child process with the bench database in the environment."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qiao.settings")
     import django
@@ -131,6 +201,8 @@ def build(n: int, fresh: bool) -> None:
 
     _migrate()
     if Customer.objects.count() >= n and not fresh:
+        build_lake(n, per_customer)
+        score_once()
         return
     folder = HOME / "extracts"
     t0 = time.perf_counter()
@@ -170,6 +242,38 @@ def build(n: int, fresh: bool) -> None:
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     print(f"ownership, AUM, tiers in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    build_lake(n, per_customer)
+
+
+def build_lake(n: int, per_customer: int) -> None:
+    from django.conf import settings
+
+    from qiao.ingest.services import ingest_file
+
+    if per_customer <= 0 or (Path(settings.LAKE_DIR) / "transactions").is_dir():
+        return
+    t0 = time.perf_counter()
+    paths = make_lake_extracts(HOME / "lake-extracts", n, per_customer)
+    print(f"lake extracts in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    for path in paths:
+        result = ingest_file(path)
+        assert result.ok and result.rejected == 0, result.summary()
+    print(f"lake loaded in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    score_once()
+
+
+def score_once() -> None:
+    """The nightly scoring over the whole bank (the 360 draws its AUM chart from it)."""
+    from qiao.scoring.models import ScoreSnapshot
+    from qiao.scoring.services import score_run
+
+    if ScoreSnapshot.objects.exists():
+        return
+    t0 = time.perf_counter()
+    run = score_run()
+    assert run.ok, run
+    print(f"scored {run.customers} customers in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
 def plan_users(users: int) -> list[dict[str, object]]:
@@ -265,12 +369,15 @@ def main() -> None:
         "--think", type=float, default=0.0, help="seconds each user waits between requests"
     )
     parser.add_argument("--port", type=int, default=8911)
+    parser.add_argument(
+        "--txn-per-customer", type=int, default=20, help="lake transactions per customer (0: none)"
+    )
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the bench database")
     parser.add_argument("--_build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--_plan", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._build:
-        build(args.customers, args.fresh)
+        build(args.customers, args.fresh, args.txn_per_customer)
         return
     if args._plan:
         print(json.dumps(plan_users(args.users), ensure_ascii=False))
@@ -284,6 +391,7 @@ def main() -> None:
     }
     if args.fresh:
         _psql(f"DROP DATABASE IF EXISTS {DB}")
+        shutil.rmtree(HOME / "lake", ignore_errors=True)
     exists = subprocess.run(
         ["psql", PG_ADMIN, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"],
         capture_output=True,
@@ -293,7 +401,16 @@ def main() -> None:
     if not exists:
         _psql(f"CREATE DATABASE {DB}")
     t0 = time.perf_counter()
-    me = [sys.executable, __file__, "--customers", str(args.customers), "--users", str(args.users)]
+    me = [
+        sys.executable,
+        __file__,
+        "--customers",
+        str(args.customers),
+        "--users",
+        str(args.users),
+        "--txn-per-customer",
+        str(args.txn_per_customer),
+    ]
     subprocess.run([*me, "--_build", *(["--fresh"] if args.fresh else [])], env=env, check=True)
     build_s = time.perf_counter() - t0
     plans = json.loads(

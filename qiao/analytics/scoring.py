@@ -157,6 +157,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "need_mode_why_code",
     "need_mode_why_params",
     "cross_sell",
+    "aum_series",
 )
 """Columns of ``ScoringResult.scores``, in order.
 
@@ -189,6 +190,8 @@ ATTRITION_FEATURES: tuple[str, ...] = (
 
 #: Months of the series the attrition features at month ``t`` read: t … t + 12.
 _ATTRITION_LOOKBACK = 13
+#: Months of month-average AUM kept per customer for the 360's chart (``aum_series``).
+TREND_MONTHS = 24
 
 
 @dataclass
@@ -250,6 +253,17 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], path: str) -> dict[str
 def load_scoring_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The defaults of ``scoring.toml`` with ``overrides`` merged in (unknown keys are errors)."""
     return _merge(_defaults(), overrides or {}, "")
+
+
+def _aum_series(features: pd.DataFrame) -> list[list[float]]:
+    """Month-average AUM of the last :data:`TREND_MONTHS` months per customer, oldest first (the
+    last is the month of ``as_of``, averaged over its days so far), in yuan to the fen."""
+    cols = [f"aum_m{k}" for k in reversed(range(TREND_MONTHS)) if f"aum_m{k}" in features]
+    if not cols:
+        return [[] for _ in range(len(features))]
+    values = np.nan_to_num(features[cols].to_numpy(dtype=np.float64)).round(2)
+    out: list[list[float]] = values.tolist()
+    return out
 
 
 def _feature_params(cfg: Mapping[str, Any], history_months: int) -> FeatureParams:
@@ -502,6 +516,7 @@ def run_scoring(
     replay = int(cfg["tiers"]["replay_months"])
     history = max(
         13,
+        TREND_MONTHS,
         replay,
         int(att["horizon_months"]) + int(att["panel_months"]) - 1 + _ATTRITION_LOOKBACK,
     )
@@ -692,6 +707,7 @@ def run_scoring(
         for col in (attr, f"{attr}_why", f"{attr}_why_code", f"{attr}_why_params"):
             scores[col] = attrs[col].to_numpy()
     scores["cross_sell"] = cross_sell.to_numpy()
+    scores["aum_series"] = _aum_series(features)
     scores = scores[list(SCORE_COLUMNS)]
     steps.stop()
 

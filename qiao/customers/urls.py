@@ -15,6 +15,7 @@ urlpatterns = [
     path("assignment/staff/<str:username>/leave/", views.staff_leave, name="staff_leave"),
     path("<str:customer_no>/", views.customer_detail, name="detail"),
     path("<str:customer_no>/reveal/", views.customer_reveal_view, name="reveal"),
+    path("<str:customer_no>/transactions/", views.customer_transactions, name="transactions"),
     path("<str:customer_no>/edit/", views.customer_edit, name="edit"),
     path("<str:customer_no>/assign/", views.customer_assign_view, name="assign"),
 ]

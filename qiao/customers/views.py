@@ -40,6 +40,7 @@ from qiao.customers.permissions import (
 )
 from qiao.customers.selectors import (
     customer_accounts,
+    customer_aum_trend_scored,
     customer_changes,
     customer_completeness,
     customer_connections,
@@ -313,7 +314,10 @@ def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
     audit_record(request_or_staff=request, action=Action.VIEW, customer_no=customer.customer_no)
     accounts = customer_accounts(customer)
     asset_accounts = [a.account_no for a in accounts if a.product.category in lake_views.ASSET]
-    trend = lake_views.customer_aum_trend(customer_no=customer.customer_no, accounts=accounts)
+    score = customer_latest_score(customer)
+    trend = customer_aum_trend_scored(score)
+    if trend is None:  # not scored yet: from the lake, as of today
+        trend = lake_views.customer_aum_trend(customer_no=customer.customer_no, accounts=accounts)
     context = {
         "customer": customer,
         "tier": tier_label(customer.tier),
@@ -326,12 +330,10 @@ def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
         "accounts": accounts,
         "has_assets": bool(asset_accounts),
         "trend": trend,
-        "transactions": lake_views.customer_recent_transactions(
-            customer_no=customer.customer_no, limit=20
-        ),
+        **_transactions_context(customer, RECENT_MONTHS),
         "ebanking": customer_ebanking(customer),
         "payroll": customer_payroll(customer),
-        "score": customer_latest_score(customer),
+        "score": score,
         "owners": customer_ownership_history(customer)[:20],
         "changes": customer_changes(customer, limit=30),
         "can_reveal": staff_has_perm(staff, REVEAL_PII),
@@ -339,6 +341,42 @@ def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
         "can_edit": staff_has_perm(staff, EDIT_CUSTOMERS),
     }
     return render(request, "customers/detail.html", context)
+
+
+#: Months of transactions the 360 shows at once; earlier ones load when asked for.
+RECENT_MONTHS = 3
+TRANSACTION_MONTH_CHOICES = (3, 12)
+
+
+def _transactions_context(customer: Customer, months: int | None) -> dict[str, Any]:
+    available = lake_views.transaction_months()
+    shown = available if months is None else min(months, available)
+    return {
+        "transactions": lake_views.customer_recent_transactions(
+            customer_no=customer.customer_no, limit=20, months=months
+        ),
+        "txn_months": shown,
+        "txn_months_available": available,
+        "txn_more": [m for m in TRANSACTION_MONTH_CHOICES if shown < m < available],
+    }
+
+
+@login_required
+@require_GET
+def customer_transactions(request: HttpRequest, customer_no: str) -> HttpResponse:
+    """The 360's transactions over more months (htmx partial): ``?months=12`` or ``all``."""
+    staff: Staff = request.user  # type: ignore[assignment]
+    customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
+    raw = request.GET.get("months", "")
+    months = None if raw == "all" else int(raw) if raw.isdigit() else RECENT_MONTHS
+    audit_record(
+        request_or_staff=request,
+        action=Action.VIEW,
+        customer_no=customer.customer_no,
+        detail={"section": "transactions", "months": raw or RECENT_MONTHS},
+    )
+    context = {"customer": customer, **_transactions_context(customer, months)}
+    return render(request, "customers/_transactions.html", context)
 
 
 @login_required

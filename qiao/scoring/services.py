@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
+from qiao.core.bulk import fast_insert
 from qiao.customers.models import Customer
 from qiao.engagement.models import Contact
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
@@ -215,6 +216,9 @@ def _features(row: dict[str, Any]) -> dict[str, Any]:
             if isinstance(value, float) and not math.isfinite(value):
                 value = None
             out[key] = value
+    series = row.get("aum_series")
+    if series is not None and len(series):
+        out["aum_series"] = [float(v) for v in series]
     return out
 
 
@@ -313,45 +317,41 @@ def score_run(
     return run
 
 
+#: Score rows turned into snapshot rows and written per batch: a million customers' rows as
+#: Python objects at once took over 15 GB.
+_STORE_BATCH = 50_000
+
+
+def _snapshot(row: dict[str, Any], cid: int, as_of: dt.date) -> dict[str, Any]:
+    return {
+        "customer_id": cid,
+        "as_of": as_of,
+        "aum": _money(row.get("aum")),
+        "contribution_year": _money(row.get("contribution_year")),
+        "tier_pyramid": row.get("tier_pyramid") or "",
+        "tier_deposit": row.get("tier_deposit") or "",
+        "tier_why": _json(row.get("tier_why"), {}),
+        "pareto_core": bool(row.get("pareto_core")),
+        "p_alive": _float(row.get("p_alive")),
+        "expected_txn_12m": _float(row.get("expected_txn_12m")),
+        "clv": _money(row.get("clv")) if row.get("clv") is not None else None,
+        "attrition_prob": _float(row.get("attrition_prob")),
+        "attrition_reasons": _json(row.get("attrition_reasons"), []),
+        "risk_style": row.get("risk_style") or "",
+        "stage": row.get("stage") or "",
+        "stage_why": (row.get("stage_why") or "")[:300],
+        "motive": row.get("motive") or "",
+        "motive_why": (row.get("motive_why") or "")[:300],
+        "need_mode": row.get("need_mode") or "",
+        "cross_sell": _json(row.get("cross_sell"), []),
+        "features": _features(row),
+        "reason_codes": _reason_codes(row),
+    }
+
+
 def _store(result: Any, as_of: dt.date) -> int:
     scores = result.scores
     ids = dict(Customer.objects.values_list("customer_no", "id"))
-    records = scores.to_dict("records")
-    snapshots = []
-    updates: list[tuple[int, Decimal, str, Decimal]] = []
-    for row in records:
-        cid = ids.get(row["customer_no"])
-        if cid is None:
-            continue
-        aum = _money(row.get("aum"))
-        contribution = _money(row.get("contribution_year"))
-        snapshots.append(
-            ScoreSnapshot(
-                customer_id=cid,
-                as_of=as_of,
-                aum=aum,
-                contribution_year=contribution,
-                tier_pyramid=row.get("tier_pyramid") or "",
-                tier_deposit=row.get("tier_deposit") or "",
-                tier_why=_json(row.get("tier_why"), {}),
-                pareto_core=bool(row.get("pareto_core")),
-                p_alive=_float(row.get("p_alive")),
-                expected_txn_12m=_float(row.get("expected_txn_12m")),
-                clv=_money(row.get("clv")) if row.get("clv") is not None else None,
-                attrition_prob=_float(row.get("attrition_prob")),
-                attrition_reasons=_json(row.get("attrition_reasons"), []),
-                risk_style=row.get("risk_style") or "",
-                stage=row.get("stage") or "",
-                stage_why=(row.get("stage_why") or "")[:300],
-                motive=row.get("motive") or "",
-                motive_why=(row.get("motive_why") or "")[:300],
-                need_mode=row.get("need_mode") or "",
-                cross_sell=_json(row.get("cross_sell"), []),
-                features=_features(row),
-                reason_codes=_reason_codes(row),
-            )
-        )
-        updates.append((cid, aum, row.get("tier_pyramid") or "", contribution))
     history = _tier_changes(result.tier_history, ids)
     events = [
         ScoreEvent(
@@ -364,9 +364,22 @@ def _store(result: Any, as_of: dt.date) -> int:
         for e in result.events.to_dict("records")
         if e["customer_no"] in ids
     ]
+    stored = 0
     with transaction.atomic():
         ScoreSnapshot.objects.filter(as_of=as_of).delete()
-        ScoreSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+        for start in range(0, len(scores), _STORE_BATCH):
+            snapshots = []
+            updates: list[tuple[int, Decimal, str, Decimal]] = []
+            for row in scores.iloc[start : start + _STORE_BATCH].to_dict("records"):
+                cid = ids.get(row["customer_no"])
+                if cid is None:
+                    continue
+                snap = _snapshot(row, cid, as_of)
+                snapshots.append(snap)
+                updates.append((cid, snap["aum"], snap["tier_pyramid"], snap["contribution_year"]))
+            fast_insert(ScoreSnapshot, snapshots)
+            _update_customers(updates)
+            stored += len(snapshots)
         ScoreEvent.objects.filter(as_of=as_of).delete()
         ScoreEvent.objects.bulk_create(events, batch_size=2000)
         # The replay covers a window of month ends; history before it is kept as it was.
@@ -374,8 +387,7 @@ def _store(result: Any, as_of: dt.date) -> int:
             window_start = min(h.month_end for h in history)
             TierHistory.objects.filter(month_end__gte=window_start).delete()
             TierHistory.objects.bulk_create(history, batch_size=5000)
-        _update_customers(updates)
-    return len(snapshots)
+    return stored
 
 
 def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[TierHistory]:

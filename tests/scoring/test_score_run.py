@@ -56,3 +56,24 @@ def test_scoring_writes_a_snapshot_per_customer_and_is_idempotent(small_bank: Pa
     assert status["scored_customers"] == 600
     assert status["last_score_as_of"] == AS_OF.isoformat()
     assert sum(status["tiers"].values()) == 600
+
+
+def test_the_360_chart_from_the_scoring_equals_the_lake_reader(small_bank: Path) -> None:
+    """The 360 draws the AUM chart from the nightly snapshot (one row) instead of 24 monthly
+    lake files: the two must give the same months and amounts for the scoring's date."""
+    from qiao.customers.lake_views import customer_aum_trend
+    from qiao.customers.selectors import customer_accounts, customer_aum_trend_scored
+
+    assert score_run(as_of=AS_OF).ok
+    richest = list(Customer.objects.order_by("-aum")[:5])
+    for customer in richest:
+        snapshot = ScoreSnapshot.objects.get(customer=customer, as_of=AS_OF)
+        assert len(snapshot.features["aum_series"]) == 24
+        scored = customer_aum_trend_scored(snapshot)
+        lake = customer_aum_trend(
+            customer_no=customer.customer_no, accounts=customer_accounts(customer), as_of=AS_OF
+        )
+        assert scored is not None and len(scored) >= 6 and scored[-1]["month"] == "2026-10"
+        assert [m["month"] for m in scored] == [m["month"] for m in lake]
+        for ours, theirs in zip(scored, lake, strict=True):
+            assert ours["aum"] == pytest.approx(theirs["aum"], abs=0.02), ours["month"]

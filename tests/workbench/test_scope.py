@@ -31,6 +31,9 @@ def _bearer(bank, persona: str) -> dict[str, str]:
 def _page_statuses(client, customer_no: str) -> dict[str, int]:
     return {
         "detail": client.get(f"/customers/{customer_no}/").status_code,
+        "transactions": client.get(
+            f"/customers/{customer_no}/transactions/?months=all"
+        ).status_code,
         "edit": client.get(f"/customers/{customer_no}/edit/").status_code,
         "edit_post": client.post(f"/customers/{customer_no}/edit/", {}).status_code,
         "assign": client.get(f"/customers/{customer_no}/assign/").status_code,
@@ -64,7 +67,7 @@ def test_pages_answer_by_scope(bank, login, persona):
     for customer, sees in ((bank.x, SEES_X), (bank.y, SEES_Y)):
         got = _page_statuses(client, customer.customer_no)
         if persona in sees:
-            assert got["detail"] == 200
+            assert got["detail"] == got["transactions"] == 200
             assert got["edit"] == (200 if persona in CAN_EDIT else 403)
             # Nothing changed → back to the 360; read-only roles are refused.
             assert got["edit_post"] == (302 if persona in CAN_EDIT else 403)
@@ -74,7 +77,7 @@ def test_pages_answer_by_scope(bank, login, persona):
             assert got == dict.fromkeys(got, 404), (persona, customer.customer_no, got)
     # A customer that does not exist answers the same as one out of scope.
     assert _page_statuses(client, "P9999999") == dict.fromkeys(
-        ["detail", "edit", "edit_post", "assign", "reveal"], 404
+        ["detail", "transactions", "edit", "edit_post", "assign", "reveal"], 404
     )
 
 

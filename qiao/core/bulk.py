@@ -1,0 +1,78 @@
+"""Bulk writes shared by ingest and the nightly scoring: COPY on PostgreSQL, executemany on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from django.db import models
+
+Record = dict[str, Any]
+
+
+def fast_insert(
+    model: type[models.Model],
+    records: Iterable[Record],
+    *,
+    derive: Callable[[Record], Record] | None = None,
+    batch: int = 5000,
+) -> None:
+    """Insert many rows fast: COPY on PostgreSQL, executemany on SQLite (Django's bulk_create
+    spends most of its time compiling per-value SQL, which dominates at a million rows).
+
+    Rows are prepared a batch at a time inside the open COPY, ``derive`` (fields computed from
+    the record, such as search keys) included: the server indexes one batch while the next is
+    being prepared, instead of waiting for all of them.
+    """
+    from django.db import connection
+    from django.utils import timezone
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = [str(f.column) for f in fields]
+    now = timezone.now()
+    # What to write when a record leaves a field out, decided once per field, not per cell.
+    plan: list[tuple[models.Field[Any, Any], Any, bool]] = []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            fallback: Any = now
+        elif f.has_default():
+            fallback = f.get_default()
+        elif not f.null:
+            fallback = "" if f.empty_strings_allowed else None
+        else:
+            fallback = None
+        plan.append((f, fallback, f.get_internal_type() == "JSONField"))
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        it = iter(records)
+        while chunk := list(islice(it, batch)):
+            if derive is not None:
+                for rec in chunk:
+                    rec.update(derive(rec))
+            # Column by column: one pass per field over the batch, then rows by zipping.
+            cells: list[list[Any]] = []
+            for f, fallback, is_json in plan:
+                column = [rec.get(f.attname) for rec in chunk]
+                if fallback is not None:
+                    column = [fallback if value is None else value for value in column]
+                if is_json:
+                    column = [
+                        None if value is None else f.get_db_prep_value(value, connection)
+                        for value in column
+                    ]
+                cells.append(column)
+            yield list(zip(*cells, strict=True))
+
+    table = model._meta.db_table
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for rows in batches():
+                    for row in rows:
+                        copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            for rows in batches():
+                cur.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
