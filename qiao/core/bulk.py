@@ -11,6 +11,11 @@ from django.db import models
 Record = dict[str, Any]
 
 
+class JSONText(str):
+    """A value already serialised as JSON (by qiao.analytics): written to a JSON column as it is,
+    not parsed and serialised again (at a million rows that round trip was half the time)."""
+
+
 def fast_insert(
     model: type[models.Model],
     records: Iterable[Record],
@@ -58,7 +63,11 @@ def fast_insert(
                     column = [fallback if value is None else value for value in column]
                 if is_json:
                     column = [
-                        None if value is None else f.get_db_prep_value(value, connection)
+                        None
+                        if value is None
+                        else value
+                        if isinstance(value, JSONText)
+                        else f.get_db_prep_value(value, connection)
                         for value in column
                     ]
                 cells.append(column)

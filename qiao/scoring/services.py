@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
-from qiao.core.bulk import fast_insert
+from qiao.core.bulk import JSONText, fast_insert
 from qiao.customers.models import Customer
 from qiao.engagement.models import Contact
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
@@ -183,6 +183,15 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _json_text(value: Any, default: str) -> JSONText:
+    """A JSON column's value from the pipeline: its JSON text as given (json.dumps output)."""
+    if isinstance(value, str) and value:
+        return JSONText(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return JSONText(default)
+    return JSONText(json.dumps(value, ensure_ascii=False))
+
+
 def _json(value: Any, default: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return default
@@ -330,20 +339,20 @@ def _snapshot(row: dict[str, Any], cid: int, as_of: dt.date) -> dict[str, Any]:
         "contribution_year": _money(row.get("contribution_year")),
         "tier_pyramid": row.get("tier_pyramid") or "",
         "tier_deposit": row.get("tier_deposit") or "",
-        "tier_why": _json(row.get("tier_why"), {}),
+        "tier_why": _json_text(row.get("tier_why"), "{}"),
         "pareto_core": bool(row.get("pareto_core")),
         "p_alive": _float(row.get("p_alive")),
         "expected_txn_12m": _float(row.get("expected_txn_12m")),
         "clv": _money(row.get("clv")) if row.get("clv") is not None else None,
         "attrition_prob": _float(row.get("attrition_prob")),
-        "attrition_reasons": _json(row.get("attrition_reasons"), []),
+        "attrition_reasons": _json_text(row.get("attrition_reasons"), "[]"),
         "risk_style": row.get("risk_style") or "",
         "stage": row.get("stage") or "",
         "stage_why": (row.get("stage_why") or "")[:300],
         "motive": row.get("motive") or "",
         "motive_why": (row.get("motive_why") or "")[:300],
         "need_mode": row.get("need_mode") or "",
-        "cross_sell": _json(row.get("cross_sell"), []),
+        "cross_sell": _json_text(row.get("cross_sell"), "[]"),
         "features": _features(row),
         "reason_codes": _reason_codes(row),
     }

@@ -38,6 +38,9 @@ def test_scoring_writes_a_snapshot_per_customer_and_is_idempotent(small_bank: Pa
     # Every customer has a tier with its why, and the list columns were copied onto customers.
     assert not snaps.filter(tier_pyramid="").exists()
     assert all(s.tier_why for s in snaps[:50])
+    # JSON columns hold JSON values, not JSON text in a string (the pipeline's text is written as is)
+    assert all(isinstance(s.tier_why, dict) and isinstance(s.cross_sell, list) for s in snaps[:50])
+    assert all(isinstance(s.attrition_reasons, list) for s in snaps[:50])
     assert Customer.objects.exclude(tier="").count() == 600
     richest = Customer.objects.order_by("-aum").first()
     assert richest is not None and richest.aum > 0
