@@ -393,32 +393,46 @@ def _store(result: Any, as_of: dt.date) -> int:
         ScoreEvent.objects.bulk_create(events, batch_size=2000)
         # The replay covers a window of month ends; history before it is kept as it was.
         if history:
-            window_start = min(h.month_end for h in history)
+            window_start = min(h["month_end"] for h in history)
             TierHistory.objects.filter(month_end__gte=window_start).delete()
-            TierHistory.objects.bulk_create(history, batch_size=5000)
+            fast_insert(TierHistory, history)
     return stored
 
 
-def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[TierHistory]:
-    """Keep the tier path at its change points (and its first month): the history, compactly."""
-    rows = tier_history.sort_values(["customer_no", "scheme", "month_end"]).itertuples(index=False)
-    out: list[TierHistory] = []
-    last: tuple[str, str] | None = None
-    last_tier = None
-    for row in rows:
-        key = (row.customer_no, row.scheme)
-        if key != last or row.tier != last_tier:
-            cid = ids.get(row.customer_no)
-            if cid is not None:
-                month_end = (
-                    row.month_end.date() if hasattr(row.month_end, "date") else row.month_end
-                )
+def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[dict[str, Any]]:
+    """Keep the tier path at its change points (and its first month): the history, compactly.
+
+    Vectorised: per scheme, the path is laid out as a month × customer matrix of tier codes and
+    compared with the month before (a million customers × 24 month ends is 24 M rows a scheme).
+    """
+    import numpy as np
+    import pandas as pd
+
+    out: list[dict[str, Any]] = []
+    for scheme in pd.unique(tier_history["scheme"]):
+        part = tier_history[tier_history["scheme"] == scheme]
+        cust_codes, customers = pd.factorize(part["customer_no"])
+        month_codes, months = pd.factorize(part["month_end"], sort=True)
+        tier_codes, tiers = pd.factorize(part["tier"])
+        path = np.full((len(months), len(customers)), -1, dtype=np.int32)
+        path[month_codes, cust_codes] = tier_codes
+        keep = path >= 0
+        keep[1:] &= path[1:] != path[:-1]
+        m_idx, c_idx = np.nonzero(keep)
+        cids = pd.Series(customers).map(ids).to_numpy()
+        days = [m.date() if hasattr(m, "date") else m for m in months]
+        tier_names = [str(t) for t in tiers]
+        for m, c in zip(m_idx.tolist(), c_idx.tolist(), strict=True):
+            cid = cids[c]
+            if cid == cid and cid is not None:  # customers no longer in the database are skipped
                 out.append(
-                    TierHistory(
-                        customer_id=cid, month_end=month_end, scheme=row.scheme, tier=row.tier
-                    )
+                    {
+                        "customer_id": int(cid),
+                        "month_end": days[m],
+                        "scheme": str(scheme),
+                        "tier": tier_names[path[m, c]],
+                    }
                 )
-        last, last_tier = key, row.tier
     return out
 
 

@@ -80,3 +80,32 @@ def test_the_360_chart_from_the_scoring_equals_the_lake_reader(small_bank: Path)
         assert [m["month"] for m in scored] == [m["month"] for m in lake]
         for ours, theirs in zip(scored, lake, strict=True):
             assert ours["aum"] == pytest.approx(theirs["aum"], abs=0.02), ours["month"]
+
+
+def test_tier_history_is_kept_at_its_change_points() -> None:
+    import pandas as pd
+
+    from qiao.scoring.services import _tier_changes
+
+    ends = [dt.date(2026, 8, 31), dt.date(2026, 9, 30), dt.date(2026, 10, 31)]
+    rows = [
+        ("A", ends[2], "PLATINUM"),
+        ("B", ends[0], "ORDINARY"),
+        ("A", ends[0], "GOLD"),
+        ("C", ends[0], "GOLD"),  # no longer in the database
+        ("A", ends[1], "GOLD"),
+        ("B", ends[2], "ORDINARY"),
+        ("B", ends[1], "ORDINARY"),
+    ]
+    frame = pd.DataFrame(rows, columns=["customer_no", "month_end", "tier"])
+    frame["month_end"] = pd.to_datetime(frame["month_end"])
+    frame["scheme"] = "pyramid"
+    got = sorted(
+        (r["customer_id"], r["month_end"], r["scheme"], r["tier"])
+        for r in _tier_changes(frame, {"A": 1, "B": 2})
+    )
+    assert got == [
+        (1, ends[0], "pyramid", "GOLD"),
+        (1, ends[2], "pyramid", "PLATINUM"),
+        (2, ends[0], "pyramid", "ORDINARY"),
+    ]
