@@ -231,19 +231,23 @@ def _features(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _reason_codes(row: dict[str, Any]) -> dict[str, Any]:
+def _reason_codes(row: dict[str, Any]) -> JSONText:
     """The language-neutral explanations of a scores row (rendered by ``qiao.scoring.explain``):
-    ``{"stage" | "motive" | "need_mode": {"code", "params"}, "attrition": [{"code", "params"}]}``.
+    ``{"stage" | "motive" | "need_mode": {"code", "params"}, "attrition": [{"code", "params"}]}``,
+    as JSON text assembled from the pipeline's JSON parts (no parse and re-serialise per row).
     """
-    out: dict[str, Any] = {}
+    parts: list[str] = []
     for kind in ("stage", "motive", "need_mode"):
         code = row.get(f"{kind}_why_code")
         if isinstance(code, str) and code:
-            out[kind] = {"code": code, "params": _json(row.get(f"{kind}_why_params"), {})}
-    attrition = _json(row.get("attrition_reason_codes"), None)
-    if isinstance(attrition, list):
-        out["attrition"] = attrition
-    return out
+            params = _json_text(row.get(f"{kind}_why_params"), "{}")
+            parts.append(f'"{kind}": {{"code": {json.dumps(code)}, "params": {params}}}')
+    attrition = row.get("attrition_reason_codes")
+    if isinstance(attrition, str) and attrition.lstrip().startswith("["):
+        parts.append(f'"attrition": {attrition}')
+    elif isinstance(attrition, list):
+        parts.append(f'"attrition": {json.dumps(attrition, ensure_ascii=False)}')
+    return JSONText("{" + ", ".join(parts) + "}")
 
 
 def _previous(as_of: dt.date) -> Any:
@@ -437,8 +441,21 @@ def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[dict[str, Any]
 
 
 def _update_customers(updates: list[tuple[int, Decimal, str, Decimal]]) -> None:
-    """Copy AUM, tier and contribution onto customers in set-based batches (UPDATE … FROM VALUES)."""
+    """Copy AUM, tier and contribution onto customers in set-based batches: on PostgreSQL one
+    UPDATE … FROM unnest(arrays) per 50,000 (four parameters, not four per row), elsewhere
+    UPDATE … FROM (VALUES …) per 2,000."""
     table = Customer._meta.db_table
+    if connection.vendor == "postgresql":
+        for i in range(0, len(updates), 50_000):
+            ids, aums, tiers, contributions = zip(*updates[i : i + 50_000], strict=True)
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"UPDATE {table} SET aum = v.aum, tier = v.tier, contribution = v.contribution "
+                    "FROM unnest(%s::bigint[], %s::numeric[], %s::text[], %s::numeric[]) "
+                    f"AS v(id, aum, tier, contribution) WHERE {table}.id = v.id",
+                    [list(ids), list(aums), list(tiers), list(contributions)],
+                )
+        return
     for i in range(0, len(updates), 2000):
         batch = updates[i : i + 2000]
         values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
