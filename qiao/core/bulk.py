@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
@@ -62,12 +63,15 @@ def fast_insert(
                 if fallback is not None:
                     column = [fallback if value is None else value for value in column]
                 if is_json:
+                    # JSON text is what both databases take for a JSON column (PostgreSQL parses
+                    # it into jsonb, SQLite stores it), serialised as JSONField does it.
+                    encoder = getattr(f, "encoder", None)
                     column = [
                         None
                         if value is None
                         else value
                         if isinstance(value, JSONText)
-                        else f.get_db_prep_value(value, connection)
+                        else json.dumps(value, cls=encoder)
                         for value in column
                     ]
                 cells.append(column)
