@@ -379,6 +379,7 @@ def _store(result: Any, as_of: dt.date) -> int:
     ]
     stored = 0
     names = [str(c) for c in scores.columns]
+    all_updates: list[tuple[int, Decimal, str, Decimal]] = []
     with transaction.atomic():
         ScoreSnapshot.objects.filter(as_of=as_of).delete()
         for start in range(0, len(scores), _STORE_BATCH):
@@ -396,8 +397,9 @@ def _store(result: Any, as_of: dt.date) -> int:
                 snapshots.append(snap)
                 updates.append((cid, snap["aum"], snap["tier_pyramid"], snap["contribution_year"]))
             fast_insert(ScoreSnapshot, snapshots)
-            _update_customers(updates)
+            all_updates += updates
             stored += len(snapshots)
+        _update_customers(all_updates)
         ScoreEvent.objects.filter(as_of=as_of).delete()
         ScoreEvent.objects.bulk_create(events, batch_size=2000)
         # The replay covers a window of month ends; history before it is kept as it was.
@@ -446,20 +448,29 @@ def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[dict[str, Any]
 
 
 def _update_customers(updates: list[tuple[int, Decimal, str, Decimal]]) -> None:
-    """Copy AUM, tier and contribution onto customers in set-based batches: on PostgreSQL one
-    UPDATE … FROM unnest(arrays) per 50,000 (four parameters, not four per row), elsewhere
-    UPDATE … FROM (VALUES …) per 2,000."""
+    """Copy AUM, tier and contribution onto customers, set-based, changed rows only.
+
+    PostgreSQL: the values go into a temporary table with COPY and one UPDATE … FROM joins it
+    (a batch of UPDATEs each planned its own join over the customers). Elsewhere: UPDATE … FROM
+    (VALUES …) per 2,000.
+    """
     table = Customer._meta.db_table
     if connection.vendor == "postgresql":
-        for i in range(0, len(updates), 50_000):
-            ids, aums, tiers, contributions = zip(*updates[i : i + 50_000], strict=True)
-            with connection.cursor() as cur:
-                cur.execute(
-                    f"UPDATE {table} SET aum = v.aum, tier = v.tier, contribution = v.contribution "
-                    "FROM unnest(%s::bigint[], %s::numeric[], %s::text[], %s::numeric[]) "
-                    f"AS v(id, aum, tier, contribution) WHERE {table}.id = v.id",
-                    [list(ids), list(aums), list(tiers), list(contributions)],
-                )
+        with connection.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE qiao_score_update (id bigint, aum numeric(18, 2), "
+                "tier varchar(20), contribution numeric(18, 2)) ON COMMIT DROP"
+            )
+            with cur.cursor.copy("COPY qiao_score_update FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in updates:
+                    copy.write_row(row)
+            cur.execute("ANALYZE qiao_score_update")
+            cur.execute(
+                f"UPDATE {table} AS c SET aum = u.aum, tier = u.tier, contribution = u.contribution "
+                "FROM qiao_score_update AS u WHERE c.id = u.id AND (c.aum, c.tier, c.contribution) "
+                "IS DISTINCT FROM (u.aum, u.tier, u.contribution)"
+            )
+            cur.execute("DROP TABLE qiao_score_update")
         return
     for i in range(0, len(updates), 2000):
         batch = updates[i : i + 2000]
