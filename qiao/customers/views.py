@@ -316,6 +316,7 @@ def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
     asset_accounts = [a.account_no for a in accounts if a.product.category in lake_views.ASSET]
     score = customer_latest_score(customer)
     trend = customer_aum_trend_scored(score)
+    trend_as_of = score.as_of if trend is not None else None
     if trend is None:  # not scored yet: from the lake, as of today
         trend = lake_views.customer_aum_trend(customer_no=customer.customer_no, accounts=accounts)
     context = {
@@ -330,6 +331,7 @@ def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
         "accounts": accounts,
         "has_assets": bool(asset_accounts),
         "trend": trend,
+        "trend_as_of": trend_as_of,
         **_transactions_context(customer, RECENT_MONTHS),
         "ebanking": customer_ebanking(customer),
         "payroll": customer_payroll(customer),

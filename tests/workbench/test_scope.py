@@ -202,3 +202,35 @@ def test_the_360_shows_the_latest_scores(bank, login):
     assert "peers hold funds" in scores and "50%" in scores
     # The engagement panel (tasks, contacts, complaints) fills the 360's slot.
     assert 'id="engagement-panel"' in page
+    # No AUM series in these snapshots (and no lake): no chart.
+    assert 'id="aum-data"' not in page
+
+
+def test_the_360_draws_the_aum_chart_from_the_latest_snapshot(bank, login):
+    import datetime as dt
+    import json
+    from decimal import Decimal
+
+    from qiao.scoring.models import ScoreSnapshot
+
+    series = [0.0] * 20 + [100.0, 250000.0, 300000.5, 280000.0]  # 24 months up to Feb 2026
+    ScoreSnapshot.objects.create(
+        customer=bank.x,
+        as_of=dt.date(2026, 2, 28),
+        aum=Decimal(280000),
+        contribution_year=Decimal(1),
+        tier_pyramid="GOLD",
+        features={"aum_series": series},
+    )
+    page = login("cm_owner").get(f"/customers/{bank.x.customer_no}/").content.decode()
+    start = page.index('id="aum-data"')
+    data = json.loads(page[page.index(">", start) + 1 : page.index("</script>", start)])
+    # months before the first balance left out; labelled back from the snapshot's date
+    assert data == [
+        {"month": "2025-11", "aum": 100.0},
+        {"month": "2025-12", "aum": 250000.0},
+        {"month": "2026-01", "aum": 300000.5},
+        {"month": "2026-02", "aum": 280000.0},
+    ]
+    chart_header = page[page.index("AUM, month average") : start]
+    assert "as of 2026-02-28" in chart_header
