@@ -109,3 +109,25 @@ def test_tier_history_is_kept_at_its_change_points() -> None:
         (1, ends[2], "pyramid", "PLATINUM"),
         (2, ends[0], "pyramid", "ORDINARY"),
     ]
+
+
+def test_snapshot_features_made_by_duckdb_equal_the_python_ones() -> None:
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    from qiao.scoring.services import FEATURE_KEYS, _features, _features_json
+
+    n = 4
+    frame = pd.DataFrame({k: np.linspace(0.5, 3.5, n) for k in FEATURE_KEYS})
+    frame["age"] = [30, 41, 52, 63]
+    frame["trend_3m"] = [0.1, np.nan, np.inf, -0.25]
+    frame["need_mode_why"] = ["", "2 active signals", None, "x"]
+    frame["aum_series"] = [[1.0, 2.5], [], [0.1, 0.2], [3.0]]
+    frame["customer_no"] = ["A", "B", "C", "D"]  # not a feature: left out
+    with duckdb.connect() as con:
+        texts = _features_json(con, frame)
+    for text, row in zip(texts, frame.to_dict("records"), strict=True):
+        expected = _features(row)
+        expected.setdefault("aum_series", [])
+        assert json.loads(text) == expected
