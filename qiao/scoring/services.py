@@ -215,22 +215,6 @@ FEATURE_KEYS = [
 ]
 
 
-def _features(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in FEATURE_KEYS:
-        if key in row:
-            value = row[key]
-            if hasattr(value, "item"):
-                value = value.item()
-            if isinstance(value, float) and not math.isfinite(value):
-                value = None
-            out[key] = value
-    series = row.get("aum_series")
-    if series is not None and len(series):
-        out["aum_series"] = list(series)  # floats already (qiao.analytics.scoring._aum_series)
-    return out
-
-
 def _reason_codes(row: dict[str, Any]) -> JSONText:
     """The language-neutral explanations of a scores row (rendered by ``qiao.scoring.explain``):
     ``{"stage" | "motive" | "need_mode": {"code", "params"}, "attrition": [{"code", "params"}]}``,
@@ -336,9 +320,9 @@ _STORE_BATCH = 50_000
 
 
 def _features_json(con: Any, batch: Any) -> list[JSONText]:
-    """The snapshot's ``features`` of each row of a batch of scores, as JSON text made by DuckDB
-    (``to_json(struct_pack(…))``, in C): the same keys and values as :func:`_features` (non-finite
-    numbers as null), without serialising ~90 values per customer in Python."""
+    """The snapshot's ``features`` of each row of a batch of scores — the :data:`FEATURE_KEYS` the
+    batch has and ``aum_series``, non-finite numbers as null — as JSON text made by DuckDB
+    (``to_json(struct_pack(…))``, in C), not serialised value by value in Python."""
     keys = [k for k in [*FEATURE_KEYS, "aum_series"] if k in batch.columns]
     con.register("score_batch", batch[keys])
     try:
@@ -358,9 +342,7 @@ def _features_json(con: Any, batch: Any) -> list[JSONText]:
     return [JSONText(r[0]) for r in rows]
 
 
-def _snapshot(
-    row: dict[str, Any], cid: int, as_of: dt.date, features: JSONText | None = None
-) -> dict[str, Any]:
+def _snapshot(row: dict[str, Any], cid: int, as_of: dt.date, features: JSONText) -> dict[str, Any]:
     return {
         "customer_id": cid,
         "as_of": as_of,
@@ -382,7 +364,7 @@ def _snapshot(
         "motive_why": (row.get("motive_why") or "")[:300],
         "need_mode": row.get("need_mode") or "",
         "cross_sell": _json_text(row.get("cross_sell"), "[]"),
-        "features": features if features is not None else _features(row),
+        "features": features,
         "reason_codes": _reason_codes(row),
     }
 

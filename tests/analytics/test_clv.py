@@ -392,7 +392,9 @@ def assert_same_summary(ours: pd.DataFrame, theirs: pd.DataFrame, id_col: str) -
 
 @pytest.mark.parametrize("freq", ["D", "W"])
 @pytest.mark.parametrize("end", ["1997-09-30", "1997-02-13", "1998-06-30"])
-def test_summary_equals_lifetimes_on_cdnow(cdnow_master: pd.DataFrame, freq: str, end: str) -> None:
+def test_summary_equals_lifetimes_on_cdnow(
+    cdnow_master: pd.DataFrame, freq: str, end: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     theirs = summary_data_from_transaction_data(
         cdnow_master, "customer_id", "date", "dollar_value", observation_period_end=end, freq=freq
     )
@@ -407,29 +409,15 @@ def test_summary_equals_lifetimes_on_cdnow(cdnow_master: pd.DataFrame, freq: str
         CDNOW_MASTER, "customer_id", "date", "dollar_value", end=end, freq=freq
     )
     assert_same_summary(from_file, theirs, "customer_id")
-
-
-@pytest.mark.parametrize("freq", ["D", "W"])
-def test_summary_in_hash_parts_equals_lifetimes(
-    cdnow_master: pd.DataFrame, freq: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Large inputs are summarised in customer hash parts: same numbers, same order."""
+    # Large inputs are summarised in customer hash parts: same numbers, same order.
     from qiao.analytics.clv import summary as summary_module
 
     monkeypatch.setattr(summary_module, "_ROWS_PER_PART", 10_000)  # CDNOW's 69,659 rows: 4 parts
     assert round(len(cdnow_master) / 10_000) > summary_module._MAX_PARTS
-    theirs = summary_data_from_transaction_data(
-        cdnow_master,
-        "customer_id",
-        "date",
-        "dollar_value",
-        observation_period_end="1997-09-30",
-        freq=freq,
+    in_parts = summary_from_transactions(
+        cdnow_master, "customer_id", "date", "dollar_value", end=end, freq=freq
     )
-    ours = summary_from_transactions(
-        cdnow_master, "customer_id", "date", "dollar_value", end="1997-09-30", freq=freq
-    )
-    assert_same_summary(ours, theirs, "customer_id")
+    assert_same_summary(in_parts, theirs, "customer_id")
 
 
 def test_summary_from_csv_and_parquet_paths(tmp_path: Path) -> None:
