@@ -228,10 +228,9 @@ def test_need_mode_reasons_as_codes_and_params():
     }
 
 
-def test_every_reason_has_a_code_from_the_list():
-    rng = np.random.default_rng(7)
-    n = 400
-    f = pd.DataFrame(
+def random_features(n: int = 500, seed: int = 11) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
         {
             **{k: [v] * n for k, v in BASE.items()},
             "tenure_months": rng.integers(0, 30, n).astype(float),
@@ -239,7 +238,11 @@ def test_every_reason_has_a_code_from_the_list():
             "trend_3m": rng.normal(0, 0.4, n),
             "trend_6m": rng.normal(0, 0.4, n),
             "txn_trend_3m": rng.normal(0, 0.6, n),
-            "loan_balance": rng.choice([0.0, 1e5], n),
+            "n_txn_m0": rng.integers(0, 4, n).astype(float),
+            "loan_balance": rng.choice([0.0, 123_456.7, 2e6], n),
+            "has_LOAN": rng.random(n) < 0.1,
+            "has_SETTLEMENT": rng.random(n) < 0.3,
+            "customer_type": rng.choice(["P", "C"], n),
             "wealth_fund_share": rng.random(n),
             "time_bond_share": rng.random(n),
             "n_trades": rng.integers(0, 8, n).astype(float),
@@ -249,6 +252,10 @@ def test_every_reason_has_a_code_from_the_list():
         },
         index=[f"C{i}" for i in range(n)],
     )
+
+
+def test_every_reason_has_a_code_from_the_list():
+    f = random_features(n=400, seed=7)
     out = rule_attributes(f)
     for attr, codes in REASON_CODES.items():
         for code, params in coded(out, attr).values():

@@ -13,8 +13,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -28,35 +26,9 @@ from qiao.org.models import Role, Staff
 from qiao.scoring import explain
 from qiao.scoring.models import ModelRun, ScoreSnapshot
 from qiao.scoring.services import score_run
-from tests.analytics.test_attributes import BASE
+from tests.analytics.test_attributes import random_features
 
 AS_OF = dt.date(2026, 10, 31)
-
-
-def random_features(n: int = 500, seed: int = 11) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            **{k: [v] * n for k, v in BASE.items()},
-            "tenure_months": rng.integers(0, 30, n).astype(float),
-            "n_products": rng.integers(0, 4, n).astype(float),
-            "trend_3m": rng.normal(0, 0.4, n),
-            "trend_6m": rng.normal(0, 0.4, n),
-            "txn_trend_3m": rng.normal(0, 0.6, n),
-            "n_txn_m0": rng.integers(0, 4, n).astype(float),
-            "loan_balance": rng.choice([0.0, 123_456.7, 2e6], n),
-            "has_LOAN": rng.random(n) < 0.1,
-            "has_SETTLEMENT": rng.random(n) < 0.3,
-            "customer_type": rng.choice(["P", "C"], n),
-            "wealth_fund_share": rng.random(n),
-            "time_bond_share": rng.random(n),
-            "n_trades": rng.integers(0, 8, n).astype(float),
-            "electronic_share": rng.random(n),
-            "n_purchase": rng.integers(0, 3, n).astype(float),
-            "n_ebank_activated": rng.integers(0, 4, n).astype(float),
-        },
-        index=[f"C{i}" for i in range(n)],
-    )
 
 
 def test_attribute_codes_in_english_say_what_the_analytics_said():
