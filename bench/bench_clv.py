@@ -1,7 +1,7 @@
 """Lifetime-value benchmarks: qiao.analytics.clv against lifetimes 0.11.3, side by side.
 
 (a) RFM summary of 5 M synthetic transactions (and 50 M with ``--large``), for ``freq`` D and W:
-    ``summary_from_transactions`` (DuckDB) versus ``lifetimes.utils.
+    ``summary_from_transactions`` (numpy arrays, sorted keys) versus ``lifetimes.utils.
     summary_data_from_transaction_data``; the numbers must be identical (after sorting by id,
     tolerance 1e-9). Target: >= 10x faster at 5 M.
 (b) BG/NBD fit on 1 M customers drawn from the BG/NBD process with CDNOW-like parameters, ages

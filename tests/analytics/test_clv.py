@@ -409,15 +409,30 @@ def test_summary_equals_lifetimes_on_cdnow(
         CDNOW_MASTER, "customer_id", "date", "dollar_value", end=end, freq=freq
     )
     assert_same_summary(from_file, theirs, "customer_id")
-    # Large inputs are summarised in customer hash parts: same numbers, same order.
+    # Integer ids take the offset codes (no hashing); large logs sort their keys per customer
+    # range on threads, each range small enough for 32-bit keys: same numbers, same order.
     from qiao.analytics.clv import summary as summary_module
 
-    monkeypatch.setattr(summary_module, "_ROWS_PER_PART", 10_000)  # CDNOW's 69,659 rows: 4 parts
-    assert round(len(cdnow_master) / 10_000) > summary_module._MAX_PARTS
-    in_parts = summary_from_transactions(
-        cdnow_master, "customer_id", "date", "dollar_value", end=end, freq=freq
+    numbered = cdnow_master.assign(customer_id=cdnow_master["customer_id"].astype(np.int64))
+    expected = theirs.reset_index().assign(customer_id=lambda t: t["customer_id"].astype(np.int64))
+    assert_same_summary(
+        summary_from_transactions(
+            numbered, "customer_id", "date", "dollar_value", end=end, freq=freq
+        ),
+        expected.set_index("customer_id"),
+        "customer_id",
     )
-    assert_same_summary(in_parts, theirs, "customer_id")
+    monkeypatch.setattr(summary_module, "_PARALLEL_ROWS", 1_000)
+    for key_range in (3_000_000, 50_000):  # 32-bit keys in ~4 ranges; too many ranges: 64-bit
+        monkeypatch.setattr(summary_module, "_KEY_RANGE", key_range)
+        for frame, expect in (
+            (cdnow_master, theirs),
+            (numbered, expected.set_index("customer_id")),
+        ):
+            in_ranges = summary_from_transactions(
+                frame, "customer_id", "date", "dollar_value", end=end, freq=freq
+            )
+            assert_same_summary(in_ranges, expect, "customer_id")
 
 
 def test_summary_from_csv_and_parquet_paths(tmp_path: Path) -> None:
@@ -511,6 +526,62 @@ def test_summary_properties_and_lifetimes_equality(
         frame, "cust", "ts", "amount", observation_period_end=end, freq=freq
     )
     assert_same_summary(ours, theirs, "cust")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(-3, 40)),  # customer (None: no id)
+            st.one_of(st.none(), st.integers(-400, 400)),  # day from 2024-01-03 (None: no date)
+            st.integers(0, 86_399),  # second of the day
+            st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False)),  # amount (None: NaN)
+        ),
+        min_size=1,
+        max_size=80,
+    ),
+    end_offset=st.integers(-400, 400),
+    freq=st.sampled_from(["D", "W"]),
+    text_ids=st.booleans(),
+)
+def test_summary_same_from_numpy_arrays_and_from_duckdb(
+    rows: list[tuple[int | None, int | None, int, float | None]],
+    end_offset: int,
+    freq: str,
+    text_ids: bool,
+) -> None:
+    """A pandas frame with a datetime column is read from its arrays, anything else by DuckDB:
+    the two readers give the same summary, gaps (no id, no date, no amount) included."""
+    start = dt.datetime(2024, 1, 3)
+    ids = [None if c is None else (f"c{c:03d}" if text_ids else c) for c, _, _, _ in rows]
+    frame = pd.DataFrame(
+        {
+            "cust": pd.Series(ids, dtype=object if text_ids else "Int64"),
+            "ts": pd.to_datetime(
+                [
+                    None if d is None else start + dt.timedelta(days=d, seconds=s)
+                    for _, d, s, _ in rows
+                ]
+            ),
+            "amount": [np.nan if a is None else a for _, _, _, a in rows],
+        }
+    )
+    if not text_ids and frame["cust"].notna().all():
+        frame["cust"] = frame["cust"].astype(np.int64)  # plain numpy ids: the offset codes
+    end = start + dt.timedelta(days=end_offset)
+    from_arrays = summary_from_transactions(frame, "cust", "ts", "amount", end=end, freq=freq)
+    by_duckdb = summary_from_transactions(
+        pa.Table.from_pandas(frame), "cust", "ts", "amount", end=end, freq=freq
+    )
+    assert list(from_arrays["customer_id"]) == list(by_duckdb["customer_id"])
+    assert list(from_arrays.columns) == list(by_duckdb.columns)
+    for col in ("frequency", "recency", "T", "monetary_value"):
+        np.testing.assert_allclose(
+            from_arrays[col].to_numpy(dtype=float),
+            by_duckdb[col].to_numpy(dtype=float),
+            rtol=1e-12,
+            atol=1e-6,  # the summing order differs
+        )
 
 
 @pytest.mark.parametrize("freq", ["D", "W"])

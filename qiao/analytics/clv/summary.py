@@ -1,4 +1,4 @@
-"""RFM summaries of a transaction log, computed in DuckDB.
+"""RFM summaries of a transaction log.
 
 The definitions are those of ``lifetimes.utils.summary_data_from_transaction_data`` and the
 numbers are identical to it (the test suite and ``bench/bench_clv.py`` check this):
@@ -12,6 +12,15 @@ numbers are identical to it (the test suite and ``bench/bench_clv.py`` check thi
 * ``recency`` = first to last purchase period, ``T`` = first purchase period to ``end``, in
   periods (days, or weeks = days / 7);
 * ``monetary_value`` = mean of the summed amounts of the repeat periods, 0 when frequency is 0.
+
+How: the input becomes three columns -- a customer code (0 .. n-1 in id order), the instant of
+each transaction as an integer and the amount. A pandas frame with a datetime column is read
+straight from its numpy arrays; files, Arrow tables and text or ``YYYYMMDD`` dates go through
+DuckDB, which parses and checks them. The per-customer numbers are then array operations:
+first and last period by ``minimum.at`` / ``maximum.at``, amounts by ``bincount``, and the number
+of distinct periods as rows minus repeated (customer, period) keys, found by sorting the keys --
+in customer ranges on several threads, each range small enough for 32-bit keys. That is the one
+costly step (a sort of the keys; no hash table of (customer, period) groups).
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,9 +39,17 @@ import pandas as pd
 
 Freq = Literal["D", "W"]
 _PERIOD_DAYS: dict[str, int] = {"D": 1, "W": 7}
-#: When the summed |amounts| of a customer exceed the repeat-period total by this factor, the
-#: fast "total minus first period" mean loses digits and is recomputed exactly.
-_CANCELLATION_RATIO = 1e4
+_EPOCH = dt.date(1970, 1, 1)
+#: 1970-01-01 was a Thursday: ``(day + 3) // 7`` numbers the Monday-to-Sunday weeks.
+_WEEK_SHIFT = 3
+#: A customer range is sorted as 32-bit keys (customer x periods + period) when they fit.
+_KEY_RANGE = 2**31 - 1
+#: ... in at most this many customer ranges (each range is one pass over the log)
+_MAX_RANGES = 16
+#: numpy datetime units of a log's instants, and how many make a day
+_UNITS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+#: Smaller logs are sorted in one piece (threads do not pay for themselves).
+_PARALLEL_ROWS = 1_000_000
 
 
 class MissingColumnError(ValueError):
@@ -89,8 +108,6 @@ class _Source:
     ) -> None:
         self.con = con
         required = [customer_col, date_col] + ([amount_col] if amount_col else [])
-        #: CSV is parsed again by every query that reads it: read it once.
-        self.rescans_cheaply = True
         if isinstance(data, str | os.PathLike):
             self._register_path(Path(data), customer_col)
         else:
@@ -104,12 +121,6 @@ class _Source:
                 raise MissingColumnError(col, list(types))
         self.customer = _q(customer_col)
         self.amount = _amount_expr(_q(amount_col), types[amount_col]) if amount_col else None
-        self.nan_safe_amount = (
-            f"CASE WHEN isnan({self.amount}) THEN NULL ELSE {self.amount} END"
-            if self.amount
-            else None
-        )
-        self.raw_date: str | None = None
         self.ts = self._timestamp_expr(date_col, types[date_col], date_format)
 
     def _register_path(self, path: Path, customer_col: str) -> None:
@@ -135,13 +146,11 @@ class _Source:
             # keep identifiers as text: "00042" must not become 42
             types = ", types = {" + "'" + customer_col.replace("'", "''") + "': 'VARCHAR'}"
         self.con.execute(f"CREATE VIEW txn AS SELECT * FROM read_csv({lit}{types})")
-        self.rescans_cheaply = False
 
     def _timestamp_expr(self, date_col: str, dtype: str, date_format: str | None) -> str:
         col = _q(date_col)
         upper = dtype.upper()
         if upper.startswith("TIMESTAMP") or upper == "DATE":
-            self.raw_date = col
             return f"CAST({col} AS TIMESTAMP)"
         if upper in {"BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "UINTEGER"}:
             lo, hi = self.con.execute(f"SELECT min({col}), max({col}) FROM txn").fetchone() or (
@@ -179,29 +188,33 @@ class _Source:
             return f"CAST({expr} AS TIMESTAMP)"
         raise ValueError(f"{date_col}: expected dates, found column type {dtype}")
 
-    def up_to_end(self, freq: str) -> str:
-        """SQL condition "the transaction's period is not after ``$end``'s period"."""
-        if self.raw_date:
-            # compare the raw timestamps: cheaper than flooring every row first
-            return f"{self.raw_date} < $end_next"
-        return f"{self.period_expr(freq)} <= $end"
-
-    def period_index(self, freq: str) -> str:
-        """SQL for the number of each transaction's period, counted from Monday 0001-01-01.
-
-        Integer arithmetic on the day instead of ``date_trunc('week', …)``; the differences of
-        two period numbers are recency and T in periods, as with dates.
-        """
-        day = f"CAST({self.raw_date} AS DATE)" if self.raw_date else f"CAST({self.ts} AS DATE)"
-        offset = f"CAST({day} - DATE '0001-01-01' AS INTEGER)"
-        return offset if freq == "D" else f"({offset} // 7)"
-
-    def period_expr(self, freq: str) -> str:
-        """SQL for the first day (DATE) of the period of each transaction."""
-        day = f"CAST({self.raw_date} AS DATE)" if self.raw_date else f"CAST({self.ts} AS DATE)"
-        if freq == "W":
-            return f"CAST(date_trunc('week', {day}) AS DATE)"
-        return day
+    def log(self) -> _Log:
+        """The transactions as arrays; customers coded in id order (one pass over the input)."""
+        amount = f", coalesce({self.amount}, 'NaN'::DOUBLE) AS amount" if self.amount else ""
+        con = self.con
+        con.execute(
+            f"""CREATE TEMP TABLE rows AS
+                SELECT {self.customer} AS customer_id, epoch_us({self.ts}) AS us {amount}
+                FROM txn WHERE {self.customer} IS NOT NULL AND {self.ts} IS NOT NULL"""
+        )
+        con.execute(
+            """CREATE TEMP TABLE ids AS
+               SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) - 1 AS BIGINT)
+                      AS code
+               FROM (SELECT DISTINCT customer_id FROM rows)"""
+        )
+        ids = con.execute("SELECT customer_id FROM ids ORDER BY code").df()["customer_id"]
+        cols = con.execute(
+            f"SELECT code, us {', amount' if self.amount else ''} FROM rows JOIN ids USING"
+            " (customer_id)"
+        ).fetchnumpy()
+        return _Log(
+            ids=pd.Index(ids),
+            code=np.asarray(cols["code"], dtype=np.int64),
+            when=np.asarray(cols["us"], dtype=np.int64),
+            unit="us",
+            amount=np.asarray(cols["amount"], dtype=np.float64) if self.amount else None,
+        )
 
 
 def _amount_expr(col: str, dtype: str) -> str:
@@ -211,166 +224,227 @@ def _amount_expr(col: str, dtype: str) -> str:
     return f"CAST({col} AS DOUBLE)"
 
 
-#: Customers are split by hash into about one part per this many transactions (at most
-#: :data:`_MAX_PARTS`), one query each: 5 M transactions in two halves run ~15 % faster than in one
-#: (the (customer, period) hash table of each half fits the caches better), while every extra part
-#: scans the input once more. ``bench/bench_clv.py`` measures it.
-_ROWS_PER_PART = 2_500_000
-_MAX_PARTS = 4
+@dataclass(frozen=True)
+class _Log:
+    """A transaction log as arrays, one entry per transaction.
 
-
-def _parts(src: _Source, raw_filter: str) -> int:
-    if not src.rescans_cheaply:
-        return 1
-    where = f"WHERE {raw_filter}" if raw_filter else ""
-    row = src.con.execute(f"SELECT count(*) FROM txn {where}").fetchone()
-    n = int(row[0]) if row else 0
-    return max(1, min(_MAX_PARTS, round(n / _ROWS_PER_PART)))
-
-
-def _summary_sql(
-    src: _Source,
-    freq: str,
-    raw_filter: str = "",
-    nan_safe: bool = False,
-    signed: bool = True,
-    part: tuple[int, int] = (0, 1),
-) -> str:
-    """Per-customer period count, recency, T, total and first-period amount.
-
-    Two hash aggregations: transactions to (customer, period) sums, then periods to customers.
-    The mean of the repeat periods is ``(total - first) / frequency``, finished in numpy.
-    ``part = (i, k)``: only the customers whose hash is ``i`` modulo ``k``.
+    ``code`` numbers the customers 0 .. n-1 in the order of their ids (``ids[code]`` is the id);
+    ``when`` is the instant in ``unit`` (numpy's datetime units) since 1970-01-01;
+    ``amount`` has NaN where the amount is missing.
     """
-    amount = src.nan_safe_amount if nan_safe else src.amount
-    # pandas sums skip missing values (an all-missing period sums to 0): coalesce(sum(.), 0)
-    period_sum = f", coalesce(sum({amount}), 0.0) AS amount" if amount else ""
-    where = f"AND {raw_filter}" if raw_filter else ""
-    i, k = part
-    if k > 1:
-        where += f" AND hash({src.customer}) % {k} = {i}"
-    money = (
-        ", sum(amount) AS total, arg_min(amount, period) AS first_amount"
-        + (", sum(abs(amount)) AS abs_total" if signed else "")
-        if src.amount
-        else ""
+
+    ids: pd.Index
+    code: np.ndarray
+    when: np.ndarray
+    unit: str
+    amount: np.ndarray | None
+
+    @property
+    def per_day(self) -> int:
+        return _UNITS_PER_DAY[self.unit]
+
+    def instant(self, value: Any) -> int:
+        """``value`` (a timestamp) in this log's unit, floored."""
+        ns = pd.Timestamp(value).as_unit("ns").value
+        return int(ns // (86_400_000_000_000 // self.per_day))
+
+    def timestamp(self, instant: int) -> pd.Timestamp:
+        return pd.Timestamp(np.int64(instant).astype(f"datetime64[{self.unit}]"))
+
+    def periods(self, freq: str) -> np.ndarray:
+        """The number of each transaction's period (see :func:`_period_number`)."""
+        day = self.when // self.per_day
+        return day if freq == "D" else (day + _WEEK_SHIFT) // 7
+
+    def take(self, mask: np.ndarray) -> _Log:
+        return _Log(
+            self.ids,
+            self.code[mask],
+            self.when[mask],
+            self.unit,
+            None if self.amount is None else self.amount[mask],
+        )
+
+
+def _period_number(day: dt.date, freq: str) -> int:
+    """Days since 1970-01-01, or weeks (Monday to Sunday) counted from the week of that day."""
+    days = (day - _EPOCH).days
+    return days if freq == "D" else (days + _WEEK_SHIFT) // 7
+
+
+def _customer_codes(ids: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Codes 0 .. n-1 in id order (-1 for a missing id) and the ids they stand for."""
+    dtype = ids.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu" and len(ids):
+        values = ids.to_numpy()
+        lo, hi = values.min(), values.max()
+        span = int(hi) - int(lo) + 1
+        if span <= 2 * len(values) + 1024:
+            # dense integer ids (the usual customer numbers): the code is the offset, no hashing
+            codes = (values - lo).astype(np.int64)
+            return codes, pd.Index(np.arange(span, dtype=np.int64).astype(dtype) + lo)
+    try:
+        codes, uniques = pd.factorize(ids, sort=True)
+    except TypeError as exc:
+        raise ValueError(
+            f"{name}: customer ids of different kinds cannot be ordered ({exc})"
+        ) from None
+    return codes.astype(np.int64, copy=False), pd.Index(uniques)
+
+
+def _frame_log(
+    frame: pd.DataFrame, customer_col: str, date_col: str, amount_col: str | None
+) -> _Log | None:
+    """A pandas frame with a datetime column, read from its arrays (None: let DuckDB read it)."""
+    for col in [customer_col, date_col] + ([amount_col] if amount_col else []):
+        if col not in frame.columns:
+            raise MissingColumnError(col, [str(c) for c in frame.columns])
+    dates = frame[date_col]
+    if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):
+        return None
+    unit, _ = np.datetime_data(dates.dtype)
+    if unit not in _UNITS_PER_DAY:
+        return None
+    amount = None
+    if amount_col:
+        money = frame[amount_col]
+        if not pd.api.types.is_numeric_dtype(money.dtype) or pd.api.types.is_bool_dtype(
+            money.dtype
+        ):
+            return None
+        amount = money.to_numpy(dtype=np.float64, na_value=np.nan)
+    when = dates.to_numpy().view(np.int64)
+    code, ids = _customer_codes(frame[customer_col], customer_col)
+    log = _Log(ids, code, when, unit, amount)
+    missing = (code < 0) | (when == np.iinfo(np.int64).min)  # no customer, or NaT
+    return log.take(~missing) if missing.any() else log
+
+
+def _read(
+    data: Any, customer_col: str, date_col: str, amount_col: str | None, date_format: str | None
+) -> _Log:
+    if isinstance(data, pd.DataFrame):
+        log = _frame_log(data, customer_col, date_col, amount_col)
+        if log is not None:
+            return log
+    with _connect() as con:
+        return _Source(con, data, customer_col, date_col, amount_col, date_format).log()
+
+
+def _threads() -> int:
+    """Threads for the key sorts: ``QIAO_DUCKDB_THREADS`` caps them, as it caps DuckDB's."""
+    cap = os.environ.get("QIAO_DUCKDB_THREADS")
+    return max(1, int(cap) if cap else (os.cpu_count() or 1))
+
+
+def _repeated_keys(code: np.ndarray, offset: np.ndarray, n: int) -> np.ndarray:
+    """Per customer, how many of its transactions fall in a period it already bought in.
+
+    ``offset`` is each transaction's period counted from its customer's first. Keys
+    ``customer x span + offset`` are sorted -- per customer range, on several threads, as 32-bit
+    keys when at most :data:`_MAX_RANGES` ranges make them fit -- and a key equal to its
+    predecessor is a repeat.
+    """
+    span = int(offset.max()) + 1
+    k = -(-n * span // _KEY_RANGE)  # ranges for 32-bit keys
+    if k > _MAX_RANGES:
+        k = 1  # every range scans the whole log: sort 64-bit keys instead
+    if len(code) >= _PARALLEL_ROWS:
+        k = max(k, min(_threads(), n))
+    bounds = [n * i // k for i in range(k + 1)]
+
+    def repeats(i: int) -> np.ndarray:
+        lo, hi = bounds[i], bounds[i + 1]
+        if k == 1:
+            part_code, part_offset = code, offset
+        else:
+            inside = (code >= lo) & (code < hi)
+            part_code, part_offset = code[inside], offset[inside]
+        keys = (part_code - lo) * span + part_offset
+        if (hi - lo) * span <= _KEY_RANGE:
+            keys = keys.astype(np.int32)
+        keys.sort()
+        again = keys[1:][keys[1:] == keys[:-1]]
+        return np.bincount(again // span, minlength=hi - lo)
+
+    if k == 1:
+        return repeats(0)
+    with ThreadPoolExecutor(max_workers=min(k, _threads())) as pool:
+        return np.concatenate(list(pool.map(repeats, range(k))))
+
+
+def _per_customer(code: np.ndarray, period: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """First and last period, number of distinct periods of each customer code, and for each
+    transaction whether it is in its customer's first period."""
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, code, period)
+    np.maximum.at(last, code, period)
+    offset = period - first[code]
+    periods = np.bincount(code, minlength=n)
+    if len(code) > 1:
+        periods -= _repeated_keys(code, offset, n)
+    return {"first": first, "last": last, "periods": periods, "in_first": offset == 0}
+
+
+def _missing_as_zero(amount: np.ndarray) -> np.ndarray:
+    """pandas sums skip missing amounts (an all-missing period sums to 0)."""
+    nan = np.isnan(amount)
+    return np.where(nan, 0.0, amount) if nan.any() else amount
+
+
+def _summary(log: _Log, freq: str, end: dt.date, up_to: int | None = None) -> pd.DataFrame:
+    """The summary of the transactions up to ``end``'s period (and at or before instant
+    ``up_to``), one row per customer with a purchase, in id order."""
+    period = log.periods(freq)
+    end_number = _period_number(end, freq)
+    keep = period <= end_number
+    if up_to is not None:
+        keep &= log.when <= up_to
+    if not keep.all():
+        log, period = log.take(keep), period[keep]
+    stats = _per_customer(log.code, period, len(log.ids))
+    present = np.flatnonzero(stats["periods"])
+    frequency = stats["periods"][present] - 1
+    first = stats["first"][present]
+    out = pd.DataFrame(
+        {
+            "customer_id": log.ids[present],
+            "frequency": frequency,
+            "recency": (stats["last"][present] - first).astype(np.float64),
+            "T": (end_number - first).astype(np.float64),
+        }
     )
-    return f"""
-        WITH periods AS (
-            SELECT {src.customer} AS customer_id, {src.period_index(freq)} AS period {period_sum}
-            FROM txn
-            WHERE {src.customer} IS NOT NULL AND {src.up_to_end(freq)} {where}
-            GROUP BY ALL
-        )
-        SELECT customer_id,
-               count(*) - 1 AS frequency,
-               CAST(max(period) - min(period) AS DOUBLE) AS recency,
-               CAST($end_index - min(period) AS DOUBLE) AS T
-               {money}
-        FROM periods
-        GROUP BY customer_id
-    """
-
-
-def _end_params(sql: str, end: dt.date, freq: str) -> dict[str, Any]:
-    """``$end`` (first day of the last period), ``$end_next`` (the instant after that period) and
-    ``$end_index`` (its number, see :meth:`_Source.period_index`), those that ``sql`` uses (DuckDB
-    rejects unused parameters)."""
-    days = _PERIOD_DAYS[freq]
-    after = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=days)
-    index = (end - dt.date(1, 1, 1)).days // days
-    values = {"end": end, "end_next": after, "end_index": index}
-    return {k: v for k, v in values.items() if re.search(rf"\${k}\b", sql)}
-
-
-def _exact_repeat_means(
-    src: _Source, freq: str, customers: pd.DataFrame, end: dt.date, raw_filter: str = ""
-) -> pd.DataFrame:
-    """Mean of repeat-period sums computed without cancellation, for the given customers."""
-    src.con.register("cancel_ids", customers)
-    amount = src.nan_safe_amount or "0.0"
-    where = f"AND {raw_filter}" if raw_filter else ""
-    sql = f"""
-        WITH periods AS (
-            SELECT {src.customer} AS customer_id, {src.period_index(freq)} AS period,
-                   coalesce(sum({amount}), 0.0) AS amount
-            FROM txn
-            WHERE {src.customer} IN (SELECT customer_id FROM cancel_ids)
-              AND {src.up_to_end(freq)} {where}
-            GROUP BY ALL
-        ), firsts AS (
-            SELECT customer_id, min(period) AS first_period FROM periods GROUP BY customer_id
-        )
-        SELECT customer_id, avg(amount) AS monetary_value
-        FROM periods JOIN firsts USING (customer_id)
-        WHERE period > first_period
-        GROUP BY customer_id
-    """
-    return src.con.execute(sql, _end_params(sql, end, freq)).df()
-
-
-def _summaries(
-    src: _Source,
-    freq: str,
-    end: dt.date,
-    raw_filter: str,
-    *,
-    signed: bool,
-    nan_safe: bool = False,
-) -> pd.DataFrame:
-    """The summary query, over the customers' hash parts, as one frame sorted by customer."""
-    k = _parts(src, raw_filter)
-    con = src.con
-    con.execute("DROP TABLE IF EXISTS rfm_parts")
-    for i in range(k):
-        sql = _summary_sql(src, freq, raw_filter, nan_safe=nan_safe, signed=signed, part=(i, k))
-        verb = "CREATE TEMP TABLE rfm_parts AS" if i == 0 else "INSERT INTO rfm_parts"
-        con.execute(f"{verb} {sql}", _end_params(sql, end, freq))
-    return con.execute("SELECT * FROM rfm_parts ORDER BY customer_id").df()
-
-
-def _run_summary(
-    src: _Source, freq: str, end: dt.date, with_amount: bool, raw_filter: str = ""
-) -> pd.DataFrame:
-    signed = False
-    if with_amount:
-        # without refunds (negative amounts) sum(|amount|) is the total: one aggregate less
-        row = src.con.execute(f"SELECT bool_or({src.amount} < 0) FROM txn").fetchone()
-        signed = bool(row and row[0])
-    out = _summaries(src, freq, end, raw_filter, signed=signed)
-    if not with_amount:
-        out["frequency"] = out["frequency"].astype(np.int64)
-        return out
-    if out["total"].isna().any():
-        # NaN amounts (from a file; pandas NaN arrive as NULL) propagate through sum(): redo the
-        # query treating them as missing, like pandas does.
-        out = _summaries(src, freq, end, raw_filter, signed=signed, nan_safe=True)
-    freq_ = out["frequency"].to_numpy(dtype=np.int64)
-    total = out["total"].to_numpy(dtype=float)
-    rest = total - out["first_amount"].to_numpy(dtype=float)
-    repeat = freq_ > 0
-    mean = np.zeros(len(out))
-    np.divide(rest, freq_, out=mean, where=repeat)
-    magnitude = out["abs_total"].to_numpy(dtype=float) if signed else total
-    risky = repeat & (np.abs(magnitude) > _CANCELLATION_RATIO * np.abs(rest))
-    if risky.any():
-        ids = out.loc[risky, ["customer_id"]].reset_index(drop=True)
-        exact = _exact_repeat_means(src, freq, ids, end, raw_filter).set_index("customer_id")
-        fixed = out.loc[risky, "customer_id"].map(exact["monetary_value"]).fillna(0.0)
-        mean[risky] = fixed.to_numpy(dtype=float)
-    out = out[["customer_id", "frequency", "recency", "T"]].copy()
-    out["frequency"] = freq_
-    out["monetary_value"] = mean
+    if log.amount is not None:
+        repeat_amount = np.where(stats["in_first"], 0.0, _missing_as_zero(log.amount))
+        repeat_total = np.bincount(log.code, weights=repeat_amount, minlength=len(log.ids))
+        mean = np.zeros(len(present))
+        np.divide(repeat_total[present], frequency, out=mean, where=frequency > 0)
+        out["monetary_value"] = mean
     return out
 
 
-def _default_end(src: _Source, freq: str, raw_filter: str = "") -> dt.date:
-    where = f"WHERE {raw_filter}" if raw_filter else ""
-    row = src.con.execute(f"SELECT max({src.period_expr(freq)}) FROM txn {where}").fetchone()
-    if row is None or row[0] is None:
+def _default_end(log: _Log, freq: str) -> dt.date:
+    if not len(log.when):
         raise ValueError("no transactions with a valid date")
-    value = row[0]
-    return value if isinstance(value, dt.date) else pd.Timestamp(value).date()
+    return _floor_to_period(log.timestamp(int(log.when.max())), freq)
+
+
+def _holdout(log: _Log, freq: str) -> pd.DataFrame:
+    """Holdout counts: distinct periods with a purchase, and the mean amount per transaction."""
+    n = len(log.ids)
+    periods = _per_customer(log.code, log.periods(freq), n)["periods"]
+    present = np.flatnonzero(periods)
+    out = pd.DataFrame(
+        {"customer_id": log.ids[present], "frequency_holdout": periods[present].astype(float)}
+    )
+    if log.amount is not None:
+        known = ~np.isnan(log.amount)
+        total = np.bincount(log.code, weights=np.where(known, log.amount, 0.0), minlength=n)
+        count = np.bincount(log.code, weights=known, minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["monetary_value_holdout"] = total[present] / count[present]
+    return out
 
 
 def summary_from_transactions(
@@ -422,10 +496,9 @@ def summary_from_transactions(
         Unreadable dates, non-numeric amounts or a bad ``freq``.
     """
     _check_freq(freq)
-    with _connect() as con:
-        src = _Source(con, transactions, customer_col, date_col, amount_col, date_format)
-        end_day = _default_end(src, freq) if end is None else _floor_to_period(end, freq)
-        return _run_summary(src, freq, end_day, amount_col is not None)
+    log = _read(transactions, customer_col, date_col, amount_col, date_format)
+    end_day = _default_end(log, freq) if end is None else _floor_to_period(end, freq)
+    return _summary(log, freq, end_day)
 
 
 def calibration_and_holdout_data(
@@ -463,29 +536,16 @@ def calibration_and_holdout_data(
     """
     _check_freq(freq)
     cal_end = pd.Timestamp(calibration_end)
-    with _connect() as con:
-        src = _Source(con, transactions, customer_col, date_col, amount_col, date_format)
-        if observation_end is None:
-            row = con.execute(f"SELECT max({src.ts}) FROM txn").fetchone()
-            obs_end = pd.Timestamp(row[0]) if row and row[0] is not None else cal_end
-        else:
-            obs_end = pd.Timestamp(observation_end)
-        params = {"cal_end": cal_end.to_pydatetime(), "obs_end": obs_end.to_pydatetime()}
-        cal_filter = f"{src.ts} <= TIMESTAMP '{cal_end.isoformat(sep=' ')}'"
-        cal_day = _floor_to_period(cal_end, freq)
-        cal = _run_summary(src, freq, cal_day, amount_col is not None, cal_filter)
-        cal.columns = ["customer_id"] + [f"{c}_cal" for c in cal.columns[1:]]
-        amount_sel = f", avg({src.nan_safe_amount}) AS monetary_value_holdout" if src.amount else ""
-        hold = con.execute(
-            f"""
-            SELECT {src.customer} AS customer_id,
-                   count(DISTINCT {src.period_expr(freq)}) AS frequency_holdout {amount_sel}
-            FROM txn
-            WHERE {src.customer} IS NOT NULL AND {src.ts} > $cal_end AND {src.ts} <= $obs_end
-            GROUP BY 1
-            """,
-            params,
-        ).df()
+    log = _read(transactions, customer_col, date_col, amount_col, date_format)
+    if observation_end is None:
+        obs_end = log.timestamp(int(log.when.max())) if len(log.when) else cal_end
+    else:
+        obs_end = pd.Timestamp(observation_end)
+    cal_day = _floor_to_period(cal_end, freq)
+    cal_instant = log.instant(cal_end)
+    cal = _summary(log, freq, cal_day, up_to=cal_instant)
+    cal.columns = ["customer_id"] + [f"{c}_cal" for c in cal.columns[1:]]
+    hold = _holdout(log.take((log.when > cal_instant) & (log.when <= log.instant(obs_end))), freq)
     if hold.empty:
         raise ValueError(
             "no transaction falls in the holdout window "
