@@ -567,7 +567,8 @@ def test_summary_same_from_numpy_arrays_and_from_duckdb(
         }
     )
     if not text_ids and frame["cust"].notna().all():
-        frame["cust"] = frame["cust"].astype(np.int64)  # plain numpy ids: the offset codes
+        # plain numpy ids: coded by offset from the lowest (int8: widened first)
+        frame["cust"] = frame["cust"].astype(np.int8 if len(rows) % 2 else np.int64)
     end = start + dt.timedelta(days=end_offset)
     from_arrays = summary_from_transactions(frame, "cust", "ts", "amount", end=end, freq=freq)
     by_duckdb = summary_from_transactions(

@@ -277,12 +277,14 @@ def _customer_codes(ids: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
     dtype = ids.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "iu" and len(ids):
         values = ids.to_numpy()
+        if dtype.itemsize < 8:
+            values = values.astype(np.int64)  # so that id - lowest id cannot overflow
         lo, hi = values.min(), values.max()
         span = int(hi) - int(lo) + 1
         if span <= 2 * len(values) + 1024:
             # dense integer ids (the usual customer numbers): the code is the offset, no hashing
             codes = (values - lo).astype(np.int64)
-            return codes, pd.Index(np.arange(span, dtype=np.int64).astype(dtype) + lo)
+            return codes, pd.Index(lo + np.arange(span, dtype=values.dtype))
     try:
         codes, uniques = pd.factorize(ids, sort=True)
     except TypeError as exc:
