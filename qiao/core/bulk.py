@@ -89,3 +89,37 @@ def fast_insert(
             marks = ", ".join(["%s"] * len(columns))
             for rows in batches():
                 cur.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def copy_arrow(model: type[models.Model], table: Any, *, db_table: str | None = None) -> None:
+    """Insert the rows of an Arrow table whose columns are named as ``model``'s (attnames).
+
+    For rows made column-wise (by DuckDB or Arrow) rather than as Python records: on PostgreSQL
+    the table goes as CSV written by Arrow in C (every valid value quoted, so an empty string is
+    not taken for NULL; JSON columns hold JSON text) into ``COPY … (FORMAT csv)``; on SQLite the
+    rows go to ``executemany``. ``db_table`` writes to another table with the same columns (a
+    temporary one).
+    """
+    import io
+
+    import pyarrow.csv as pa_csv
+    from django.db import connection
+
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    columns = [str(by_attname[name].column) for name in table.column_names]
+    target = db_table or model._meta.db_table
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+            with cur.cursor.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[attr-defined]
+                for batch in table.to_batches(max_chunksize=20_000):
+                    buffer = io.BytesIO()
+                    pa_csv.write_csv(batch, buffer, options)
+                    copy.write(buffer.getvalue())
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            for batch in table.to_batches(max_chunksize=5_000):
+                values = [col.to_pylist() for col in batch.columns]
+                rows = list(zip(*values, strict=True))
+                cur.executemany(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", rows)  # noqa: S608

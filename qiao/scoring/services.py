@@ -14,7 +14,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -23,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
-from qiao.core.bulk import JSONText, fast_insert
+from qiao.core.bulk import copy_arrow, fast_insert
 from qiao.customers.models import Customer
 from qiao.engagement.models import Contact
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
@@ -170,28 +169,6 @@ def tier_rules() -> dict[str, Any] | None:
     return rule_set.rules if rule_set else None
 
 
-def _money(value: Any) -> Decimal:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return Decimal("0.00")
-    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
-
-
-def _float(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _json_text(value: Any, default: str) -> JSONText:
-    """A JSON column's value from the pipeline: its JSON text as given (json.dumps output)."""
-    if isinstance(value, str) and value:
-        return JSONText(value)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return JSONText(default)
-    return JSONText(json.dumps(value, ensure_ascii=False))
-
-
 def _json(value: Any, default: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return default
@@ -213,25 +190,6 @@ FEATURE_KEYS = [
     "contribution_rank",
     "need_mode_why",
 ]
-
-
-def _reason_codes(row: dict[str, Any]) -> JSONText:
-    """The language-neutral explanations of a scores row (rendered by ``qiao.scoring.explain``):
-    ``{"stage" | "motive" | "need_mode": {"code", "params"}, "attrition": [{"code", "params"}]}``,
-    as JSON text assembled from the pipeline's JSON parts (no parse and re-serialise per row).
-    """
-    parts: list[str] = []
-    for kind in ("stage", "motive", "need_mode"):
-        code = row.get(f"{kind}_why_code")
-        if isinstance(code, str) and code:
-            params = _json_text(row.get(f"{kind}_why_params"), "{}")
-            parts.append(f'"{kind}": {{"code": {json.dumps(code)}, "params": {params}}}')
-    attrition = row.get("attrition_reason_codes")
-    if isinstance(attrition, str) and attrition.lstrip().startswith("["):
-        parts.append(f'"attrition": {attrition}')
-    elif isinstance(attrition, list):
-        parts.append(f'"attrition": {json.dumps(attrition, ensure_ascii=False)}')
-    return JSONText("{" + ", ".join(parts) + "}")
 
 
 def _previous(as_of: dt.date) -> Any:
@@ -314,62 +272,108 @@ def score_run(
     return run
 
 
-#: Score rows turned into snapshot rows and written per batch: a million customers' rows as
-#: Python objects at once took over 15 GB.
-_STORE_BATCH = 50_000
+#: Score rows turned into snapshot rows and written per batch (a million at once would hold
+#: every row's JSON text in memory twice).
+_STORE_BATCH = 100_000
 
 
-def _features_json(con: Any, batch: Any) -> list[JSONText]:
-    """The snapshot's ``features`` of each row of a batch of scores — the :data:`FEATURE_KEYS` the
-    batch has and ``aum_series``, non-finite numbers as null — as JSON text made by DuckDB
-    (``to_json(struct_pack(…))``, in C), not serialised value by value in Python."""
-    keys = [k for k in [*FEATURE_KEYS, "aum_series"] if k in batch.columns]
-    con.register("score_batch", batch[keys])
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _features_sql(types: dict[str, str]) -> str:
+    """The snapshot's ``features``: the :data:`FEATURE_KEYS` the scores have and ``aum_series``,
+    non-finite numbers as null, as JSON text made by DuckDB (``to_json(struct_pack(…))``)."""
+    fields = []
+    for key in [k for k in [*FEATURE_KEYS, "aum_series"] if k in types]:
+        col = _sql_name(key)
+        finite = types[key] in {"DOUBLE", "FLOAT"}
+        fields.append(
+            f"{col} := " + (f"CASE WHEN isfinite({col}) THEN {col} END" if finite else col)
+        )
+    return f"CAST(to_json(struct_pack({', '.join(fields)})) AS VARCHAR)"
+
+
+def _snapshot_sql(types: dict[str, str]) -> str:
+    """One ``ScoreSnapshot`` row per scores row, column for column, in DuckDB (no Python per row).
+
+    Money is rounded to the cent (non-finite: 0, and a lifetime value that cannot be computed is
+    left empty); non-finite probabilities are empty; the English "why" texts are cut at 300
+    characters; JSON columns take the pipeline's JSON text as it is, with ``{}`` / ``[]`` for
+    none; ``reason_codes`` is assembled from the pipeline's code and parameter columns.
+    """
+
+    def col(name: str, missing: str = "NULL") -> str:
+        return _sql_name(name) if name in types else missing
+
+    def money(name: str) -> str:
+        return f"CAST(round(CASE WHEN isfinite({col(name)}) THEN {col(name)} ELSE 0 END, 2) AS DECIMAL(18, 2))"
+
+    def number(name: str) -> str:
+        return f"CASE WHEN isfinite({col(name)}) THEN CAST({col(name)} AS DOUBLE) END"
+
+    def text(name: str, limit: int | None = None) -> str:
+        value = f"coalesce(CAST({col(name)} AS VARCHAR), '')"
+        return f"left({value}, {limit})" if limit else value
+
+    def json_text(name: str, default: str) -> str:
+        return f"coalesce(nullif(CAST({col(name)} AS VARCHAR), ''), '{default}')"
+
+    reasons = []
+    for kind in ("stage", "motive", "need_mode"):
+        code = col(f"{kind}_why_code")
+        reasons.append(
+            f"""CASE WHEN {code} <> '' THEN '"{kind}": {{"code": ' || CAST(to_json({code}) AS VARCHAR)
+                || ', "params": ' || {json_text(f"{kind}_why_params", "{}")} || '}}' END"""
+        )
+    attrition = col("attrition_reason_codes")
+    reasons.append(
+        f"""CASE WHEN ltrim(CAST({attrition} AS VARCHAR)) LIKE '[%'
+            THEN '"attrition": ' || {attrition} END"""
+    )
+    clv = col("clv")
+    return f"""
+        SELECT CAST(customer_id AS BIGINT) AS customer_id,
+               CAST($as_of AS DATE) AS as_of,
+               {money("aum")} AS aum,
+               {money("contribution_year")} AS contribution_year,
+               {text("tier_pyramid")} AS tier_pyramid,
+               {text("tier_deposit")} AS tier_deposit,
+               {json_text("tier_why", "{}")} AS tier_why,
+               coalesce(CAST({col("pareto_core")} AS BOOLEAN), false) AS pareto_core,
+               {number("p_alive")} AS p_alive,
+               {number("expected_txn_12m")} AS expected_txn_12m,
+               CASE WHEN isfinite({clv}) THEN {money("clv")} END AS clv,
+               {number("attrition_prob")} AS attrition_prob,
+               {json_text("attrition_reasons", "[]")} AS attrition_reasons,
+               {text("risk_style")} AS risk_style,
+               {text("stage")} AS stage,
+               {text("stage_why", 300)} AS stage_why,
+               {text("motive")} AS motive,
+               {text("motive_why", 300)} AS motive_why,
+               {text("need_mode")} AS need_mode,
+               {json_text("cross_sell", "[]")} AS cross_sell,
+               {_features_sql(types)} AS features,
+               '{{' || concat_ws(', ', {", ".join(reasons)}) || '}}' AS reason_codes
+        FROM score_batch
+        WHERE customer_id IS NOT NULL
+    """
+
+
+def _snapshot_rows(con: Any, batch: Any, as_of: dt.date) -> pa.Table:
+    """The snapshots of a batch of scores (with their ``customer_id``) as an Arrow table."""
+    con.register("score_batch", batch)
     try:
         types = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE score_batch").fetchall()}
-        fields = []
-        for key in keys:
-            col = '"' + key.replace('"', '""') + '"'
-            finite = types[key] in {"DOUBLE", "FLOAT"}
-            fields.append(
-                f"{col} := " + (f"CASE WHEN isfinite({col}) THEN {col} END" if finite else col)
-            )
-        rows = con.execute(
-            f"SELECT to_json(struct_pack({', '.join(fields)})) FROM score_batch"
-        ).fetchall()
+        return con.execute(_snapshot_sql(types), {"as_of": as_of}).to_arrow_table()
     finally:
         con.unregister("score_batch")
-    return [JSONText(r[0]) for r in rows]
-
-
-def _snapshot(row: dict[str, Any], cid: int, as_of: dt.date, features: JSONText) -> dict[str, Any]:
-    return {
-        "customer_id": cid,
-        "as_of": as_of,
-        "aum": _money(row.get("aum")),
-        "contribution_year": _money(row.get("contribution_year")),
-        "tier_pyramid": row.get("tier_pyramid") or "",
-        "tier_deposit": row.get("tier_deposit") or "",
-        "tier_why": _json_text(row.get("tier_why"), "{}"),
-        "pareto_core": bool(row.get("pareto_core")),
-        "p_alive": _float(row.get("p_alive")),
-        "expected_txn_12m": _float(row.get("expected_txn_12m")),
-        "clv": _money(row.get("clv")) if row.get("clv") is not None else None,
-        "attrition_prob": _float(row.get("attrition_prob")),
-        "attrition_reasons": _json_text(row.get("attrition_reasons"), "[]"),
-        "risk_style": row.get("risk_style") or "",
-        "stage": row.get("stage") or "",
-        "stage_why": (row.get("stage_why") or "")[:300],
-        "motive": row.get("motive") or "",
-        "motive_why": (row.get("motive_why") or "")[:300],
-        "need_mode": row.get("need_mode") or "",
-        "cross_sell": _json_text(row.get("cross_sell"), "[]"),
-        "features": features,
-        "reason_codes": _reason_codes(row),
-    }
 
 
 def _store(result: Any, as_of: dt.date) -> int:
+    import duckdb
+    import pandas as pd
+
     scores = result.scores
     ids = dict(Customer.objects.values_list("customer_no", "id"))
     history = _tier_changes(result.tier_history, ids)
@@ -384,34 +388,26 @@ def _store(result: Any, as_of: dt.date) -> int:
         for e in result.events.to_dict("records")
         if e["customer_no"] in ids
     ]
+    # customers no longer in the database get no snapshot
+    customer_ids = scores["customer_no"].map(pd.Series(ids, dtype="Int64"))
     stored = 0
-    names = [str(c) for c in scores.columns]
-    all_updates: list[tuple[int, Decimal, str, Decimal]] = []
-    import duckdb
-
-    duck = duckdb.connect()
-    with duck, transaction.atomic():
+    updates: list[pa.Table] = []
+    with duckdb.connect() as duck, transaction.atomic():
         ScoreSnapshot.objects.filter(as_of=as_of).delete()
         for start in range(0, len(scores), _STORE_BATCH):
-            snapshots = []
-            updates: list[tuple[int, Decimal, str, Decimal]] = []
-            # Column slices to Python lists (Arrow and NumPy do it in C), rows by zipping:
-            # DataFrame.to_dict("records") took seconds per batch.
-            batch = scores.iloc[start : start + _STORE_BATCH]
-            columns = [batch[c].tolist() for c in names]
-            features = _features_json(duck, batch)
-            for values, feature_text in zip(zip(*columns, strict=True), features, strict=True):
-                row = dict(zip(names, values, strict=True))
-                cid = ids.get(row["customer_no"])
-                if cid is None:
-                    continue
-                snap = _snapshot(row, cid, as_of, feature_text)
-                snapshots.append(snap)
-                updates.append((cid, snap["aum"], snap["tier_pyramid"], snap["contribution_year"]))
-            fast_insert(ScoreSnapshot, snapshots)
-            all_updates += updates
-            stored += len(snapshots)
-        _update_customers(all_updates)
+            batch = scores.iloc[start : start + _STORE_BATCH].assign(
+                customer_id=customer_ids.iloc[start : start + _STORE_BATCH].to_numpy()
+            )
+            rows = _snapshot_rows(duck, batch, as_of)
+            copy_arrow(ScoreSnapshot, rows)
+            updates.append(
+                rows.select(
+                    ["customer_id", "aum", "tier_pyramid", "contribution_year"]
+                ).rename_columns(["id", "aum", "tier", "contribution"])
+            )
+            stored += rows.num_rows
+        if updates:
+            _update_customers(pa.concat_tables(updates))
         ScoreEvent.objects.filter(as_of=as_of).delete()
         ScoreEvent.objects.bulk_create(events, batch_size=2000)
         # The replay covers a window of month ends; history before it is kept as it was.
@@ -459,12 +455,12 @@ def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[dict[str, Any]
     return out
 
 
-def _update_customers(updates: list[tuple[int, Decimal, str, Decimal]]) -> None:
+def _update_customers(updates: pa.Table) -> None:
     """Copy AUM, tier and contribution onto customers, set-based, changed rows only.
 
-    PostgreSQL: the values go into a temporary table with COPY and one UPDATE … FROM joins it
-    (a batch of UPDATEs each planned its own join over the customers). Elsewhere: UPDATE … FROM
-    (VALUES …) per 2,000.
+    ``updates`` has the columns ``id, aum, tier, contribution``. PostgreSQL: they go into a
+    temporary table with COPY and one UPDATE … FROM joins it (a batch of UPDATEs each planned its
+    own join over the customers). Elsewhere: UPDATE … FROM (VALUES …) per 2,000.
     """
     table = Customer._meta.db_table
     if connection.vendor == "postgresql":
@@ -473,9 +469,7 @@ def _update_customers(updates: list[tuple[int, Decimal, str, Decimal]]) -> None:
                 "CREATE TEMP TABLE qiao_score_update (id bigint, aum numeric(18, 2), "
                 "tier varchar(20), contribution numeric(18, 2)) ON COMMIT DROP"
             )
-            with cur.cursor.copy("COPY qiao_score_update FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in updates:
-                    copy.write_row(row)
+            copy_arrow(Customer, updates, db_table="qiao_score_update")
             cur.execute("ANALYZE qiao_score_update")
             cur.execute(
                 f"UPDATE {table} AS c SET aum = u.aum, tier = u.tier, contribution = u.contribution "
@@ -484,8 +478,9 @@ def _update_customers(updates: list[tuple[int, Decimal, str, Decimal]]) -> None:
             )
             cur.execute("DROP TABLE qiao_score_update")
         return
-    for i in range(0, len(updates), 2000):
-        batch = updates[i : i + 2000]
+    rows = list(zip(*(updates[c].to_pylist() for c in ("id", "aum", "tier", "contribution"))))
+    for i in range(0, len(rows), 2000):
+        batch = rows[i : i + 2000]
         values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
         params: list[Any] = [x for row in batch for x in row]
         with connection.cursor() as cur:

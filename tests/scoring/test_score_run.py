@@ -111,14 +111,18 @@ def test_tier_history_is_kept_at_its_change_points() -> None:
     ]
 
 
-def test_snapshot_features_made_by_duckdb_equal_the_python_ones() -> None:
+def test_snapshot_rows_made_by_duckdb() -> None:
+    """The store turns scores into snapshot rows column-wise in DuckDB: each column's rule
+    (money to the cent, non-finite numbers, defaults, cut texts, JSON passed through, the
+    reason codes assembled) on edge values."""
     import math
+    from decimal import Decimal
 
     import duckdb
     import numpy as np
     import pandas as pd
 
-    from qiao.scoring.services import FEATURE_KEYS, _features_json
+    from qiao.scoring.services import FEATURE_KEYS, _snapshot_rows
 
     n = 4
     frame = pd.DataFrame({k: np.linspace(0.5, 3.5, n) for k in FEATURE_KEYS})
@@ -127,13 +131,58 @@ def test_snapshot_features_made_by_duckdb_equal_the_python_ones() -> None:
     frame["need_mode_why"] = ["", "2 active signals", None, "x"]
     frame["aum_series"] = [[1.0, 2.5], [], [0.1, 0.2], [3.0]]
     frame["customer_no"] = ["A", "B", "C", "D"]  # not a feature: left out
+    frame["customer_id"] = pd.array([7, 8, None, 9], dtype="Int64")  # C: no longer a customer
+    frame["aum"] = [1234.567, np.nan, 5.0, -np.inf]
+    frame["contribution_year"] = [10.004, 0.0, 1.0, 2.0]
+    frame["clv"] = [99.999, np.nan, 1.0, np.inf]
+    frame["p_alive"] = [0.5, np.nan, 1.0, np.inf]
+    frame["tier_pyramid"] = ["GOLD", None, "x", ""]
+    frame["tier_why"] = ['{"pyramid": {"tier": "GOLD"}}', "", None, "{}"]
+    frame["pareto_core"] = [True, False, True, False]
+    frame["stage_why"] = ["稳定" * 200, None, "s", ""]
+    frame["cross_sell"] = ['[{"product": "FD"}]', None, "[]", ""]
+    frame["stage_why_code"] = ["STABLE", "", None, "NEW"]
+    frame["stage_why_params"] = ['{"months": 3}', "{}", None, ""]
+    frame["attrition_reason_codes"] = [
+        '[{"code": "AUM_DOWN", "params": {"pct": 38}}]',
+        "",
+        None,
+        "[]",
+    ]
     with duckdb.connect() as con:
-        texts = _features_json(con, frame)
-    for text, row in zip(texts, frame.to_dict("records"), strict=True):
+        table = _snapshot_rows(con, frame, AS_OF)
+    rows = table.to_pylist()
+    assert [r["customer_id"] for r in rows] == [7, 8, 9]
+    assert all(r["as_of"] == AS_OF for r in rows)
+    assert [r["aum"] for r in rows] == [Decimal("1234.57"), Decimal("0.00"), Decimal("0.00")]
+    assert [r["contribution_year"] for r in rows] == [
+        Decimal("10.00"),
+        Decimal("0.00"),
+        Decimal("2.00"),
+    ]
+    assert [r["clv"] for r in rows] == [Decimal("100.00"), None, None]
+    assert [r["p_alive"] for r in rows] == [0.5, None, None]
+    assert [r["expected_txn_12m"] for r in rows] == [None, None, None]  # no such column
+    assert [r["tier_pyramid"] for r in rows] == ["GOLD", "", ""]
+    assert [json.loads(r["tier_why"]) for r in rows] == [{"pyramid": {"tier": "GOLD"}}, {}, {}]
+    assert [r["pareto_core"] for r in rows] == [True, False, False]
+    assert [len(r["stage_why"]) for r in rows] == [300, 0, 0]
+    assert [json.loads(r["cross_sell"]) for r in rows] == [[{"product": "FD"}], [], []]
+    assert [json.loads(r["attrition_reasons"]) for r in rows] == [[], [], []]
+    assert [json.loads(r["reason_codes"]) for r in rows] == [
+        {
+            "stage": {"code": "STABLE", "params": {"months": 3}},
+            "attrition": [{"code": "AUM_DOWN", "params": {"pct": 38}}],
+        },
+        {},
+        {"stage": {"code": "NEW", "params": {}}, "attrition": []},
+    ]
+    source = frame[frame["customer_id"].notna()].to_dict("records")
+    for row, expected_row in zip(rows, source, strict=True):
         expected = {
             k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in row.items()
+            for k, v in expected_row.items()
             if k in FEATURE_KEYS
         }
-        expected["aum_series"] = row["aum_series"]
-        assert json.loads(text) == expected
+        expected["aum_series"] = expected_row["aum_series"]
+        assert json.loads(row["features"]) == expected
