@@ -274,7 +274,7 @@ def score_run(
 
 #: Score rows turned into snapshot rows and written per batch (a million at once would hold
 #: every row's JSON text in memory twice).
-_STORE_BATCH = 100_000
+_STORE_BATCH = 50_000
 
 
 def _sql_name(name: str) -> str:
