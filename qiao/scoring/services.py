@@ -17,12 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
-from qiao.core.bulk import copy_arrow, fast_insert
+from qiao.core.bulk import copy_arrow
 from qiao.customers.models import Customer
 from qiao.engagement.models import Contact
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
@@ -411,23 +412,25 @@ def _store(result: Any, as_of: dt.date) -> int:
         ScoreEvent.objects.filter(as_of=as_of).delete()
         ScoreEvent.objects.bulk_create(events, batch_size=2000)
         # The replay covers a window of month ends; history before it is kept as it was.
-        if history:
-            window_start = min(h["month_end"] for h in history)
+        if history.num_rows:
+            window_start = pc.min(history["month_end"]).as_py()
             TierHistory.objects.filter(month_end__gte=window_start).delete()
-            fast_insert(TierHistory, history)
+            copy_arrow(TierHistory, history)
     return stored
 
 
-def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[dict[str, Any]]:
+def _tier_changes(tier_history: Any, ids: dict[str, int]) -> pa.Table:
     """Keep the tier path at its change points (and its first month): the history, compactly.
 
     Vectorised: per scheme, the path is laid out as a month × customer matrix of tier codes and
     compared with the month before (a million customers × 24 month ends is 24 M rows a scheme).
+    Returns ``customer_id, month_end, scheme, tier`` as an Arrow table; customers no longer in
+    the database are left out.
     """
     import numpy as np
     import pandas as pd
 
-    out: list[dict[str, Any]] = []
+    parts: list[pa.Table] = []
     for scheme in pd.unique(tier_history["scheme"]):
         part = tier_history[tier_history["scheme"] == scheme]
         cust_codes, customers = pd.factorize(part["customer_no"])
@@ -438,21 +441,29 @@ def _tier_changes(tier_history: Any, ids: dict[str, int]) -> list[dict[str, Any]
         keep = path >= 0
         keep[1:] &= path[1:] != path[:-1]
         m_idx, c_idx = np.nonzero(keep)
-        cids = pd.Series(customers).map(ids).to_numpy()
-        days = [m.date() if hasattr(m, "date") else m for m in months]
-        tier_names = [str(t) for t in tiers]
-        for m, c in zip(m_idx.tolist(), c_idx.tolist(), strict=True):
-            cid = cids[c]
-            if cid == cid and cid is not None:  # customers no longer in the database are skipped
-                out.append(
-                    {
-                        "customer_id": int(cid),
-                        "month_end": days[m],
-                        "scheme": str(scheme),
-                        "tier": tier_names[path[m, c]],
-                    }
-                )
-    return out
+        cids = pd.Series(customers).map(pd.Series(ids, dtype="Int64")).to_numpy()[c_idx]
+        known = ~pd.isna(cids)
+        month_days = pd.to_datetime(pd.Index(months)).to_numpy().astype("datetime64[D]")
+        tier_names = np.asarray([str(t) for t in tiers], dtype=object)
+        parts.append(
+            pa.table(
+                {
+                    "customer_id": pa.array(cids[known].astype(np.int64), pa.int64()),
+                    "month_end": pa.array(month_days[m_idx[known]], pa.date32()),
+                    "scheme": pa.array([str(scheme)] * int(known.sum()), pa.string()),
+                    "tier": pa.array(tier_names[path[m_idx, c_idx][known]], pa.string()),
+                }
+            )
+        )
+    schema = pa.schema(
+        [
+            ("customer_id", pa.int64()),
+            ("month_end", pa.date32()),
+            ("scheme", pa.string()),
+            ("tier", pa.string()),
+        ]
+    )
+    return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
 def _update_customers(updates: pa.Table) -> None:

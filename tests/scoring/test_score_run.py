@@ -102,7 +102,7 @@ def test_tier_history_is_kept_at_its_change_points() -> None:
     frame["scheme"] = "pyramid"
     got = sorted(
         (r["customer_id"], r["month_end"], r["scheme"], r["tier"])
-        for r in _tier_changes(frame, {"A": 1, "B": 2})
+        for r in _tier_changes(frame, {"A": 1, "B": 2}).to_pylist()
     )
     assert got == [
         (1, ends[0], "pyramid", "GOLD"),
