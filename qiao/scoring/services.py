@@ -377,7 +377,8 @@ def _store(result: Any, as_of: dt.date) -> int:
 
     scores = result.scores
     ids = dict(Customer.objects.values_list("customer_no", "id"))
-    history = _tier_changes(result.tier_history, ids)
+    id_of = pd.Series(ids, dtype="Int64")  # customer number -> id, for the vectorised maps
+    history = _tier_changes(result.tier_history, id_of)
     events = [
         ScoreEvent(
             customer_id=ids[e["customer_no"]],
@@ -390,7 +391,7 @@ def _store(result: Any, as_of: dt.date) -> int:
         if e["customer_no"] in ids
     ]
     # customers no longer in the database get no snapshot
-    customer_ids = scores["customer_no"].map(pd.Series(ids, dtype="Int64"))
+    customer_ids = scores["customer_no"].map(id_of)
     stored = 0
     updates: list[pa.Table] = []
     with duckdb.connect() as duck, transaction.atomic():
@@ -419,7 +420,7 @@ def _store(result: Any, as_of: dt.date) -> int:
     return stored
 
 
-def _tier_changes(tier_history: Any, ids: dict[str, int]) -> pa.Table:
+def _tier_changes(tier_history: Any, ids: Any) -> pa.Table:
     """Keep the tier path at its change points (and its first month): the history, compactly.
 
     Vectorised: per scheme, the path is laid out as a month × customer matrix of tier codes and
@@ -430,6 +431,8 @@ def _tier_changes(tier_history: Any, ids: dict[str, int]) -> pa.Table:
     import numpy as np
     import pandas as pd
 
+    # ``ids``: customer number -> id, a mapping or a Series (built once by the caller)
+    id_of = ids if isinstance(ids, pd.Series) else pd.Series(ids, dtype="Int64")
     parts: list[pa.Table] = []
     for scheme in pd.unique(tier_history["scheme"]):
         part = tier_history[tier_history["scheme"] == scheme]
@@ -441,7 +444,7 @@ def _tier_changes(tier_history: Any, ids: dict[str, int]) -> pa.Table:
         keep = path >= 0
         keep[1:] &= path[1:] != path[:-1]
         m_idx, c_idx = np.nonzero(keep)
-        cids = pd.Series(customers).map(pd.Series(ids, dtype="Int64")).to_numpy()[c_idx]
+        cids = pd.Series(customers).map(id_of).to_numpy()[c_idx]
         known = ~pd.isna(cids)
         month_days = pd.to_datetime(pd.Index(months)).to_numpy().astype("datetime64[D]")
         tier_names = np.asarray([str(t) for t in tiers], dtype=object)
