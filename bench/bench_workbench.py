@@ -235,9 +235,9 @@ def build(n: int, fresh: bool, per_customer: int) -> None:
         )
         # What the nightly scoring would write: AUM from the account, a tier from AUM.
         cur.execute(
-            "UPDATE customers_customer c SET aum = a.balance, contribution = a.balance * 0.004, "
+            "UPDATE customers_standing s SET aum = a.balance, contribution = a.balance * 0.004, "
             "tier = CASE WHEN a.balance >= 450000 THEN 'PLATINUM' WHEN a.balance >= 300000 "
-            "THEN 'GOLD' ELSE 'ORDINARY' END FROM products_account a WHERE a.customer_id = c.id"
+            "THEN 'GOLD' ELSE 'ORDINARY' END FROM products_account a WHERE a.customer_id = s.customer_id"
         )
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")

@@ -62,11 +62,15 @@ def _copy(model: Any, rows: list[dict[str, Any]]) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    given = set(rows[0]) if rows else set()
+    # The keys of the model's columns; others (a customer's tier, kept for later) are ignored.
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in given]
     if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**r) for r in rows], batch_size=5000)
+        names = {f.attname for f in fields}
+        objs = [model(**{k: v for k, v in r.items() if k in names}) for r in rows]
+        model.objects.bulk_create(objs, batch_size=5000)
         return
     now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     cols, defaults = [], []
     for f in fields:
         cols.append(f.column)
@@ -100,7 +104,7 @@ def build(n_customers: int, n_cms: int, day: dt.date, seed: int = 0) -> dict[str
     from django.db import connection
     from django.utils import timezone
 
-    from qiao.customers.models import Customer
+    from qiao.customers.models import Customer, CustomerStanding
     from qiao.engagement.models import Complaint, Contact, Prospect, Referral, WorkItem
     from qiao.org.models import OrgUnit, Staff
     from qiao.products.models import Account, Product
@@ -187,6 +191,13 @@ def build(n_customers: int, n_cms: int, day: dt.date, seed: int = 0) -> dict[str
         )
     _copy(Customer, customers)
     ids = dict(Customer.objects.values_list("customer_no", "pk"))
+    _copy(
+        CustomerStanding,
+        [
+            {"customer_id": ids[c["customer_no"]], "aum": c["aum"], "tier": c["tier"]}
+            for c in customers
+        ],
+    )
     cadence = [
         (ids[c["customer_no"]], c)
         for c in customers

@@ -2,6 +2,7 @@
 them read-only so that nobody edits around those rules."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from qiao.customers.models import Customer, CustomerGroup, GroupMembership, Ownership, SavedGroup
 
@@ -27,10 +28,16 @@ class CustomerAdmin(ReadOnlyAdmin):
         "primary_manager",
         "open_date",
     ]
-    list_filter = ["customer_type", "tier"]
+    list_filter = ["customer_type", "standing__tier"]
+    list_select_related = ["branch", "primary_manager", "standing"]
     search_fields = ["customer_no"]
     # Personal financial information stays off the admin: the 360 page masks and audits it.
     fields = ["customer_no", "customer_type", "branch", "tier", "primary_manager", "open_date"]
+    readonly_fields = ["tier"]
+
+    @admin.display(description=_("tier"), ordering="standing__tier")
+    def tier(self, obj: Customer) -> str:
+        return obj.tier
 
 
 class MembershipInline(admin.TabularInline):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -99,10 +102,9 @@ class Customer(models.Model):
         models.PROTECT,
         related_name="customers",
         verbose_name=_("home outlet"),
-        db_index=False,  # (branch, aum) below serves every lookup by branch
     )
     open_date = models.DateField(_("customer since"))
-    # Denormalised from ownership and the nightly scoring so the list can filter and sort fast.
+    # Denormalised from ownership so the list can filter by it fast.
     primary_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,
@@ -111,11 +113,6 @@ class Customer(models.Model):
         related_name="primary_customers",
         verbose_name=_("primary customer manager"),
     )
-    aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2, default=0, db_index=True)
-    contribution = models.DecimalField(
-        _("contribution"), max_digits=18, decimal_places=2, default=0, db_index=True
-    )
-    tier = models.CharField(_("tier"), max_length=20, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -130,11 +127,9 @@ class Customer(models.Model):
         # than with db_index=True, which on PostgreSQL adds a second, pattern-ops twin to every
         # indexed text column.
         indexes = [
-            models.Index(fields=["branch", "aum"]),
             models.Index(fields=["id_no"], name="cust_id_no"),
             models.Index(fields=["id_tail4"], name="cust_id_tail4"),
             models.Index(fields=["mobile"], name="cust_mobile"),
-            models.Index(fields=["tier"], name="cust_tier"),
             models.Index(
                 fields=["name_pinyin"], name="cust_pinyin", opclasses=["varchar_pattern_ops"]
             ),
@@ -157,9 +152,75 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.customer_no})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:  # every customer has a standing (the lists join it); the ingest adds in bulk
+            CustomerStanding.objects.get_or_create(customer=self)
+
     @property
     def is_corporate(self) -> bool:
         return self.customer_type == CustomerType.CORPORATE
+
+    # The nightly values, read through the customer (lists select_related("standing")).
+    def _standing(self) -> CustomerStanding | None:
+        try:
+            return self.standing  # type: ignore[no-any-return]
+        except CustomerStanding.DoesNotExist:
+            return None
+
+    @property
+    def aum(self) -> Decimal:
+        standing = self._standing()
+        return standing.aum if standing is not None else Decimal(0)
+
+    @property
+    def contribution(self) -> Decimal:
+        standing = self._standing()
+        return standing.contribution if standing is not None else Decimal(0)
+
+    @property
+    def tier(self) -> str:
+        standing = self._standing()
+        return standing.tier if standing is not None else ""
+
+
+class CustomerStanding(models.Model):
+    """A customer's standing as the nightly scoring last computed it: AUM, tier, contribution.
+
+    A narrow 1:1 table, apart from the customers' master data, with the list indexes: the
+    scoring rewrites every row each night, and rewriting them in ``customers_customer`` meant a
+    new entry in each of its search indexes for every customer (decision 0005). Every customer
+    has one (created with the customer; zero and no tier until scored), so lists join it.
+    """
+
+    customer = models.OneToOneField(
+        Customer,
+        models.CASCADE,
+        primary_key=True,
+        related_name="standing",
+        verbose_name=_("customer"),
+    )
+    aum = models.DecimalField(_("AUM"), max_digits=18, decimal_places=2, default=0)
+    contribution = models.DecimalField(
+        _("contribution"), max_digits=18, decimal_places=2, default=0
+    )
+    tier = models.CharField(_("tier"), max_length=20, blank=True)
+    as_of = models.DateField(_("scored as of"), null=True, blank=True)
+
+    class Meta:
+        db_table = "customers_standing"
+        verbose_name = _("customer standing")
+        verbose_name_plural = _("customer standings")
+        # The lists' sorts (the customer number breaks ties) and the tier filter.
+        indexes = [
+            models.Index(fields=["aum", "customer"], name="standing_aum"),
+            models.Index(fields=["contribution", "customer"], name="standing_contribution"),
+            models.Index(fields=["tier"], name="standing_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.tier} {self.aum}"
 
 
 class MemberRole(models.TextChoices):

@@ -72,11 +72,20 @@ def customers_visible_to(*, staff: Staff) -> QuerySet[Customer]:
     return qs if scope is None else qs.filter(scope)
 
 
+def with_standing(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    """``qs`` joined to each customer's standing (AUM, tier, contribution), for lists.
+
+    An inner join: every customer has a standing (decision 0005), and only an inner join lets
+    PostgreSQL walk the standing's (aum, customer) index for "largest first, 50 a page".
+    """
+    return qs.filter(standing__isnull=False).select_related("standing")
+
+
 def customer_get_for_staff(*, staff: Staff, customer_no: str) -> Customer:
     """The customer, if ``staff`` may see them; ``Http404`` whether missing or out of scope."""
     customer = (
         customers_visible_to(staff=staff)
-        .select_related("branch", "primary_manager")
+        .select_related("branch", "primary_manager", "standing")
         .filter(customer_no=customer_no)
         .first()
     )
@@ -105,7 +114,7 @@ def customer_lookup_for_referral(*, staff: Staff, customer_no: str) -> Customer 
 
 # ---------------------------------------------------------------- labels and masking
 
-#: The pyramid tiers written by the nightly scoring (Customer.tier), best first.
+#: The pyramid tiers written by the nightly scoring (CustomerStanding.tier), best first.
 TIER_LABELS: dict[str, Any] = {
     "DIAMOND": _("Diamond"),
     "PLATINUM": _("Platinum"),
@@ -147,10 +156,10 @@ AGE_BANDS: dict[str, tuple[int | None, int | None]] = {
 }
 #: sort → (column, descending, nulls first); the primary key breaks ties.
 SORTS: dict[str, tuple[str, bool, bool | None]] = {
-    "-aum": ("aum", True, None),
-    "aum": ("aum", False, None),
-    "-contribution": ("contribution", True, None),
-    "contribution": ("contribution", False, None),
+    "-aum": ("standing__aum", True, None),
+    "aum": ("standing__aum", False, None),
+    "-contribution": ("standing__contribution", True, None),
+    "contribution": ("standing__contribution", False, None),
     # Longest without contact first: never contacted (null) leads.
     "last_contact_at": ("last_contact_at", False, True),
     "-last_contact_at": ("last_contact_at", True, False),
@@ -256,16 +265,16 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def customers_filter(*, staff: Staff, filters: CustomerFilters) -> QuerySet[Customer]:
     """The customers ``staff`` may see that pass ``filters``, sorted (one scoped query)."""
-    qs = customers_visible_to(staff=staff)
+    qs = with_standing(customers_visible_to(staff=staff))
     f = filters
     if f.tiers:
-        qs = qs.filter(tier__in=list(f.tiers))
+        qs = qs.filter(standing__tier__in=list(f.tiers))
     if f.customer_type:
         qs = qs.filter(customer_type=f.customer_type)
     if f.aum_min is not None:
-        qs = qs.filter(aum__gte=f.aum_min)
+        qs = qs.filter(standing__aum__gte=f.aum_min)
     if f.aum_max is not None:
-        qs = qs.filter(aum__lte=f.aum_max)
+        qs = qs.filter(standing__aum__lte=f.aum_max)
     if f.age_band in AGE_BANDS:
         qs = qs.filter(_age_q(f.age_band, timezone.localdate()))
     if f.gender:
@@ -307,8 +316,13 @@ def customers_filter(*, staff: Staff, filters: CustomerFilters) -> QuerySet[Cust
 
 
 def customer_tier_counts(*, staff: Staff) -> dict[str, int]:
-    rows = customers_visible_to(staff=staff).values("tier").annotate(n=Count("id")).order_by()
-    counts = {row["tier"]: row["n"] for row in rows}
+    rows = (
+        customers_visible_to(staff=staff)
+        .values("standing__tier")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = {row["standing__tier"] or "": row["n"] for row in rows}
     ordered = {t: counts.pop(t) for t in TIER_LABELS if t in counts}
     ordered.update(sorted(counts.items()))
     return ordered
@@ -316,7 +330,7 @@ def customer_tier_counts(*, staff: Staff) -> dict[str, int]:
 
 def customer_portfolio_summary(*, staff: Staff) -> dict[str, Any]:
     """The numbers on the home page: customers, total AUM, customers per tier (all in scope)."""
-    totals = customers_visible_to(staff=staff).aggregate(n=Count("id"), aum=Sum("aum"))
+    totals = customers_visible_to(staff=staff).aggregate(n=Count("id"), aum=Sum("standing__aum"))
     return {
         "customers": totals["n"] or 0,
         "aum": totals["aum"] or Decimal(0),
@@ -381,7 +395,9 @@ def customer_search(*, staff: Staff, query: str, limit: int = 20) -> list[Custom
     if not q:
         return []
     limit = max(1, min(limit, 100))
-    base = customers_visible_to(staff=staff).select_related("primary_manager", "branch")
+    base = with_standing(customers_visible_to(staff=staff)).select_related(
+        "primary_manager", "branch"
+    )
     order = _ordering("-aum", small_scope=scope_is_small(staff))
     found: dict[int, Customer] = {}
 
@@ -623,11 +639,11 @@ def _owner_gone_q() -> Q:
 def reassignment_queue(*, staff: Staff) -> QuerySet[Customer]:
     """Customers whose (open) primary manager has left or been deactivated: never lost, queued."""
     return (
-        customers_visible_to(staff=staff)
+        with_standing(customers_visible_to(staff=staff))
         .filter(primary_manager__isnull=False)
         .filter(_owner_gone_q())
         .select_related("primary_manager", "branch")
-        .order_by("-aum", "pk")
+        .order_by("-standing__aum", "pk")
     )
 
 
@@ -641,13 +657,15 @@ def customers_missing_owner(*, staff: Staff) -> QuerySet[Customer]:
         customer=OuterRef("pk"), product__category=Category.LOAN
     ).exclude(status=AccountStatus.CLOSED)
     threshold = Decimal(settings.QIAO["QUALITY_AUM_THRESHOLD"])
-    must = (Q(customer_type="C") & Exists(loans)) | Q(customer_type="P", aum__gte=threshold)
+    must = (Q(customer_type="C") & Exists(loans)) | Q(
+        customer_type="P", standing__aum__gte=threshold
+    )
     return (
-        customers_visible_to(staff=staff)
+        with_standing(customers_visible_to(staff=staff))
         .filter(must)
         .filter(Q(primary_manager__isnull=True) | _owner_gone_q())
         .select_related("primary_manager", "branch")
-        .order_by("-aum", "pk")
+        .order_by("-standing__aum", "pk")
     )
 
 
@@ -674,7 +692,7 @@ def saved_group_customers(*, staff: Staff, group: SavedGroup) -> QuerySet[Custom
     if group.kind == SavedGroup.Kind.DYNAMIC:
         return customers_filter(staff=staff, filters=CustomerFilters.from_json(group.filters))
     return (
-        customers_visible_to(staff=staff)
+        with_standing(customers_visible_to(staff=staff))
         .filter(saved_groups=group)
         .select_related("primary_manager", "branch")
         .order_by(*_ordering("-aum", small_scope=True))  # a hand-picked group is small

@@ -23,6 +23,7 @@ from qiao.customers.models import (
     ChangeSource,
     Customer,
     CustomerChange,
+    CustomerStanding,
     OwnerRole,
     Ownership,
     SavedGroup,
@@ -43,6 +44,33 @@ from qiao.customers.selectors import (
 from qiao.ingest.kinds import KINDS
 from qiao.org.models import Staff
 from qiao.products.models import Account
+
+
+def standings_create(*, customer_ids: Sequence[int]) -> None:
+    """A standing (zero AUM and contribution, no tier) for each customer just loaded in bulk.
+
+    Every customer has one, so the lists join them (decision 0005); a customer saved one at a
+    time gets theirs in ``Customer.save``. Written by COPY on PostgreSQL.
+    """
+    import pyarrow as pa
+
+    from qiao.core.bulk import copy_arrow
+
+    n = len(customer_ids)
+    if not n:
+        return
+    zero = pa.array([Decimal(0)] * n, pa.decimal128(18, 2))
+    copy_arrow(
+        CustomerStanding,
+        pa.table(
+            {
+                "customer_id": pa.array(customer_ids, pa.int64()),
+                "aum": zero,
+                "contribution": zero,
+                "tier": pa.array([""] * n, pa.string()),
+            }
+        ),
+    )
 
 
 def customers_refresh_primary_manager(*, customer_ids: Iterable[int]) -> None:

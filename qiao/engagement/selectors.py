@@ -140,7 +140,7 @@ def coverage(
     if not rows:
         return []
     customers = customers_visible_to(staff=viewer).filter(
-        tier__in=list(by_tier), primary_manager_id__in=list(rows)
+        standing__tier__in=list(by_tier), primary_manager_id__in=list(rows)
     )
     end = day_start(day + dt.timedelta(days=1))
     longest = max((r.interval_days for r in rules), default=0)
@@ -154,8 +154,8 @@ def coverage(
     }
     req_labels = dict(Requirement.choices)
     for cid, no, name, tier, pm in customers.values_list(
-        "pk", "customer_no", "name", "tier", "primary_manager_id"
-    ).order_by("-aum"):
+        "pk", "customer_no", "name", "standing__tier", "primary_manager_id"
+    ).order_by("-standing__aum"):
         row = rows[pm]
         row.customers += 1
         missing = []

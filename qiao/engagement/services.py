@@ -140,10 +140,10 @@ def _gen_cadence(day: dt.date) -> list[_Batch]:
     in_scope: set[tuple[str, int]] = set()
     for rule in rules:
         last_map = lasts[rule.requirement]
-        customers = Customer.objects.filter(tier=rule.tier, primary_manager__isnull=False)
-        for cid, pm, aum in customers.values_list("pk", "primary_manager_id", "aum").iterator(
-            chunk_size=20000
-        ):
+        customers = Customer.objects.filter(standing__tier=rule.tier, primary_manager__isnull=False)
+        for cid, pm, aum in customers.values_list(
+            "pk", "primary_manager_id", "standing__aum"
+        ).iterator(chunk_size=20000):
             in_scope.add((rule.requirement, cid))
             last = last_map.get(cid)
             last_day = timezone.localtime(last).date() if last else None
@@ -195,7 +195,7 @@ def _attrition_by_customer(tiers: set[str]) -> dict[int, Decimal]:
     if latest is None:
         return {}
     rows = ScoreSnapshot.objects.filter(
-        as_of=latest, attrition_prob__isnull=False, customer__tier__in=list(tiers)
+        as_of=latest, attrition_prob__isnull=False, customer__standing__tier__in=list(tiers)
     ).values_list("customer_id", "attrition_prob")
     return {
         cid: Decimal(str(round(float(p or 0), 4))) for cid, p in rows.iterator(chunk_size=20000)
@@ -208,7 +208,7 @@ def _managers_by_no(customer_nos: Iterable[str]) -> dict[str, tuple[int, int, De
     for i in range(0, len(nos), 900):
         for no, cid, pm, aum in Customer.objects.filter(
             customer_no__in=nos[i : i + 900], primary_manager__isnull=False
-        ).values_list("customer_no", "pk", "primary_manager_id", "aum"):
+        ).values_list("customer_no", "pk", "primary_manager_id", "standing__aum"):
             out[no] = (cid, pm, aum)
     return out
 
@@ -340,10 +340,10 @@ def _gen_birthdays(day: dt.date) -> list[_Batch]:
     rows = Customer.objects.filter(
         q,
         customer_type=CustomerType.INDIVIDUAL,
-        tier__in=tiers,
+        standing__tier__in=tiers,
         primary_manager__isnull=False,
         birth_date__isnull=False,
-    ).values_list("pk", "primary_manager_id", "aum", "birth_date")
+    ).values_list("pk", "primary_manager_id", "standing__aum", "birth_date")
     out: list[Candidate] = []
     for cid, pm, aum, born in rows.iterator(chunk_size=20000):
         if born is None:
@@ -378,9 +378,10 @@ def _gen_festivals(day: dt.date) -> list[_Batch]:
         weight = value_weight("greeting_weight")
         customers = list(
             Customer.objects.filter(
-                tier__in=list(worklist_setting("greeting_tiers")), primary_manager__isnull=False
+                standing__tier__in=list(worklist_setting("greeting_tiers")),
+                primary_manager__isnull=False,
             )
-            .values_list("pk", "primary_manager_id", "aum")
+            .values_list("pk", "primary_manager_id", "standing__aum")
             .iterator(chunk_size=20000)
         )
         for code, d in festivals:
@@ -413,8 +414,8 @@ def _gen_score_events(day: dt.date) -> list[_Batch]:
     ).values_list(
         "customer_id",
         "customer__primary_manager_id",
-        "customer__aum",
-        "customer__tier",
+        "customer__standing__aum",
+        "customer__standing__tier",
         "kind",
         "event_date",
         "detail",
@@ -474,7 +475,7 @@ def _gen_referrals(day: dt.date) -> list[_Batch]:
         "customer_id",
         "prospect_id",
         "amount",
-        "customer__aum",
+        "customer__standing__aum",
         "prospect__expected_value",
         "prospect__likelihood",
         "reason",
@@ -569,7 +570,9 @@ def _gen_complaints(day: dt.date) -> list[_Batch]:
     rows = (
         Complaint.objects.exclude(status=ComplaintStatus.RESOLVED)
         .filter(deadline__lte=warn)
-        .values_list("pk", "owner_id", "customer_id", "customer__aum", "subject", "deadline")
+        .values_list(
+            "pk", "owner_id", "customer_id", "customer__standing__aum", "subject", "deadline"
+        )
     )
     for pk, owner, cid, aum, subject, deadline in rows:
         key = f"COMPLAINT:{pk}"

@@ -27,6 +27,7 @@ from qiao.customers.models import (
 )
 from qiao.customers.rules import customer_identity_rule
 from qiao.customers.search import pinyin_keys
+from qiao.customers.services import standings_create
 from qiao.ingest.kinds import CORPORATE_SERVICES, RATED, Kind
 from qiao.org.models import LEVEL_DEPTH, OWNER_ROLES, OrgUnit, Staff
 from qiao.products.models import Account, EBankingService, Holding, PayrollRelation, Product
@@ -268,7 +269,7 @@ def upsert(
     *,
     on_change: Callable[[models.Model, dict[str, tuple[Any, Any]]], None] | None = None,
     derive: Callable[[Record], Record] | None = None,
-) -> None:
+) -> list[Record]:
     """Insert new rows, update changed ones (only the fields given), count unchanged ones.
 
     ``records`` map model attribute names to values; ``None`` means "not given" and leaves the
@@ -276,10 +277,10 @@ def upsert(
     no model instances); only the rows that changed are loaded as objects, passed to
     ``on_change`` with their ``{field: (old, new)}`` and saved. ``derive`` computes fields that
     follow from the given ones (search keys): for new rows, and for rows whose given fields
-    changed.
+    changed. Returns the records inserted.
     """
     if not records:
-        return
+        return []
     # Foreign keys are compared and written by their ``*_id`` attribute: no query per row.
     # Records of one call share their keys, so the foreign-key fields are found once.
     relations = {f.name for f in model._meta.concrete_fields if f.is_relation}
@@ -345,6 +346,7 @@ def upsert(
                 setattr(obj, f, val)
             fields.update(diff)
         manager.bulk_update(list(objs.values()), sorted(fields), batch_size=500)
+    return new_objs
 
 
 def _lookup(model: type[models.Model], field_name: str, values: Iterable[str]) -> dict[str, Any]:
@@ -535,7 +537,12 @@ def apply_customers(rows: list[tuple[int, Record]], counts: Counts, by: Staff | 
                     )
                 )
 
-    upsert(Customer, ["customer_no"], records, counts, on_change=track, derive=_search_keys)
+    new = upsert(Customer, ["customer_no"], records, counts, on_change=track, derive=_search_keys)
+    if new:
+        created: list[int] = []
+        for qs in _where_in(Customer.objects.all(), "customer_no", [r["customer_no"] for r in new]):
+            created += qs.values_list("pk", flat=True)
+        standings_create(customer_ids=sorted(created))
     CustomerChange.objects.bulk_create(changes, batch_size=1000)
 
 

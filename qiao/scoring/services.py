@@ -4,7 +4,7 @@
 2. Run :func:`qiao.analytics.scoring.run_scoring` (DuckDB or Spark, one code path).
 3. Store one ``ScoreSnapshot`` per customer for the date (replacing an earlier run of the same date:
    idempotent), the tier history at its change points, the events, and copy AUM, tier and
-   contribution onto ``Customer`` for fast lists.
+   contribution onto each customer's ``CustomerStanding`` for fast lists.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
 from qiao.core.bulk import copy_arrow
-from qiao.customers.models import Customer
+from qiao.customers.models import Customer, CustomerStanding
 from qiao.engagement.models import Contact
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
@@ -405,11 +405,11 @@ def _store(result: Any, as_of: dt.date) -> int:
             updates.append(
                 rows.select(
                     ["customer_id", "aum", "tier_pyramid", "contribution_year"]
-                ).rename_columns(["id", "aum", "tier", "contribution"])
+                ).rename_columns(["customer_id", "aum", "tier", "contribution"])
             )
             stored += rows.num_rows
         if updates:
-            _update_customers(pa.concat_tables(updates))
+            _update_standings(pa.concat_tables(updates), as_of)
         ScoreEvent.objects.filter(as_of=as_of).delete()
         ScoreEvent.objects.bulk_create(events, batch_size=2000)
         # The replay covers a window of month ends; history before it is kept as it was.
@@ -469,38 +469,50 @@ def _tier_changes(tier_history: Any, ids: Any) -> pa.Table:
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
-def _update_customers(updates: pa.Table) -> None:
-    """Copy AUM, tier and contribution onto customers, set-based, changed rows only.
+def _update_standings(updates: pa.Table, as_of: dt.date) -> None:
+    """Write each scored customer's AUM, tier and contribution to their standing, set-based.
 
-    ``updates`` has the columns ``id, aum, tier, contribution``. PostgreSQL: they go into a
-    temporary table with COPY and one UPDATE … FROM joins it (a batch of UPDATEs each planned its
-    own join over the customers). Elsewhere: UPDATE … FROM (VALUES …) per 2,000.
+    ``updates`` has the columns ``customer_id, aum, tier, contribution``. The standings are a narrow table
+    of their own (decision 0005): rewriting a million of them touches three small indexes, not
+    the customers' search indexes. PostgreSQL: the values go into a temporary table with COPY,
+    one UPDATE … FROM joins it (changed rows only) and one INSERT adds any missing standing.
+    Elsewhere: an upsert per 2,000 rows.
     """
-    table = Customer._meta.db_table
+    table = CustomerStanding._meta.db_table
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute(
-                "CREATE TEMP TABLE qiao_score_update (id bigint, aum numeric(18, 2), "
+                "CREATE TEMP TABLE qiao_score_update (customer_id bigint, aum numeric(18, 2), "
                 "tier varchar(20), contribution numeric(18, 2)) ON COMMIT DROP"
             )
-            copy_arrow(Customer, updates, db_table="qiao_score_update")
+            copy_arrow(CustomerStanding, updates, db_table="qiao_score_update")
             cur.execute("ANALYZE qiao_score_update")
             cur.execute(
-                f"UPDATE {table} AS c SET aum = u.aum, tier = u.tier, contribution = u.contribution "
-                "FROM qiao_score_update AS u WHERE c.id = u.id AND (c.aum, c.tier, c.contribution) "
-                "IS DISTINCT FROM (u.aum, u.tier, u.contribution)"
+                f"UPDATE {table} AS s SET aum = u.aum, tier = u.tier, "
+                "contribution = u.contribution, as_of = %s "
+                "FROM qiao_score_update AS u WHERE s.customer_id = u.customer_id "
+                "AND (s.aum, s.tier, s.contribution, s.as_of) "
+                "IS DISTINCT FROM (u.aum, u.tier, u.contribution, %s)",
+                [as_of, as_of],
+            )
+            cur.execute(
+                f"INSERT INTO {table} (customer_id, aum, tier, contribution, as_of) "
+                "SELECT u.customer_id, u.aum, u.tier, u.contribution, %s FROM qiao_score_update AS u "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS s WHERE s.customer_id = u.customer_id)",
+                [as_of],
             )
             cur.execute("DROP TABLE qiao_score_update")
         return
-    rows = list(zip(*(updates[c].to_pylist() for c in ("id", "aum", "tier", "contribution"))))
+    columns = ("customer_id", "aum", "tier", "contribution")
+    rows = list(zip(*(updates[c].to_pylist() for c in columns)))
     for i in range(0, len(rows), 2000):
         batch = rows[i : i + 2000]
-        values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
-        params: list[Any] = [x for row in batch for x in row]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+        params: list[Any] = [x for row in batch for x in (*row, as_of)]
         with connection.cursor() as cur:
             cur.execute(
-                f"WITH v(id, aum, tier, contribution) AS (VALUES {values}) "
-                f"UPDATE {table} SET aum = v.aum, tier = v.tier, contribution = v.contribution "
-                f"FROM v WHERE {table}.id = v.id",
+                f"INSERT INTO {table} (customer_id, aum, tier, contribution, as_of) "
+                f"VALUES {values} ON CONFLICT (customer_id) DO UPDATE SET aum = excluded.aum, "
+                "tier = excluded.tier, contribution = excluded.contribution, as_of = excluded.as_of",
                 params,
             )

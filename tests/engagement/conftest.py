@@ -21,6 +21,7 @@ from django.utils import timezone
 from qiao.customers.models import Customer, Ownership
 from qiao.org.models import OrgUnit, Role, Staff
 from qiao.products.models import Account, Product
+from tests.helpers import set_standing
 
 DAY = dt.date(2026, 3, 10)  # a Tuesday, no festival within three days
 _seq = itertools.count(1)
@@ -89,10 +90,9 @@ def make_customer(
         branch=unit or (manager.unit if manager else OrgUnit.objects.get(code="O0101")),
         open_date=dt.date(2015, 1, 1),
         primary_manager=manager,
-        tier=tier,
-        aum=Decimal(aum),
         birth_date=birth_date,
     )
+    set_standing(customer, tier=tier, aum=Decimal(aum))
     if manager is not None:
         Ownership.objects.create(
             customer=customer, staff=manager, role="PRIMARY", start_date=dt.date(2020, 1, 1)

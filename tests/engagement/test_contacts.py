@@ -8,6 +8,7 @@ from qiao.core.errors import ApplicationError
 from qiao.engagement.models import Task, WorkItem, WorkKind
 from qiao.engagement.services import contact_log, referral_create, task_complete, worklist_generate
 from tests.engagement.conftest import DAY, at, make_account, make_customer
+from tests.helpers import set_standing
 
 pytestmark = pytest.mark.django_db
 
@@ -107,8 +108,7 @@ def test_a_meeting_with_the_outlet_head_meets_both_diamond_rules(people):
 def test_sms_closes_greetings_but_not_a_maturity(people, products):
     alice = people["alice"]
     c = make_customer(alice, tier="ORDINARY", birth_date=dt.date(1970, DAY.month, DAY.day))
-    c.tier = "GOLD"
-    c.save()
+    set_standing(c, tier="GOLD")
     make_account(c, products["WM"], 50_000, maturity_date=DAY + dt.timedelta(days=1))
     worklist_generate(day=DAY)
     _, closed, _ = contact_log(staff=alice, customer=c, data={"channel": "SMS", "at": at(DAY, 8)})

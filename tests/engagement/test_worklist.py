@@ -15,6 +15,7 @@ from qiao.engagement.services import (
 )
 from qiao.scoring.models import ScoreEvent, ScoreSnapshot
 from tests.engagement.conftest import DAY, at, make_account, make_customer, write_lake
+from tests.helpers import set_standing
 
 pytestmark = pytest.mark.django_db
 
@@ -417,8 +418,7 @@ def test_contact_due_closes_when_tier_drops_out_of_cadence(people):
     c = make_customer(alice, tier="GOLD")
     worklist_generate(day=DAY)
     assert items(customer=c).count() == 2
-    c.tier = "ORDINARY"
-    c.save()
+    set_standing(c, tier="ORDINARY")
     worklist_generate(day=DAY)
     assert items(customer=c).count() == 0
     assert set(WorkItem.objects.filter(customer=c).values_list("status", flat=True)) == {"EXPIRED"}

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from qiao.cli import main
-from qiao.customers.models import Customer, CustomerChange
+from qiao.customers.models import Customer, CustomerChange, CustomerStanding
 from qiao.ingest.models import LoadRecord
 from qiao.ingest.services import ingest_file, ingest_paths
 from qiao.org.models import OrgUnit
@@ -42,6 +42,11 @@ def test_a_bank_loads_with_counts_and_tree_paths(loaded_bank: Path) -> None:
     assert str(li.birth_date) == "1949-12-31"
     assert lake_count("transactions") == 3
     assert lake_count("balances") == 3
+    # Each loaded customer has a standing (not scored yet: zero, no tier), so the lists show them.
+    standings = CustomerStanding.objects.values_list("customer__customer_no", "aum", "tier")
+    assert sorted(standings) == sorted(
+        (no, 0, "") for no in Customer.objects.values_list("customer_no", flat=True)
+    )
 
 
 def test_loading_the_same_files_again_changes_nothing(loaded_bank: Path) -> None:
@@ -54,6 +59,7 @@ def test_loading_the_same_files_again_changes_nothing(loaded_bank: Path) -> None
     assert len(list((settings.LAKE_DIR / "transactions").rglob("*.parquet"))) == 3
     assert LoadRecord.objects.count() == before + len(results)
     assert CustomerChange.objects.count() == 0
+    assert CustomerStanding.objects.count() == Customer.objects.count()
 
 
 def test_bad_rows_are_rejected_with_line_column_and_reason(

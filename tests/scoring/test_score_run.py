@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qiao.cli import main
-from qiao.customers.models import Customer
+from qiao.customers.models import Customer, CustomerStanding
 from qiao.demo.generate import generate_bank
 from qiao.ingest.services import ingest_paths
 from qiao.scoring.models import ScoreEvent, ScoreSnapshot, TierHistory
@@ -41,8 +41,15 @@ def test_scoring_writes_a_snapshot_per_customer_and_is_idempotent(small_bank: Pa
     # JSON columns hold JSON values, not JSON text in a string (the pipeline's text is written as is)
     assert all(isinstance(s.tier_why, dict) and isinstance(s.cross_sell, list) for s in snaps[:50])
     assert all(isinstance(s.attrition_reasons, list) for s in snaps[:50])
-    assert Customer.objects.exclude(tier="").count() == 600
-    richest = Customer.objects.order_by("-aum").first()
+    # Each customer's standing (what the lists sort and filter by) is their snapshot's.
+    standings = {
+        s.customer_id: (s.aum, s.tier, s.contribution, s.as_of)
+        for s in CustomerStanding.objects.all()
+    }
+    assert standings == {
+        s.customer_id: (s.aum, s.tier_pyramid, s.contribution_year, AS_OF) for s in snaps
+    }
+    richest = Customer.objects.order_by("-standing__aum").first()
     assert richest is not None and richest.aum > 0
     assert TierHistory.objects.exists()
     events_before = ScoreEvent.objects.count()
@@ -68,7 +75,7 @@ def test_the_360_chart_from_the_scoring_equals_the_lake_reader(small_bank: Path)
     from qiao.customers.selectors import customer_accounts, customer_aum_trend_scored
 
     assert score_run(as_of=AS_OF).ok
-    richest = list(Customer.objects.order_by("-aum")[:5])
+    richest = list(Customer.objects.order_by("-standing__aum")[:5])
     for customer in richest:
         snapshot = ScoreSnapshot.objects.get(customer=customer, as_of=AS_OF)
         assert len(snapshot.features["aum_series"]) == 24

@@ -32,6 +32,7 @@ from qiao.customers.search import pinyin_keys
 from qiao.customers.services import customers_refresh_primary_manager
 from qiao.org.models import OrgUnit, Role, Staff
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
+from tests.helpers import set_standing
 
 PASSWORD = "correct horse battery staple"
 X_ID = "360426199101010071"
@@ -97,7 +98,8 @@ def make_customer(no: str, name: str, branch: OrgUnit, **extra: object) -> Custo
     if defaults["id_type"] == "RIC" and "birth_date" not in defaults:
         defaults["birth_date"] = dt.date(int(id_no[6:10]), int(id_no[10:12]), int(id_no[12:14]))
         defaults["gender"] = "M" if int(id_no[16]) % 2 else "F"
-    return Customer.objects.create(
+    standing = {k: defaults.pop(k) for k in ("aum", "tier", "contribution") if k in defaults}
+    customer = Customer.objects.create(
         customer_no=no,
         name=name,
         name_pinyin=full,
@@ -108,6 +110,7 @@ def make_customer(no: str, name: str, branch: OrgUnit, **extra: object) -> Custo
         branch=branch,
         **defaults,
     )
+    return set_standing(customer, **standing)
 
 
 def own(

@@ -224,3 +224,14 @@ def test_a_cms_list_is_sorted_without_the_aum_index(bank):
     assert "COALESCE" in str(cm.query).upper()
     assert "COALESCE" not in str(bankwide.query).upper()
     assert [c.customer_no for c in cm] == ["P0000001"]
+
+
+def test_lists_inner_join_the_standing(bank):
+    # Every customer has a standing; an inner join (not Django's default outer join for a
+    # reverse one-to-one) is what lets PostgreSQL walk the standing's (aum, customer) index.
+    sql = str(customers_filter(staff=bank.staff["head_office"], filters=CustomerFilters()).query)
+    assert 'INNER JOIN "customers_standing"' in sql
+    assert 'LEFT OUTER JOIN "customers_standing"' not in sql
+    newcomer = make_customer("P0000099", "新客", bank.o1)
+    listed = customers_filter(staff=bank.staff["head_office"], filters=CustomerFilters(sort="aum"))
+    assert listed[0] == newcomer and listed[0].aum == 0 and listed[0].tier == ""
