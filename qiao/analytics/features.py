@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +48,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from qiao.analytics.lake import lake_months, read_balances, read_ref, read_transactions
+from qiao.analytics.lake import (
+    engine_name,
+    lake_months,
+    read_balances,
+    read_ref,
+    read_transactions,
+)
 
 __all__ = [
     "ASSET_CATEGORIES",
@@ -222,6 +229,24 @@ def _f64(expr: ir.NumericValue) -> ir.NumericValue:
     return expr.cast("float64")
 
 
+@ibis.udf.scalar.builtin(name="epoch")
+def _duckdb_epoch(ts: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[empty-body,valid-type]
+    """DuckDB's ``epoch``: seconds since 1970-01-01 UTC of an instant, as it is stored."""
+
+
+def _epoch_seconds(con: BaseBackend, ts: ir.TimestampValue) -> ir.NumericValue:
+    """Seconds since 1970-01-01 UTC of an instant (``txn_time``).
+
+    On DuckDB, Ibis's ``epoch_seconds()`` first casts the TIMESTAMPTZ to a local TIMESTAMP, an
+    ICU time-zone conversion per row: 20 of the 26 seconds of reading 20 M transactions.
+    DuckDB's own ``epoch`` reads the instant without one (fractions of a second are kept,
+    which ``floor(… / 86400)`` ignores). Spark keeps Ibis's expression.
+    """
+    if engine_name(con) == "duckdb":
+        return _duckdb_epoch(ts)
+    return ts.epoch_seconds()
+
+
 def _month_index(day: ir.IntegerValue, months: list[MonthWindow]) -> ir.IntegerValue:
     """Month index ``k`` of a day number (−1 outside the window): a CASE over the boundaries.
 
@@ -329,7 +354,7 @@ def _txn_base(
         txn.txn_type,
         txn.channel,
         txn.direction,
-        lday=((txn.txn_time.epoch_seconds() + offset) // 86400).cast("int64"),
+        lday=((_epoch_seconds(con, txn.txn_time) + offset) // 86400).cast("int64"),
         cents=(txn.amount * 100).cast("int64"),
         gain_cents=(txn.gain * 100).cast("int64").fill_null(0),
     )
@@ -476,7 +501,7 @@ def large_transactions(
     )
     offset = params.utc_offset_hours * 3600
     t = txn.mutate(
-        txn_day=((txn.txn_time.epoch_seconds() + offset) // 86400).cast("int64"),
+        txn_day=((_epoch_seconds(con, txn.txn_time) + offset) // 86400).cast("int64"),
         cents=(txn.amount * 100).cast("int64"),
     )
     t = t.filter(

@@ -101,6 +101,14 @@ STEP_LABELS: dict[str, Any] = {
     "clv": _("Lifetime value (BG/NBD)"),
     "events": _("Events"),
     "assemble": _("Assembling the results"),
+    "export_refs": _("Reading the operational tables"),
+    "store_prepare": _("Saving: preparing"),
+    "store_delete": _("Saving: removing the date's earlier snapshots"),
+    "store_snapshots": _("Saving: snapshots"),
+    "store_standings": _("Saving: customers' AUM, tier and contribution"),
+    "store_events": _("Saving: events"),
+    "store_tier_history": _("Saving: tier history"),
+    "store_commit": _("Saving: commit"),
 }
 
 # ------------------------------------------------------------------------------------- templates

@@ -237,8 +237,10 @@ def score_run(
     as_of = as_of or default_as_of()
     run = ModelRun.objects.create(as_of=as_of, engine=engine, started_at=timezone.now())
     started = time.perf_counter()
+    seconds: dict[str, float] = {}
     try:
         export_refs()
+        seconds["export_refs"] = round(time.perf_counter() - started, 3)
         con = connect("spark" if engine == "spark" else "duckdb")
         try:
             result = run_scoring(
@@ -255,13 +257,14 @@ def score_run(
                 disconnect()
         if progress:
             progress("saving", 0.95)
-        n = _store(result, as_of)
+        n = _store(result, as_of, seconds)
     except Exception as exc:
         run.finished_at = timezone.now()
         run.message = f"{type(exc).__name__}: {exc}"
         run.save()
         raise
     diagnostics = dict(result.diagnostics)
+    diagnostics["seconds"] = {**diagnostics.get("seconds", {}), **seconds}
     diagnostics["seconds_total"] = round(time.perf_counter() - started, 2)
     run.customers = n
     run.diagnostics = json.loads(json.dumps(diagnostics, default=str))
@@ -371,31 +374,25 @@ def _snapshot_rows(con: Any, batch: Any, as_of: dt.date) -> pa.Table:
         con.unregister("score_batch")
 
 
-def _store(result: Any, as_of: dt.date) -> int:
+def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
+    """Write the run's results in one transaction; the time of each part goes to ``seconds``."""
     import duckdb
     import pandas as pd
 
+    lap = _Lap(seconds, "store_")
     scores = result.scores
     ids = dict(Customer.objects.values_list("customer_no", "id"))
     id_of = pd.Series(ids, dtype="Int64")  # customer number -> id, for the vectorised maps
     history = _tier_changes(result.tier_history, id_of)
-    events = [
-        ScoreEvent(
-            customer_id=ids[e["customer_no"]],
-            event_date=e["event_date"],
-            kind=e["kind"],
-            detail=_json(e.get("detail"), {}),
-            as_of=as_of,
-        )
-        for e in result.events.to_dict("records")
-        if e["customer_no"] in ids
-    ]
+    events = _event_rows(result.events, id_of, as_of)
     # customers no longer in the database get no snapshot
     customer_ids = scores["customer_no"].map(id_of)
     stored = 0
     updates: list[pa.Table] = []
+    lap("prepare")
     with duckdb.connect() as duck, transaction.atomic():
         ScoreSnapshot.objects.filter(as_of=as_of).delete()
+        lap("delete")
         for start in range(0, len(scores), _STORE_BATCH):
             batch = scores.iloc[start : start + _STORE_BATCH].assign(
                 customer_id=customer_ids.iloc[start : start + _STORE_BATCH].to_numpy()
@@ -408,16 +405,65 @@ def _store(result: Any, as_of: dt.date) -> int:
                 ).rename_columns(["customer_id", "aum", "tier", "contribution"])
             )
             stored += rows.num_rows
+        lap("snapshots")
         if updates:
             _update_standings(pa.concat_tables(updates), as_of)
+        lap("standings")
         ScoreEvent.objects.filter(as_of=as_of).delete()
-        ScoreEvent.objects.bulk_create(events, batch_size=2000)
+        copy_arrow(ScoreEvent, events)
+        lap("events")
         # The replay covers a window of month ends; history before it is kept as it was.
         if history.num_rows:
             window_start = pc.min(history["month_end"]).as_py()
             TierHistory.objects.filter(month_end__gte=window_start).delete()
             copy_arrow(TierHistory, history)
+        lap("tier_history")
+    lap("commit")  # the deferred foreign-key checks run here
     return stored
+
+
+class _Lap:
+    """Seconds since the last lap, recorded under ``prefix + name``."""
+
+    def __init__(self, seconds: dict[str, float], prefix: str = "") -> None:
+        self.seconds, self.prefix, self.last = seconds, prefix, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[self.prefix + name] = round(now - self.last, 3)
+        self.last = now
+
+
+def _event_rows(events: Any, id_of: Any, as_of: dt.date) -> pa.Table:
+    """The pipeline's events (``customer_no, event_date, kind, detail`` as JSON text) as rows of
+    ``ScoreEvent``, column-wise; customers no longer in the database are left out, and a
+    missing or unreadable detail becomes ``{}``."""
+    import numpy as np
+    import pandas as pd
+
+    cids = events["customer_no"].map(id_of)
+    known = cids.notna().to_numpy()
+    n = int(known.sum())
+    days = pd.to_datetime(events["event_date"]).to_numpy()[known].astype("datetime64[D]")
+    details = [_json_text(d) for d in events["detail"].to_numpy(dtype=object)[known]]
+    return pa.table(
+        {
+            "customer_id": pa.array(cids.to_numpy()[known].astype(np.int64), pa.int64()),
+            "event_date": pa.array(days, pa.date32()),
+            "kind": pa.array(events["kind"].to_numpy(dtype=object)[known], pa.string()),
+            "detail": pa.array(details, pa.string()),
+            "as_of": pa.array([as_of] * n, pa.date32()),
+        }
+    )
+
+
+def _json_text(value: Any) -> str:
+    """JSON text for a JSON column: the value as it is when it is a JSON object's text, else its
+    serialisation (``{}`` for nothing)."""
+    parsed = _json(value, {})
+    if isinstance(value, str) and isinstance(parsed, dict) and parsed:
+        return value
+    return json.dumps(parsed if isinstance(parsed, dict) else {}, ensure_ascii=False)
 
 
 def _tier_changes(tier_history: Any, ids: Any) -> pa.Table:

@@ -155,8 +155,8 @@ def test_local_business_day_decides_the_window(lake_builder, duck):
     b.account("A1", "P1", "DEM")
     # 16:30 UTC on the 31st is 00:30 on 1 February in China: after as_of.
     b.txn("A1", dt.datetime(2026, 1, 31, 16, 30, tzinfo=UTC), 70_000, direction="C")
-    # 15:59 UTC on the 31st is 23:59 local on the 31st: inside.
-    b.txn("A1", dt.datetime(2026, 1, 31, 15, 59, tzinfo=UTC), 80_000, direction="D")
+    # 15:59:59.999999 UTC on the 31st is the last microsecond of the 31st in China: inside.
+    b.txn("A1", dt.datetime(2026, 1, 31, 15, 59, 59, 999_999, tzinfo=UTC), 80_000, direction="D")
     f = compute_features(duck, b.write(), JAN31)
     assert f.loc["P1", "n_large_in_30d"] == 0
     assert f.loc["P1", "n_large_out_30d"] == 1

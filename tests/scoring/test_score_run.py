@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from qiao.cli import main
 from qiao.customers.models import Customer, CustomerStanding
@@ -52,6 +53,13 @@ def test_scoring_writes_a_snapshot_per_customer_and_is_idempotent(small_bank: Pa
     richest = Customer.objects.order_by("-standing__aum").first()
     assert richest is not None and richest.aum > 0
     assert TierHistory.objects.exists()
+    if connection.vendor == "postgresql":  # migration scoring/0004: LZ4 for the JSON columns
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = "
+                "'scoring_scoresnapshot'::regclass AND attname IN ('features', 'tier_why')"
+            )
+            assert dict(cur.fetchall()) == {"features": "l", "tier_why": "l"}
     events_before = ScoreEvent.objects.count()
     history_before = TierHistory.objects.count()
 
@@ -115,6 +123,47 @@ def test_tier_history_is_kept_at_its_change_points() -> None:
         (1, ends[0], "pyramid", "GOLD"),
         (1, ends[2], "pyramid", "PLATINUM"),
         (2, ends[0], "pyramid", "ORDINARY"),
+    ]
+
+
+def test_event_rows_for_the_copy() -> None:
+    """Events go to the database column-wise: unknown customers are left out, the detail's JSON
+    text is kept, a missing or unreadable detail becomes {}."""
+    import pandas as pd
+
+    from qiao.scoring.services import _event_rows
+
+    events = pd.DataFrame(
+        {
+            "customer_no": ["P1", "GONE", "P2", "P1"],
+            "event_date": [dt.date(2026, 1, 31), dt.date(2026, 1, 30), None, "2026-01-29"],
+            "kind": ["TIER_UP", "TIER_DOWN", "LARGE_INFLOW", "ATTRITION_UP"],
+            "detail": ['{"scheme": "pyramid", "to": "金"}', "{}", float("nan"), "not json"],
+        }
+    )
+    rows = _event_rows(events, pd.Series({"P1": 7, "P2": 9}, dtype="Int64"), AS_OF).to_pylist()
+    assert rows == [
+        {
+            "customer_id": 7,
+            "event_date": dt.date(2026, 1, 31),
+            "kind": "TIER_UP",
+            "detail": '{"scheme": "pyramid", "to": "金"}',
+            "as_of": AS_OF,
+        },
+        {
+            "customer_id": 9,
+            "event_date": None,
+            "kind": "LARGE_INFLOW",
+            "detail": "{}",
+            "as_of": AS_OF,
+        },
+        {
+            "customer_id": 7,
+            "event_date": dt.date(2026, 1, 29),
+            "kind": "ATTRITION_UP",
+            "detail": "{}",
+            "as_of": AS_OF,
+        },
     ]
 
 
