@@ -38,6 +38,7 @@ from qiao.customers.selectors import (
     customer_get_for_staff,
     customer_ownership_history,
     customers_filter,
+    customers_filter_count,
     mask_field,
 )
 from qiao.customers.services import customer_reveal, customer_update_profile
@@ -255,12 +256,13 @@ def customers(
             _("The filter is not valid."),
             fields={f: " ".join(str(m) for m in msgs) for f, msgs in form.errors.items()},
         )
-    qs = customers_filter(staff=_staff(request), filters=form.filters())
+    staff, filters = _staff(request), form.filters()
+    qs = customers_filter(staff=staff, filters=filters)
     page_size = max(1, min(page_size, 100))
     page = max(1, page)
     start = (page - 1) * page_size
     items = [_item(c) for c in qs[start : start + page_size]]
-    return {"items": items, "count": qs.count()}
+    return {"items": items, "count": customers_filter_count(staff=staff, filters=filters)}
 
 
 @api.get(

@@ -74,3 +74,19 @@ def test_empty_and_odd_queries(bank):
     assert customer_search(staff=staff, query="%") == []
     assert customer_search(staff=staff, query="_") == []
     assert customer_search(staff=staff, query="qqqqqq") == []
+
+
+@pytest.mark.parametrize("sorted_up_to", [0, 1, 20_000])
+def test_bank_wide_search_is_largest_first_whichever_way_it_goes(bank, monkeypatch, sorted_up_to):
+    # A bank-wide search sorts a lookup's matches itself when there are at most
+    # _SEARCH_SORTED of them, and walks the AUM index otherwise: the same order either way.
+    from decimal import Decimal
+
+    from qiao.customers import selectors
+    from tests.workbench.conftest import make_customer
+
+    for i, aum in enumerate([300, 100, 500, 200]):
+        make_customer(f"P00020{i:02d}", f"客户{i}", bank.o1, aum=Decimal(aum))
+    monkeypatch.setattr(selectors, "_SEARCH_SORTED", sorted_up_to)
+    found = customer_search(staff=bank.staff["head_office"], query="kh", limit=3)
+    assert [c.aum for c in found] == [Decimal(500), Decimal(300), Decimal(200)]
