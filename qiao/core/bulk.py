@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -91,35 +92,54 @@ def fast_insert(
                 cur.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
 
 
-def copy_arrow(model: type[models.Model], table: Any, *, db_table: str | None = None) -> None:
-    """Insert the rows of an Arrow table whose columns are named as ``model``'s (attnames).
+def copy_arrow(model: type[models.Model], tables: Any, *, db_table: str | None = None) -> int:
+    """Insert the rows of Arrow tables whose columns are named as ``model``'s (attnames).
 
-    For rows made column-wise (by DuckDB or Arrow) rather than as Python records: on PostgreSQL
-    the table goes as CSV written by Arrow in C (every valid value quoted, so an empty string is
-    not taken for NULL; JSON columns hold JSON text) into ``COPY … (FORMAT csv)``; on SQLite the
-    rows go to ``executemany``. ``db_table`` writes to another table with the same columns (a
-    temporary one).
+    ``tables`` is one table or an iterable of tables with the same columns (built as they are
+    consumed: a generator keeps one batch in memory). For rows made column-wise (by DuckDB or
+    Arrow) rather than as Python records: on PostgreSQL the rows go as CSV written by Arrow in C
+    (every valid value quoted, so an empty string is not taken for NULL; JSON columns hold JSON
+    text) into one ``COPY … (FORMAT csv)``, sent by a writer thread while this one builds and
+    writes the next batch (DuckDB and Arrow release the GIL), so the client's work overlaps the
+    server's instead of alternating with it; on SQLite the rows go to ``executemany``.
+    ``db_table`` writes to another table with the same columns (a temporary one). Returns the
+    number of rows.
     """
     import io
 
+    import pyarrow as pa
     import pyarrow.csv as pa_csv
     from django.db import connection
 
+    parts = iter([tables] if isinstance(tables, pa.Table) else tables)
+    first = next(parts, None)
+    if first is None:
+        return 0
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    columns = [str(by_attname[name].column) for name in table.column_names]
+    columns = [str(by_attname[name].column) for name in first.column_names]
     target = db_table or model._meta.db_table
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    n = 0
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
+            from psycopg.copy import QueuedLibpqWriter
+
             options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
-            with cur.cursor.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[attr-defined]
-                for batch in table.to_batches(max_chunksize=20_000):
-                    buffer = io.BytesIO()
-                    pa_csv.write_csv(batch, buffer, options)
-                    copy.write(buffer.getvalue())
+            raw = cur.cursor  # type: ignore[attr-defined]
+            sql = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv)"
+            with raw.copy(sql, writer=QueuedLibpqWriter(raw)) as copy:
+                for table in itertools.chain([first], parts):
+                    for batch in table.to_batches(max_chunksize=20_000):
+                        buffer = io.BytesIO()
+                        pa_csv.write_csv(batch, buffer, options)
+                        copy.write(buffer.getvalue())
+                        n += batch.num_rows
         else:
             marks = ", ".join(["%s"] * len(columns))
-            for batch in table.to_batches(max_chunksize=5_000):
-                values = [col.to_pylist() for col in batch.columns]
-                rows = list(zip(*values, strict=True))
-                cur.executemany(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
+            for table in itertools.chain([first], parts):
+                for batch in table.to_batches(max_chunksize=5_000):
+                    values = [col.to_pylist() for col in batch.columns]
+                    rows = list(zip(*values, strict=True))
+                    cur.executemany(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
+                    n += batch.num_rows
+    return n

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -387,24 +387,27 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
     events = _event_rows(result.events, id_of, as_of)
     # customers no longer in the database get no snapshot
     customer_ids = scores["customer_no"].map(id_of)
-    stored = 0
     updates: list[pa.Table] = []
-    lap("prepare")
-    with duckdb.connect() as duck, transaction.atomic():
-        ScoreSnapshot.objects.filter(as_of=as_of).delete()
-        lap("delete")
+
+    def snapshot_batches(duck: Any) -> Iterator[pa.Table]:
+        # Built one batch at a time while the previous one is on its way to the database.
         for start in range(0, len(scores), _STORE_BATCH):
             batch = scores.iloc[start : start + _STORE_BATCH].assign(
                 customer_id=customer_ids.iloc[start : start + _STORE_BATCH].to_numpy()
             )
             rows = _snapshot_rows(duck, batch, as_of)
-            copy_arrow(ScoreSnapshot, rows)
             updates.append(
                 rows.select(
                     ["customer_id", "aum", "tier_pyramid", "contribution_year"]
                 ).rename_columns(["customer_id", "aum", "tier", "contribution"])
             )
-            stored += rows.num_rows
+            yield rows
+
+    lap("prepare")
+    with duckdb.connect() as duck, transaction.atomic():
+        ScoreSnapshot.objects.filter(as_of=as_of).delete()
+        lap("delete")
+        stored = copy_arrow(ScoreSnapshot, snapshot_batches(duck))
         lap("snapshots")
         if updates:
             _update_standings(pa.concat_tables(updates), as_of)
