@@ -525,7 +525,8 @@ def _update_standings(updates: pa.Table, as_of: dt.date) -> None:
     of their own (decision 0005): rewriting a million of them touches three small indexes, not
     the customers' search indexes. PostgreSQL: the values go into a temporary table with COPY,
     one UPDATE … FROM joins it (changed rows only) and one INSERT adds any missing standing.
-    Elsewhere: an upsert per 2,000 rows.
+    Elsewhere: an upsert per 2,000 rows. A run for an earlier date than a standing's (a backfill)
+    leaves it as it is: the lists show the latest scoring.
     """
     table = CustomerStanding._meta.db_table
     if connection.vendor == "postgresql":
@@ -540,9 +541,10 @@ def _update_standings(updates: pa.Table, as_of: dt.date) -> None:
                 f"UPDATE {table} AS s SET aum = u.aum, tier = u.tier, "
                 "contribution = u.contribution, as_of = %s "
                 "FROM qiao_score_update AS u WHERE s.customer_id = u.customer_id "
+                "AND (s.as_of IS NULL OR s.as_of <= %s) "
                 "AND (s.aum, s.tier, s.contribution, s.as_of) "
                 "IS DISTINCT FROM (u.aum, u.tier, u.contribution, %s)",
-                [as_of, as_of],
+                [as_of, as_of, as_of],
             )
             cur.execute(
                 f"INSERT INTO {table} (customer_id, aum, tier, contribution, as_of) "
@@ -562,6 +564,7 @@ def _update_standings(updates: pa.Table, as_of: dt.date) -> None:
             cur.execute(
                 f"INSERT INTO {table} (customer_id, aum, tier, contribution, as_of) "
                 f"VALUES {values} ON CONFLICT (customer_id) DO UPDATE SET aum = excluded.aum, "
-                "tier = excluded.tier, contribution = excluded.contribution, as_of = excluded.as_of",
+                "tier = excluded.tier, contribution = excluded.contribution, as_of = excluded.as_of "
+                f"WHERE {table}.as_of IS NULL OR {table}.as_of <= excluded.as_of",
                 params,
             )

@@ -69,6 +69,13 @@ def test_scoring_writes_a_snapshot_per_customer_and_is_idempotent(small_bank: Pa
     assert ScoreEvent.objects.count() == events_before
     assert TierHistory.objects.count() == history_before
 
+    # Scoring an earlier date (a backfill) keeps the standings of the latest one.
+    assert score_run(as_of=dt.date(2026, 1, 31)).ok
+    assert {
+        s.customer_id: (s.aum, s.tier, s.contribution, s.as_of)
+        for s in CustomerStanding.objects.all()
+    } == standings
+
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["scored_customers"] == 600
