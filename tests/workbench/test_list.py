@@ -237,3 +237,28 @@ def test_lists_inner_join_the_standing(bank):
     newcomer = make_customer("P0000099", "新客", bank.o1)
     listed = customers_filter(staff=bank.staff["head_office"], filters=CustomerFilters(sort="aum"))
     assert listed[0] == newcomer and listed[0].aum == 0 and listed[0].tier == ""
+
+
+@pytest.mark.parametrize("persona", ["cm_owner", "cm_other", "outlet_head", "head_office"])
+def test_totals_and_counts_read_from_the_standings_match_the_list(bank, persona):
+    # Totals, tier counts and the list's count skip the join the list itself makes: they must
+    # still give the numbers of the customers the list shows.
+    from qiao.customers.selectors import customer_portfolio_summary, customers_filter_count
+
+    staff = bank.staff[persona]
+    listed = list(customers_filter(staff=staff, filters=CustomerFilters()))
+    assert listed, persona
+    summary = customer_portfolio_summary(staff=staff)
+    assert summary["customers"] == len(listed)
+    assert summary["aum"] == sum(c.aum for c in listed)
+    tiers: dict[str, int] = {}
+    for c in listed:
+        tiers[c.tier] = tiers.get(c.tier, 0) + 1
+    assert summary["tiers"] == tiers
+    for filters in (
+        CustomerFilters(),
+        CustomerFilters(tiers=("GOLD",)),
+        CustomerFilters(aum_min=Decimal(100000), sort="contribution"),
+    ):
+        shown = customers_filter(staff=staff, filters=filters)
+        assert customers_filter_count(staff=staff, filters=filters) == len(list(shown))
