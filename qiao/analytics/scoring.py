@@ -61,7 +61,7 @@ from qiao.analytics.features import (
     from_day_number,
     month_windows,
 )
-from qiao.analytics.tiers import TierResult, parse_tier_rules, replay_tiers
+from qiao.analytics.tiers import TierResult, join_text, parse_tier_rules, replay_tiers
 
 __all__ = [
     "MAIN_FEATURES",
@@ -816,15 +816,16 @@ def _tier_codes(results: Mapping[str, TierResult], scheme: str) -> npt.NDArray[n
     return np.asarray(results[scheme].current["tier"].astype(object).to_numpy(), dtype=object)
 
 
-def _why_json(results: Mapping[str, TierResult], n: int) -> list[str]:
-    """``{"pyramid": {...}, "deposit": {...}}`` per customer, as JSON text."""
-    parts = {name: r.why_json() for name, r in results.items()}
-    keys = [json.dumps(name) + ":" for name in parts]
-    columns = list(parts.values())
-    return [
-        "{" + ",".join(k + col[i] for k, col in zip(keys, columns, strict=True)) + "}"
-        for i in range(n)
-    ]
+def _why_json(results: Mapping[str, TierResult], n: int) -> Any:
+    """``{"pyramid": {...}, "deposit": {...}}`` per customer, as JSON text (a pandas string
+    array backed by Arrow, joined in C)."""
+    if not results:
+        return np.full(n, "{}", dtype=object)
+    pieces: list[Any] = ["{"]
+    for i, (name, r) in enumerate(results.items()):
+        pieces += [("," if i else "") + json.dumps(name) + ":", r.why_json_arrow()]
+    pieces.append("}")
+    return join_text(pieces).to_pandas().array
 
 
 def _previous_frame(previous: pd.DataFrame) -> pd.DataFrame:

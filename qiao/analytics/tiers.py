@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "OPS",
@@ -473,45 +475,52 @@ class TierResult:
         return [self._why_at(i) for i in range(len(self.current))]
 
     def why_json(self) -> list[str]:
-        """The "why" of every customer as compact JSON text (vectorised: 1 M rows in seconds)."""
+        """The "why" of every customer as compact JSON text (see :meth:`why_json_arrow`)."""
+        return list(self.why_json_arrow().to_pylist())
+
+    def why_json_arrow(self) -> Any:
+        """The "why" of every customer as compact JSON text, an Arrow string array.
+
+        Vectorised: the pieces of every customer's object are columns (constants broadcast) joined
+        by Arrow in C — 1 M customers in about a second; joining them per customer in Python took
+        five.
+        """
         cur = self.current
         n = len(cur)
         tier_json = np.array([json.dumps(str(c)) for c in cur["tier"].cat.categories], dtype=object)
         tier = tier_json[cur["tier"].cat.codes.to_numpy()]
         raw = tier_json[cur["raw_tier"].cat.codes.to_numpy()]
         rules = np.asarray(_json_strings(cur["rule"].to_numpy()), dtype=object)
-        conditions = self._conditions_json()
         since = np.asarray(
             ['"' + d.isoformat() + '"' if d is not None else "null" for d in cur["since"]],
             dtype=object,
         )
         held = cur["held_by_hysteresis"].to_numpy(dtype=bool)
-        below = cur["months_below"].to_numpy(dtype=np.int64).astype(str).astype(object)
-        pieces: list[npt.NDArray[np.object_]] = [
-            np.full(n, f'{{"scheme":{json.dumps(self.scheme.name)},"tier":', dtype=object),
-            tier,
-            np.full(n, ',"rule":', dtype=object),
-            rules,
-            np.full(n, ',"conditions":', dtype=object),
-            conditions,
-            np.full(n, ',"values":{', dtype=object),
+        below = pc.cast(pa.array(cur["months_below"].to_numpy(dtype=np.int64)), pa.string())
+        pieces: list[Any] = [
+            f'{{"scheme":{json.dumps(self.scheme.name)},"tier":',
+            pa.array(tier, pa.string()),
+            ',"rule":',
+            pa.array(rules, pa.string()),
+            ',"conditions":',
+            pa.array(self._conditions_json(), pa.string()),
+            ',"values":{',
         ]
         for j, (key, values) in enumerate(self.values.items()):
-            sep = "," if j else ""
-            pieces.append(np.full(n, f"{sep}{json.dumps(key)}:", dtype=object))
-            pieces.append(_json_numbers(values))
+            pieces.append(f"{',' if j else ''}{json.dumps(key)}:")
+            pieces.append(_json_numbers_arrow(values))
         pieces += [
-            np.full(n, '},"since":', dtype=object),
-            since,
-            np.where(held, ',"held_by_hysteresis":true', ',"held_by_hysteresis":false').astype(
-                object
-            ),
-            np.full(n, ',"months_below":', dtype=object),
+            '},"since":',
+            pa.array(since, pa.string()),
+            pa.array(np.where(held, ',"held_by_hysteresis":true', ',"held_by_hysteresis":false')),
+            ',"months_below":',
             below,
-            np.where(held, ',"raw_tier":' + raw.astype(str), "").astype(object),
-            np.full(n, "}", dtype=object),
+            pa.array(np.where(held, ',"raw_tier":' + raw.astype(str), "")),
+            "}",
         ]
-        return ["".join(parts) for parts in zip(*pieces, strict=True)]
+        if n == 0:
+            return pa.array([], pa.string())
+        return join_text(pieces)
 
     def _conditions_json(self) -> npt.NDArray[np.object_]:
         """``conditions`` of every customer as JSON text, built per (tier, rule) group."""
@@ -519,7 +528,7 @@ class TierResult:
         out = np.full(len(cur), "[]", dtype=object)
         tier_idx = cur["tier"].cat.codes.to_numpy()
         rule_idx = cur["rule_index"].to_numpy(dtype=np.int64)
-        actual = {f: _json_numbers(v) for f, v in self.values.items()}
+        actual = {f: _json_numbers_arrow(v) for f, v in self.values.items()}
         for i, code in enumerate(cur["tier"].cat.categories):
             tier = self.scheme.tier(str(code))
             in_tier = tier_idx == i
@@ -528,14 +537,27 @@ class TierResult:
                 if not conds:
                     continue
                 rows = np.flatnonzero(in_tier & (rule_idx == j))
-                text: npt.NDArray[np.object_] = np.full(len(rows), "[", dtype=object)
+                pieces: list[Any] = ["["]
                 for k, c in enumerate(conds):
                     head = (
                         json.dumps(c, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"actual":'
                     )
-                    text = text + (("," if k else "") + head) + actual[c["feature"]][rows] + "}"
-                out[rows] = text + "]"
+                    pieces += [("," if k else "") + head, actual[c["feature"]].take(rows), "}"]
+                pieces.append("]")
+                out[rows] = join_text(pieces).to_numpy(zero_copy_only=False)
         return out
+
+
+def join_text(pieces: Sequence[Any]) -> Any:
+    """Concatenate, element by element, string arrays of one length (Arrow arrays, chunked or
+    not) and constant strings; an Arrow array, chunked when a piece was."""
+    return pc.binary_join_element_wise(
+        *[
+            p if isinstance(p, pa.Array | pa.ChunkedArray) else pa.scalar(p, pa.string())
+            for p in pieces
+        ],
+        "",
+    )
 
 
 def _jsonable(x: float) -> float | None:
@@ -544,13 +566,20 @@ def _jsonable(x: float) -> float | None:
 
 def _json_numbers(values: npt.NDArray[np.float64]) -> npt.NDArray[np.object_]:
     """JSON text of each number (shortest round-trip form; ``null`` for NaN and infinities)."""
+    return np.asarray(_json_numbers_arrow(values).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _json_numbers_arrow(values: npt.NDArray[np.float64]) -> Any:
+    """:func:`_json_numbers` as an Arrow string array, formatted by Arrow in C: whole numbers
+    below 2**53 as integers, others in their shortest round-trip form, ``null`` for NaN and
+    infinities."""
     x = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(x)
     whole = finite & (x == np.round(x)) & (np.abs(x) < 2**53)
-    text = np.where(finite, x, 0.0).astype(str).astype(object)
-    text[whole] = x[whole].astype(np.int64).astype(str)
-    text[~finite] = "null"
-    return np.asarray(text, dtype=object)
+    as_int = pc.cast(pa.array(np.where(whole, x, 0.0).astype(np.int64)), pa.string())
+    as_float = pc.cast(pa.array(np.where(finite, x, 0.0)), pa.string())
+    text = pc.if_else(pa.array(whole), as_int, as_float)
+    return pc.if_else(pa.array(finite), text, pa.scalar("null", pa.string()))
 
 
 def _json_strings(values: npt.NDArray[Any]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -313,3 +314,20 @@ def test_tiers_are_monotone_in_aum_without_hysteresis(values, cuts):
     # and the built-in deposit scheme too
     dep, _ = assign_tiers({"deposits": aum}, SCHEMES["deposit"])
     assert np.all(np.diff(dep[order]) <= 0)
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=50))
+def test_numbers_as_json_text_round_trip(values):
+    # The why's numbers are formatted by Arrow: each must read back as the same number (whole
+    # ones below 2**53 as integers), NaN and infinities as null.
+    from qiao.analytics.tiers import _json_numbers
+
+    x = np.asarray(values, dtype=np.float64)
+    for text, v in zip(_json_numbers(x), x, strict=True):
+        back = json.loads(text)
+        if not math.isfinite(v):
+            assert back is None
+        else:
+            assert back == v
+            if v == round(v) and abs(v) < 2**53:
+                assert isinstance(back, int), text
