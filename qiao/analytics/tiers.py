@@ -508,7 +508,7 @@ class TierResult:
         ]
         for j, (key, values) in enumerate(self.values.items()):
             pieces.append(f"{',' if j else ''}{json.dumps(key)}:")
-            pieces.append(_json_numbers_arrow(values))
+            pieces.append(_json_numbers(values))
         pieces += [
             '},"since":',
             pa.array(since, pa.string()),
@@ -528,7 +528,7 @@ class TierResult:
         out = np.full(len(cur), "[]", dtype=object)
         tier_idx = cur["tier"].cat.codes.to_numpy()
         rule_idx = cur["rule_index"].to_numpy(dtype=np.int64)
-        actual = {f: _json_numbers_arrow(v) for f, v in self.values.items()}
+        actual = {f: _json_numbers(v) for f, v in self.values.items()}
         for i, code in enumerate(cur["tier"].cat.categories):
             tier = self.scheme.tier(str(code))
             in_tier = tier_idx == i
@@ -564,13 +564,8 @@ def _jsonable(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _json_numbers(values: npt.NDArray[np.float64]) -> npt.NDArray[np.object_]:
-    """JSON text of each number (shortest round-trip form; ``null`` for NaN and infinities)."""
-    return np.asarray(_json_numbers_arrow(values).to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _json_numbers_arrow(values: npt.NDArray[np.float64]) -> Any:
-    """:func:`_json_numbers` as an Arrow string array, formatted by Arrow in C: whole numbers
+def _json_numbers(values: npt.NDArray[np.float64]) -> Any:
+    """JSON text of each number, an Arrow string array formatted by Arrow in C: whole numbers
     below 2**53 as integers, others in their shortest round-trip form, ``null`` for NaN and
     infinities."""
     x = np.asarray(values, dtype=np.float64)

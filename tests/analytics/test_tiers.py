@@ -323,7 +323,7 @@ def test_numbers_as_json_text_round_trip(values):
     from qiao.analytics.tiers import _json_numbers
 
     x = np.asarray(values, dtype=np.float64)
-    for text, v in zip(_json_numbers(x), x, strict=True):
+    for text, v in zip(_json_numbers(x).to_pylist(), x, strict=True):
         back = json.loads(text)
         if not math.isfinite(v):
             assert back is None
