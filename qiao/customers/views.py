@@ -119,6 +119,7 @@ def _query_without_page(request: HttpRequest) -> str:
 def customer_list(request: HttpRequest) -> HttpResponse:
     staff: Staff = request.user  # type: ignore[assignment]
     group: SavedGroup | None = None
+    count: Callable[[], int] | None = None  # the list's own count, unless a cheaper one is known
     group_id = request.GET.get("group", "")
     if group_id.isdigit():
         group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
@@ -131,7 +132,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         count = partial(customers_filter_count, staff=staff, filters=filters)
     context = {
         "form": form,
-        "page": _page(request, qs, count=count if group is None else None),
+        "page": _page(request, qs, count=count),
         "query": _query_without_page(request),
         "group": group,
         "groups": saved_groups_for(staff=staff),
