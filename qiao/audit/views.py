@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from qiao.audit.forms import AuditFilterForm
 from qiao.audit.selectors import audit_events_search
-from qiao.customers.permissions import VIEW_AUDIT, staff_has_perm
+from qiao.org.permissions import VIEW_AUDIT, staff_has_perm
 
 
 @login_required

@@ -28,12 +28,6 @@ from qiao.customers.models import (
     Ownership,
     SavedGroup,
 )
-from qiao.customers.permissions import (
-    ASSIGN_CUSTOMERS,
-    EDIT_CUSTOMERS,
-    REVEAL_PII,
-    staff_has_perm,
-)
 from qiao.customers.rules import customer_identity_rule
 from qiao.customers.search import pinyin_keys
 from qiao.customers.selectors import (
@@ -43,6 +37,12 @@ from qiao.customers.selectors import (
 )
 from qiao.ingest.kinds import KINDS
 from qiao.org.models import Staff
+from qiao.org.permissions import (
+    ASSIGN_CUSTOMERS,
+    EDIT_CUSTOMERS,
+    REVEAL_PII,
+    staff_has_perm,
+)
 from qiao.products.models import Account
 
 

@@ -33,13 +33,6 @@ from qiao.customers.forms import (
     SavedGroupForm,
 )
 from qiao.customers.models import ChangeSource, Customer, SavedGroup
-from qiao.customers.permissions import (
-    ASSIGN_CUSTOMERS,
-    EDIT_CUSTOMERS,
-    EXPORT_CUSTOMERS,
-    REVEAL_PII,
-    staff_has_perm,
-)
 from qiao.customers.selectors import (
     customer_accounts,
     customer_aum_trend_scored,
@@ -76,6 +69,13 @@ from qiao.customers.services import (
     staff_offboard,
 )
 from qiao.org.models import Staff
+from qiao.org.permissions import (
+    ASSIGN_CUSTOMERS,
+    EDIT_CUSTOMERS,
+    EXPORT_CUSTOMERS,
+    REVEAL_PII,
+    staff_has_perm,
+)
 
 
 def _ip(request: HttpRequest) -> str | None:

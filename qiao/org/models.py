@@ -102,6 +102,16 @@ class Staff(AbstractUser):
             ("assign_customers", _("Can assign customers to managers")),
             ("view_audit", _("Can search the audit trail")),
             ("edit_tier_rules", _("Can edit tier rules")),
+            ("export_plain", _("Can ask for an export with personal data in clear")),
+            ("approve_export", _("Can approve another's export with personal data in clear")),
+            ("view_balances", _("Can see balances in clear")),
+            ("log_contact", _("Can log contacts with customers")),
+            ("work_own_list", _("Can close own work-list items and tasks")),
+            ("file_complaint", _("Can file complaints")),
+            ("handle_complaint", _("Can handle and resolve complaints")),
+            ("manage_prospects", _("Can manage prospect cards")),
+            ("manage_plans", _("Can manage marketing plans")),
+            ("refer", _("Can refer customers and prospects")),
         ]
 
     def __str__(self) -> str:

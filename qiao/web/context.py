@@ -9,7 +9,7 @@ import qiao
 
 
 def _perms(request: HttpRequest) -> dict[str, bool]:
-    from qiao.customers.permissions import (
+    from qiao.org.permissions import (
         ASSIGN_CUSTOMERS,
         EXPORT_CUSTOMERS,
         REVEAL_PII,

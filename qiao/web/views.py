@@ -9,12 +9,12 @@ from django.shortcuts import render
 
 from qiao.audit.models import Action
 from qiao.audit.services import audit_record
-from qiao.customers.permissions import ASSIGN_CUSTOMERS, staff_has_perm
 from qiao.customers.selectors import (
     customer_portfolio_summary,
     customers_missing_owner,
     reassignment_queue,
 )
+from qiao.org.permissions import ASSIGN_CUSTOMERS, staff_has_perm
 
 
 class LoginView(auth_views.LoginView):

@@ -1,0 +1,97 @@
+"""Who may do what: one table of role defaults for every app, plus any explicit Django grant.
+
+Every state-changing service of every app names one of these permissions and checks it with
+:func:`require_perm` before it writes (and writes the audit trail after). The permissions are
+declared on :class:`qiao.org.models.Staff` (``org.reveal_pii`` …), so an administrator can still
+grant one to a single person in the admin (``user_permissions`` or a group), which
+:func:`staff_has_perm` honours. Each role gets its defaults here, so a staff member loaded from the
+HR extract needs no group set-up. See docs/privacy.md and docs/decisions/0006.
+
+A superuser administers (the admin site, tier and cadence rules); superuser status alone grants
+none of the permissions of this table but :data:`EDIT_TIER_RULES`: reading personal data and acting
+on customers come from the role or an explicit grant only.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from qiao.org.models import Role, Staff
+
+# -- customers and their personal data
+REVEAL_PII = "org.reveal_pii"
+EXPORT_CUSTOMERS = "org.export_customers"
+#: Ask for an export with ID numbers and mobiles in clear (maker), and approve another's (checker).
+EXPORT_PLAIN = "org.export_plain"
+APPROVE_EXPORT = "org.approve_export"
+#: See balances and AUM in clear (the people who serve the customer); others see them masked.
+VIEW_BALANCES = "org.view_balances"
+ASSIGN_CUSTOMERS = "org.assign_customers"
+VIEW_AUDIT = "org.view_audit"
+EDIT_TIER_RULES = "org.edit_tier_rules"
+#: Editing a profile: Django's own model permission.
+EDIT_CUSTOMERS = "customers.change_customer"
+
+# -- engagement (the CM's day)
+LOG_CONTACT = "org.log_contact"
+#: Close one's own work-list items and tasks.
+WORK_OWN_LIST = "org.work_own_list"
+FILE_COMPLAINT = "org.file_complaint"
+#: Update and resolve a complaint (besides this, only its handler or the outlet head: 0006).
+HANDLE_COMPLAINT = "org.handle_complaint"
+MANAGE_PROSPECTS = "org.manage_prospects"
+MANAGE_PLANS = "org.manage_plans"
+REFER = "org.refer"
+
+_SERVE = frozenset({Role.CM, Role.SENIOR_CM, Role.TEAM_LEAD, Role.OUTLET_HEAD})
+
+#: Role defaults, one row per permission. Head-office analysts, auditors, product and risk
+#: managers read (within their scope); the people who serve the customer write.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    REVEAL_PII: _SERVE,
+    EXPORT_CUSTOMERS: frozenset({Role.OUTLET_HEAD, Role.ANALYST}),
+    EXPORT_PLAIN: frozenset({Role.OUTLET_HEAD}),
+    APPROVE_EXPORT: frozenset({Role.OUTLET_HEAD}),
+    VIEW_BALANCES: _SERVE,
+    ASSIGN_CUSTOMERS: frozenset({Role.OUTLET_HEAD}),
+    VIEW_AUDIT: frozenset({Role.AUDITOR}),
+    EDIT_TIER_RULES: frozenset({Role.ADMIN}),
+    EDIT_CUSTOMERS: _SERVE | {Role.ADMIN},
+    LOG_CONTACT: _SERVE,
+    WORK_OWN_LIST: _SERVE,
+    FILE_COMPLAINT: _SERVE | {Role.LOBBY},
+    HANDLE_COMPLAINT: _SERVE,
+    MANAGE_PROSPECTS: _SERVE,
+    MANAGE_PLANS: _SERVE,
+    REFER: _SERVE | {Role.LOBBY},
+}
+
+#: Permissions over customers and their data: never granted by superuser status alone.
+EXPLICIT_ONLY_PERMS = frozenset(ROLE_PERMISSIONS) - {EDIT_TIER_RULES}
+
+
+def staff_has_perm(staff: Staff, perm: str) -> bool:
+    """``perm`` by role default or by an explicit grant; never for an inactive account."""
+    if not getattr(staff, "is_active", False):
+        return False
+    if staff.role in ROLE_PERMISSIONS.get(perm, frozenset()):
+        return True
+    if perm in EXPLICIT_ONLY_PERMS and staff.is_superuser:
+        # Django's has_perm answers True to a superuser for everything: look at the grants.
+        app_label, codename = perm.split(".", 1)
+        return (
+            staff.user_permissions.filter(
+                content_type__app_label=app_label, codename=codename
+            ).exists()
+            or staff.groups.filter(
+                permissions__content_type__app_label=app_label,
+                permissions__codename=codename,
+            ).exists()
+        )
+    return bool(staff.has_perm(perm))
+
+
+def require_perm(staff: Staff, perm: str) -> None:
+    """Raise ``PermissionDenied`` unless ``staff`` has ``perm`` (every write calls this first)."""
+    if not staff_has_perm(staff, perm):
+        raise PermissionDenied(perm)
