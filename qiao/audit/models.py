@@ -18,6 +18,20 @@ class Action(models.TextChoices):
     LOGIN_FAILED = "LOGIN_FAILED", _("Login failed")
     API_TOKEN = "API_TOKEN", _("API token issued")
     OFFBOARD = "OFFBOARD", _("Staff member left")
+    VIEW_LIST = "VIEW_LIST", _("Viewed a customer list")
+    TOKEN_REVOKE = "TOKEN_REVOKE", _("API token revoked")
+    EXPORT_REQUEST = "EXPORT_REQUEST", _("Asked for a plain export")
+    EXPORT_APPROVE = "EXPORT_APPROVE", _("Approved a plain export")
+    EXPORT_REFUSE = "EXPORT_REFUSE", _("Refused a plain export")
+    CONTACT = "CONTACT", _("Logged a contact")
+    ITEM_CLOSE = "ITEM_CLOSE", _("Closed a work-list item")
+    TASK_DONE = "TASK_DONE", _("Completed a task")
+    COMPLAINT_NEW = "COMPLAINT_NEW", _("Filed a complaint")
+    COMPLAINT_EDIT = "COMPLAINT_EDIT", _("Updated a complaint")
+    REFERRAL_NEW = "REFERRAL_NEW", _("Made a referral")
+    REFERRAL_EDIT = "REFERRAL_EDIT", _("Changed a referral")
+    PROSPECT_EDIT = "PROSPECT_EDIT", _("Changed a prospect card")
+    PLAN_NEW = "PLAN_NEW", _("Created a marketing plan")
 
 
 class AuditEvent(models.Model):
