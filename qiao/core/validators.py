@@ -54,6 +54,24 @@ def clean_text(value: object, *, max_length: int = 200) -> str:
     return text
 
 
+#: A name may not start like a spreadsheet formula (issue 11: ``=HYPERLINK(…)``, ``+1+1``,
+#: ``@SUM(…)``). A leading ``-`` is allowed: it starts no formula once exported through
+#: :func:`qiao.core.csvsafe.csv_safe`, and refusing it could make an existing record unloadable
+#: (docs/privacy.md, "Formula injection").
+NAME_FORBIDDEN_START = ("=", "+", "@")
+
+
+def clean_name(value: object, *, max_length: int = 200) -> str:
+    """A person's or a company's name: :func:`clean_text`, and no formula-like first character."""
+    text = clean_text(value, max_length=max_length)
+    if text.startswith(NAME_FORBIDDEN_START):
+        raise FieldError(
+            _("a name may not start with %(char)s (it would run as a spreadsheet formula)")
+            % {"char": text[0]}
+        )
+    return text
+
+
 def clean_code(value: object) -> str:
     text = _text(value)
     if not _CODE.match(text):

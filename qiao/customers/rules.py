@@ -12,14 +12,30 @@ from django.utils.translation import gettext as _
 
 from qiao.core import validators as v
 
+#: The fields holding a person's or company's name: none may start like a spreadsheet formula.
+NAME_FIELDS = ("name", "legal_rep")
+
+
+def customer_names_rule(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """Names (``name``, ``legal_rep``) that are present pass :func:`qiao.core.validators.clean_name`."""
+    errors: list[tuple[str, str]] = []
+    for field in NAME_FIELDS:
+        if r.get(field):
+            try:
+                v.clean_name(r[field], max_length=max(200, len(str(r[field]))))
+            except v.FieldError as exc:
+                errors.append((field, str(exc.reason)))
+    return errors
+
 
 def customer_identity_rule(r: dict[str, Any]) -> list[tuple[str, str]]:
-    """ID number by ID type; type against customer type; birth date and gender from a resident ID.
+    """Names (:func:`customer_names_rule`); ID number by ID type; type against customer type;
+    birth date and gender from a resident ID.
 
     Birth date and gender of a resident-ID holder are derived from the ID, never typed in
     (compliance R17): when absent they are filled in, when given they must agree.
     """
-    errors: list[tuple[str, str]] = []
+    errors = customer_names_rule(r)
     id_type, ctype = r["id_type"], r["customer_type"]
     try:
         if id_type == "RIC":
@@ -29,7 +45,7 @@ def customer_identity_rule(r: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             r["id_no"] = v.clean_other_id(r["id_no"])
     except v.FieldError as exc:
-        return [("id_no", str(exc.reason))]
+        return [*errors, ("id_no", str(exc.reason))]
     if ctype == "P" and id_type == "USCC":
         errors.append(("id_type", _("an individual cannot have a unified social credit code")))
     if ctype == "C" and id_type == "RIC":

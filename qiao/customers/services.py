@@ -28,7 +28,7 @@ from qiao.customers.models import (
     Ownership,
     SavedGroup,
 )
-from qiao.customers.rules import customer_identity_rule
+from qiao.customers.rules import NAME_FIELDS, customer_identity_rule
 from qiao.customers.search import pinyin_keys
 from qiao.customers.selectors import (
     CustomerFilters,
@@ -168,6 +168,8 @@ def customer_clean_profile(*, customer: Customer, data: Mapping[str, Any]) -> di
             "id_no": cleaned.get("id_no", customer.id_no),
             "birth_date": cleaned.get("birth_date", customer.birth_date),
             "gender": cleaned.get("gender", customer.gender),
+            # Names are checked when typed in (a name on file is not re-judged by another edit).
+            **{f: cleaned[f] for f in NAME_FIELDS if f in cleaned},
         }
         identity_changed = ("id_no" in cleaned and cleaned["id_no"] != customer.id_no) or (
             "id_type" in cleaned and cleaned["id_type"] != customer.id_type

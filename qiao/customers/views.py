@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from qiao.audit.models import Action
 from qiao.audit.services import audit_record
+from qiao.core.csvsafe import csv_safe_row
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
 from qiao.customers import lake_views
@@ -268,27 +269,34 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
         writer = csv.writer(_Echo())
         # The watermark: who exported, when (compliance R9).
         yield "\ufeff" + writer.writerow(
-            [
-                _("Exported by %(user)s at %(at)s")
-                % {"user": staff.username, "at": stamp.isoformat()}
-            ]
-        )
-        yield writer.writerow([str(label) for _key, label in EXPORT_COLUMNS])
-        for c in qs.iterator(chunk_size=2000):
-            yield writer.writerow(
+            csv_safe_row(
                 [
-                    c.customer_no,
-                    c.name if plain else mask_name(c.name),
-                    c.customer_type,
-                    c.tier,
-                    f"{c.aum:.2f}",
-                    f"{c.contribution:.2f}",
-                    c.primary_manager.username if c.primary_manager else "",
-                    c.branch.code,
-                    c.id_no if plain else mask_field("id_no", c.id_no),
-                    c.mobile if plain else mask_field("mobile", c.mobile),
-                    timezone.localtime(c.last_contact_at).isoformat() if c.last_contact_at else "",
+                    _("Exported by %(user)s at %(at)s")
+                    % {"user": staff.username, "at": stamp.isoformat()}
                 ]
+            )
+        )
+        yield writer.writerow(csv_safe_row(label for _key, label in EXPORT_COLUMNS))
+        for c in qs.iterator(chunk_size=2000):
+            # Every cell through csv_safe: a name like =HYPERLINK(…) must not run (issue 11).
+            yield writer.writerow(
+                csv_safe_row(
+                    [
+                        c.customer_no,
+                        c.name if plain else mask_name(c.name),
+                        c.customer_type,
+                        c.tier,
+                        f"{c.aum:.2f}",
+                        f"{c.contribution:.2f}",
+                        c.primary_manager.username if c.primary_manager else "",
+                        c.branch.code,
+                        c.id_no if plain else mask_field("id_no", c.id_no),
+                        c.mobile if plain else mask_field("mobile", c.mobile),
+                        timezone.localtime(c.last_contact_at).isoformat()
+                        if c.last_contact_at
+                        else "",
+                    ]
+                )
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

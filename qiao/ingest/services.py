@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from qiao.core.csvsafe import csv_safe_row
 from qiao.ingest import lake as lake_io
 from qiao.ingest.kinds import LOAD_ORDER
 from qiao.ingest.master import APPLIERS, Counts, Reject, clean_rows
@@ -106,7 +107,7 @@ def _write_rejects(path: Path, rejects: list[Reject]) -> Path | None:
         writer = csv.writer(fh)
         writer.writerow(["line", "column", "value", "reason"])
         for r in sorted(rejects, key=lambda r: (r.line, r.column)):
-            writer.writerow([r.line, r.column, r.value, r.reason])
+            writer.writerow(csv_safe_row([r.line, r.column, r.value, r.reason]))
     os.replace(tmp, target)
     return target
 
