@@ -9,6 +9,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.apps import AppConfig
+    from django.core.checks import CheckMessage
 
 
 def _django(*, production: bool = False) -> None:
@@ -19,9 +24,94 @@ def _django(*, production: bool = False) -> None:
 
     django.setup()
     from django.conf import settings
+    from django.core import checks
     from django.utils import translation
 
+    # `qiao serve` is the server these settings are for: its proxy settings are checked with the
+    # rest of the deployment (`qiao check --deploy`).
+    checks.register(_check_trusted_proxy, checks.Tags.security, deploy=True)
     translation.activate(_language() or settings.LANGUAGE_CODE)
+
+
+#: The proxy headers waitress understands (waitress.proxy_headers).
+_PROXY_HEADERS = {
+    "x-forwarded-proto",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-by",
+    "forwarded",
+}
+
+
+def _check_trusted_proxy(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Production behind a TLS proxy needs the proxy named, or every request looks like HTTP."""
+    import ipaddress
+
+    from django.conf import settings
+    from django.core import checks
+    from django.utils.translation import gettext as _
+
+    proxy = getattr(settings, "TRUSTED_PROXY", "")
+    headers = set(getattr(settings, "TRUSTED_PROXY_HEADERS", []))
+    found: list[CheckMessage] = []
+    if proxy and proxy != "*":
+        try:
+            ipaddress.ip_address(proxy)
+        except ValueError:
+            found.append(
+                checks.Error(
+                    _("QIAO_TRUSTED_PROXY must be one IP address (or *), not %(value)r.")
+                    % {"value": proxy},
+                    id="qiao.E001",
+                )
+            )
+    unknown = headers - _PROXY_HEADERS
+    if proxy and unknown:
+        found.append(
+            checks.Error(
+                _("QIAO_TRUSTED_PROXY_HEADERS names unknown headers: %(names)s.")
+                % {"names": ", ".join(sorted(unknown))},
+                id="qiao.E002",
+            )
+        )
+    if proxy and "forwarded" in headers and len(headers) > 1:
+        found.append(
+            checks.Error(
+                _("QIAO_TRUSTED_PROXY_HEADERS: 'forwarded' cannot be combined with X-Forwarded-*."),
+                id="qiao.E002",
+            )
+        )
+    if settings.SESSION_COOKIE_SECURE and not proxy:
+        found.append(
+            checks.Warning(
+                _(
+                    "Production without QIAO_TRUSTED_PROXY: qiao serve speaks plain HTTP and drops "
+                    "X-Forwarded-Proto from an untrusted peer, so behind a TLS proxy every request "
+                    "looks like HTTP (redirected to https forever, no HSTS)."
+                ),
+                hint=_("Set QIAO_TRUSTED_PROXY to the address of the TLS-terminating proxy."),
+                id="qiao.W001",
+            )
+        )
+    if (
+        proxy
+        and settings.SESSION_COOKIE_SECURE
+        and "x-forwarded-proto" not in headers
+        and ("forwarded" not in headers)
+    ):
+        found.append(
+            checks.Warning(
+                _(
+                    "QIAO_TRUSTED_PROXY_HEADERS does not include x-forwarded-proto: HTTPS "
+                    "requests through the proxy look like HTTP."
+                ),
+                id="qiao.W002",
+            )
+        )
+    return found
 
 
 def _language() -> str | None:
@@ -104,12 +194,29 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     _django()
     _migrate()
+    from django.conf import settings
     from waitress import serve
 
     from qiao.wsgi import application
 
+    proxy: dict[str, object] = {}
+    if settings.TRUSTED_PROXY:
+        # Waitress rewrites the scheme (and the client address) from these headers when, and only
+        # when, they come from the trusted proxy; it removes them from any other peer's request.
+        proxy = {
+            "trusted_proxy": settings.TRUSTED_PROXY,
+            "trusted_proxy_headers": " ".join(settings.TRUSTED_PROXY_HEADERS),
+        }
     print(f"Qiao is serving at http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    serve(application, host=args.host, port=args.port, threads=args.threads, ident="qiao")
+    serve(
+        application,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        ident="qiao",
+        clear_untrusted_proxy_headers=True,
+        **proxy,
+    )
     return 0
 
 

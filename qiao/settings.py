@@ -185,15 +185,30 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
+# The TLS-terminating proxy in front of ``qiao serve``: its address as waitress sees it (one
+# address, or ``*`` for any peer — only when nothing but the proxy can reach the port). Waitress
+# takes the proxy headers named in QIAO_TRUSTED_PROXY_HEADERS from that peer only and drops them
+# from everybody else, so a client cannot claim HTTPS or another address by sending the header.
+TRUSTED_PROXY = env_str("QIAO_TRUSTED_PROXY").strip()
+TRUSTED_PROXY_HEADERS = [
+    h.strip().lower()
+    for h in env_str("QIAO_TRUSTED_PROXY_HEADERS", "x-forwarded-proto,x-forwarded-for").split(",")
+    if h.strip()
+]
+
 if PRODUCTION:
     DEBUG = False
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("QIAO_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = 31536000
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Sent on every HTTPS response (Django sends HSTS only on requests it knows are secure:
+    # behind a proxy, that needs QIAO_TRUSTED_PROXY).
+    SECURE_HSTS_SECONDS = env_int("QIAO_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("QIAO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("QIAO_HSTS_PRELOAD", True)
+    if TRUSTED_PROXY:
+        # Waitress has already dropped this header unless the trusted proxy sent it.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Content Security Policy (django-csp 4): everything is served by Qiao itself, no CDN.
 CONTENT_SECURITY_POLICY = {

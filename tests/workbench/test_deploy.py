@@ -1,0 +1,154 @@
+"""Deployment behind a TLS-terminating proxy: the real ``qiao serve`` (waitress) in production mode.
+
+The proxy is played by the test itself, on the loopback address: it sends ``X-Forwarded-Proto:
+https`` as nginx or HAProxy would. Trusted (``QIAO_TRUSTED_PROXY=127.0.0.1``), the request counts
+as HTTPS (no redirect, HSTS sent); untrusted, waitress drops the header and Qiao redirects to https.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+HSTS = "max-age=31536000; includeSubDomains; preload"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("QIAO_") and k != "DJANGO_SETTINGS_MODULE"
+    }
+    # Its own SQLite file: the server never touches the test database.
+    env.update(
+        QIAO_HOME=str(home),
+        QIAO_PRODUCTION="1",
+        QIAO_SECRET_KEY=secrets.token_urlsafe(60),
+        QIAO_LANGUAGE="en",
+        QIAO_DUCKDB_THREADS="1",
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def _serving(home: Path, **extra: str) -> Iterator[int]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qiao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=_env(home, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                out = process.stdout.read().decode() if process.stdout else ""
+                raise AssertionError(f"qiao serve exited with {process.returncode}:\n{out}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("qiao serve did not start in 120 s") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def _get(port: int, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers={"Host": f"127.0.0.1:{port}", **headers})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deploy")
+
+
+def test_trusted_proxy_https_is_served_with_hsts(home):
+    with _serving(home, QIAO_TRUSTED_PROXY="127.0.0.1") as port:
+        through_tls = _get(port, "/login/", {"X-Forwarded-Proto": "https"})
+        assert through_tls.status == 200, through_tls.getheader("Location")
+        assert through_tls.getheader("Strict-Transport-Security") == HSTS
+        # The session and CSRF cookies are sent only over HTTPS.
+        assert "Secure" in (through_tls.getheader("Set-Cookie") or "")
+        # Plain HTTP through the same proxy is still sent to https, without HSTS.
+        plain = _get(port, "/login/", {"X-Forwarded-Proto": "http"})
+        assert plain.status == 301
+        assert plain.getheader("Location") == f"https://127.0.0.1:{port}/login/"
+        assert plain.getheader("Strict-Transport-Security") is None
+        # The API too.
+        api = _get(port, "/api/openapi.json", {"X-Forwarded-Proto": "https"})
+        assert api.status == 200
+        assert api.getheader("Strict-Transport-Security") == HSTS
+
+
+def test_without_a_trusted_proxy_the_header_is_ignored(home):
+    with _serving(home) as port:
+        spoofed = _get(port, "/login/", {"X-Forwarded-Proto": "https"})
+        assert spoofed.status == 301
+        assert spoofed.getheader("Location") == f"https://127.0.0.1:{port}/login/"
+        assert spoofed.getheader("Strict-Transport-Security") is None
+
+
+def test_a_proxy_at_another_address_is_not_trusted(home):
+    # Only the named proxy may say "https": a client talking to waitress directly may not.
+    with _serving(home, QIAO_TRUSTED_PROXY="127.0.0.2") as port:
+        spoofed = _get(port, "/login/", {"X-Forwarded-Proto": "https"})
+        assert spoofed.status == 301
+        assert spoofed.getheader("Strict-Transport-Security") is None
+
+
+def _check_deploy(home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qiao.cli", "check", "--deploy"],
+        env=_env(home, **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_warns_without_a_trusted_proxy(home):
+    bare = _check_deploy(home)
+    assert bare.returncode == 1
+    assert "qiao.W001" in bare.stderr and "QIAO_TRUSTED_PROXY" in bare.stderr
+    configured = _check_deploy(home, QIAO_TRUSTED_PROXY="10.0.0.5")
+    assert configured.returncode == 0, configured.stderr
+    assert "no issues" in configured.stdout
+
+
+def test_check_deploy_refuses_a_malformed_trusted_proxy(home):
+    bad = _check_deploy(home, QIAO_TRUSTED_PROXY="proxy.bank.internal")
+    assert bad.returncode == 1
+    assert "qiao.E001" in bad.stderr
