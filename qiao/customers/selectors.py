@@ -403,6 +403,54 @@ def _search_lookups(q: str) -> list[Q]:
     return lookups
 
 
+@dataclass(frozen=True)
+class AuditedQuery:
+    """A search as the audit trail keeps it: masked by the rule of the field it looks like."""
+
+    kind: str  # customer_no, mobile, id_no, id_tail, name
+    query: str
+    customer_no: str = ""
+
+
+def search_query_for_audit(query: str) -> AuditedQuery | None:
+    """How a search is written to the audit trail (issue 11 item 5; docs/privacy.md).
+
+    A query is masked by the rule of the field it would find: a mobile as a mobile (``139****5678``),
+    an ID number or credit code as an ID (first 6 and last 4), the last 4 of an ID as typed (the
+    masked ID shows them), the last 6 as ``**`` and their last 4, a name or its pinyin as a name
+    (``张*``), any other code with digits (a passport …) as an ID. A customer number that exists is
+    kept in clear, also as the event's customer, so the auditor can tell which customer was sought:
+    a customer number is the bank's key, not personal information. One indexed lookup.
+    """
+    q = search_terms(query)
+    if not q:
+        return None
+    upper = q.upper()
+    number = (
+        Customer.objects.filter(customer_no__in=sorted({q, upper}))
+        .values_list("customer_no", flat=True)
+        .first()
+    )
+    if number:
+        return AuditedQuery("customer_no", number, number)
+    if _CJK.search(q):
+        return AuditedQuery("name", mask_name(q))
+    mobile = _MOBILE.fullmatch(q)
+    if mobile:
+        return AuditedQuery("mobile", mask_mobile(mobile.group(1)))
+    if len(upper) == 18 and upper.isalnum():
+        return AuditedQuery("id_no", mask_id_no(upper))
+    if re.fullmatch(r"\d{3}[\dX]", upper):
+        return AuditedQuery("id_tail", upper)
+    if re.fullmatch(r"\d{5}[\dX]", upper):
+        return AuditedQuery("id_tail", "**" + upper[-4:])
+    if _LETTERS.fullmatch(q.lower()):
+        return AuditedQuery("name", mask_name(q.lower()))
+    if any(ch.isdigit() for ch in q):
+        return AuditedQuery("id_no", mask_id_no(upper))
+    return AuditedQuery("name", mask_name(q))
+
+
 #: Up to this many matches of a search lookup are sorted by AUM after fetching them by the
 #: lookup's index; more walk the AUM index instead (see :func:`customer_search`).
 _SEARCH_SORTED = 20000

@@ -55,6 +55,7 @@ from qiao.customers.selectors import (
     saved_group_customers,
     saved_group_get_for_staff,
     saved_groups_for,
+    search_query_for_audit,
     search_terms,
     staff_assignable_by,
     tier_label,
@@ -317,11 +318,13 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("q", "") if request.method == "POST" else ""
     results = customer_search(staff=staff, query=query, limit=20) if query.strip() else []
     terms = search_terms(query)
-    if terms:
+    audited = search_query_for_audit(terms) if terms else None
+    if audited is not None:
         audit_record(
             request_or_staff=request,
             action=Action.SEARCH,
-            detail={"query": _audit_query(terms), "results": len(results)},
+            customer_no=audited.customer_no,
+            detail={"query": audited.query, "kind": audited.kind, "results": len(results)},
         )
     # The page echoes a name back into the box, never a mobile or an ID number.
     echo = query if sum(ch.isdigit() for ch in query) < 7 else ""
@@ -329,12 +332,6 @@ def search(request: HttpRequest) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "customers/_search_results.html", context)
     return render(request, "customers/search.html", context)
-
-
-def _audit_query(terms: str) -> str:
-    # An ID number or a mobile typed as a query is personal data: keep only its shape.
-    digits = sum(ch.isdigit() for ch in terms)
-    return mask_field("id_no", terms) if digits >= 7 else terms
 
 
 # ---------------------------------------------------------------- the 360
