@@ -20,6 +20,7 @@ from qiao.customers.selectors import customer_get_for_staff
 from qiao.engagement import selectors, services
 from qiao.engagement.models import Channel, WorkItem
 from qiao.org.models import Staff
+from qiao.org.permissions import LOG_CONTACT, staff_has_perm
 
 
 class WorkItemOut(Schema):
@@ -113,11 +114,13 @@ def build_router() -> Router:
 
     @router.post(
         "/contacts",
-        response={201: ContactLogged, 400: ErrorOut, 404: ErrorOut},
+        response={201: ContactLogged, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
         summary="Log a call, meeting or visit",
     )
     def contacts(request: HttpRequest, payload: ContactIn) -> Status:
         staff = _caller(request)
+        if not staff_has_perm(staff, LOG_CONTACT):  # read-only roles: auditors, analysts …
+            return Status(403, {"error": "Forbidden", "fields": {}})
         try:
             customer = customer_get_for_staff(staff=staff, customer_no=payload.customer_no)
         except Http404:  # the same answer whether missing or out of scope

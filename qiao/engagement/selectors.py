@@ -1,8 +1,11 @@
 """Reads for engagement: work lists, contacts, coverage, prospects, plans, referrals, complaints.
 
-Customer-bearing reads go through :mod:`qiao.customers.selectors` (the one data-scope mechanism).
-Objects a CM owns (prospects, plans) follow the same shape: the owner sees their own, a team lead
-or outlet head their subtree's, head-office roles all; anything else is a 404.
+Customer-bearing reads go through :mod:`qiao.customers.selectors` (the one data-scope mechanism):
+every engagement object about a customer — item, task, appointment, plan, referral, complaint — is
+reached only while its customer is in the reader's scope *now*, so a reassignment ends a former
+manager's access to all of them at once (:func:`_customer_in_scope`). Objects a CM owns
+(prospects, plans) follow the same shape besides: the owner sees their own, a team lead or outlet
+head their subtree's, head-office roles all; anything else is a 404.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ def owner_scope_q(staff: Staff, field_name: str = "owner") -> Q | None:
 def _scoped(qs: QuerySet[Any], staff: Staff, field_name: str = "owner") -> QuerySet[Any]:
     q = owner_scope_q(staff, field_name)
     return qs if q is None else qs.filter(q)
+
+
+def _customer_in_scope(staff: Staff, field_name: str = "customer", *, nullable: bool = True) -> Q:
+    """Objects whose customer ``staff`` may see now (or that have none, when ``nullable``)."""
+    q = Q(**{f"{field_name}__in": customers_visible_to(staff=staff)})
+    return q | Q(**{f"{field_name}__isnull": True}) if nullable else q
 
 
 def staff_visible_to(*, staff: Staff) -> QuerySet[Staff]:
@@ -227,7 +236,7 @@ def worklist_for_staff(*, staff: Staff, day: dt.date | None = None) -> QuerySet[
     With ``day``: the open items that were put on the list on or before that day.
     """
     qs = WorkItem.objects.filter(staff=staff, status=WorkStatus.OPEN).filter(
-        Q(customer__isnull=True) | Q(customer__in=customers_visible_to(staff=staff))
+        _customer_in_scope(staff)
     )
     if day is not None:
         qs = qs.filter(list_day__lte=day)
@@ -242,14 +251,18 @@ def work_item_get_for_staff(*, staff: Staff, item_id: int) -> WorkItem:
 
 
 def tasks_for_staff(*, staff: Staff, include_done: bool = False) -> QuerySet[Task]:
-    qs = Task.objects.filter(staff=staff).select_related("customer")
+    qs = (
+        Task.objects.filter(staff=staff)
+        .filter(_customer_in_scope(staff))
+        .select_related("customer")
+    )
     if not include_done:
         qs = qs.filter(done=False)
     return qs.order_by("due", "id")
 
 
 def task_get_for_staff(*, staff: Staff, task_id: int) -> Task:
-    task = Task.objects.filter(staff=staff, pk=task_id).first()
+    task = tasks_for_staff(staff=staff, include_done=True).filter(pk=task_id).first()
     if task is None:
         raise Http404("No task matches the given query.")
     return task
@@ -258,6 +271,7 @@ def task_get_for_staff(*, staff: Staff, task_id: int) -> Task:
 def appointments_for_staff(*, staff: Staff, day: dt.date) -> QuerySet[Contact]:
     return (
         Contact.objects.filter(
+            _customer_in_scope(staff, nullable=False),
             staff=staff,
             appointment_at__gte=day_start(day),
             appointment_at__lt=day_start(day + dt.timedelta(days=1)),
@@ -325,12 +339,14 @@ def prospect_board(*, staff: Staff) -> dict[str, list[Prospect]]:
 
 
 def referrals_visible_to(*, staff: Staff) -> QuerySet[Referral]:
-    """Referrals made by ``staff``, sent to them, or (for heads) to their subtree's CMs."""
+    """Referrals made by ``staff``, or sent to them or (for heads) to their subtree's CMs while
+    the referred customer is in their scope (a prospect referral has no customer)."""
     q = owner_scope_q(staff, "to_staff")
     qs = Referral.objects.select_related(
         "to_staff", "referrer_staff", "referrer_customer", "customer", "prospect"
     )
-    return qs if q is None else qs.filter(q | Q(referrer_staff=staff))
+    received = _customer_in_scope(staff) if q is None else q & _customer_in_scope(staff)
+    return qs.filter(received | Q(referrer_staff=staff))
 
 
 def referral_get_for_staff(*, staff: Staff, referral_id: int) -> Referral:
@@ -353,9 +369,11 @@ def referral_credits(*, staff: Staff) -> list[dict[str, Any]]:
 
 
 def complaints_visible_to(*, staff: Staff) -> QuerySet[Complaint]:
-    return Complaint.objects.filter(
-        Q(customer__in=customers_visible_to(staff=staff)) | Q(owner=staff)
-    ).select_related("customer", "owner")
+    """Complaints about customers in ``staff``'s scope now — its handler's included: a handler
+    whose customer was reassigned no longer reads it (the nightly run hands it on)."""
+    return Complaint.objects.filter(_customer_in_scope(staff, nullable=False)).select_related(
+        "customer", "owner", "customer__primary_manager"
+    )
 
 
 def complaint_get_for_staff(*, staff: Staff, complaint_id: int) -> Complaint:
@@ -371,10 +389,12 @@ def complaint_get_for_staff(*, staff: Staff, complaint_id: int) -> Complaint:
 
 
 def plans_visible_to(*, staff: Staff) -> QuerySet[Plan]:
+    """Plans of ``staff`` (or their subtree, or all); a one-customer plan only while that
+    customer is in their scope."""
     return _scoped(
-        Plan.objects.select_related("owner", "owner__unit", "customer", "group").prefetch_related(
-            "products", "milestones"
-        ),
+        Plan.objects.filter(_customer_in_scope(staff))
+        .select_related("owner", "owner__unit", "customer", "group")
+        .prefetch_related("products", "milestones"),
         staff,
     )
 
@@ -387,9 +407,13 @@ def plan_get_for_staff(*, staff: Staff, plan_id: int) -> Plan:
 
 
 def plan_customer_ids(plan: Plan) -> list[int]:
+    """The customers a plan measures: its customer, or those of its group its owner serves now."""
     if plan.customer_id:
         return [plan.customer_id]
-    return list(plan.group.customers.values_list("pk", flat=True)) if plan.group is not None else []
+    if plan.group is None:
+        return []
+    members = plan.group.customers.filter(pk__in=customers_visible_to(staff=plan.owner))
+    return list(members.values_list("pk", flat=True))
 
 
 def _plan_accounts(plan: Plan, customer_ids: list[int]) -> QuerySet[Account]:

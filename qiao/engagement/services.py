@@ -2,6 +2,10 @@
 
 Keyword-only, typed, ``<entity>_<action>``; ``full_clean()`` before saving, inside
 ``transaction.atomic``; a business rule that says no raises :class:`ApplicationError`.
+Every write by a person first checks its permission (:mod:`qiao.org.permissions`, raising
+``PermissionDenied``) and the object rule (whose item, whose complaint: decision 0006), and
+writes one audit event naming who did what to which customer. The nightly jobs
+(``worklist_generate``, ``prospects_regrade_weekly``) act for the bank, not for a person.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from qiao.audit.models import Action
+from qiao.audit.services import audit_record
 from qiao.core.errors import ApplicationError
-from qiao.customers.models import Customer, CustomerType
+from qiao.customers.models import Customer, CustomerType, Ownership
+from qiao.customers.selectors import customers_visible_to
 from qiao.engagement import lake
 from qiao.engagement.conf import (
     complaint_setting,
@@ -60,7 +67,18 @@ from qiao.engagement.models import (
 )
 from qiao.engagement.reasons import render_reason
 from qiao.engagement.selectors import cadence_rules, day_start, last_contacts, plans_measure
-from qiao.org.models import OWNER_ROLES, Staff
+from qiao.org.models import OWNER_ROLES, Role, Staff
+from qiao.org.permissions import (
+    FILE_COMPLAINT,
+    HANDLE_COMPLAINT,
+    LOG_CONTACT,
+    MANAGE_PLANS,
+    MANAGE_PROSPECTS,
+    REFER,
+    WORK_OWN_LIST,
+    require_perm,
+    staff_has_perm,
+)
 from qiao.products.models import Account, AccountStatus, Category
 from qiao.scoring.models import ScoreEvent, ScoreSnapshot
 
@@ -732,7 +750,28 @@ def _reassign(now: dt.datetime) -> int:
     for pm, ids in by_staff.items():
         for i in range(0, len(ids), 900):
             n += WorkItem.objects.filter(pk__in=ids[i : i + 900]).update(staff_id=pm)
-    return n
+    return n + _reassign_complaints()
+
+
+def _reassign_complaints() -> int:
+    """An open complaint whose handler (a CM) no longer manages the customer goes to the
+    customer's primary manager, and its deadline items with it (decision 0006)."""
+    still_manages = Ownership.objects.filter(
+        staff=OuterRef("owner"), customer=OuterRef("customer"), end_date__isnull=True
+    )
+    moved = list(
+        Complaint.objects.exclude(status=ComplaintStatus.RESOLVED)
+        .filter(customer__primary_manager__isnull=False, owner__role__in=[Role.CM, Role.SENIOR_CM])
+        .exclude(owner=F("customer__primary_manager"))
+        .exclude(Exists(still_manages))
+        .values_list("pk", "customer__primary_manager_id")
+    )
+    for pk, pm in moved:
+        Complaint.objects.filter(pk=pk).update(owner_id=pm)
+        WorkItem.objects.filter(cause_key=f"COMPLAINT:{pk}", status=WorkStatus.OPEN).update(
+            staff_id=pm
+        )
+    return len(moved)
 
 
 def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
@@ -801,15 +840,34 @@ def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
     }
 
 
+def _customer_no(customer: Customer | None) -> str:
+    return customer.customer_no if customer is not None else ""
+
+
+def _in_scope(staff: Staff, customer_id: int | None) -> bool:
+    """True when the customer is in ``staff``'s data scope now (a reassignment ends access)."""
+    if customer_id is None:
+        return True
+    return customers_visible_to(staff=staff).filter(pk=customer_id).exists()
+
+
 def work_item_close(*, staff: Staff, item: WorkItem) -> WorkItem:
     """The CM marks an item done without logging a contact (e.g. handled elsewhere)."""
-    if item.staff_id != staff.pk:
+    require_perm(staff, WORK_OWN_LIST)
+    if item.staff_id != staff.pk or not _in_scope(staff, item.customer_id):
         raise ApplicationError(_("This item is not on your work list."), status=403)
     if item.status != WorkStatus.OPEN:
         raise ApplicationError(_("This item is already closed."))
     item.status = WorkStatus.DONE
     item.closed_at = timezone.now()
-    item.save(update_fields=["status", "closed_at"])
+    with transaction.atomic():
+        item.save(update_fields=["status", "closed_at"])
+        audit_record(
+            request_or_staff=staff,
+            action=Action.ITEM_CLOSE,
+            customer_no=_customer_no(item.customer),
+            detail={"item": item.pk, "kind": item.kind},
+        )
     return item
 
 
@@ -860,11 +918,14 @@ def contact_log(
 ) -> tuple[Contact, list[WorkItem], list[str]]:
     """Record a contact; close the customer's matching open items; create the next-step task.
 
-    ``customer`` must come from the scope selectors. ``data`` holds the fields of
+    ``customer`` must come from the scope selectors (checked again here). ``data`` holds the fields of
     :data:`CONTACT_FIELDS` and optionally ``work_item`` (an item id the contact answers).
     Returns the contact, the items it closed and warnings: another CM of the bank contacted or
     booked this customer the same day (seed 003 L37: two teams at one customer on one day).
     """
+    require_perm(staff, LOG_CONTACT)
+    if not _in_scope(staff, customer.pk):
+        raise ApplicationError(_("This customer is not in your care."), status=404)
     values = {k: data[k] for k in CONTACT_FIELDS if k in data and data[k] is not None}
     values.setdefault("at", timezone.now())
     contact = Contact(customer=customer, staff=staff, **values)
@@ -920,6 +981,16 @@ def contact_log(
         if customer.last_contact_at is None or contact.at > customer.last_contact_at:
             Customer.objects.filter(pk=customer.pk).update(last_contact_at=contact.at)
             customer.last_contact_at = contact.at
+        audit_record(
+            request_or_staff=staff,
+            action=Action.CONTACT,
+            customer_no=customer.customer_no,
+            detail={
+                "contact": contact.pk,
+                "channel": contact.channel,
+                "closed_items": [i.pk for i in closed],
+            },
+        )
     return contact, closed, _same_day_warnings(contact)
 
 
@@ -961,11 +1032,19 @@ def _same_day_warnings(contact: Contact) -> list[str]:
 
 
 def task_complete(*, staff: Staff, task: Task) -> Task:
-    if task.staff_id != staff.pk:
+    require_perm(staff, WORK_OWN_LIST)
+    if task.staff_id != staff.pk or not _in_scope(staff, task.customer_id):
         raise ApplicationError(_("This task is not yours."), status=403)
     task.done = True
     task.done_at = timezone.now()
-    task.save(update_fields=["done", "done_at"])
+    with transaction.atomic():
+        task.save(update_fields=["done", "done_at"])
+        audit_record(
+            request_or_staff=staff,
+            action=Action.TASK_DONE,
+            customer_no=_customer_no(task.customer),
+            detail={"task": task.pk},
+        )
     return task
 
 
@@ -1019,6 +1098,29 @@ PROSPECT_FIELDS = (
 def prospect_create(
     *, owner: Staff, data: dict[str, Any], day: dt.date | None = None, by: Staff | None = None
 ) -> Prospect:
+    """A CM opens a prospect card for themselves (``by`` another: a referral, see below)."""
+    require_perm(by or owner, MANAGE_PROSPECTS)
+    return _prospect_create(owner=owner, data=data, day=day, by=by)
+
+
+def _prospect_audit(prospect: Prospect, by: Staff | None, change: str) -> None:
+    audit_record(
+        request_or_staff=by,
+        action=Action.PROSPECT_EDIT,
+        customer_no=_customer_no(prospect.customer),
+        detail={"prospect": prospect.number, "change": change, "owner": prospect.owner.username},
+    )
+
+
+def _prospect_own(prospect: Prospect, by: Staff) -> None:
+    require_perm(by, MANAGE_PROSPECTS)
+    if prospect.owner_id != by.pk:
+        raise PermissionDenied("only the card's owner changes a prospect card")
+
+
+def _prospect_create(
+    *, owner: Staff, data: dict[str, Any], day: dt.date | None, by: Staff | None
+) -> Prospect:
     day = day or timezone.localdate()
     if owner.role not in OWNER_ROLES:
         raise ApplicationError(_("Prospect cards belong to a customer manager."), field="owner")
@@ -1037,6 +1139,7 @@ def prospect_create(
         prospect.number = f"P-{day.year}-{prospect.pk:06d}"
         prospect.save(update_fields=["number"])
         _grade_change(prospect, "", "CREATED", by or owner, day)
+        _prospect_audit(prospect, by or owner, "created")
     return prospect
 
 
@@ -1058,6 +1161,7 @@ def prospect_review(
     note: str = "",
 ) -> Prospect:
     """The CM looked at the card (A daily, B weekly, C monthly): update, regrade, schedule."""
+    _prospect_own(prospect, by)
     day = day or timezone.localdate()
     if prospect.status != ProspectStatus.ACTIVE:
         raise ApplicationError(_("Only active prospect cards are reviewed."))
@@ -1081,6 +1185,7 @@ def prospect_review(
         WorkItem.objects.filter(
             prospect=prospect, kind=WorkKind.PROSPECT_REVIEW, status=WorkStatus.OPEN
         ).update(status=WorkStatus.DONE, closed_at=timezone.now())
+        _prospect_audit(prospect, by, "reviewed")
     return prospect
 
 
@@ -1113,6 +1218,7 @@ def prospects_regrade_weekly(*, day: dt.date | None = None) -> dict[str, int]:
 
 def prospect_convert(*, prospect: Prospect, customer: Customer, by: Staff) -> Prospect:
     """The prospect became a customer: link the card (history kept) and credit any referral."""
+    _prospect_own(prospect, by)
     if prospect.status == ProspectStatus.CONVERTED:
         raise ApplicationError(_("This prospect card is already converted."))
     now = timezone.now()
@@ -1126,20 +1232,25 @@ def prospect_convert(*, prospect: Prospect, customer: Customer, by: Staff) -> Pr
             status__in=[ReferralStatus.CONVERTED, ReferralStatus.CLOSED]
         ):
             referral.customer = customer
-            referral_set_status(referral=referral, status=ReferralStatus.CONVERTED, by=by)
+            _referral_set_status(referral=referral, status=ReferralStatus.CONVERTED, by=by)
         WorkItem.objects.filter(prospect=prospect, status=WorkStatus.OPEN).update(
             status=WorkStatus.DONE, closed_at=now
         )
+        _prospect_audit(prospect, by, "converted")
     return prospect
 
 
 def prospect_drop(*, prospect: Prospect, by: Staff) -> Prospect:
+    _prospect_own(prospect, by)
+    if prospect.status != ProspectStatus.ACTIVE:
+        raise ApplicationError(_("Only active prospect cards are dropped."))
     prospect.status = ProspectStatus.DROPPED
     with transaction.atomic():
         prospect.save(update_fields=["status"])
         WorkItem.objects.filter(prospect=prospect, status=WorkStatus.OPEN).update(
             status=WorkStatus.EXPIRED, closed_at=timezone.now()
         )
+        _prospect_audit(prospect, by, "dropped")
     return prospect
 
 
@@ -1170,7 +1281,15 @@ def plan_create(
     products: Iterable[Any] = (),
     milestones: Iterable[tuple[dt.date, Decimal, str]] = (),
 ) -> Plan:
-    """Create a plan; its baseline is what it measures at its start (overridable in ``data``)."""
+    """Create a plan; its baseline is what it measures at its start (overridable in ``data``).
+
+    ``customer`` must be in the owner's scope and ``group`` one of the owner's saved groups.
+    """
+    require_perm(owner, MANAGE_PLANS)
+    if customer is not None and not _in_scope(owner, customer.pk):
+        raise ApplicationError(_("This customer is not in your care."), field="customer_no")
+    if group is not None and group.owner_id != owner.pk:
+        raise ApplicationError(_("Plans use your own customer groups."), field="group")
     if (customer is None) == (group is None):
         raise ApplicationError(_("A plan is for one customer or one group."), field="customer")
     plan = Plan(
@@ -1199,6 +1318,12 @@ def plan_create(
         else:
             plan.baseline_amount = plans_measure([plan], as_of=plan.start)[plan.pk]
         plan.save(update_fields=["baseline_amount"])
+        audit_record(
+            request_or_staff=owner,
+            action=Action.PLAN_NEW,
+            customer_no=_customer_no(customer),
+            detail={"plan": plan.pk, "group": group.name if group is not None else None},
+        )
     return plan
 
 
@@ -1221,7 +1346,11 @@ def referral_create(
     """A teller or lobby manager (or a customer) refers an existing customer or a prospect.
 
     For a prospect a card is created for the CM, sourced as a teller referral or an acquaintance.
+    A referral by a member of staff needs their ``org.refer``; a customer's referral is recorded
+    by the bank (the demo, a future import).
     """
+    if referrer_staff is not None:
+        require_perm(referrer_staff, REFER)
     if referrer_staff is None and referrer_customer is None:
         raise ApplicationError(_("Say who made the referral."), field="referrer")
     if (customer is None) == (prospect_data is None):
@@ -1233,8 +1362,9 @@ def referral_create(
         if prospect_data is not None:
             source = "TELLER_REFERRAL" if referrer_staff is not None else "ACQUAINTANCE"
             by = referrer_staff.display_name if referrer_staff else str(referrer_customer)
-            prospect = prospect_create(
+            prospect = _prospect_create(
                 owner=to_staff,
+                day=None,
                 by=referrer_staff,
                 data={"source": source, "source_note": by[:200], **prospect_data},
             )
@@ -1250,10 +1380,28 @@ def referral_create(
         )
         _clean(referral)
         referral.save()
+        audit_record(
+            request_or_staff=referrer_staff,
+            action=Action.REFERRAL_NEW,
+            customer_no=_customer_no(customer),
+            detail={
+                "referral": referral.pk,
+                "to": to_staff.username,
+                "prospect": prospect.number if prospect is not None else None,
+            },
+        )
     return referral
 
 
 def referral_set_status(*, referral: Referral, status: str, by: Staff) -> Referral:
+    """The receiving CM moves their referral on: NEW → CONTACTED → CONVERTED or CLOSED."""
+    require_perm(by, REFER)
+    if referral.to_staff_id != by.pk or not _in_scope(by, referral.customer_id):
+        raise PermissionDenied("only the receiving manager changes a referral")
+    return _referral_set_status(referral=referral, status=status, by=by)
+
+
+def _referral_set_status(*, referral: Referral, status: str, by: Staff) -> Referral:
     """NEW → CONTACTED → CONVERTED or CLOSED; a conversion credits the referrer."""
     order: list[str] = [ReferralStatus.NEW, ReferralStatus.CONTACTED, ReferralStatus.CONVERTED]
     if referral.status in (ReferralStatus.CONVERTED, ReferralStatus.CLOSED):
@@ -1277,6 +1425,12 @@ def referral_set_status(*, referral: Referral, status: str, by: Staff) -> Referr
             status=WorkStatus.EXPIRED if status == ReferralStatus.CLOSED else WorkStatus.DONE,
             closed_at=now,
         )
+        audit_record(
+            request_or_staff=by,
+            action=Action.REFERRAL_EDIT,
+            customer_no=_customer_no(referral.customer),
+            detail={"referral": referral.pk, "status": status},
+        )
     return referral
 
 
@@ -1295,6 +1449,10 @@ def complaint_create(
     owner: Staff | None = None,
     deadline: dt.date | None = None,
 ) -> Complaint:
+    """File a complaint about a customer in ``by``'s scope (checked again here)."""
+    require_perm(by, FILE_COMPLAINT)
+    if not _in_scope(by, customer.pk):
+        raise ApplicationError(_("This customer is not in your care."), status=404)
     received_at = received_at or timezone.now()
     complaint = Complaint(
         customer=customer,
@@ -1308,8 +1466,28 @@ def complaint_create(
         + dt.timedelta(days=int(complaint_setting("deadline_days"))),
     )
     _clean(complaint)
-    complaint.save()
+    with transaction.atomic():
+        complaint.save()
+        audit_record(
+            request_or_staff=by,
+            action=Action.COMPLAINT_NEW,
+            customer_no=customer.customer_no,
+            detail={"complaint": complaint.pk, "owner": complaint.owner.username},
+        )
     return complaint
+
+
+def complaint_may_handle(*, staff: Staff, complaint: Complaint) -> bool:
+    """Who updates and resolves a complaint (decision 0006): with ``org.handle_complaint`` and
+    the customer in their scope now, its handler, the customer's current primary manager, or the
+    outlet head over the customer. Team leads, head office and the filer read it."""
+    if not staff_has_perm(staff, HANDLE_COMPLAINT) or not _in_scope(staff, complaint.customer_id):
+        return False
+    return (
+        complaint.owner_id == staff.pk
+        or complaint.customer.primary_manager_id == staff.pk
+        or staff.role == Role.OUTLET_HEAD
+    )
 
 
 def complaint_update(
@@ -1320,6 +1498,10 @@ def complaint_update(
     resolution: str = "",
     service_recovery: str = "",
 ) -> Complaint:
+    require_perm(by, HANDLE_COMPLAINT)
+    if not complaint_may_handle(staff=by, complaint=complaint):
+        raise PermissionDenied("only the complaint's handler or the outlet head updates it")
+    before = complaint.status
     if status == ComplaintStatus.RESOLVED and not resolution.strip():
         raise ApplicationError(_("Describe the resolution."), field="resolution")
     complaint.status = status
@@ -1334,4 +1516,10 @@ def complaint_update(
             WorkItem.objects.filter(
                 cause_key=f"COMPLAINT:{complaint.pk}", status=WorkStatus.OPEN
             ).update(status=WorkStatus.DONE, closed_at=timezone.now())
+        audit_record(
+            request_or_staff=by,
+            action=Action.COMPLAINT_EDIT,
+            customer_no=complaint.customer.customer_no,
+            detail={"complaint": complaint.pk, "from": before, "to": status},
+        )
     return complaint

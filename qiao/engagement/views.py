@@ -1,7 +1,10 @@
 """Pages: Today, logging a contact, coverage, prospects, plans, referrals, complaints.
 
-Thin function views: scope through the selectors, writes through the services; when htmx asks
-(``request.htmx``) the partial is returned instead of the full page.
+Thin function views: scope through the selectors, writes through the services (which check the
+permission and audit); when htmx asks (``request.htmx``) the partial is returned instead of the
+full page. A form that writes is refused (403) to whoever may not make the write; every page that
+shows a customer's data records a view in the audit trail (one event per page; a list names the
+customers it showed).
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from qiao.audit.models import Action
+from qiao.audit.services import audit_record
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
 from qiao.customers.selectors import customer_get_for_staff, customer_lookup_for_referral
@@ -36,7 +42,15 @@ from qiao.engagement.forms import (
     ReferralStatusForm,
 )
 from qiao.engagement.models import Channel, PlanStatus, ProspectStatus, WorkKind
-from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Role, Staff
+from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Staff
+from qiao.org.permissions import (
+    FILE_COMPLAINT,
+    LOG_CONTACT,
+    MANAGE_PLANS,
+    MANAGE_PROSPECTS,
+    REFER,
+    require_perm,
+)
 
 
 class StaffRequest(HttpRequest):
@@ -54,6 +68,23 @@ def _apply_error(form: forms.BaseForm, exc: ApplicationError) -> None:
             placed = True
     if not placed:
         form.add_error(None, str(exc.message))
+
+
+def _audit_view(request: HttpRequest, customer_no: str, page: str) -> None:
+    audit_record(
+        request_or_staff=request, action=Action.VIEW, customer_no=customer_no, detail={"page": page}
+    )
+
+
+def _audit_list(request: HttpRequest, page: str, customer_nos: list[str]) -> None:
+    """One event for a page that lists customers, naming those it showed (none: no event)."""
+    shown = sorted({no for no in customer_nos if no})
+    if shown:
+        audit_record(
+            request_or_staff=request,
+            action=Action.VIEW_LIST,
+            detail={"page": page, "count": len(shown), "customers": shown},
+        )
 
 
 def _day(request: HttpRequest) -> dt.date:
@@ -78,14 +109,19 @@ def today(request: StaffRequest) -> HttpResponse:
     qs = selectors.worklist_for_staff(staff=request.user)
     if kind:
         qs = qs.filter(kind=kind)
+    items = list(qs[:300])
+    tasks = list(selectors.tasks_for_staff(staff=request.user)[:50])
+    appointments = list(selectors.appointments_for_staff(staff=request.user, day=day))
     context = {
         "day": day,
-        "items": list(qs[:300]),
+        "items": items,
         "kind": kind,
         "kinds": WorkKind.choices,
-        "tasks": list(selectors.tasks_for_staff(staff=request.user)[:50]),
-        "appointments": list(selectors.appointments_for_staff(staff=request.user, day=day)),
+        "tasks": tasks,
+        "appointments": appointments,
     }
+    shown: list[Any] = [*items, *tasks, *appointments]
+    _audit_list(request, "today", [o.customer.customer_no for o in shown if o.customer])
     if request.htmx:
         return render(request, "engagement/_worklist.html", context)
     return render(request, "engagement/today.html", context)
@@ -108,15 +144,24 @@ def item_done(request: StaffRequest, item_id: int) -> HttpResponse:
 @require_POST
 def task_done(request: StaffRequest, task_id: int) -> HttpResponse:
     task = selectors.task_get_for_staff(staff=request.user, task_id=task_id)
-    services.task_complete(staff=request.user, task=task)
+    try:
+        services.task_complete(staff=request.user, task=task)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
     if request.htmx:
         return HttpResponse("")
-    return redirect(request.POST.get("next") or reverse("engagement:today"))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("engagement:today")
+    return redirect(target)
 
 
 @login_required
 def contact_new(request: StaffRequest, customer_no: str) -> HttpResponse:
     customer = customer_get_for_staff(staff=request.user, customer_no=customer_no)
+    require_perm(request.user, LOG_CONTACT)
     item_id = request.GET.get("item") or request.POST.get("work_item")
     item = None
     if item_id and str(item_id).isdigit():
@@ -164,6 +209,7 @@ def contact_new(request: StaffRequest, customer_no: str) -> HttpResponse:
             }
         )
     context = {"form": form, "customer": customer, "item": item}
+    _audit_view(request, customer.customer_no, "contact form")
     template = "engagement/_contact_form.html" if request.htmx else "engagement/contact_form.html"
     return render(request, template, context)
 
@@ -178,6 +224,7 @@ def coverage(request: StaffRequest) -> HttpResponse:
     day = _day(request)
     rows = selectors.coverage(viewer=request.user, day=day)
     context = {"day": day, "rows": rows, "units": selectors.coverage_by_unit(rows)}
+    _audit_list(request, "coverage", [o["customer_no"] for r in rows for o in r.overdue])
     if request.htmx:
         return render(request, "engagement/_coverage_table.html", context)
     return render(request, "engagement/coverage.html", context)
@@ -204,8 +251,7 @@ def prospect_board(request: StaffRequest) -> HttpResponse:
 
 @login_required
 def prospect_new(request: StaffRequest) -> HttpResponse:
-    if request.user.role in (Role.LOBBY,) or request.user.role in BANKWIDE_ROLES:
-        raise PermissionDenied
+    require_perm(request.user, MANAGE_PROSPECTS)
     form = ProspectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -229,8 +275,7 @@ def prospect_detail(request: StaffRequest, number: str) -> HttpResponse:
     )
     convert = ConvertForm()
     if request.method == "POST":
-        if prospect.owner_id != request.user.pk:
-            raise PermissionDenied
+        # The services refuse anyone but the card's owner (PermissionDenied → 403).
         action = request.POST.get("action")
         try:
             if action == "review":
@@ -288,6 +333,7 @@ def plan_list(request: StaffRequest) -> HttpResponse:
         selectors.plans_visible_to(staff=request.user).filter(status=PlanStatus.ACTIVE)[:200]
     )
     progress = selectors.plans_progress(plans, day=day)
+    _audit_list(request, "plans", [p.customer.customer_no for p in plans if p.customer is not None])
     show_rollup = request.user.role in SUBTREE_ROLES or request.user.role in BANKWIDE_ROLES
     return render(
         request,
@@ -302,6 +348,7 @@ def plan_list(request: StaffRequest) -> HttpResponse:
 
 @login_required
 def plan_new(request: StaffRequest) -> HttpResponse:
+    require_perm(request.user, MANAGE_PLANS)
     form = PlanForm(request.POST or None, staff=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -328,6 +375,20 @@ def plan_new(request: StaffRequest) -> HttpResponse:
 def plan_detail(request: StaffRequest, plan_id: int) -> HttpResponse:
     plan = selectors.plan_get_for_staff(staff=request.user, plan_id=plan_id)
     [progress] = selectors.plans_progress([plan], day=_day(request))
+    if plan.customer is not None:
+        _audit_view(request, plan.customer.customer_no, "plan")
+    else:
+        _audit_list(
+            request,
+            "plan",
+            list(
+                plan.group.customers.filter(pk__in=selectors.plan_customer_ids(plan)).values_list(
+                    "customer_no", flat=True
+                )
+            )
+            if plan.group is not None
+            else [],
+        )
     return render(request, "engagement/plan_detail.html", {"p": progress, "plan": plan})
 
 
@@ -338,7 +399,8 @@ def plan_detail(request: StaffRequest, plan_id: int) -> HttpResponse:
 
 @login_required
 def referral_list(request: StaffRequest) -> HttpResponse:
-    referrals = selectors.referrals_visible_to(staff=request.user)[:200]
+    referrals = list(selectors.referrals_visible_to(staff=request.user)[:200])
+    _audit_list(request, "referrals", [r.customer.customer_no for r in referrals if r.customer])
     return render(
         request,
         "engagement/referrals.html",
@@ -367,12 +429,16 @@ def _referral_preview(staff: Any, customer_no: str) -> dict[str, Any] | None:
 
 @login_required
 def referral_lookup(request: StaffRequest) -> HttpResponse:
+    require_perm(request.user, REFER)
     preview = _referral_preview(request.user, request.GET.get("customer_no", "").strip())
+    if preview is not None:
+        _audit_view(request, preview["customer_no"], "referral lookup")
     return render(request, "engagement/_referral_lookup.html", {"preview": preview})
 
 
 @login_required
 def referral_new(request: StaffRequest) -> HttpResponse:
+    require_perm(request.user, REFER)
     form = ReferralForm(request.POST or None, staff=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -419,8 +485,6 @@ def referral_new(request: StaffRequest) -> HttpResponse:
 @require_POST
 def referral_status(request: StaffRequest, referral_id: int) -> HttpResponse:
     referral = selectors.referral_get_for_staff(staff=request.user, referral_id=referral_id)
-    if referral.to_staff_id != request.user.pk:
-        raise PermissionDenied
     form = ReferralStatusForm(request.POST)
     if form.is_valid():
         try:
@@ -439,7 +503,8 @@ def referral_status(request: StaffRequest, referral_id: int) -> HttpResponse:
 
 @login_required
 def complaint_list(request: StaffRequest) -> HttpResponse:
-    complaints = selectors.complaints_visible_to(staff=request.user)[:200]
+    complaints = list(selectors.complaints_visible_to(staff=request.user)[:200])
+    _audit_list(request, "complaints", [c.customer.customer_no for c in complaints])
     return render(
         request,
         "engagement/complaints.html",
@@ -453,6 +518,7 @@ def complaint_list(request: StaffRequest) -> HttpResponse:
 @login_required
 def complaint_new(request: StaffRequest, customer_no: str) -> HttpResponse:
     customer = customer_get_for_staff(staff=request.user, customer_no=customer_no)
+    require_perm(request.user, FILE_COMPLAINT)
     form = ComplaintForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -467,12 +533,16 @@ def complaint_new(request: StaffRequest, customer_no: str) -> HttpResponse:
             _apply_error(form, exc)
         else:
             return redirect("engagement:complaint", complaint_id=complaint.pk)
+    _audit_view(request, customer.customer_no, "complaint form")
     return render(request, "engagement/complaint_form.html", {"form": form, "customer": customer})
 
 
 @login_required
 def complaint_detail(request: StaffRequest, complaint_id: int) -> HttpResponse:
     complaint = selectors.complaint_get_for_staff(staff=request.user, complaint_id=complaint_id)
+    may_handle = services.complaint_may_handle(staff=request.user, complaint=complaint)
+    if request.method == "POST" and not may_handle:
+        raise PermissionDenied
     form = ComplaintUpdateForm(
         request.POST or None,
         initial={
@@ -489,12 +559,13 @@ def complaint_detail(request: StaffRequest, complaint_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Complaint updated."))
             return redirect("engagement:complaint", complaint_id=complaint.pk)
+    _audit_view(request, complaint.customer.customer_no, "complaint")
     return render(
         request,
         "engagement/complaint_detail.html",
         {
             "complaint": complaint,
-            "form": form,
+            "form": form if may_handle else None,
             "today": timezone.localdate(),
         },
     )

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from qiao.core.errors import ApplicationError
+from qiao.customers.models import Ownership
 from qiao.engagement.models import Task, WorkItem, WorkKind
 from qiao.engagement.services import contact_log, referral_create, task_complete, worklist_generate
 from tests.engagement.conftest import DAY, at, make_account, make_customer
@@ -136,6 +137,10 @@ def test_explicit_item_is_closed_even_when_the_channel_does_not_match(people):
 def test_second_cm_same_day_is_warned(people):
     alice, bob = people["alice"], people["bob"]
     c = make_customer(alice, tier="GOLD")
+    # Bob serves the customer too (a secondary manager: the corporate side, say).
+    Ownership.objects.create(
+        customer=c, staff=bob, role="SECONDARY", start_date=dt.date(2020, 1, 1)
+    )
     contact_log(
         staff=alice,
         customer=c,
