@@ -25,9 +25,15 @@ from qiao.api.schemas import (
     RevealIn,
     RevealOut,
     TokenIn,
+    TokenList,
     TokenOut,
 )
-from qiao.api.services import api_token_authenticate, api_token_issue
+from qiao.api.services import (
+    api_token_issue,
+    api_token_lookup,
+    api_token_revoke,
+    api_tokens_for_staff,
+)
 from qiao.audit.models import Action
 from qiao.audit.services import audit_record
 from qiao.core.errors import ApplicationError
@@ -48,14 +54,63 @@ from qiao.org.models import Staff
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        staff = api_token_authenticate(raw=token)
-        if staff is not None:
-            # The audit trail and the services read the actor from request.user, as on the pages.
-            request.user = staff
-        return staff
+        found = api_token_lookup(raw=token)
+        if found is None:
+            return None
+        # The audit trail and the services read the actor from request.user, as on the pages;
+        # the token itself is kept for the routes that revoke it.
+        request.user = found.staff
+        request.api_token = found  # type: ignore[attr-defined]
+        return found.staff
 
 
-api = NinjaAPI(
+#: Largest page number and page size of a list (a million pages of the largest size is far more
+#: customers than any bank has; beyond it the offset only overflows the database's integers).
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 100
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+class QiaoAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document lists the answers every route can give besides its own:
+    401 on every route behind the token, 422 on every route that takes typed input (a parameter
+    or a body that does not parse). Routes declare their other statuses (400, 403, 404, 429)."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if operation.get("security"):
+                    responses.setdefault(
+                        401, _error_response(_("No token, or an unknown, expired or revoked one."))
+                    )
+                typed = operation.get("requestBody") or any(
+                    _can_fail(p) for p in operation.get("parameters", [])
+                )
+                if typed:
+                    responses.setdefault(
+                        422, _error_response(_("A parameter or the body is not of the right type."))
+                    )
+                operation["responses"] = dict(sorted(responses.items(), key=lambda i: int(i[0])))
+        return schema
+
+
+def _can_fail(parameter: dict[str, Any]) -> bool:
+    """Whether a parameter's value can fail to parse: not text, or a required query parameter."""
+    schema = parameter.get("schema", {})
+    text = schema.get("type") == "string" or (
+        schema.get("type") == "array" and schema.get("items", {}).get("type") == "string"
+    )
+    return not text or (parameter.get("required", False) and parameter.get("in") != "path")
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
+api = QiaoAPI(
     title="Qiao API",
     version="1",
     urls_namespace="api",
@@ -213,7 +268,75 @@ def token(request: HttpRequest, payload: TokenIn) -> Any:
     return Status(200, {"token": raw, "expires_at": issued.expires_at})
 
 
-@api.get("/customers", response={200: CustomerList}, summary="Customers in your scope, filtered")
+@api.delete(
+    "/auth/token",
+    response={204: None},
+    summary="Log out: revoke the token this request is sent with",
+)
+def token_revoke_current(request: HttpRequest) -> Any:
+    current = request.api_token  # type: ignore[attr-defined]
+    api_token_revoke(staff=_staff(request), token_id=current.pk)
+    audit_record(
+        request_or_staff=request,
+        action=Action.TOKEN_REVOKE,
+        detail={"prefix": current.prefix, "how": "itself"},
+    )
+    return Status(204, None)
+
+
+@api.get(
+    "/auth/tokens",
+    response={200: TokenList},
+    summary="Your unexpired tokens (never the tokens themselves)",
+)
+def tokens(request: HttpRequest) -> Any:
+    current = request.api_token  # type: ignore[attr-defined]
+    return {
+        "items": [
+            {
+                "id": t.pk,
+                "prefix": t.prefix,
+                "created_at": t.created_at,
+                "expires_at": t.expires_at,
+                "last_used_at": t.last_used_at,
+                "current": t.pk == current.pk,
+            }
+            for t in api_tokens_for_staff(staff=_staff(request))
+        ]
+    }
+
+
+@api.delete(
+    "/auth/tokens/{token_id}",
+    response={204: None, 404: ErrorOut},
+    summary="Revoke one of your tokens (another device's, a leaked one)",
+)
+def token_revoke(request: HttpRequest, token_id: int) -> Any:
+    revoked = api_token_revoke(staff=_staff(request), token_id=token_id)
+    if revoked is None:  # nobody's, or somebody else's: the same answer
+        raise Http404
+    audit_record(
+        request_or_staff=request,
+        action=Action.TOKEN_REVOKE,
+        detail={"prefix": revoked.prefix, "how": "by id"},
+    )
+    return Status(204, None)
+
+
+def _bounded(value: int, field: str, low: int, high: int) -> dict[str, str]:
+    if low <= value <= high:
+        return {}
+    return {
+        field: _("%(field)s must be between %(low)s and %(high)s.")
+        % {"field": field, "low": low, "high": f"{high:,}"}
+    }
+
+
+@api.get(
+    "/customers",
+    response={200: CustomerList, 400: ErrorOut},
+    summary="Customers in your scope, filtered",
+)
 def customers(
     request: HttpRequest,
     tiers: list[str] = Query([]),  # noqa: B008
@@ -230,11 +353,15 @@ def customers(
     owner: str = "",
     outlet: str = "",
     sort: str = "-aum",
-    page: int = 1,
-    page_size: int = 25,
+    page: int = Query(1, description=f"From 1 to {MAX_PAGE:,}."),
+    page_size: int = Query(25, description=f"From 1 to {MAX_PAGE_SIZE}."),
 ) -> Any:
     """The same filter as the customer list page (amounts in yuan); ``page`` from 1, ``page_size``
-    at most 100. ``id_no`` and ``mobile`` are masked."""
+    at most 100 (400 outside). ``id_no`` and ``mobile`` are masked."""
+    bounds = {
+        **_bounded(page, "page", 1, MAX_PAGE),
+        **_bounded(page_size, "page_size", 1, MAX_PAGE_SIZE),
+    }
     data: dict[str, Any] = {
         "customer_type": customer_type,
         "aum_min": aum_min,
@@ -251,15 +378,16 @@ def customers(
         "sort": sort,
     }
     form = CustomerFilterForm(data={**data, "tiers": tiers})
-    if not form.is_valid():
+    if not form.is_valid() or bounds:
         raise ApplicationError(
             _("The filter is not valid."),
-            fields={f: " ".join(str(m) for m in msgs) for f, msgs in form.errors.items()},
+            fields={
+                **{f: " ".join(str(m) for m in msgs) for f, msgs in form.errors.items()},
+                **bounds,
+            },
         )
     staff, filters = _staff(request), form.filters()
     qs = customers_filter(staff=staff, filters=filters)
-    page_size = max(1, min(page_size, 100))
-    page = max(1, page)
     start = (page - 1) * page_size
     items = [_item(c) for c in qs[start : start + page_size]]
     return {"items": items, "count": customers_filter_count(staff=staff, filters=filters)}

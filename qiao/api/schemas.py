@@ -19,6 +19,19 @@ class TokenOut(Schema):
     expires_at: dt.datetime
 
 
+class TokenItem(Schema):
+    id: int
+    prefix: str = Field(description="The token's first 8 characters, to recognise it.")
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None = None
+    current: bool = Field(description="The token this request was sent with.")
+
+
+class TokenList(Schema):
+    items: list[TokenItem]
+
+
 class ErrorOut(Schema):
     error: str
     fields: dict[str, str] = {}

@@ -37,8 +37,8 @@ def api_token_issue(*, staff: Staff) -> tuple[str, ApiToken]:
     return raw, token
 
 
-def api_token_authenticate(*, raw: str) -> Staff | None:
-    """The active staff member whose unexpired token this is, else ``None``."""
+def api_token_lookup(*, raw: str) -> ApiToken | None:
+    """The unexpired token of an active staff member that ``raw`` is, else ``None``."""
     if not raw or len(raw) > 200:
         return None
     token = (
@@ -51,7 +51,29 @@ def api_token_authenticate(*, raw: str) -> Staff | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.staff
+    return token
+
+
+def api_token_authenticate(*, raw: str) -> Staff | None:
+    """The active staff member whose unexpired token this is, else ``None``."""
+    token = api_token_lookup(raw=raw)
+    return token.staff if token is not None else None
+
+
+def api_tokens_for_staff(*, staff: Staff) -> list[ApiToken]:
+    """The staff member's unexpired tokens, newest first (their hashes stay in the table)."""
+    return list(ApiToken.objects.filter(staff=staff, expires_at__gt=timezone.now()))
+
+
+def api_token_revoke(*, staff: Staff, token_id: int) -> ApiToken | None:
+    """Delete one of ``staff``'s own tokens; ``None`` when there is no such token of theirs."""
+    if not 0 < token_id < 2**63:  # beyond the database's integers: nobody's token
+        return None
+    token = ApiToken.objects.filter(staff=staff, pk=token_id).first()
+    if token is None:
+        return None
+    ApiToken.objects.filter(pk=token.pk).delete()
+    return token
 
 
 def api_tokens_revoke(*, staff: Staff) -> int:
