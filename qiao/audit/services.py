@@ -76,15 +76,34 @@ def audit_record_many(
     ip: str | None = None,
     channel: str | None = None,
 ) -> int:
-    """One event per ``(customer_no, detail)`` item, in one insert (bulk assignment)."""
+    """One event per ``(customer_no, detail)`` item, in one insert (bulk assignment, list pages)."""
+    return audit_record_batch(
+        request_or_staff=request_or_staff,
+        events=[(action, no, detail) for no, detail in items],
+        ip=ip,
+        channel=channel,
+    )
+
+
+def audit_record_batch(
+    *,
+    request_or_staff: Any,
+    events: Sequence[tuple[str, str, dict[str, Any]]],
+    ip: str | None = None,
+    channel: str | None = None,
+) -> int:
+    """Events of several actions by one actor, ``(action, customer_no, detail)`` each, in one
+    insert (a search and the customers it showed). Nothing is written for no events."""
+    if not events:
+        return 0
     actor = _actor(request_or_staff, username=None, ip=ip, channel=channel)
-    events = [
-        AuditEvent(**actor, action=action, customer_no=no, detail=_clean_detail(detail))
-        for no, detail in items
+    rows = [
+        AuditEvent(**actor, action=action, customer_no=no or "", detail=_clean_detail(detail))
+        for action, no, detail in events
     ]
     # bulk_create inserts only: the table stays append-only.
-    AuditEvent.objects.bulk_create(events, batch_size=1000)
-    return len(events)
+    AuditEvent.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 def _actor(

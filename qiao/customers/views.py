@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qiao.audit.models import Action
-from qiao.audit.services import audit_record
+from qiao.audit.services import audit_record, audit_record_batch
 from qiao.core.csvsafe import csv_safe_row
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
@@ -113,6 +113,30 @@ def _query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+def _audit_shown(
+    request: HttpRequest,
+    page: Any,
+    detail: dict[str, Any],
+    *,
+    lead: list[tuple[str, str, dict[str, Any]]] | None = None,
+) -> None:
+    """Record the customers a list page shows: one VIEW_LIST row each, after ``lead`` events,
+    in one insert (docs/privacy.md, "What is audited"). ``page`` is evaluated here, once: the
+    template then iterates the same rows."""
+    if hasattr(page, "object_list"):
+        page.object_list = list(page.object_list)
+        shown = page.object_list
+    else:
+        shown = list(page)
+    audit_record_batch(
+        request_or_staff=request,
+        events=[
+            *(lead or []),
+            *((Action.VIEW_LIST, c.customer_no, detail) for c in shown),
+        ],
+    )
+
+
 # ---------------------------------------------------------------- list, groups, export
 
 
@@ -127,14 +151,18 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
         qs = saved_group_customers(staff=staff, group=group)
         form = CustomerFilterForm(None)
+        shown: dict[str, Any] = {"page": "group", "group": group.name}
     else:
         form = CustomerFilterForm(request.GET or None)
         filters = form.filters()
         qs = customers_filter(staff=staff, filters=filters)
         count = partial(customers_filter_count, staff=staff, filters=filters)
+        shown = {"page": "list", "filter": filters.to_json()}
+    page = _page(request, qs, count=count)
+    _audit_shown(request, page, shown)
     context = {
         "form": form,
-        "page": _page(request, qs, count=count),
+        "page": page,
         "query": _query_without_page(request),
         "group": group,
         "groups": saved_groups_for(staff=staff),
@@ -320,12 +348,13 @@ def search(request: HttpRequest) -> HttpResponse:
     terms = search_terms(query)
     audited = search_query_for_audit(terms) if terms else None
     if audited is not None:
-        audit_record(
-            request_or_staff=request,
-            action=Action.SEARCH,
-            customer_no=audited.customer_no,
-            detail={"query": audited.query, "kind": audited.kind, "results": len(results)},
+        # The search and the customers it showed, in one insert.
+        search_event = (
+            Action.SEARCH,
+            audited.customer_no,
+            {"query": audited.query, "kind": audited.kind, "results": len(results)},
         )
+        _audit_shown(request, results, {"page": "search"}, lead=[search_event])
     # The page echoes a name back into the box, never a mobile or an ID number.
     echo = query if sum(ch.isdigit() for ch in query) < 7 else ""
     context = {"results": results, "query": echo, "searched": bool(terms)}
@@ -487,6 +516,13 @@ def customer_edit(request: HttpRequest, customer_no: str) -> HttpResponse:
             return redirect("customers:detail", customer_no=customer.customer_no)
     else:
         form = ProfileForm(customer=customer)
+    # The form shows the profile (personal fields masked): a view of the customer.
+    audit_record(
+        request_or_staff=request,
+        action=Action.VIEW,
+        customer_no=customer.customer_no,
+        detail={"page": "edit"},
+    )
     context = {
         "customer": customer,
         "form": form,
@@ -536,6 +572,12 @@ def customer_assign_view(request: HttpRequest, customer_no: str) -> HttpResponse
             return redirect("customers:detail", customer_no=customer.customer_no)
     elif request.method == "POST":
         status = 400
+    audit_record(
+        request_or_staff=request,
+        action=Action.VIEW,
+        customer_no=customer.customer_no,
+        detail={"page": "assign"},
+    )
     context = {
         "customer": customer,
         "form": form,
@@ -557,9 +599,12 @@ def assignment(request: HttpRequest) -> HttpResponse:
         else reassignment_queue(staff=staff)
     )
     managers = list(staff_assignable_by(by=staff))
+    tab = "missing" if tab == "missing" else "queue"
+    page = _page(request, qs)
+    _audit_shown(request, page, {"page": "assignment", "tab": tab})
     context = {
-        "tab": "missing" if tab == "missing" else "queue",
-        "page": _page(request, qs),
+        "tab": tab,
+        "page": page,
         "query": _query_without_page(request),
         "form": AssignForm(managers=managers),
         "team": staff_assignable_by(by=staff, include_inactive=True),
