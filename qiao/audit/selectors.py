@@ -41,3 +41,13 @@ def audit_reveals_in_last_hour(*, username: str) -> int:
     """Reveals (granted) by ``username`` in the last 60 minutes: the reveal rate limit counts these."""
     since = timezone.now() - dt.timedelta(hours=1)
     return AuditEvent.objects.filter(username=username, action="REVEAL", at__gte=since).count()
+
+
+def audit_actions_in_last_hour(*, username: str, action: str, exclude_refused: bool = True) -> int:
+    """Events of ``action`` by ``username`` in the last 60 minutes (the plain-export requests'
+    rate limit counts these, as the reveal limit counts reveals); refusals are not counted."""
+    since = timezone.now() - dt.timedelta(hours=1)
+    qs = AuditEvent.objects.filter(username=username, action=action, at__gte=since)
+    if exclude_refused:
+        qs = qs.exclude(detail__has_key="refused")
+    return qs.count()

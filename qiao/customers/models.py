@@ -383,3 +383,51 @@ class SavedGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ExportRequest(models.Model):
+    """A plain (unmasked) export: asked for with a reason, approved by a second person, then
+    downloadable once by the one who asked, within a time window (maker–checker, compliance R9).
+
+    The customers are fixed when asked for (``customer_nos``): what the checker approves is what
+    the maker downloads, less any customer who has left the maker's scope since.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Waiting for approval")
+        APPROVED = "APPROVED", _("Approved, ready to download")
+        REFUSED = "REFUSED", _("Refused")
+        DOWNLOADED = "DOWNLOADED", _("Downloaded")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="export_requests"
+    )
+    requested_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    #: What the list showed: a saved group's name, or the filter (CustomerFilters.to_json()).
+    source = models.JSONField(_("filter"), default=dict, blank=True)
+    customer_nos = models.JSONField(_("customers"), default=list)
+    rows = models.PositiveIntegerField(_("rows"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="export_decisions",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=200, blank=True)
+    expires_at = models.DateTimeField(_("download until"), null=True, blank=True)
+    downloaded_at = models.DateTimeField(_("downloaded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("plain export request")
+        verbose_name_plural = _("plain export requests")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["status", "requested_at"], name="export_request_status")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.requested_by_id} {self.status} {self.rows}"

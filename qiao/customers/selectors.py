@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -59,7 +59,8 @@ def staff_scope_q(staff: Staff) -> Q | None:
     """The filter for the customers ``staff`` may see; ``None`` means all of them."""
     if not staff.is_active:
         return Q(pk__in=[])
-    if staff.is_superuser or staff.role in BANKWIDE_ROLES:
+    # The role alone decides: superuser status grants no customer scope (docs/privacy.md).
+    if staff.role in BANKWIDE_ROLES:
         return None
     if staff.role in SUBTREE_ROLES and staff.unit is not None:
         return Q(branch__path__startswith=staff.unit.path)
@@ -412,7 +413,7 @@ class AuditedQuery:
     customer_no: str = ""
 
 
-def search_query_for_audit(query: str) -> AuditedQuery | None:
+def search_query_for_audit(query: str, found: Sequence[Customer] = ()) -> AuditedQuery | None:
     """How a search is written to the audit trail (issue 11 item 5; docs/privacy.md).
 
     A query is masked by the rule of the field it would find: a mobile as a mobile (``139****5678``),
@@ -426,11 +427,15 @@ def search_query_for_audit(query: str) -> AuditedQuery | None:
     if not q:
         return None
     upper = q.upper()
-    number = (
-        Customer.objects.filter(customer_no__in=sorted({q, upper}))
-        .values_list("customer_no", flat=True)
-        .first()
-    )
+    # The customers found answer most searches by number; a query with a digit that found no
+    # one (out of scope, say) is looked up once, by the unique index.
+    number = next((c.customer_no for c in found if c.customer_no in (q, upper)), None)
+    if number is None and any(ch.isdigit() for ch in q):
+        number = (
+            Customer.objects.filter(customer_no__in=sorted({q, upper}))
+            .values_list("customer_no", flat=True)
+            .first()
+        )
     if number:
         return AuditedQuery("customer_no", number, number)
     if _CJK.search(q):
@@ -709,7 +714,7 @@ def staff_assignable_by(*, by: Staff, include_inactive: bool = False) -> QuerySe
     qs = Staff.objects.filter(role__in=list(OWNER_ROLES)).select_related("unit")
     if not include_inactive:
         qs = qs.filter(is_active=True, leave_date__isnull=True)
-    if by.is_superuser or by.role in BANKWIDE_ROLES:
+    if by.role in BANKWIDE_ROLES:
         return qs.order_by("unit__path", "username")
     if by.unit is None:
         return qs.none()

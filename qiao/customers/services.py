@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from qiao.audit.models import Action
-from qiao.audit.selectors import audit_reveals_in_last_hour
+from qiao.audit.selectors import audit_actions_in_last_hour, audit_reveals_in_last_hour
 from qiao.audit.services import audit_record, audit_record_many
 from qiao.core import validators as v
 from qiao.core.errors import ApplicationError
@@ -24,6 +24,7 @@ from qiao.customers.models import (
     Customer,
     CustomerChange,
     CustomerStanding,
+    ExportRequest,
     OwnerRole,
     Ownership,
     SavedGroup,
@@ -34,12 +35,15 @@ from qiao.customers.selectors import (
     CustomerFilters,
     customers_visible_to,
     staff_assignable_by,
+    with_standing,
 )
 from qiao.ingest.kinds import KINDS
 from qiao.org.models import Staff
 from qiao.org.permissions import (
+    APPROVE_EXPORT,
     ASSIGN_CUSTOMERS,
     EDIT_CUSTOMERS,
+    EXPORT_PLAIN,
     REVEAL_PII,
     staff_has_perm,
 )
@@ -501,3 +505,229 @@ def saved_group_delete(*, group: SavedGroup, by: Staff) -> None:
     if group.owner_id != by.pk:
         raise ApplicationError(_("This is not your group."), status=404)
     group.delete()
+
+
+# ---------------------------------------------------------------- plain exports (maker–checker)
+
+
+def _qiao(key: str, default: int) -> int:
+    return int(settings.QIAO.get(key, default))
+
+
+def plain_export_limits() -> dict[str, int]:
+    """The plain export's limits: rows per request, requests per person per hour, hours to download.
+
+    ``QIAO["PLAIN_EXPORT_MAX_ROWS"]`` (default 5,000), ``QIAO["PLAIN_EXPORT_RATE_PER_HOUR"]``
+    (default 3, counted from the audit trail as the reveal limit is) and
+    ``QIAO["PLAIN_EXPORT_HOURS"]`` (default 24).
+    """
+    return {
+        "max_rows": _qiao("PLAIN_EXPORT_MAX_ROWS", 5000),
+        "rate": _qiao("PLAIN_EXPORT_RATE_PER_HOUR", 3),
+        "hours": _qiao("PLAIN_EXPORT_HOURS", 24),
+    }
+
+
+def export_request_create(
+    *,
+    by: Staff,
+    customer_nos: Sequence[str],
+    source: Mapping[str, Any],
+    reason: str,
+    ip: str | None = None,
+    channel: str = "WEB",
+) -> ExportRequest:
+    """Ask for a plain export of ``customer_nos`` (the filtered list ``by`` sees) for a reason.
+
+    Needs ``org.export_plain``; a reason of 2–200 characters; at most ``max_rows`` customers and
+    ``rate`` requests an hour (:func:`plain_export_limits`). Every outcome is audited as
+    ``EXPORT_REQUEST`` (a refusal with ``refused``). Raises :class:`ApplicationError` (403, 400, 429).
+    """
+    reason = (reason or "").strip()
+    limits = plain_export_limits()
+    detail: dict[str, Any] = {"rows": len(customer_nos), "filter": dict(source), "reason": reason}
+    audit_kw: dict[str, Any] = {"ip": ip, "channel": channel}
+
+    def refuse(why: str, message: str, status: int, field: str | None = None) -> ApplicationError:
+        audit_record(
+            request_or_staff=by,
+            action=Action.EXPORT_REQUEST,
+            detail={**detail, "refused": why},
+            **audit_kw,
+        )
+        return ApplicationError(message, status=status, field=field)
+
+    if not staff_has_perm(by, EXPORT_PLAIN):
+        raise refuse("permission", _("You do not have permission to ask for a plain export."), 403)
+    if not 2 <= len(reason) <= 200:
+        raise refuse(
+            "reason",
+            _("Give the reason for a plain export (2 to 200 characters)."),
+            400,
+            "reason",
+        )
+    if not customer_nos:
+        raise refuse("empty", _("There are no customers to export."), 400)
+    if len(customer_nos) > limits["max_rows"]:
+        raise refuse(
+            "limit",
+            _(
+                "A plain export holds at most %(max)s customers; this list has %(rows)s. Narrow the filter."
+            )
+            % {"max": f"{limits['max_rows']:,}", "rows": f"{len(customer_nos):,}"},
+            400,
+        )
+    asked = audit_actions_in_last_hour(username=by.get_username(), action=Action.EXPORT_REQUEST)
+    if asked >= limits["rate"]:
+        raise refuse(
+            "rate",
+            _("You have asked for %(n)d plain exports in the last hour; try again later.")
+            % {"n": limits["rate"]},
+            429,
+        )
+    with transaction.atomic():
+        request = ExportRequest.objects.create(
+            requested_by=by,
+            reason=reason,
+            source=dict(source),
+            customer_nos=list(customer_nos),
+            rows=len(customer_nos),
+        )
+        audit_record(
+            request_or_staff=by,
+            action=Action.EXPORT_REQUEST,
+            detail={"request": request.pk, **detail},
+            **audit_kw,
+        )
+    return request
+
+
+def _covers(staff: Staff, request: ExportRequest) -> bool:
+    """Whether every customer of ``request`` is in ``staff``'s scope (one count)."""
+    nos = list(request.customer_nos)
+    return customers_visible_to(staff=staff).filter(customer_no__in=nos).count() == len(set(nos))
+
+
+def export_requests_for(*, staff: Staff) -> dict[str, list[ExportRequest]]:
+    """The export page: ``mine`` (asked by ``staff``, newest first) and ``to_decide`` (pending
+    requests of others that ``staff`` may approve: ``org.approve_export`` and a scope covering
+    every customer of the request)."""
+    mine = list(
+        ExportRequest.objects.filter(requested_by=staff)
+        .select_related("decided_by")
+        .defer("customer_nos")[:50]
+    )
+    to_decide: list[ExportRequest] = []
+    if staff_has_perm(staff, APPROVE_EXPORT):
+        pending = (
+            ExportRequest.objects.filter(status=ExportRequest.Status.PENDING)
+            .exclude(requested_by=staff)
+            .select_related("requested_by")
+            .order_by("requested_at", "id")[:100]
+        )
+        to_decide = [r for r in pending if _covers(staff, r)]
+    return {"mine": mine, "to_decide": to_decide}
+
+
+def export_request_decide(
+    *,
+    request_id: int,
+    by: Staff,
+    approve: bool,
+    note: str = "",
+    ip: str | None = None,
+    channel: str = "WEB",
+) -> ExportRequest:
+    """The checker approves or refuses a pending request: ``org.approve_export``, not the one who
+    asked, and a scope covering every customer of it (otherwise 404, as for anything out of
+    scope). Audited as ``EXPORT_APPROVE`` or ``EXPORT_REFUSE``."""
+    note = (note or "").strip()[:200]
+    if not staff_has_perm(by, APPROVE_EXPORT):
+        raise ApplicationError(_("You do not have permission to approve exports."), status=403)
+    with transaction.atomic():
+        request = (
+            ExportRequest.objects.select_for_update()
+            .select_related("requested_by")
+            .filter(pk=request_id)
+            .first()
+        )
+        if request is None or not _covers(by, request):
+            raise ApplicationError(_("There is no such export request."), status=404)
+        if request.requested_by_id == by.pk:
+            raise ApplicationError(
+                _("Another person must approve your own request (maker–checker)."), status=403
+            )
+        if request.status != ExportRequest.Status.PENDING:
+            raise ApplicationError(_("This request has already been decided."), status=409)
+        now = timezone.now()
+        request.decided_by, request.decided_at, request.decision_note = by, now, note
+        if approve:
+            request.status = ExportRequest.Status.APPROVED
+            request.expires_at = now + dt.timedelta(hours=plain_export_limits()["hours"])
+        else:
+            request.status = ExportRequest.Status.REFUSED
+        request.save(
+            update_fields=["status", "decided_by", "decided_at", "decision_note", "expires_at"]
+        )
+        audit_record(
+            request_or_staff=by,
+            action=Action.EXPORT_APPROVE if approve else Action.EXPORT_REFUSE,
+            detail={
+                "request": request.pk,
+                "requested_by": request.requested_by.username,
+                "rows": request.rows,
+                "note": note,
+            },
+            ip=ip,
+            channel=channel,
+        )
+    return request
+
+
+def export_request_download(
+    *, request_id: int, by: Staff, ip: str | None = None, channel: str = "WEB"
+) -> tuple[ExportRequest, Any]:
+    """Start the one download of an approved request: only by the one who asked, while they
+    still hold ``org.export_plain``, before ``expires_at``, once. Returns the request and the
+    customers to write (those of the request still in ``by``'s scope). Audited as ``EXPORT``."""
+    with transaction.atomic():
+        request = (
+            ExportRequest.objects.select_for_update().filter(pk=request_id, requested_by=by).first()
+        )
+        if request is None:
+            raise ApplicationError(_("There is no such export request."), status=404)
+        if not staff_has_perm(by, EXPORT_PLAIN):
+            raise ApplicationError(
+                _("You do not have permission to ask for a plain export."), status=403
+            )
+        if request.status == ExportRequest.Status.DOWNLOADED:
+            raise ApplicationError(_("This export has already been downloaded."), status=410)
+        if request.status != ExportRequest.Status.APPROVED:
+            raise ApplicationError(_("This export has not been approved."), status=403)
+        now = timezone.now()
+        if request.expires_at is None or request.expires_at <= now:
+            raise ApplicationError(
+                _("The time to download this export has run out; ask again."), status=410
+            )
+        request.status, request.downloaded_at = ExportRequest.Status.DOWNLOADED, now
+        request.save(update_fields=["status", "downloaded_at"])
+        customers = (
+            with_standing(customers_visible_to(staff=by))
+            .filter(customer_no__in=list(request.customer_nos))
+            .select_related("primary_manager", "branch")
+            .order_by("customer_no")
+        )
+        rows = customers.count()
+        audit_record(
+            request_or_staff=by,
+            action=Action.EXPORT,
+            detail={
+                "request": request.pk,
+                "rows": rows,
+                "filter": request.source,
+                "masked": False,
+            },
+            ip=ip,
+            channel=channel,
+        )
+    return request, customers

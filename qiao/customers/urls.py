@@ -7,6 +7,18 @@ urlpatterns = [
     path("", views.customer_list, name="list"),
     path("search/", views.search, name="search"),
     path("export/", views.customer_export, name="export"),
+    path("exports/", views.export_requests, name="exports"),
+    path(
+        "exports/<int:request_id>/approve/",
+        views.export_request_approve,
+        name="export_approve",
+    ),
+    path("exports/<int:request_id>/refuse/", views.export_request_refuse, name="export_refuse"),
+    path(
+        "exports/<int:request_id>/download/",
+        views.export_request_download,
+        name="export_download",
+    ),
     path("groups/", views.group_create, name="group_create"),
     path("groups/add/", views.group_add, name="group_add"),
     path("groups/<int:group_id>/delete/", views.group_delete, name="group_delete"),

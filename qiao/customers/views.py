@@ -33,7 +33,7 @@ from qiao.customers.forms import (
     RevealForm,
     SavedGroupForm,
 )
-from qiao.customers.models import ChangeSource, Customer, SavedGroup
+from qiao.customers.models import ChangeSource, Customer, ExportRequest, SavedGroup
 from qiao.customers.selectors import (
     customer_accounts,
     customer_aum_trend_scored,
@@ -65,17 +65,28 @@ from qiao.customers.services import (
     customer_assign,
     customer_reveal,
     customer_update_profile,
+    export_request_create,
+    export_request_decide,
+    export_requests_for,
+    plain_export_limits,
     saved_group_add_customers,
     saved_group_create,
     saved_group_delete,
     staff_offboard,
 )
+from qiao.customers.services import (
+    export_request_download as export_request_download_start,
+)
+from qiao.customers.templatetags.customers_format import BALANCE_MASK
 from qiao.org.models import Staff
 from qiao.org.permissions import (
+    APPROVE_EXPORT,
     ASSIGN_CUSTOMERS,
     EDIT_CUSTOMERS,
     EXPORT_CUSTOMERS,
+    EXPORT_PLAIN,
     REVEAL_PII,
+    VIEW_BALANCES,
     staff_has_perm,
 )
 
@@ -168,6 +179,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "groups": saved_groups_for(staff=staff),
         "group_form": SavedGroupForm(use_required_attribute=False),
         "can_export": True,
+        "can_export_plain": staff_has_perm(staff, EXPORT_PLAIN),
+        "show_balances": staff_has_perm(staff, VIEW_BALANCES),
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "customers/_list_results.html", context)
@@ -250,61 +263,25 @@ class _Echo:
         return value
 
 
-@login_required
-@require_POST
-def customer_export(request: HttpRequest) -> HttpResponseBase:
-    """CSV of the filtered list: masked unless the exporter may reveal and asks for plain values;
-    more than ``QIAO["EXPORT_LIMIT"]`` rows needs ``org.export_customers``. Always audited."""
-    staff: Staff = request.user  # type: ignore[assignment]
-    group_id = request.POST.get("group", "")
-    if group_id.isdigit():
-        group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
-        qs = saved_group_customers(staff=staff, group=group)
-        described: dict[str, Any] = {"group": group.name}
-        rows = qs.count()
-    else:
-        filters = CustomerFilterForm(request.POST).filters()
-        qs = customers_filter(staff=staff, filters=filters)
-        described = filters.to_json()
-        rows = customers_filter_count(staff=staff, filters=filters)
-    limit = settings.QIAO["EXPORT_LIMIT"]
-    if rows > limit and not staff_has_perm(staff, EXPORT_CUSTOMERS):
-        audit_record(
-            request_or_staff=request,
-            action=Action.EXPORT,
-            detail={"rows": rows, "filter": described, "refused": "limit"},
-        )
-        messages.error(
-            request,
-            _(
-                "This list has %(rows)d customers; exporting more than %(limit)d needs the export permission."
-            )
-            % {"rows": rows, "limit": limit},
-        )
-        return redirect(f"{reverse('customers:list')}?{request.POST.get('query', '')}")
-    plain = (
-        request.POST.get("plain") == "1"
-        and staff_has_perm(staff, REVEAL_PII)
-        and (staff_has_perm(staff, EXPORT_CUSTOMERS))
-    )
+def _export_response(
+    staff: Staff, qs: Any, *, plain: bool, show_balances: bool, note: str = ""
+) -> StreamingHttpResponse:
+    """The CSV: a watermark (who, when), a header, one row per customer; every cell through
+    :func:`csv_safe_row` (formula injection); personal fields masked unless ``plain``; amounts
+    masked unless ``show_balances``."""
     stamp = timezone.localtime()
-    audit_record(
-        request_or_staff=request,
-        action=Action.EXPORT,
-        detail={"rows": rows, "filter": described, "masked": not plain},
-    )
+
+    def money(value: Any) -> str:
+        return f"{value:.2f}" if show_balances else BALANCE_MASK
 
     def lines() -> Any:
         writer = csv.writer(_Echo())
-        # The watermark: who exported, when (compliance R9).
-        yield "\ufeff" + writer.writerow(
-            csv_safe_row(
-                [
-                    _("Exported by %(user)s at %(at)s")
-                    % {"user": staff.username, "at": stamp.isoformat()}
-                ]
-            )
-        )
+        # The watermark: who exported, when (compliance R9), and the approved request if any.
+        mark = _("Exported by %(user)s at %(at)s") % {
+            "user": staff.username,
+            "at": stamp.isoformat(),
+        }
+        yield "\ufeff" + writer.writerow(csv_safe_row([mark + note]))
         yield writer.writerow(csv_safe_row(label for _key, label in EXPORT_COLUMNS))
         for c in qs.iterator(chunk_size=2000):
             # Every cell through csv_safe: a name like =HYPERLINK(…) must not run (issue 11).
@@ -313,10 +290,10 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
                     [
                         c.customer_no,
                         c.name if plain else mask_name(c.name),
-                        c.customer_type,
-                        c.tier,
-                        f"{c.aum:.2f}",
-                        f"{c.contribution:.2f}",
+                        c.get_customer_type_display(),
+                        tier_label(c.tier) if c.tier else "",
+                        money(c.aum),
+                        money(c.contribution),
                         c.primary_manager.username if c.primary_manager else "",
                         c.branch.code,
                         c.id_no if plain else mask_field("id_no", c.id_no),
@@ -335,6 +312,182 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
+@login_required
+@require_POST
+def customer_export(request: HttpRequest) -> HttpResponseBase:
+    """CSV of the filtered list, always masked; more than ``QIAO["EXPORT_LIMIT"]`` rows needs
+    ``org.export_customers``. Always audited. ``plain=1`` asks for a plain export instead: a
+    request with a reason that a second person approves (:func:`export_request_create`)."""
+    staff: Staff = request.user  # type: ignore[assignment]
+    group_id = request.POST.get("group", "")
+    if group_id.isdigit():
+        group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
+        qs = saved_group_customers(staff=staff, group=group)
+        described: dict[str, Any] = {"group": group.name}
+        count: Callable[[], int] = qs.count
+    else:
+        filters = CustomerFilterForm(request.POST).filters()
+        qs = customers_filter(staff=staff, filters=filters)
+        described = filters.to_json()
+        count = partial(customers_filter_count, staff=staff, filters=filters)
+    back = f"{reverse('customers:list')}?{request.POST.get('query', '')}"
+    if request.POST.get("plain") == "1":
+        return _export_request_new(request, staff, qs, described, back)
+    rows = count()
+    limit = settings.QIAO["EXPORT_LIMIT"]
+    if rows > limit and not staff_has_perm(staff, EXPORT_CUSTOMERS):
+        audit_record(
+            request_or_staff=request,
+            action=Action.EXPORT,
+            detail={"rows": rows, "filter": described, "refused": "limit"},
+        )
+        messages.error(
+            request,
+            _(
+                "This list has %(rows)d customers; exporting more than %(limit)d needs the export permission."
+            )
+            % {"rows": rows, "limit": limit},
+        )
+        return redirect(back)
+    audit_record(
+        request_or_staff=request,
+        action=Action.EXPORT,
+        detail={"rows": rows, "filter": described, "masked": True},
+    )
+    return _export_response(
+        staff, qs, plain=False, show_balances=staff_has_perm(staff, VIEW_BALANCES)
+    )
+
+
+def _export_request_new(
+    request: HttpRequest, staff: Staff, qs: Any, described: dict[str, Any], back: str
+) -> HttpResponse:
+    limits = plain_export_limits()
+    # One column, at most one more than the limit: enough to refuse a list that is too long.
+    numbers = list(qs.values_list("customer_no", flat=True)[: limits["max_rows"] + 1])
+    try:
+        export_request_create(
+            by=staff,
+            customer_nos=numbers,
+            source=described,
+            reason=request.POST.get("reason", ""),
+            ip=_ip(request),
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(back)
+    messages.success(
+        request,
+        _(
+            "Your plain export of %(n)s customers waits for a second person's approval; you will find it here."
+        )
+        % {"n": f"{len(numbers):,}"},
+    )
+    return redirect("customers:exports")
+
+
+@login_required
+@require_GET
+def export_requests(request: HttpRequest) -> HttpResponse:
+    """Plain exports: one's own requests (with the download once approved) and, for an approver,
+    the requests of others waiting for a decision."""
+    staff: Staff = request.user  # type: ignore[assignment]
+    if not (staff_has_perm(staff, EXPORT_PLAIN) or staff_has_perm(staff, APPROVE_EXPORT)):
+        raise PermissionDenied
+    found = export_requests_for(staff=staff)
+    now = timezone.now()
+    for r in found["mine"] + found["to_decide"]:
+        r.described = describe_export_source(r.source)  # type: ignore[attr-defined]
+        r.downloadable = (  # type: ignore[attr-defined]
+            r.status == ExportRequest.Status.APPROVED
+            and r.expires_at is not None
+            and r.expires_at > now
+        )
+    context = {
+        **found,
+        "can_approve": staff_has_perm(staff, APPROVE_EXPORT),
+        "limits": plain_export_limits(),
+    }
+    return render(request, "customers/export_requests.html", context)
+
+
+def _decide(request: HttpRequest, request_id: int, *, approve: bool) -> HttpResponse:
+    staff: Staff = request.user  # type: ignore[assignment]
+    try:
+        decided = export_request_decide(
+            request_id=request_id,
+            by=staff,
+            approve=approve,
+            note=request.POST.get("note", ""),
+            ip=_ip(request),
+        )
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404("No export request matches the given query.") from None
+        if exc.status == 403:
+            raise PermissionDenied(str(exc.message)) from None
+        messages.error(request, str(exc.message))
+        return redirect("customers:exports")
+    message = (
+        _("Approved: %(name)s may download the export once.")
+        if approve
+        else _("Refused: %(name)s has been told.")
+    )
+    messages.success(request, message % {"name": decided.requested_by.display_name})
+    return redirect("customers:exports")
+
+
+@login_required
+@require_POST
+def export_request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _decide(request, request_id, approve=True)
+
+
+@login_required
+@require_POST
+def export_request_refuse(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _decide(request, request_id, approve=False)
+
+
+@login_required
+@require_POST
+def export_request_download(request: HttpRequest, request_id: int) -> HttpResponseBase:
+    staff: Staff = request.user  # type: ignore[assignment]
+    try:
+        approved, qs = export_request_download_start(
+            request_id=request_id, by=staff, ip=_ip(request)
+        )
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404("No export request matches the given query.") from None
+        messages.error(request, str(exc.message))
+        return redirect("customers:exports")
+    note = " · " + _("plain export %(no)d, approved by %(name)s") % {
+        "no": approved.pk,
+        "name": approved.decided_by.username if approved.decided_by else "",
+    }
+    return _export_response(
+        staff, qs, plain=True, show_balances=staff_has_perm(staff, VIEW_BALANCES), note=note
+    )
+
+
+def describe_export_source(source: dict[str, Any]) -> str:
+    """A plain export's filter in words: the group's name, or each filter as label: value."""
+    if "group" in source:
+        return str(_("Saved group “%(name)s”") % {"name": source["group"]})
+    form = CustomerFilterForm()
+    parts: list[str] = []
+    for key, value in source.items():
+        if key == "sort" or key not in form.fields:
+            continue
+        field = form.fields[key]
+        choices = dict(getattr(field, "choices", []) or [])
+        values = value if isinstance(value, list) else [value]
+        shown = ", ".join(str(choices.get(v, v)) for v in values)
+        parts.append(f"{field.label}: {shown}")
+    return "; ".join(parts) if parts else str(_("All customers you see"))
+
+
 # ---------------------------------------------------------------- search
 
 
@@ -346,7 +499,7 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("q", "") if request.method == "POST" else ""
     results = customer_search(staff=staff, query=query, limit=20) if query.strip() else []
     terms = search_terms(query)
-    audited = search_query_for_audit(terms) if terms else None
+    audited = search_query_for_audit(terms, results) if terms else None
     if audited is not None:
         # The search and the customers it showed, in one insert.
         search_event = (
@@ -357,7 +510,12 @@ def search(request: HttpRequest) -> HttpResponse:
         _audit_shown(request, results, {"page": "search"}, lead=[search_event])
     # The page echoes a name back into the box, never a mobile or an ID number.
     echo = query if sum(ch.isdigit() for ch in query) < 7 else ""
-    context = {"results": results, "query": echo, "searched": bool(terms)}
+    context = {
+        "results": results,
+        "query": echo,
+        "searched": bool(terms),
+        "show_balances": staff_has_perm(staff, VIEW_BALANCES),
+    }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "customers/_search_results.html", context)
     return render(request, "customers/search.html", context)
@@ -401,7 +559,10 @@ def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
         "can_reveal": staff_has_perm(staff, REVEAL_PII),
         "can_assign": staff_has_perm(staff, ASSIGN_CUSTOMERS),
         "can_edit": staff_has_perm(staff, EDIT_CUSTOMERS),
+        "show_balances": staff_has_perm(staff, VIEW_BALANCES),
     }
+    if not context["show_balances"]:
+        context["trend"] = None  # the AUM chart is a series of balances
     return render(request, "customers/detail.html", context)
 
 
@@ -437,7 +598,11 @@ def customer_transactions(request: HttpRequest, customer_no: str) -> HttpRespons
         customer_no=customer.customer_no,
         detail={"section": "transactions", "months": raw or RECENT_MONTHS},
     )
-    context = {"customer": customer, **_transactions_context(customer, months)}
+    context = {
+        "customer": customer,
+        **_transactions_context(customer, months),
+        "show_balances": staff_has_perm(staff, VIEW_BALANCES),
+    }
     return render(request, "customers/_transactions.html", context)
 
 
@@ -610,6 +775,7 @@ def assignment(request: HttpRequest) -> HttpResponse:
         "team": staff_assignable_by(by=staff, include_inactive=True),
         "queue_count": reassignment_queue(staff=staff).count(),
         "missing_count": customers_missing_owner(staff=staff).count(),
+        "show_balances": staff_has_perm(staff, VIEW_BALANCES),
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "customers/_assignment_table.html", context)

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from qiao.audit.models import AuditEvent
-from qiao.customers.models import Customer, SavedGroup
+from qiao.customers.models import Customer, ExportRequest, SavedGroup
 from qiao.customers.selectors import CustomerFilters, customers_filter, saved_group_customers
 from qiao.customers.services import customer_assign, saved_group_create
 from tests.workbench.conftest import make_customer, own
@@ -166,11 +166,16 @@ def test_export_is_masked_audited_and_limited(bank, login, settings):
     refused = login("cm_owner").post("/customers/export/", {})
     assert refused.status_code == 302
     assert AuditEvent.objects.filter(action="EXPORT", detail__refused="limit").count() == 1
-    # The outlet head holds the permission: all 4 of O1 pass, and may ask for plain values.
-    plain = _csv(head.post("/customers/export/", {"plain": "1"}))
-    assert len(plain) == 2 + 4
-    assert any(r[8] == "360426199101010071" for r in plain[2:])
-    assert AuditEvent.objects.filter(action="EXPORT", detail__masked=False).count() == 1
+    # The outlet head holds the permission: all 4 of O1 pass, masked.
+    masked = _csv(head.post("/customers/export/", {}))
+    assert len(masked) == 2 + 4
+    assert not any(r[8] == "360426199101010071" for r in masked[2:])
+    # Plain values are no longer given on the spot (issue 11 item 6): plain=1 with a reason is a
+    # request that a second person approves (tests/workbench/test_export_approval.py).
+    asked = head.post("/customers/export/", {"plain": "1", "reason": "核对"})
+    assert asked.status_code == 302 and not hasattr(asked, "streaming_content")
+    assert ExportRequest.objects.get().rows == 4
+    assert not AuditEvent.objects.filter(action="EXPORT", detail__masked=False).exists()
 
 
 def test_export_of_a_saved_group(bank, login):
