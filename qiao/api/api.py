@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from qiao.api.schemas import (
@@ -62,6 +63,33 @@ class BearerToken(HttpBearer):
         request.user = found.staff
         request.api_token = found  # type: ignore[attr-defined]
         return found.staff
+
+
+class BodyNotJSON(ValueError):
+    """The request body does not parse as JSON (ninja turns any parser error into a 400)."""
+
+
+class JsonParser(Parser):
+    """JSON bodies whose text holds no NUL character (PostgreSQL stores none, in text or JSON)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            data = super().parse_body(request)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise BodyNotJSON(_("The request body is not valid JSON.")) from exc
+        if _has_nul(data):
+            raise BodyNotJSON(_("Text may not contain NUL characters."))
+        return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 #: Largest page number and page size of a list (a million pages of the largest size is far more
@@ -122,6 +150,7 @@ api = QiaoAPI(
     # Swagger UI from django-ninja's bundled static files (no CDN; the CSP allows 'self' only).
     docs=Swagger(settings={"persistAuthorization": False}),
     auth=BearerToken(),
+    parser=JsonParser(),
 )
 
 
@@ -147,6 +176,16 @@ def _unauthorised(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, BodyNotJSON):
+        # Not JSON is a body that does not match the schema: 422, as for a missing field.
+        return api.create_response(
+            request,
+            {
+                "error": _("The request is not valid."),
+                "fields": {"body": str(exc.__cause__)},
+            },
+            status=422,
+        )
     return api.create_response(request, {"error": str(exc), "fields": {}}, status=exc.status_code)
 
 
@@ -164,6 +203,14 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 def _staff(request: HttpRequest) -> Staff:
     # BearerToken.authenticate put the token's staff member there (every endpoint but /auth/token).
     return cast(Staff, request.user)
+
+
+def _customer(request: HttpRequest, customer_no: str) -> Customer:
+    """The customer in the caller's scope, else 404 (a NUL character is in no customer number, and
+    PostgreSQL refuses it in a query)."""
+    if "\x00" in customer_no:
+        raise Http404
+    return customer_get_for_staff(staff=_staff(request), customer_no=customer_no)
 
 
 def _item(c: Customer) -> dict[str, Any]:
@@ -399,7 +446,7 @@ def customers(
     summary="One customer (personal data masked)",
 )
 def customer(request: HttpRequest, customer_no: str) -> Any:
-    c = customer_get_for_staff(staff=_staff(request), customer_no=customer_no)
+    c = _customer(request, customer_no)
     audit_record(request_or_staff=request, action=Action.VIEW, customer_no=c.customer_no)
     return _detail(c)
 
@@ -410,7 +457,7 @@ def customer(request: HttpRequest, customer_no: str) -> Any:
     summary="Change profile fields (same validation as the pages)",
 )
 def customer_patch(request: HttpRequest, customer_no: str, payload: ProfilePatch) -> Any:
-    c = customer_get_for_staff(staff=_staff(request), customer_no=customer_no)
+    c = _customer(request, customer_no)
     # The schema documents and type-checks the known fields; the raw body also carries any
     # unknown ones, which the service refuses by name (rather than silently dropping them).
     try:
@@ -438,7 +485,7 @@ def customer_patch(request: HttpRequest, customer_no: str, payload: ProfilePatch
     summary="Reveal one masked value, for a reason (audited, rate-limited)",
 )
 def customer_reveal_api(request: HttpRequest, customer_no: str, payload: RevealIn) -> Any:
-    c = customer_get_for_staff(staff=_staff(request), customer_no=customer_no)
+    c = _customer(request, customer_no)
     value = customer_reveal(
         customer=c,
         by=_staff(request),

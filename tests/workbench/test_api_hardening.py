@@ -175,3 +175,27 @@ def test_list_and_revoke_ones_own_tokens_by_id(bank, client):
     assert AuditEvent.objects.filter(action="TOKEN_REVOKE", username="cm_owner").count() == 1
     assert client.delete("/api/auth/tokens/x", **_bearer(raw)).status_code == 422
     assert client.get("/api/auth/tokens").status_code == 401
+
+
+def test_nul_characters_are_refused_not_a_server_error(bank, client):
+    # PostgreSQL stores no NUL in text or JSON: a reason with one was a 500 there (the audit row).
+    raw, _token = api_token_issue(staff=bank.staff["cm_owner"])
+    bodies = [
+        ("post", "/api/customers/P0000001/reveal", {"field": "mobile", "reason": "回访\x00"}),
+        ("patch", "/api/customers/P0000001", {"hobbies": "钓鱼\x00"}),
+        ("patch", "/api/customers/P0000001", {"na\x00me": "x"}),
+        ("post", "/api/auth/token", {"username": "cm_owner\x00", "password": "x"}),
+    ]
+    for method, path, body in bodies:
+        response = getattr(client, method)(
+            path, json.dumps(body), content_type="application/json", **_bearer(raw)
+        )
+        assert response.status_code == 422, (path, response.content)
+        assert response.json()["fields"] == {"body": "Text may not contain NUL characters."}
+    assert not AuditEvent.objects.filter(action="REVEAL").exists()
+    assert client.get("/api/customers/P00%0001", **_bearer(raw)).status_code == 404
+    not_json = client.post(
+        "/api/customers/P0000001/reveal", "{", content_type="application/json", **_bearer(raw)
+    )
+    assert not_json.status_code == 422
+    assert not_json.json()["fields"] == {"body": "The request body is not valid JSON."}
