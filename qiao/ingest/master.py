@@ -7,6 +7,7 @@ Runs inside the caller's ``transaction.atomic``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,46 @@ class Counts:
 
 
 Record = dict[str, Any]
+
+#: every character that ends a line somewhere (Python's str.splitlines, Unicode line breaking)
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+#: the C1 control characters (U+0080–U+009F): invisible, and some drive terminals
+_C1_CONTROL = re.compile("[\x80-\x84\x86-\x9f]")
+
+
+def _line_break_name(ch: str) -> str:
+    names = {
+        "\n": _("line feed"),
+        "\r": _("carriage return"),
+        "\x0b": _("vertical tab"),
+        "\x0c": _("form feed"),
+        "\x85": _("next line"),
+        "\u2028": _("line separator"),
+        "\u2029": _("paragraph separator"),
+    }
+    return names.get(ch, _("information separator"))
+
+
+def _one_line(cleaner: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The field's validator, after the rule every cell shares: a value is one line of visible
+    text. (A newline is refused; so is every other character that breaks a line.)"""
+
+    def clean(raw: str) -> Any:
+        found = _LINE_BREAK.search(raw)
+        if found is not None:
+            ch = found.group()
+            raise v.FieldError(
+                _("contains a line break (U+%(code)04X, %(name)s); a value must be on one line")
+                % {"code": ord(ch), "name": _line_break_name(ch)}
+            )
+        found = _C1_CONTROL.search(raw)
+        if found is not None:
+            raise v.FieldError(
+                _("contains the control character U+%(code)04X") % {"code": ord(found.group())}
+            )
+        return cleaner(raw)
+
+    return clean
 
 
 def _clean_column(
@@ -107,7 +148,7 @@ def clean_rows(
         if col not in texts and not required:
             continue
         raw = texts.get(col, empty)
-        cleaned, failed = _clean_column(raw, cleaner)
+        cleaned, failed = _clean_column(raw, _one_line(cleaner))
         for i in failed:
             reason = str(cleaned[i].reason)
             cell_errors.setdefault(i, []).append(Reject(lines[i], col, raw[i] or "", reason))

@@ -9,6 +9,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
+import sys
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,34 +83,108 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _line_of(data: bytes, pos: int) -> int:
+    """The line (counted as in a text editor) that holds byte ``pos``."""
+    return data.count(b"\n", 0, pos) + 1
+
+
+def _looks_like_utf8(data: bytes) -> bool:
+    """Is this UTF-8 with a few bad bytes rather than another encoding?
+
+    A GBK file read as UTF-8 has far more undecodable bytes than valid non-ASCII characters
+    (about 4 to 1 for Chinese text); a UTF-8 file with a stray byte is the other way round.
+    """
+    text = data.decode("utf-8", "surrogateescape")
+    bad = len(data) - len(text.encode("utf-8", "ignore"))  # each bad byte became a lone surrogate
+    ascii_count = len(data.translate(None, bytes(range(128, 256))))
+    good = len(text) - ascii_count - bad
+    return good > 0 and good >= 4 * bad
+
+
+def _utf8_refusal(data: bytes, name: str, pos: int) -> FileRefused:
+    return FileRefused(
+        _(
+            "%(file)s: is not valid UTF-8: the byte 0x%(byte)02X at line %(line)d, offset %(pos)d "
+            "cannot be decoded (the rest of the file reads as UTF-8; it may be damaged)"
+        )
+        % {"file": name, "byte": data[pos], "line": _line_of(data, pos), "pos": pos}
+    )
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) or GBK/GB18030; anything else refuses the file."""
-    if data.startswith(b"\xef\xbb\xbf"):
+    """UTF-8 (with or without BOM) or GBK/GB18030; anything else refuses the file.
+
+    A refusal names the line and byte offset (counted from 0 in the file) of the first byte that
+    cannot be decoded in the encoding the file most looks like.
+    """
+    if data.startswith(UTF8_BOM):
         try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
+            text = data[3:].decode("utf-8")
         except UnicodeDecodeError as exc:
+            raise _utf8_refusal(data, name, exc.start + 3) from None
+        if text.startswith("\ufeff"):
             raise FileRefused(
-                _("%(file)s: starts with a UTF-8 BOM but is not valid UTF-8 (byte %(pos)d)")
-                % {"file": name, "pos": exc.start + 3}
-            ) from None
+                _(
+                    "%(file)s: starts with a byte-order mark twice (EF BB BF EF BB BF); save it "
+                    "as UTF-8 with one byte-order mark or none"
+                )
+                % {"file": name}
+            )
+        return text, "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRefused(_("%(file)s: is UTF-16; save it as UTF-8 or GBK") % {"file": name})
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as utf8_error:
+        if _looks_like_utf8(data):
+            raise _utf8_refusal(data, name, utf8_error.start) from None
     try:
         return data.decode("gb18030"), "gbk"
     except UnicodeDecodeError as exc:
         raise FileRefused(
-            _("%(file)s: is neither UTF-8 nor GBK (undecodable bytes at offset %(pos)d)")
-            % {"file": name, "pos": exc.start}
+            _(
+                "%(file)s: is neither UTF-8 nor GBK (read as GBK, the byte 0x%(byte)02X at line "
+                "%(line)d, offset %(pos)d cannot be decoded)"
+            )
+            % {
+                "file": name,
+                "byte": data[exc.start],
+                "line": _line_of(data, exc.start),
+                "pos": exc.start,
+            }
         ) from None
+
+
+def _invisible(text: str) -> str | None:
+    """The first control, format (zero-width, byte-order mark …) or separator character."""
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            return ch
+    return None
 
 
 def _check_header(header: list[str], kind: Kind, name: str) -> list[str]:
     if not header or all(not h for h in header):
         raise FileRefused(_("%(file)s: is empty or has no header line") % {"file": name})
+    for number, col in enumerate(header, 1):
+        ch = _invisible(col)
+        if ch is not None:
+            raise FileRefused(
+                _(
+                    "%(file)s: column %(n)d of the header (%(col)s) contains the invisible "
+                    "character U+%(code)04X %(char)s; column names must be plain text"
+                )
+                % {
+                    "file": name,
+                    "n": number,
+                    "col": ascii(col),
+                    "code": ord(ch),
+                    "char": unicodedata.name(ch, ""),
+                }
+            )
     seen: set[str] = set()
     for col in header:
         if col in seen:
@@ -144,9 +223,60 @@ def _read_csv(path: Path, kind: Kind, digest: str) -> RawFile:
         fast = _read_csv_arrow(path, kind, digest, text, encoding)
         if fast is not None:
             return fast
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    with _field_limit(len(text) + 1):
+        return _read_csv_python(path, kind, digest, text, encoding)
+
+
+#: a CR alone (not part of CRLF)
+_BARE_CR = re.compile(r"\r(?!\n)")
+
+
+@contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """Python's csv module refuses fields over 128 KiB; here a long field is the row's problem
+    (its validator rejects it with its length), not the file's."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(min(max(old, limit), sys.maxsize))
     try:
-        header = [h.strip() for h in next(reader)]
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _cr_placeholder(text: str) -> str | None:
+    """A character the text does not contain, to carry a lone CR through the csv module."""
+    for code in (*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE)):
+        ch = chr(code)
+        if ch not in text:
+            return ch
+    return None
+
+
+def _lines_and_crs(text: str) -> tuple[io.StringIO, str | None]:
+    """The text as lines for the csv module, and the placeholder standing for a lone CR.
+
+    A file whose lines end with LF or CRLF has its lines there and nowhere else: a CR alone is a
+    character of the row (quoted or not), which the field's rule then rejects — the row stays
+    one row, on the line a text editor shows. A file with no LF at all (classic Mac line ends)
+    has its lines at each CR.
+    """
+    if "\n" not in text or "\r" not in text or not _BARE_CR.search(text):
+        return io.StringIO(text, newline=""), None
+    placeholder = _cr_placeholder(text)
+    if placeholder is None:
+        return io.StringIO(text, newline=""), None
+    return io.StringIO(_BARE_CR.sub(placeholder, text), newline="\n"), placeholder
+
+
+def _read_csv_python(path: Path, kind: Kind, digest: str, text: str, encoding: str) -> RawFile:
+    lines_in, placeholder = _lines_and_crs(text)
+
+    def restore(value: str) -> str:
+        return value.replace(placeholder, "\r") if placeholder and placeholder in value else value
+
+    reader = csv.reader(lines_in, strict=True)
+    try:
+        header = [restore(h).strip() for h in next(reader)]
     except StopIteration:
         raise FileRefused(
             _("%(file)s: is empty or has no header line") % {"file": path.name}
@@ -185,7 +315,7 @@ def _read_csv(path: Path, kind: Kind, digest: str) -> RawFile:
             continue
         lines.append(line)
         for i, col in wanted:
-            value = row[i].strip()
+            value = restore(row[i]).strip()
             columns[col].append(value if value != "" else None)
     arrays = {col: pa.array(values, pa.string()) for col, values in columns.items()}
     arrays["__line"] = pa.array(lines, pa.int64())
@@ -200,9 +330,11 @@ def _read_csv_arrow(
     Line numbers are exact only when every row is one line; a file with blank lines or quoted
     line breaks returns ``None`` and is read by the Python reader instead.
     """
-    body = text.lstrip("\ufeff")
+    body = text
     if "\n\n" in body or "\r\n\r\n" in body or body.startswith(("\n", "\r")):
         return None
+    if "\r" in body and _BARE_CR.search(body):
+        return None  # a CR alone is a character of its row: the Python reader keeps the lines
     header_line = body.split("\n", 1)[0].rstrip("\r")
     try:
         header = [h.strip() for h in next(csv.reader([header_line]))]

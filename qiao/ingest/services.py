@@ -21,10 +21,15 @@ from qiao.ingest.kinds import LOAD_ORDER
 from qiao.ingest.master import APPLIERS, Counts, Reject, clean_rows
 from qiao.ingest.models import LoadRecord
 from qiao.ingest.reader import FileRefused, RawFile, kind_for, read_file
+from qiao.ingest.recovery import LoadLock, load_lock, recover
 from qiao.org.models import Staff
 from qiao.products.models import Account
 
 Progress = Callable[[str, float], None]
+#: the ignored columns named in a summary line (the rest are counted)
+SHOWN_IGNORED = 10
+#: a longer rejected value is shown by its start and its length in the reject file
+REJECT_VALUE_MAX = 1000
 
 
 @dataclass
@@ -56,7 +61,14 @@ class FileResult:
         }
         if self.rejects_file:
             line += f" → {self.rejects_file}"
-        if self.ignored_columns:
+        if len(self.ignored_columns) > SHOWN_IGNORED:
+            # A file with thousands of extra columns gets a line, not a page.
+            line += "  " + _("ignored %(n)s columns: %(cols)s and %(more)s more") % {
+                "n": f"{len(self.ignored_columns):,}",
+                "cols": ", ".join(self.ignored_columns[:SHOWN_IGNORED]),
+                "more": f"{len(self.ignored_columns) - SHOWN_IGNORED:,}",
+            }
+        elif self.ignored_columns:
             line += "  " + _("ignored columns: %(cols)s") % {
                 "cols": ", ".join(self.ignored_columns)
             }
@@ -97,6 +109,17 @@ def _rejects_path(path: Path) -> Path:
     return fallback / target.name
 
 
+def _shown_value(value: str) -> str:
+    """A rejected value as the reject file shows it: a very long one by its start and length
+    (spreadsheets cut a cell at 32,767 characters; the whole value is in the extract)."""
+    if len(value) <= REJECT_VALUE_MAX:
+        return value
+    return _("%(start)s… (%(n)s characters)") % {
+        "start": value[:REJECT_VALUE_MAX],
+        "n": f"{len(value):,}",
+    }
+
+
 def _write_rejects(path: Path, rejects: list[Reject]) -> Path | None:
     target = _rejects_path(path)
     if not rejects:
@@ -107,7 +130,7 @@ def _write_rejects(path: Path, rejects: list[Reject]) -> Path | None:
         writer = csv.writer(fh)
         writer.writerow(["line", "column", "value", "reason"])
         for r in sorted(rejects, key=lambda r: (r.line, r.column)):
-            writer.writerow(csv_safe_row([r.line, r.column, r.value, r.reason]))
+            writer.writerow(csv_safe_row([r.line, r.column, _shown_value(r.value), r.reason]))
     os.replace(tmp, target)
     return target
 
@@ -129,22 +152,35 @@ def _accounts_table() -> pa.Table:
 def ingest_file(
     path: Path, *, by: Staff | None = None, progress: Progress | None = None
 ) -> FileResult:
+    # The lock is held from before the record exists until the lake files are in place: a later
+    # load that can take it knows this process is gone (qiao.ingest.recovery).
+    with load_lock() as lock:
+        recover()
+        return _ingest_file(path, by, progress, lock)
+
+
+def _ingest_file(
+    path: Path, by: Staff | None, progress: Progress | None, lock: LoadLock
+) -> FileResult:
     started = timezone.now()
     result = FileResult(path=path)
     record = LoadRecord(
         file_name=str(path),
         kind="",
         sha256="",
-        status=LoadRecord.Status.FAILED,
-        message=_("in progress"),
+        status=LoadRecord.Status.RUNNING,
         loaded_by=by.username if by else os.environ.get("USER", ""),
         created_by=by,
         started_at=started,
+        host=lock.host,
+        pid=lock.pid,
+        lock_token=lock.token,
     )
     try:
         raw = read_file(path)
     except FileRefused as exc:
         result.message = str(exc)
+        record.status = LoadRecord.Status.FAILED
         record.message = result.message
         record.finished_at = timezone.now()
         record.save()
