@@ -1,4 +1,5 @@
-"""Schemathesis over the OpenAPI document: the API answers no 5xx and no status it does not document.
+"""Schemathesis over the OpenAPI document: the API answers no 5xx and no status it does not document,
+and every answer has the documented content type and schema.
 
 Bounded (a few hundred generated requests, well under a minute): Django's WSGI application in this
 process, on the test database with the ``bank`` fixture, a real bearer token of a customer manager
@@ -20,11 +21,21 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error, status_code_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from qiao.api.services import api_token_issue
 
-CHECKS = [not_a_server_error, status_code_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
