@@ -24,7 +24,7 @@ mypy qiao
 echo "== import contract"
 lint-imports
 echo "== deploy checks (production settings)"
-QIAO_HOME="$(mktemp -d)" QIAO_SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+QIAO_HOME="$(mktemp -d)" QIAO_TRUSTED_PROXY=127.0.0.1 QIAO_SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(60))')" \
   qiao check --deploy
 
 export QIAO_DUCKDB_THREADS=2

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -120,11 +121,13 @@ def build_router() -> Router:
     def contacts(request: HttpRequest, payload: ContactIn) -> Status:
         staff = _caller(request)
         if not staff_has_perm(staff, LOG_CONTACT):  # read-only roles: auditors, analysts …
-            return Status(403, {"error": "Forbidden", "fields": {}})
+            return Status(403, {"error": _("You do not have permission to do this."), "fields": {}})
         try:
             customer = customer_get_for_staff(staff=staff, customer_no=payload.customer_no)
         except Http404:  # the same answer whether missing or out of scope
-            return Status(404, {"error": "Not found", "fields": {"customer_no": "Not found"}})
+            return Status(
+                404, {"error": _("Not found."), "fields": {"customer_no": _("Not found.")}}
+            )
         data = payload.dict(exclude={"customer_no"}, exclude_none=True)
         try:
             contact, closed, warnings = services.contact_log(

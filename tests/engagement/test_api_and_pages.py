@@ -366,7 +366,7 @@ def test_api_scope_and_errors(login, people, book, client):
         json.dumps({"customer_no": "P1000004", "channel": "PHONE"}),
         content_type="application/json",
     )
-    assert r.status_code == 404 and r.json()["error"] == "Not found"
+    assert r.status_code == 404 and r.json()["error"] == "Not found."
     r = alice.post(
         "/api/contacts",
         json.dumps({"customer_no": "P1000003", "channel": "PHONE"}),
