@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from qiao.engagement.models import WorkItem
-    from qiao.engagement.services import worklist_generate
+    from qiao.engagement.worklist import worklist_generate
 
     report: dict[str, Any] = {"database": connection.vendor, "day": args.day.isoformat()}
     if args.reuse and (home / "lake").exists():

@@ -236,7 +236,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_worklist(args: argparse.Namespace) -> int:
     _django()
     _migrate()
-    from qiao.engagement.services import worklist_generate
+    from qiao.engagement.worklist import worklist_generate
 
     summary = worklist_generate(day=args.date)
     print(json.dumps(summary, ensure_ascii=False, default=str))

@@ -69,7 +69,7 @@ def run_demo(
 ) -> int:
     from qiao.cli import _migrate
     from qiao.demo.generate import generate_bank
-    from qiao.engagement.services import worklist_generate
+    from qiao.engagement.worklist import worklist_generate
     from qiao.ingest.services import ingest_paths
     from qiao.scoring.services import score_run
 

@@ -1,7 +1,8 @@
 """Programmatic maintenance (seed 004 L46–122): cadence, the daily work list, contacts, tasks,
 prospect cards, marketing plans, referrals and complaints.
 
-Business rules live in :mod:`qiao.engagement.services`; reads in :mod:`qiao.engagement.selectors`.
+Business rules live in :mod:`qiao.engagement.services` (records) and :mod:`qiao.engagement.worklist`
+(the nightly work list); reads in :mod:`qiao.engagement.selectors`.
 """
 
 from __future__ import annotations

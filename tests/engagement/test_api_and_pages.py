@@ -8,7 +8,8 @@ import pytest
 
 from qiao.engagement.models import Contact, WorkItem
 from qiao.engagement.selectors import coverage, coverage_by_unit
-from qiao.engagement.services import contact_log, prospect_create, worklist_generate
+from qiao.engagement.services import contact_log, prospect_create
+from qiao.engagement.worklist import worklist_generate
 from tests.engagement.conftest import DAY, at, make_account, make_customer
 
 pytestmark = pytest.mark.django_db

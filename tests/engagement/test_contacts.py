@@ -7,7 +7,8 @@ import pytest
 from qiao.core.errors import ApplicationError
 from qiao.customers.models import Ownership
 from qiao.engagement.models import Task, WorkItem, WorkKind
-from qiao.engagement.services import contact_log, referral_create, task_complete, worklist_generate
+from qiao.engagement.services import contact_log, referral_create, task_complete
+from qiao.engagement.worklist import worklist_generate
 from tests.engagement.conftest import DAY, at, make_account, make_customer
 from tests.helpers import set_standing
 

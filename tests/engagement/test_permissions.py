@@ -21,8 +21,8 @@ from qiao.engagement.services import (
     plan_create,
     prospect_create,
     referral_create,
-    worklist_generate,
 )
+from qiao.engagement.worklist import worklist_generate
 from qiao.org.models import Role
 from tests.engagement.conftest import DAY, at, make_customer, make_staff
 

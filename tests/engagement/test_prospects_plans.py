@@ -21,8 +21,8 @@ from qiao.engagement.services import (
     prospects_regrade_weekly,
     referral_create,
     referral_set_status,
-    worklist_generate,
 )
+from qiao.engagement.worklist import worklist_generate
 from tests.engagement.conftest import DAY, at, make_account, make_customer, write_lake
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from qiao.engagement.services import (
     complaint_create,
     prospect_create,
     referral_create,
-    worklist_generate,
 )
+from qiao.engagement.worklist import worklist_generate
 from qiao.scoring.models import ScoreEvent, ScoreSnapshot
 from tests.engagement.conftest import DAY, at, make_account, make_customer, write_lake
 from tests.helpers import set_standing

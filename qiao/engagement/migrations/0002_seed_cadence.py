@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from qiao.engagement.services import cadence_rules_seed
+    from qiao.engagement.worklist import cadence_rules_seed
 
     cadence_rules_seed(model=apps.get_model("engagement", "CadenceRule"))
 
