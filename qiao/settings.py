@@ -265,6 +265,11 @@ QIAO = {
     "QUALITY_AUM_THRESHOLD": env_int("QIAO_QUALITY_AUM_THRESHOLD", 100_000),
     "REVEAL_RATE_PER_HOUR": env_int("QIAO_REVEAL_RATE_PER_HOUR", 20),
     "EXPORT_LIMIT": env_int("QIAO_EXPORT_LIMIT", 200),
+    # Plain exports (maker-checker, docs/privacy.md): most customers, requests per person per
+    # hour, hours an approval stays downloadable.
+    "PLAIN_EXPORT_MAX_ROWS": env_int("QIAO_PLAIN_EXPORT_MAX_ROWS", 5000),
+    "PLAIN_EXPORT_RATE_PER_HOUR": env_int("QIAO_PLAIN_EXPORT_RATE_PER_HOUR", 3),
+    "PLAIN_EXPORT_HOURS": env_int("QIAO_PLAIN_EXPORT_HOURS", 24),
     "LARGE_AMOUNT": env_int("QIAO_LARGE_AMOUNT", 50_000),
     "PAGE_SIZE": 25,
 }

@@ -36,7 +36,7 @@ from qiao.api.services import (
     api_tokens_for_staff,
 )
 from qiao.audit.models import Action
-from qiao.audit.services import audit_record
+from qiao.audit.services import audit_record, audit_record_batch
 from qiao.core.errors import ApplicationError
 from qiao.customers.forms import CustomerFilterForm
 from qiao.customers.models import ChangeSource, Customer
@@ -51,6 +51,7 @@ from qiao.customers.selectors import (
 from qiao.customers.services import customer_reveal, customer_update_profile
 from qiao.engagement.api import engagement_router
 from qiao.org.models import Staff
+from qiao.org.permissions import VIEW_BALANCES, staff_has_perm
 
 
 class BearerToken(HttpBearer):
@@ -213,14 +214,15 @@ def _customer(request: HttpRequest, customer_no: str) -> Customer:
     return customer_get_for_staff(staff=_staff(request), customer_no=customer_no)
 
 
-def _item(c: Customer) -> dict[str, Any]:
+def _item(c: Customer, *, balances: bool) -> dict[str, Any]:
+    """``balances``: the caller holds ``org.view_balances`` (else AUM and contribution are null)."""
     return {
         "customer_no": c.customer_no,
         "name": c.name,
         "customer_type": c.customer_type,
         "tier": c.tier,
-        "aum": c.aum,
-        "contribution": c.contribution,
+        "aum": c.aum if balances else None,
+        "contribution": c.contribution if balances else None,
         "owner": c.primary_manager.username if c.primary_manager else None,
         "outlet": c.branch.code,
         "id_no": mask_field("id_no", c.id_no),
@@ -229,9 +231,9 @@ def _item(c: Customer) -> dict[str, Any]:
     }
 
 
-def _detail(c: Customer) -> dict[str, Any]:
+def _detail(c: Customer, staff: Staff) -> dict[str, Any]:
     completeness = customer_completeness(c)
-    out = _item(c)
+    out = _item(c, balances=staff_has_perm(staff, VIEW_BALANCES))
     out.update(
         {
             f: getattr(c, f) or ""
@@ -436,7 +438,14 @@ def customers(
     staff, filters = _staff(request), form.filters()
     qs = customers_filter(staff=staff, filters=filters)
     start = (page - 1) * page_size
-    items = [_item(c) for c in qs[start : start + page_size]]
+    shown = list(qs[start : start + page_size])
+    # One VIEW_LIST row per customer shown, in one insert, as the list pages do.
+    audit_record_batch(
+        request_or_staff=request,
+        events=[(Action.VIEW_LIST, c.customer_no, {"page": "api list"}) for c in shown],
+    )
+    balances = staff_has_perm(staff, VIEW_BALANCES)
+    items = [_item(c, balances=balances) for c in shown]
     return {"items": items, "count": customers_filter_count(staff=staff, filters=filters)}
 
 
@@ -448,7 +457,7 @@ def customers(
 def customer(request: HttpRequest, customer_no: str) -> Any:
     c = _customer(request, customer_no)
     audit_record(request_or_staff=request, action=Action.VIEW, customer_no=c.customer_no)
-    return _detail(c)
+    return _detail(c, _staff(request))
 
 
 @api.patch(
@@ -476,7 +485,7 @@ def customer_patch(request: HttpRequest, customer_no: str, payload: ProfilePatch
         source=ChangeSource.API,  # type: ignore[arg-type]
         ip=request.META.get("REMOTE_ADDR"),
     )
-    return _detail(c)
+    return _detail(c, _staff(request))
 
 
 @api.post(

@@ -42,8 +42,12 @@ class CustomerItem(Schema):
     name: str
     customer_type: str
     tier: str
-    aum: Decimal
-    contribution: Decimal
+    aum: Decimal | None = Field(
+        description="Null when the caller's role does not see balances (org.view_balances)."
+    )
+    contribution: Decimal | None = Field(
+        description="Null when the caller's role does not see balances (org.view_balances)."
+    )
     owner: str | None = Field(None, description="Username (staff number) of the primary manager.")
     outlet: str
     id_no: str = Field(description="Masked: first 6 and last 4 characters.")

@@ -52,7 +52,7 @@ def owner_scope_q(staff: Staff, field_name: str = "owner") -> Q | None:
     """Filter for objects whose ``field_name`` (a staff FK) ``staff`` may see; ``None`` = all."""
     if not staff.is_active:
         return Q(pk__in=[])
-    if staff.is_superuser or staff.role in BANKWIDE_ROLES:
+    if staff.role in BANKWIDE_ROLES:  # the role, not superuser status (decision 0006)
         return None
     if staff.role in SUBTREE_ROLES and staff.unit is not None:
         return Q(**{f"{field_name}__unit__path__startswith": staff.unit.path}) | Q(
@@ -75,7 +75,7 @@ def _customer_in_scope(staff: Staff, field_name: str = "customer", *, nullable: 
 def staff_visible_to(*, staff: Staff) -> QuerySet[Staff]:
     """The customer managers whose numbers ``staff`` may see (themselves, their subtree, all)."""
     qs = Staff.objects.filter(is_active=True, role__in=OWNER_ROLES).select_related("unit")
-    if staff.is_superuser or staff.role in BANKWIDE_ROLES:
+    if staff.role in BANKWIDE_ROLES:  # the role, not superuser status (decision 0006)
         return qs
     if staff.role in SUBTREE_ROLES and staff.unit is not None:
         return qs.filter(unit__path__startswith=staff.unit.path)

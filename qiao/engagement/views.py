@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qiao.audit.models import Action
-from qiao.audit.services import audit_record
+from qiao.audit.services import audit_record, audit_record_batch
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
 from qiao.customers.selectors import customer_get_for_staff, customer_lookup_for_referral
@@ -77,14 +77,13 @@ def _audit_view(request: HttpRequest, customer_no: str, page: str) -> None:
 
 
 def _audit_list(request: HttpRequest, page: str, customer_nos: list[str]) -> None:
-    """One event for a page that lists customers, naming those it showed (none: no event)."""
+    """A page that lists customers: one VIEW_LIST row per customer shown, in one insert (the
+    customers app's rule, docs/privacy.md "What is audited"); nobody shown, nothing written."""
     shown = sorted({no for no in customer_nos if no})
-    if shown:
-        audit_record(
-            request_or_staff=request,
-            action=Action.VIEW_LIST,
-            detail={"page": page, "count": len(shown), "customers": shown},
-        )
+    audit_record_batch(
+        request_or_staff=request,
+        events=[(Action.VIEW_LIST, no, {"page": page}) for no in shown],
+    )
 
 
 def _day(request: HttpRequest) -> dt.date:

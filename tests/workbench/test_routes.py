@@ -1,0 +1,589 @@
+"""The persona matrix: every URL and API route of every app, read and write, with every role.
+
+``POLICY`` holds one decision per route (keyed by its pattern and name, as Django resolves it):
+the requests that exercise it and, for each persona, the status it must answer. A route added
+to any app without a row here fails :func:`test_every_route_has_a_decision`; each persona then
+walks every row (:func:`test_the_matrix`). The bank is the workbench bank (tests/workbench/
+conftest.py) plus the roles it lacks, a former manager of X, and the engagement objects about X.
+
+Out of scope answers as missing does (404); in scope without the permission is 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from qiao.api.services import api_token_issue
+from qiao.customers.models import Ownership, SavedGroup
+from qiao.customers.services import export_request_create
+from qiao.engagement.models import Complaint, Plan, Task, WorkItem
+from qiao.engagement.services import (
+    complaint_create,
+    contact_log,
+    plan_create,
+    prospect_create,
+    referral_create,
+)
+from qiao.engagement.worklist import worklist_generate
+from qiao.org.models import Role, Staff
+from tests.workbench.conftest import PASSWORD, _staff
+
+PERSONAS = [
+    "anonymous",
+    "cm_owner",  # X's manager
+    "cm_peer",  # a CM of X's outlet who does not manage X
+    "cm_other",  # a CM of the other outlet
+    "outlet_head",  # head of X's outlet
+    "team_lead",  # team lead at X's outlet
+    "head_office",  # analyst
+    "auditor",
+    "product_manager",
+    "risk_manager",
+    "lobby",  # lobby manager at X's outlet
+    "teller",  # the lobby / teller role at the other outlet
+    "superuser",  # an administrator with superuser status
+    "former",  # managed X until the outlet head reassigned X to cm_owner
+]
+STAFF = [p for p in PERSONAS if p != "anonymous"]
+
+SEES_X = {
+    "cm_owner",
+    "outlet_head",
+    "team_lead",
+    "head_office",
+    "auditor",
+    "product_manager",
+    "risk_manager",
+    "superuser",
+}
+SERVE = {"cm_owner", "cm_peer", "cm_other", "outlet_head", "team_lead", "former"}
+LOBBY = {"lobby", "teller"}
+READERS = {"head_office", "auditor", "product_manager", "risk_manager", "superuser"}
+#: Subtree and bank-wide readers of engagement objects owned by X's outlet's staff.
+OVER_X = {"outlet_head", "team_lead"} | READERS
+
+
+@dataclass
+class World:
+    staff: dict[str, Staff]
+    x: Any
+    y: Any
+    ids: dict[str, Any]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def everyone(status: int, *, anonymous: int = 302) -> Callable[[str], int]:
+    return lambda p: anonymous if p == "anonymous" else status
+
+
+def only(allowed: set[str], ok: int, *, denied: int = 403, anonymous: int = 302) -> Callable:
+    """``ok`` for ``allowed``, ``denied`` for other staff (no permission, not out of scope)."""
+
+    def expect(p: str) -> int:
+        if p == "anonymous":
+            return anonymous
+        return ok if p in allowed else denied
+
+    return expect
+
+
+def on_x(ok: int, allowed: set[str] | None = None, *, anonymous: int = 302) -> Callable:
+    """About customer X: 404 out of scope, 403 in scope without the permission, else ``ok``."""
+
+    def expect(p: str) -> int:
+        if p == "anonymous":
+            return anonymous
+        if p not in SEES_X:
+            return 404
+        return ok if allowed is None or p in allowed else 403
+
+    return expect
+
+
+def table(**by: int) -> Callable[[str], int]:
+    """Spelled out: ``default`` for anyone not named."""
+    default = by.pop("default")
+    return lambda p: by.get(p, default)
+
+
+@dataclass
+class Probe:
+    method: str
+    url: Callable[[World], str]
+    expect: Callable[[str], int]
+    data: Callable[[World], dict[str, Any]] | dict[str, Any] | None = None
+    api: bool = False
+
+
+def _get(url: str | Callable[[World], str], expect: Callable, **kw: Any) -> Probe:
+    return Probe("get", url if callable(url) else (lambda w, u=url: u), expect, **kw)
+
+
+def _post(url: str | Callable[[World], str], expect: Callable, data: Any = None, **kw: Any):
+    return Probe("post", url if callable(url) else (lambda w, u=url: u), expect, data, **kw)
+
+
+def _x(path: str) -> Callable[[World], str]:
+    return lambda w: path.format(x=w.x.customer_no, **w.ids)
+
+
+API = {"anonymous": 401}
+
+
+def _api(method: str, path: str, expect: Callable, data: Any = None) -> Probe:
+    return Probe(method, _x(path), expect, data, api=True)
+
+
+def _contact(w: World) -> dict[str, Any]:
+    return {"channel": "PHONE", "at": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
+
+
+def _plan(w: World) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "title": "开门红",
+        "period": "QUARTERLY",
+        "start": today.isoformat(),
+        "end": (today + dt.timedelta(days=80)).isoformat(),
+        "target_amount": "100000",
+        "customer_no": w.x.customer_no,
+    }
+
+
+RESOLVE = {"status": "IN_PROGRESS", "resolution": "", "service_recovery": ""}
+API_READ = on_x(200, anonymous=401)
+
+#: One decision per route: "pattern name" → the requests that exercise it.
+POLICY: dict[str, list[Probe]] = {
+    # ------------------------------------------------------------------ web: home, log-in
+    " home": [_get("/", everyone(200))],
+    "login/ login": [_get("/login/", everyone(200, anonymous=200))],
+    "logout/ logout": [],  # walked last by test_the_matrix: it ends the session
+    # ------------------------------------------------------------------ customers
+    "customers/ list": [_get("/customers/", everyone(200))],
+    "customers/search/ search": [
+        _get("/customers/search/", everyone(200)),
+        _post("/customers/search/", everyone(200), {"q": "张三"}),
+    ],
+    "customers/export/ export": [_post("/customers/export/", everyone(200), {})],
+    # Plain exports (maker-checker): a deputy outlet head of X's outlet asked for two.
+    "customers/exports/ exports": [_get("/customers/exports/", only({"outlet_head"}, 200))],
+    "customers/exports/<int:request_id>/approve/ export_approve": [
+        _post(_x("/customers/exports/{export}/approve/"), only({"outlet_head"}, 302), {})
+    ],
+    "customers/exports/<int:request_id>/refuse/ export_refuse": [
+        _post(
+            _x("/customers/exports/{export2}/refuse/"),
+            only({"outlet_head"}, 302),
+            {"note": "理由不充分"},
+        )
+    ],
+    # Only the one who asked downloads: for every persona here, another's request is missing.
+    "customers/exports/<int:request_id>/download/ export_download": [
+        _post(_x("/customers/exports/{export}/download/"), table(anonymous=302, default=404))
+    ],
+    "customers/groups/ group_create": [
+        _post("/customers/groups/", everyone(302), {"name": "我的分组", "query": ""})
+    ],
+    "customers/groups/add/ group_add": [
+        _post(
+            "/customers/groups/add/",
+            table(cm_owner=302, anonymous=302, default=404),  # another's group is missing
+            lambda w: {"target_group": w.ids["group"], "customer_no": [w.x.customer_no]},
+        )
+    ],
+    "customers/groups/<int:group_id>/delete/ group_delete": [
+        _post(
+            _x("/customers/groups/{group}/delete/"), table(cm_owner=302, anonymous=302, default=404)
+        )
+    ],
+    "customers/assignment/ assignment": [
+        _get("/customers/assignment/", only({"outlet_head"}, 200))
+    ],
+    "customers/assignment/assign/ assign_bulk": [
+        _post(
+            "/customers/assignment/assign/",
+            only({"outlet_head"}, 302),
+            lambda w: {"customers": [w.x.customer_no], "manager": w.staff["cm_owner"].pk},
+        )
+    ],
+    "customers/assignment/staff/<str:username>/leave/ staff_leave": [
+        _get("/customers/assignment/staff/cm_peer/leave/", everyone(405)),
+        _post("/customers/assignment/staff/cm_peer/leave/", only({"outlet_head"}, 302)),
+    ],
+    "customers/<str:customer_no>/ detail": [_get(_x("/customers/{x}/"), on_x(200))],
+    "customers/<str:customer_no>/reveal/ reveal": [
+        _post(
+            _x("/customers/{x}/reveal/"),
+            on_x(200, SERVE),
+            {"field": "mobile", "reason": "回访客户"},
+        )
+    ],
+    "customers/<str:customer_no>/transactions/ transactions": [
+        _get(_x("/customers/{x}/transactions/"), on_x(200))
+    ],
+    "customers/<str:customer_no>/edit/ edit": [
+        _get(_x("/customers/{x}/edit/"), on_x(200, SERVE | {"superuser"})),
+        _post(_x("/customers/{x}/edit/"), on_x(302, SERVE | {"superuser"}), {}),
+    ],
+    "customers/<str:customer_no>/assign/ assign": [
+        _get(_x("/customers/{x}/assign/"), on_x(200, {"outlet_head"})),
+    ],
+    # ------------------------------------------------------------------ audit, analyst
+    "audit/ list": [_get("/audit/", only({"auditor"}, 200))],
+    "analyst/ analyst": [
+        _get(
+            # Others get 404, as decided with the page (tests/scoring/test_analyst.py).
+            "/analyst/",
+            only({"head_office", "risk_manager", "product_manager", "superuser"}, 200, denied=404),
+        )
+    ],
+    # ------------------------------------------------------------------ engagement
+    "today/ today": [_get("/today/", everyone(200))],
+    "today/items/<int:item_id>/done/ item_done": [
+        _post(_x("/today/items/{item}/done/"), table(cm_owner=302, anonymous=302, default=404))
+    ],
+    "tasks/<int:task_id>/done/ task_done": [
+        _post(_x("/tasks/{task}/done/"), table(cm_owner=302, anonymous=302, default=404)),
+        # The former manager's own task about X: gone with the reassignment.
+        _post(_x("/tasks/{former_task}/done/"), table(anonymous=302, default=404)),
+    ],
+    "contacts/new/<str:customer_no>/ contact_new": [
+        _get(_x("/contacts/new/{x}/"), on_x(200, SERVE)),
+        _post(_x("/contacts/new/{x}/"), on_x(302, SERVE), _contact),
+    ],
+    "coverage/ coverage": [_get("/coverage/", everyone(200))],
+    "prospects/ prospects": [_get("/prospects/", everyone(200))],
+    "prospects/new/ prospect_new": [
+        _get("/prospects/new/", only(SERVE, 200)),
+        _post(
+            "/prospects/new/",
+            only(SERVE, 302),
+            {
+                "kind": "PERSON",
+                "name": "王五",
+                "classification": "RETIREE",
+                "source": "OTHER",
+                "expected_value": "50000",
+                "likelihood": "50",
+            },
+        ),
+    ],
+    "prospects/<str:number>/ prospect": [
+        _get(
+            _x("/prospects/{prospect}/"),
+            table(cm_owner=200, anonymous=302, default=404, **dict.fromkeys(OVER_X, 200)),
+        ),
+        _post(
+            _x("/prospects/{prospect}/"),
+            table(cm_owner=302, anonymous=302, default=404, **dict.fromkeys(OVER_X, 403)),
+            {"action": "review", "expected_value": "80000", "likelihood": "60"},
+        ),
+    ],
+    "plans/ plans": [_get("/plans/", everyone(200))],
+    "plans/new/ plan_new": [
+        _get("/plans/new/", only(SERVE, 200)),
+        _post(
+            "/plans/new/",
+            table(
+                anonymous=302,
+                default=403,
+                cm_owner=302,
+                outlet_head=302,
+                team_lead=302,
+                cm_peer=404,
+                cm_other=404,
+                former=404,
+            ),
+            _plan,
+        ),
+    ],
+    "plans/<int:plan_id>/ plan": [
+        _get(
+            _x("/plans/{plan}/"),
+            table(cm_owner=200, anonymous=302, default=404, **dict.fromkeys(OVER_X, 200)),
+        ),
+        # The former manager's plan for X: X is no longer theirs.
+        _get(
+            _x("/plans/{former_plan}/"),
+            table(anonymous=302, default=404, **dict.fromkeys(OVER_X, 200)),
+        ),
+    ],
+    "referrals/ referrals": [_get("/referrals/", everyone(200))],
+    "referrals/new/ referral_new": [_get("/referrals/new/", only(SERVE | LOBBY, 200))],
+    "referrals/lookup/ referral_lookup": [
+        _get(_x("/referrals/lookup/?customer_no={x}"), only(SERVE | LOBBY, 200))
+    ],
+    "referrals/<int:referral_id>/status/ referral_status": [
+        _post(
+            _x("/referrals/{referral}/status/"),
+            table(
+                cm_owner=302, lobby=403, anonymous=302, default=404, **dict.fromkeys(OVER_X, 403)
+            ),
+            {"status": "CONTACTED"},
+        )
+    ],
+    "complaints/ complaints": [_get("/complaints/", everyone(200))],
+    "complaints/new/<str:customer_no>/ complaint_new": [
+        _get(_x("/complaints/new/{x}/"), on_x(200, SERVE | LOBBY)),
+        _post(_x("/complaints/new/{x}/"), on_x(302, SERVE | LOBBY), {"subject": "排队太久"}),
+    ],
+    "complaints/<int:complaint_id>/ complaint": [
+        _get(_x("/complaints/{complaint}/"), on_x(200)),
+        _post(_x("/complaints/{complaint}/"), on_x(302, {"cm_owner", "outlet_head"}), RESOLVE),
+        # Filed while the former manager had X: X's current manager handles it now.
+        _post(
+            _x("/complaints/{former_complaint}/"), on_x(302, {"cm_owner", "outlet_head"}), RESOLVE
+        ),
+    ],
+    # ------------------------------------------------------------------ API
+    "api/ api-root": [_api("get", "/api/", table(default=404))],
+    "api/openapi.json openapi-json": [_api("get", "/api/openapi.json", table(default=200))],
+    "api/docs openapi-view": [_api("get", "/api/docs", table(default=200))],
+    "api/auth/token token": [
+        Probe(
+            "post",
+            lambda w: "/api/auth/token",
+            table(anonymous=401, default=200),
+            lambda w: {"username": "{user}", "password": PASSWORD},
+            api=True,
+        )
+    ],
+    "api/auth/token token_revoke_current": [],  # walked last: it ends the token
+    "api/auth/tokens tokens": [_api("get", "/api/auth/tokens", table(anonymous=401, default=200))],
+    "api/auth/tokens/<token_id> token_revoke": [
+        _api(
+            "delete",
+            "/api/auth/tokens/{owner_token}",
+            table(anonymous=401, cm_owner=204, default=404),
+        )
+    ],
+    "api/customers customers": [_api("get", "/api/customers", table(anonymous=401, default=200))],
+    "api/customers/<customer_no> customer": [_api("get", "/api/customers/{x}", API_READ)],
+    "api/customers/<customer_no> customer_patch": [
+        _api(
+            "patch",
+            "/api/customers/{x}",
+            on_x(200, SERVE | {"superuser"}, anonymous=401),
+            {"hobbies": "钓鱼"},
+        )
+    ],
+    "api/customers/<customer_no>/reveal customer_reveal_api": [
+        _api(
+            "post",
+            "/api/customers/{x}/reveal",
+            on_x(200, SERVE, anonymous=401),
+            {"field": "mobile", "reason": "回访客户"},
+        )
+    ],
+    "api/worklist worklist": [_api("get", "/api/worklist", table(anonymous=401, default=200))],
+    "api/contacts contacts": [
+        _api(
+            "post",
+            "/api/contacts",
+            table(
+                anonymous=401,
+                default=403,
+                cm_owner=201,
+                outlet_head=201,
+                team_lead=201,
+                cm_peer=404,
+                cm_other=404,
+                former=404,
+            ),
+            {"customer_no": "{x}", "channel": "PHONE"},
+        )
+    ],
+}
+
+#: Walked after the matrix, as they end the session or the token.
+LAST: dict[str, list[Probe]] = {
+    "api/auth/token token_revoke_current": [
+        _api("delete", "/api/auth/token", table(anonymous=401, default=204))
+    ],
+    "logout/ logout": [_post("/logout/", everyone(302))],
+}
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _routes(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield f"{prefix}{p.pattern} {p.name or ''}".rstrip()
+
+
+def app_routes() -> set[str]:
+    """Every route but the admin site's (Django's own, behind ``is_staff``: tested below)."""
+    return {r for r in _routes(get_resolver().url_patterns) if not r.startswith("admin/")}
+
+
+def test_every_route_has_a_decision():
+    routes = app_routes()
+    decided = set(POLICY) | set(LAST)
+    assert routes - decided == set(), "routes without a decision in POLICY"
+    assert decided - routes == set(), "decisions for routes that no longer exist"
+    assert all(POLICY[k] or k in LAST for k in POLICY)
+
+
+@pytest.fixture
+def world(bank) -> World:
+    s = dict(bank.staff)
+    o1, o2, ho = bank.o1, bank.o2, bank.ho
+    s["team_lead"] = _staff("team_lead", "冯组长", Role.TEAM_LEAD, o1)
+    s["product_manager"] = _staff("product_manager", "陈产品", Role.PRODUCT_MANAGER, ho)
+    s["risk_manager"] = _staff("risk_manager", "褚风险", Role.RISK_MANAGER, ho)
+    s["teller"] = _staff("teller", "卫柜员", Role.LOBBY, o2)
+    s["superuser"] = _staff("superuser", "蒋管理", Role.ADMIN, ho)
+    s["superuser"].is_superuser = s["superuser"].is_staff = True
+    s["superuser"].save()
+    s["former"] = _staff("former", "沈经理", Role.CM, o1)
+    x, owner, former = bank.x, s["cm_owner"], s["former"]
+    # The former manager's history with X, from before the reassignment.
+    Ownership.objects.create(
+        customer=x,
+        staff=former,
+        role="PRIMARY",
+        start_date=dt.date(2018, 1, 1),
+        end_date=dt.date(2019, 12, 31),
+    )
+    today = timezone.localdate()
+    former_task = Task.objects.create(staff=former, customer=x, title="回访", due=today)
+    former_plan = Plan.objects.create(
+        title="旧计划",
+        owner=former,
+        customer=x,
+        period="ANNUAL",
+        start=today,
+        end=today + dt.timedelta(days=300),
+        target_amount=Decimal("1000"),
+    )
+    former_complaint = Complaint.objects.create(
+        customer=x,
+        owner=former,
+        subject="旧投诉",
+        received_at=timezone.now(),
+        deadline=today + dt.timedelta(days=15),
+    )
+    # cm_owner's engagement with X.
+    contact, _closed, _w = contact_log(
+        staff=owner,
+        customer=x,
+        data={"channel": "PHONE", "at": timezone.now(), "next_step": "寄送资料"},
+    )
+    worklist_generate(day=today)
+    item = WorkItem.objects.filter(staff=owner, customer=x, status="OPEN").first()
+    assert item is not None
+    plan = plan_create(
+        owner=owner,
+        data={
+            "title": "定期转理财",
+            "period": "QUARTERLY",
+            "start": today,
+            "end": today + dt.timedelta(days=80),
+            "target_amount": Decimal("100000"),
+            "baseline_amount": Decimal("0"),
+        },
+        customer=x,
+    )
+    complaint = complaint_create(customer=x, by=owner, subject="转账延迟")
+    referral = referral_create(
+        referrer_staff=s["lobby"], to_staff=owner, customer=x, reason="PRODUCT_INTEREST"
+    )
+    prospect = prospect_create(
+        owner=owner,
+        data={"kind": "PERSON", "name": "钱七", "source": "OTHER", "expected_value": 10_000},
+    )
+    group = SavedGroup.objects.create(owner=owner, name="重点客户", kind="STATIC")
+    _raw, owner_token = api_token_issue(staff=owner)
+    deputy = _staff("deputy_head", "韩副主任", Role.OUTLET_HEAD, o1)
+    exports = [
+        export_request_create(
+            by=deputy,
+            customer_nos=[x.customer_no],
+            source={"group": "到期客户"},
+            reason="到期客户电话回访",
+        )
+        for _ in range(2)
+    ]
+    ids = {
+        "item": item.pk,
+        "task": Task.objects.get(contact=contact).pk,
+        "former_task": former_task.pk,
+        "plan": plan.pk,
+        "former_plan": former_plan.pk,
+        "complaint": complaint.pk,
+        "former_complaint": former_complaint.pk,
+        "referral": referral.pk,
+        "prospect": prospect.number,
+        "group": group.pk,
+        "owner_token": owner_token.pk,
+        "export": exports[0].pk,
+        "export2": exports[1].pk,
+    }
+    return World(staff=s, x=x, y=bank.y, ids=ids)
+
+
+def _fill(value: Any, w: World, persona: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{x}", w.x.customer_no).replace("{user}", persona)
+    if isinstance(value, dict):
+        return {k: _fill(v, w, persona) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, w, persona) for v in value]
+    return value
+
+
+def _send(client: Client, probe: Probe, w: World, persona: str) -> int:
+    url = probe.url(w)
+    data = probe.data(w) if callable(probe.data) else probe.data
+    data = _fill(data or {}, w, persona)
+    if probe.api:
+        headers = {}
+        if persona in w.tokens:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {w.tokens[persona]}"
+        if probe.method == "get":
+            return client.get(url, **headers).status_code
+        return getattr(client, probe.method)(
+            url, json.dumps(data), content_type="application/json", **headers
+        ).status_code
+    return getattr(client, probe.method)(url, data).status_code
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_matrix(world, persona):
+    client = Client()
+    if persona != "anonymous":
+        client.force_login(world.staff[persona])
+        raw, _token = api_token_issue(staff=world.staff[persona])
+        world.tokens[persona] = raw
+    wrong = []
+    for key, probes in [*POLICY.items(), *LAST.items()]:
+        for probe in probes:
+            want = probe.expect(persona)
+            got = _send(client if not probe.api else Client(), probe, world, persona)
+            if got != want:
+                wrong.append(
+                    f"{probe.method.upper()} {probe.url(world)} [{key}]: {got}, policy {want}"
+                )
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("persona", STAFF)
+def test_the_admin_site_is_for_administrators(world, persona):
+    """Django's admin (every ``admin/`` route) opens to staff accounts only: the superuser."""
+    client = Client()
+    client.force_login(world.staff[persona])
+    for url in ("/admin/", "/admin/customers/customer/", "/admin/org/staff/"):
+        status = client.get(url).status_code
+        assert status == (200 if persona == "superuser" else 302), (url, status)
