@@ -126,10 +126,10 @@ def child(folder: Path) -> None:
     import django
 
     django.setup()
-    from qiao.cli import _migrate
+    from qiao.core.database import database_migrate
     from qiao.ingest.services import ingest_file
 
-    _migrate()
+    database_migrate()
     for name in ("org_units.csv", "products.csv"):
         assert ingest_file(folder / name).ok
     t0 = time.perf_counter()

@@ -194,12 +194,12 @@ def build(n: int, fresh: bool, per_customer: int) -> None:
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
-    from qiao.cli import _migrate
+    from qiao.core.database import database_migrate
     from qiao.customers.models import Customer
     from qiao.ingest.services import ingest_file
     from qiao.org.models import Staff
 
-    _migrate()
+    database_migrate()
     if Customer.objects.count() >= n and not fresh:
         build_lake(n, per_customer)
         score_once()

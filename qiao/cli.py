@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qiao.core.database import database_migrate
+
 if TYPE_CHECKING:
     from django.apps import AppConfig
     from django.core.checks import CheckMessage
@@ -129,17 +131,6 @@ def _language() -> str | None:
     return None
 
 
-def _migrate(verbose: bool = False) -> None:
-    """Bring the operational database up to date (an embedded install needs no separate step)."""
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-        call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
-
-
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -149,7 +140,7 @@ def _date(text: str) -> dt.date:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    database_migrate()
     from rich.console import Console
 
     from qiao.ingest.services import expand_paths, ingest_file
@@ -179,7 +170,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    database_migrate()
     from qiao.scoring.selectors import system_status
 
     status = system_status()
@@ -193,7 +184,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    database_migrate()
     from django.conf import settings
     from waitress import serve
 
@@ -222,7 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    database_migrate()
     from qiao.scoring.services import score_run
 
     run = score_run(as_of=args.as_of, engine=args.engine, progress=_progress_printer())
@@ -235,7 +226,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_worklist(args: argparse.Namespace) -> int:
     _django()
-    _migrate()
+    database_migrate()
     from qiao.engagement.worklist import worklist_generate
 
     summary = worklist_generate(day=args.date)

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from qiao.audit.models import Action
-from qiao.web.forms import BootstrapMixin
+from qiao.core.forms import BootstrapMixin
 
 
 class AuditFilterForm(BootstrapMixin, forms.Form):

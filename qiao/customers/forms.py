@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.forms import BootstrapMixin
 from qiao.customers.models import (
     Customer,
     CustomerType,
@@ -30,7 +31,6 @@ from qiao.customers.selectors import (
 )
 from qiao.customers.services import PROFILE_FIELDS, REVEALABLE_FIELDS
 from qiao.products.models import Category
-from qiao.web.forms import BootstrapMixin
 
 _ANY = [("", _("Any"))]
 SORT_LABELS = {

@@ -67,7 +67,7 @@ def run_demo(
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> int:
-    from qiao.cli import _migrate
+    from qiao.core.database import database_migrate
     from qiao.demo.generate import generate_bank
     from qiao.engagement.worklist import worklist_generate
     from qiao.ingest.services import ingest_paths
@@ -79,7 +79,7 @@ def run_demo(
     as_of = timezone.localdate() - dt.timedelta(days=1)
     marker = {"customers": customers, "months": months, "seed": seed, "as_of": as_of.isoformat()}
     _reset_if_other_bank(home, marker)
-    _migrate()
+    database_migrate()
 
     out = home / "demo-extracts"
     _say(

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from qiao.web.templatetags.qiao_format import amount
+from qiao.core.amounts import amount
 
 register = template.Library()
 

@@ -1,4 +1,4 @@
-"""Form helpers shared by the apps' forms (Bootstrap 5 classes on every widget)."""
+"""Form helpers shared by every app's forms (Bootstrap 5 classes on every widget)."""
 
 from __future__ import annotations
 
