@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     REFERRAL_EDIT = "REFERRAL_EDIT", _("Changed a referral")
     PROSPECT_EDIT = "PROSPECT_EDIT", _("Changed a prospect card")
     PLAN_NEW = "PLAN_NEW", _("Created a marketing plan")
+    GROUP_EDIT = "GROUP_EDIT", _("Changed a saved customer group")
 
 
 class AuditEvent(models.Model):

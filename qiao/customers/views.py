@@ -86,7 +86,9 @@ from qiao.org.permissions import (
     EXPORT_CUSTOMERS,
     EXPORT_PLAIN,
     REVEAL_PII,
+    SAVE_GROUPS,
     VIEW_BALANCES,
+    require_perm,
     staff_has_perm,
 )
 
@@ -191,6 +193,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def group_create(request: HttpRequest) -> HttpResponse:
     staff: Staff = request.user  # type: ignore[assignment]
+    require_perm(staff, SAVE_GROUPS)
     form = SavedGroupForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give the group a name and a kind."))

@@ -6,20 +6,18 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.choices import choice
+from qiao.core.vocab import GRADES, ROLES, UNIT_LEVELS
+
 
 class UnitLevel(models.TextChoices):
-    HEAD_OFFICE = "HEAD_OFFICE", _("Head office")
-    BRANCH = "BRANCH", _("Branch")
-    SUB_BRANCH = "SUB_BRANCH", _("Sub-branch")
-    OUTLET = "OUTLET", _("Outlet")
+    HEAD_OFFICE = choice(UNIT_LEVELS, "HEAD_OFFICE")
+    BRANCH = choice(UNIT_LEVELS, "BRANCH")
+    SUB_BRANCH = choice(UNIT_LEVELS, "SUB_BRANCH")
+    OUTLET = choice(UNIT_LEVELS, "OUTLET")
 
 
-LEVEL_DEPTH = {
-    UnitLevel.HEAD_OFFICE: 0,
-    UnitLevel.BRANCH: 1,
-    UnitLevel.SUB_BRANCH: 2,
-    UnitLevel.OUTLET: 3,
-}
+LEVEL_DEPTH = {code: UNIT_LEVELS.rank(code) for code in UNIT_LEVELS.codes}
 
 
 class OrgUnit(models.Model):
@@ -48,31 +46,31 @@ class OrgUnit(models.Model):
 
 
 class Role(models.TextChoices):
-    CM = "CM", _("Customer manager")
-    SENIOR_CM = "SENIOR_CM", _("Senior customer manager")
-    TEAM_LEAD = "TEAM_LEAD", _("Team lead")
-    OUTLET_HEAD = "OUTLET_HEAD", _("Outlet head")
-    LOBBY = "LOBBY", _("Lobby manager / teller")
-    PRODUCT_MANAGER = "PRODUCT_MANAGER", _("Product manager")
-    RISK_MANAGER = "RISK_MANAGER", _("Risk manager")
-    ANALYST = "ANALYST", _("Analyst")
-    ADMIN = "ADMIN", _("Administrator")
-    AUDITOR = "AUDITOR", _("Auditor")
+    CM = choice(ROLES, "CM")
+    SENIOR_CM = choice(ROLES, "SENIOR_CM")
+    TEAM_LEAD = choice(ROLES, "TEAM_LEAD")
+    OUTLET_HEAD = choice(ROLES, "OUTLET_HEAD")
+    LOBBY = choice(ROLES, "LOBBY")
+    PRODUCT_MANAGER = choice(ROLES, "PRODUCT_MANAGER")
+    RISK_MANAGER = choice(ROLES, "RISK_MANAGER")
+    ANALYST = choice(ROLES, "ANALYST")
+    ADMIN = choice(ROLES, "ADMIN")
+    AUDITOR = choice(ROLES, "AUDITOR")
 
 
 #: Roles that own customers (primary or secondary customer manager).
-OWNER_ROLES = {Role.CM, Role.SENIOR_CM, Role.TEAM_LEAD, Role.OUTLET_HEAD}
+OWNER_ROLES = {Role(code) for code in ROLES.having("owner")}
 #: Roles that see their organisation subtree.
-SUBTREE_ROLES = {Role.TEAM_LEAD, Role.OUTLET_HEAD}
+SUBTREE_ROLES = {Role(code) for code in ROLES.having("subtree")}
 #: Head-office roles that see every customer.
-BANKWIDE_ROLES = {Role.PRODUCT_MANAGER, Role.RISK_MANAGER, Role.ANALYST, Role.ADMIN, Role.AUDITOR}
+BANKWIDE_ROLES = {Role(code) for code in ROLES.having("bankwide")}
 
 
 class Grade(models.TextChoices):
-    JUNIOR = "JUNIOR", _("Junior")
-    INTERMEDIATE = "INTERMEDIATE", _("Intermediate")
-    SENIOR = "SENIOR", _("Senior")
-    PRINCIPAL = "PRINCIPAL", _("Principal")
+    JUNIOR = choice(GRADES, "JUNIOR")
+    INTERMEDIATE = choice(GRADES, "INTERMEDIATE")
+    SENIOR = choice(GRADES, "SENIOR")
+    PRINCIPAL = choice(GRADES, "PRINCIPAL")
 
 
 class Staff(AbstractUser):
@@ -112,6 +110,7 @@ class Staff(AbstractUser):
             ("manage_prospects", _("Can manage prospect cards")),
             ("manage_plans", _("Can manage marketing plans")),
             ("refer", _("Can refer customers and prospects")),
+            ("save_groups", _("Can keep saved customer groups")),
         ]
 
     def __str__(self) -> str:

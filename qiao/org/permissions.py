@@ -29,6 +29,8 @@ VIEW_BALANCES = "org.view_balances"
 ASSIGN_CUSTOMERS = "org.assign_customers"
 VIEW_AUDIT = "org.view_audit"
 EDIT_TIER_RULES = "org.edit_tier_rules"
+#: Keep one's own saved customer groups (a view of one's scope: create, add to, delete).
+SAVE_GROUPS = "org.save_groups"
 #: Editing a profile: Django's own model permission.
 EDIT_CUSTOMERS = "customers.change_customer"
 
@@ -56,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ASSIGN_CUSTOMERS: frozenset({Role.OUTLET_HEAD}),
     VIEW_AUDIT: frozenset({Role.AUDITOR}),
     EDIT_TIER_RULES: frozenset({Role.ADMIN}),
+    SAVE_GROUPS: _SERVE | {Role.ANALYST, Role.AUDITOR, Role.PRODUCT_MANAGER, Role.RISK_MANAGER},
     EDIT_CUSTOMERS: _SERVE | {Role.ADMIN},
     LOG_CONTACT: _SERVE,
     WORK_OWN_LIST: _SERVE,

@@ -140,6 +140,12 @@ def test_saving_groups_from_the_list_page(bank, login):
     assert duplicate.status_code == 302 and SavedGroup.objects.filter(name="手工组").count() == 1
     client.post(f"/customers/groups/{static.pk}/delete/")
     assert not SavedGroup.objects.filter(pk=static.pk).exists()
+    # Every change is audited: two created, one added to, one deleted.
+    changes = AuditEvent.objects.filter(action="GROUP_EDIT", username="cm_owner")
+    assert sorted(e.detail["change"] for e in changes) == ["added", "created", "created", "deleted"]
+    # A role without the permission (the lobby) cannot keep groups.
+    refused = login("lobby").post("/customers/groups/", {"name": "大堂组", "kind": "STATIC"})
+    assert refused.status_code == 403 and not SavedGroup.objects.filter(name="大堂组").exists()
 
 
 def _csv(response) -> list[list[str]]:

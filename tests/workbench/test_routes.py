@@ -193,7 +193,11 @@ POLICY: dict[str, list[Probe]] = {
         _post(_x("/customers/exports/{export}/download/"), table(anonymous=302, default=404))
     ],
     "customers/groups/ group_create": [
-        _post("/customers/groups/", everyone(302), {"name": "我的分组", "query": ""})
+        _post(
+            "/customers/groups/",
+            only(SERVE | READERS - {"superuser"}, 302),
+            {"name": "我的分组", "kind": "STATIC"},
+        )
     ],
     "customers/groups/add/ group_add": [
         _post(
