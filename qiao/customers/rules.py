@@ -1,16 +1,64 @@
-"""Rules across a customer's fields, shared by ingest (row rules) and profile editing.
+"""A customer's rules, shared by ingest (the ``customers`` extract) and profile editing: each
+field's rule (:data:`CUSTOMER_FIELDS`) and the rules across fields.
 
-Each rule takes a record (field → cleaned value) and returns ``(field, reason)`` pairs; it may
+Each rule across fields takes a record (field → cleaned value) and returns ``(field, reason)`` pairs; it may
 normalise values in the record (the ID number, the birth date and gender derived from a resident ID).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from qiao.core import validators as v
+
+#: Whether a field is required, and the validator that cleans its text.
+FieldRule = tuple[bool, Callable[[str], Any]]
+
+
+def _enum(*choices: str) -> Callable[[str], str]:
+    return partial(v.clean_enum, choices=choices)
+
+
+_text = partial(v.clean_text, max_length=200)
+
+#: Every field of a customer, as the ``customers`` extract has it (docs/data-interface.md).
+CUSTOMER_FIELDS: dict[str, FieldRule] = {
+    "customer_no": (True, v.clean_code),
+    "customer_type": (True, _enum("P", "C")),
+    "name": (True, v.clean_text),
+    "id_type": (True, _enum("RIC", "USCC", "PASSPORT", "OTHER")),
+    "id_no": (True, v.clean_text),  # checked against id_type by customer_identity_rule
+    "gender": (False, _enum("M", "F")),
+    "birth_date": (False, v.clean_past_date),
+    "mobile": (False, v.clean_mobile),
+    "email": (False, v.clean_email),
+    "address": (False, partial(v.clean_text, max_length=300)),
+    "postal_code": (False, v.clean_postal_code),
+    "occupation": (False, partial(v.clean_text, max_length=100)),
+    "industry": (False, partial(v.clean_text, max_length=100)),
+    "education": (False, partial(v.clean_text, max_length=50)),
+    "branch_code": (True, v.clean_code),
+    "open_date": (True, v.clean_past_date),
+    "landline": (False, v.clean_landline),
+    "school": (False, partial(v.clean_text, max_length=100)),
+    "tax_record": (False, _text),
+    "marital_status": (False, _enum("SINGLE", "MARRIED", "DIVORCED", "WIDOWED")),
+    "family_notes": (False, partial(v.clean_text, max_length=2000)),
+    "investment_pref": (False, _text),
+    "product_pref": (False, _text),
+    "marketing_pref": (False, _text),
+    "hobbies": (False, _text),
+    "annual_income": (False, v.clean_amount),
+    "legal_rep": (False, partial(v.clean_text, max_length=100)),
+    "ownership_type": (False, _enum("STATE", "COLLECTIVE", "PRIVATE", "FOREIGN", "JOINT", "OTHER")),
+    "size_class": (False, _enum("LARGE", "MEDIUM", "SMALL", "MICRO")),
+    "registered_capital": (False, v.clean_amount),
+    "main_business": (False, partial(v.clean_text, max_length=300)),
+}
 
 #: The fields holding a person's or company's name: none may start like a spreadsheet formula.
 NAME_FIELDS = ("name", "legal_rep")

@@ -3,18 +3,16 @@ validator (the same ``qiao.core.validators`` the forms and the API use)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core import validators as v
+from qiao.customers.rules import CUSTOMER_FIELDS
 
 Cleaner = Callable[[str], Any]
 
@@ -22,14 +20,6 @@ Cleaner = Callable[[str], Any]
 def _enum(*choices: str) -> Cleaner:
     return partial(v.clean_enum, choices=choices)
 
-
-def _past_date(value: str) -> dt.date:
-    # datetime.now with a fixed zone, not timezone.localdate(): this runs for every date cell
-    # of a million-row file, and Django's active-zone lookup costs more than the check itself.
-    return v.clean_date(value, not_after=dt.datetime.now(_ZONE).date())
-
-
-_ZONE = ZoneInfo(settings.TIME_ZONE)
 
 UNIT_LEVELS = ("HEAD_OFFICE", "BRANCH", "SUB_BRANCH", "OUTLET")
 ROLES = (
@@ -117,7 +107,6 @@ class Kind:
 
 
 _text = partial(v.clean_text, max_length=200)
-_long_text = partial(v.clean_text, max_length=2000)
 _decimal4 = partial(v.clean_decimal, places=4)
 
 
@@ -152,7 +141,7 @@ KINDS: dict[str, Kind] = {
                 "grade": (False, _enum(*GRADES)),
                 "mobile": (False, v.clean_mobile),
                 "email": (False, v.clean_email),
-                "hire_date": (False, _past_date),
+                "hire_date": (False, v.clean_past_date),
                 "leave_date": (False, v.clean_date),
             },
             key=("staff_no",),
@@ -173,46 +162,7 @@ KINDS: dict[str, Kind] = {
             },
             key=("product_code",),
         ),
-        Kind(
-            "customers",
-            {
-                "customer_no": (True, v.clean_code),
-                "customer_type": (True, _enum("P", "C")),
-                "name": (True, v.clean_text),
-                "id_type": (True, _enum("RIC", "USCC", "PASSPORT", "OTHER")),
-                "id_no": (True, v.clean_text),  # checked against id_type in the row rules
-                "gender": (False, _enum("M", "F")),
-                "birth_date": (False, _past_date),
-                "mobile": (False, v.clean_mobile),
-                "email": (False, v.clean_email),
-                "address": (False, partial(v.clean_text, max_length=300)),
-                "postal_code": (False, v.clean_postal_code),
-                "occupation": (False, partial(v.clean_text, max_length=100)),
-                "industry": (False, partial(v.clean_text, max_length=100)),
-                "education": (False, partial(v.clean_text, max_length=50)),
-                "branch_code": (True, v.clean_code),
-                "open_date": (True, _past_date),
-                "landline": (False, v.clean_landline),
-                "school": (False, partial(v.clean_text, max_length=100)),
-                "tax_record": (False, _text),
-                "marital_status": (False, _enum("SINGLE", "MARRIED", "DIVORCED", "WIDOWED")),
-                "family_notes": (False, _long_text),
-                "investment_pref": (False, _text),
-                "product_pref": (False, _text),
-                "marketing_pref": (False, _text),
-                "hobbies": (False, _text),
-                "annual_income": (False, v.clean_amount),
-                "legal_rep": (False, partial(v.clean_text, max_length=100)),
-                "ownership_type": (
-                    False,
-                    _enum("STATE", "COLLECTIVE", "PRIVATE", "FOREIGN", "JOINT", "OTHER"),
-                ),
-                "size_class": (False, _enum("LARGE", "MEDIUM", "SMALL", "MICRO")),
-                "registered_capital": (False, v.clean_amount),
-                "main_business": (False, partial(v.clean_text, max_length=300)),
-            },
-            key=("customer_no",),
-        ),
+        Kind("customers", CUSTOMER_FIELDS, key=("customer_no",)),
         Kind(
             "groups",
             {
@@ -254,9 +204,9 @@ KINDS: dict[str, Kind] = {
                 "account_no": (True, v.clean_code),
                 "customer_no": (True, v.clean_code),
                 "product_code": (True, v.clean_code),
-                "open_date": (True, _past_date),
+                "open_date": (True, v.clean_past_date),
                 "maturity_date": (False, v.clean_date),
-                "close_date": (False, _past_date),
+                "close_date": (False, v.clean_past_date),
                 "status": (False, _enum("ACTIVE", "DORMANT", "CLOSED")),
                 "currency": (False, _enum("CNY", "USD", "EUR", "HKD", "JPY", "GBP")),
                 "balance": (False, v.clean_amount),
@@ -268,7 +218,7 @@ KINDS: dict[str, Kind] = {
             "holdings",
             {
                 "account_no": (True, v.clean_code),
-                "as_of_date": (True, _past_date),
+                "as_of_date": (True, v.clean_past_date),
                 "units": (True, partial(v.clean_decimal, places=4, minimum=Decimal(0))),
                 "cost": (True, v.clean_amount),
                 "market_value": (True, v.clean_amount),
@@ -280,11 +230,11 @@ KINDS: dict[str, Kind] = {
             {
                 "customer_no": (True, v.clean_code),
                 "service": (True, _enum(*SERVICES)),
-                "opened_date": (True, _past_date),
-                "activated_date": (False, _past_date),
+                "opened_date": (True, v.clean_past_date),
+                "activated_date": (False, v.clean_past_date),
                 "source": (False, _enum("SELF", "RECOMMENDED")),
                 "recommended_by": (False, v.clean_code),
-                "closed_date": (False, _past_date),
+                "closed_date": (False, v.clean_past_date),
             },
             key=("customer_no", "service"),
         ),
@@ -295,7 +245,7 @@ KINDS: dict[str, Kind] = {
                 "account_no": (True, v.clean_code),
                 "relation_type": (True, _enum("PAYROLL", "SOCIAL_SECURITY", "FISCAL")),
                 "payer": (True, _text),
-                "start_date": (True, _past_date),
+                "start_date": (True, v.clean_past_date),
                 "end_date": (False, v.clean_date),
             },
             key=("account_no", "relation_type", "payer"),
@@ -306,7 +256,7 @@ KINDS: dict[str, Kind] = {
                 "customer_no": (True, v.clean_code),
                 "staff_no": (True, v.clean_code),
                 "role": (True, _enum("PRIMARY", "SECONDARY")),
-                "start_date": (True, _past_date),
+                "start_date": (True, v.clean_past_date),
                 "end_date": (False, v.clean_date),
             },
             key=("customer_no", "staff_no", "role", "start_date"),
@@ -317,7 +267,7 @@ KINDS: dict[str, Kind] = {
             "balances",
             {
                 "account_no": (True, v.clean_code),
-                "balance_date": (True, _past_date),
+                "balance_date": (True, v.clean_past_date),
                 "balance": (True, v.clean_amount),
             },
             key=("account_no", "balance_date"),

@@ -24,144 +24,11 @@ from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
 from qiao.core.bulk import copy_arrow
+from qiao.core.refs import refs_export
 from qiao.customers.models import Customer, CustomerStanding
-from qiao.engagement.models import Contact
-from qiao.products.models import Account, EBankingService, PayrollRelation, Product
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
 
 Progress = Callable[[str, float], None]
-
-
-def _arrow(rows: list[tuple[Any, ...]], names: list[str], types: list[pa.DataType]) -> pa.Table:
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-    return pa.table(
-        {n: pa.array(list(col), t) for n, col, t in zip(names, columns, types, strict=True)}
-    )
-
-
-def export_refs() -> None:
-    """Write the operational tables the analytics read into ``lake/ref/`` (atomically)."""
-    from qiao.analytics.lake import write_ref_table
-
-    lake = settings.LAKE_DIR
-    s, d = pa.string(), pa.date32()
-    money = pa.decimal128(18, 2)
-    customers = list(
-        Customer.objects.values_list(
-            "customer_no",
-            "customer_type",
-            "birth_date",
-            "gender",
-            "occupation",
-            "industry",
-            "branch__code",
-            "open_date",
-            "size_class",
-        ).iterator(chunk_size=20000)
-    )
-    write_ref_table(
-        lake,
-        "customers",
-        _arrow(
-            customers,
-            [
-                "customer_no",
-                "customer_type",
-                "birth_date",
-                "gender",
-                "occupation",
-                "industry",
-                "branch_code",
-                "open_date",
-                "size_class",
-            ],
-            [s, s, d, s, s, s, s, d, s],
-        ),
-    )
-    accounts = list(
-        Account.objects.values_list(
-            "account_no",
-            "customer__customer_no",
-            "product__code",
-            "open_date",
-            "maturity_date",
-            "close_date",
-            "status",
-            "balance",
-        ).iterator(chunk_size=20000)
-    )
-    write_ref_table(
-        lake,
-        "accounts",
-        _arrow(
-            accounts,
-            [
-                "account_no",
-                "customer_no",
-                "product_code",
-                "open_date",
-                "maturity_date",
-                "close_date",
-                "status",
-                "balance",
-            ],
-            [s, s, s, d, d, d, s, money],
-        ),
-    )
-    products = list(
-        Product.objects.values_list(
-            "code", "name", "category", "risk_level", "motives", "term_days", "rate"
-        )
-    )
-    write_ref_table(
-        lake,
-        "products",
-        _arrow(
-            [
-                (c, n, cat, r or None, m or "", t, float(rate) if rate is not None else None)
-                for c, n, cat, r, m, t, rate in products
-            ],
-            ["product_code", "name", "category", "risk_level", "motives", "term_days", "rate"],
-            [s, s, s, s, s, pa.int64(), pa.float64()],
-        ),
-    )
-    ebanking = list(
-        EBankingService.objects.values_list(
-            "customer__customer_no", "service", "opened_date", "activated_date"
-        ).iterator(chunk_size=20000)
-    )
-    write_ref_table(
-        lake,
-        "ebanking",
-        _arrow(ebanking, ["customer_no", "service", "opened_date", "activated_date"], [s, s, d, d]),
-    )
-    payroll = list(
-        PayrollRelation.objects.values_list(
-            "customer__customer_no",
-            "account__account_no",
-            "relation_type",
-            "start_date",
-            "end_date",
-        ).iterator(chunk_size=20000)
-    )
-    write_ref_table(
-        lake,
-        "payroll",
-        _arrow(
-            payroll,
-            ["customer_no", "account_no", "relation_type", "start_date", "end_date"],
-            [s, s, s, d, d],
-        ),
-    )
-    contacts = [
-        (c, timezone.localtime(at).date(), ch)
-        for c, at, ch in Contact.objects.values_list(
-            "customer__customer_no", "at", "channel"
-        ).iterator(chunk_size=20000)
-    ]
-    write_ref_table(
-        lake, "contacts", _arrow(contacts, ["customer_no", "contact_date", "channel"], [s, d, s])
-    )
 
 
 def tier_rules() -> dict[str, Any] | None:
@@ -239,7 +106,7 @@ def score_run(
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     try:
-        export_refs()
+        refs_export(settings.LAKE_DIR)
         seconds["export_refs"] = round(time.perf_counter() - started, 3)
         con = connect("spark" if engine == "spark" else "duckdb")
         try:
