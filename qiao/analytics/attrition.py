@@ -52,8 +52,10 @@ Seed 001, 篇5 (分类分析: predict churn) and 篇9 (retention economics).
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -65,14 +67,23 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
+from qiao.analytics.features import day_number
+from qiao.analytics.jsonable import jsonable
+
 __all__ = [
+    "ATTRITION_FEATURES",
+    "ATTRITION_LOOKBACK",
     "FEATURE_TEMPLATES",
     "NOT_ENOUGH_HISTORY",
     "AttritionModel",
     "AttritionResult",
+    "AttritionScores",
+    "attrition_features_at",
+    "attrition_panel",
     "fit_attrition",
     "reason_code",
     "render_reason",
+    "score_attrition",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -696,16 +707,6 @@ def _best_f1_threshold(y: npt.NDArray[np.int64], p: FloatArray) -> float:
     return float(thresholds[int(np.argmax(f1))])
 
 
-def _jsonable(v: Hashable) -> Any:
-    if isinstance(v, pd.Timestamp):
-        return v.date().isoformat() if v == v.normalize() else v.isoformat()
-    if isinstance(v, np.generic):
-        return v.item()
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    return v
-
-
 def _thin(
     model: AttritionModel,
     x: pd.DataFrame,
@@ -825,8 +826,8 @@ def fit_attrition(
     val_mask = (times >= val_start).to_numpy()
     y_tr, y_val = y_all_i[~val_mask], y_all_i[val_mask]
     base["n_train"], base["n_val"] = int(y_tr.size), int(y_val.size)
-    base["train_periods"] = [_jsonable(p) for p in periods[:-n_val]]
-    base["val_periods"] = [_jsonable(p) for p in periods[-n_val:]]
+    base["train_periods"] = [jsonable(p) for p in periods[:-n_val]]
+    base["val_periods"] = [jsonable(p) for p in periods[-n_val:]]
     base["notes"] = notes
     base["note_codes"] = note_codes
     if y_tr.min() == y_tr.max():
@@ -886,3 +887,228 @@ def fit_attrition(
         feature_cols=list(feature_cols),
         validation_model=val_model,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# the nightly scoring's attrition step: a training panel from the monthly series, then today
+# --------------------------------------------------------------------------------------------------
+
+#: Features of the attrition model: computable at any past month end from the monthly series,
+#: so the training panel and today's scoring use the same definitions.
+ATTRITION_FEATURES: tuple[str, ...] = (
+    "aum",
+    "trend_3m",
+    "trend_6m",
+    "trend_12m",
+    "deposit_share",
+    "txn_trend_3m",
+    "frequency",
+    "recency_days",
+    "net_outflow_3m",
+    "n_accounts",
+    "tenure_months",
+    "age",
+    "is_corporate",
+)
+
+#: Months of the series the attrition features at month ``t`` read: t … t + 12.
+ATTRITION_LOOKBACK = 13
+
+
+def _series(f: pd.DataFrame, name: str, k: int) -> FloatArray:
+    return np.asarray(f[f"{name}_m{k}"].to_numpy(dtype=np.float64), dtype=np.float64)
+
+
+def _window_sum(f: pd.DataFrame, name: str, start: int, length: int) -> FloatArray:
+    total = np.zeros(len(f), dtype=np.float64)
+    for k in range(start, start + length):
+        total += _series(f, name, k)
+    return total
+
+
+def _rel(num: FloatArray, den: FloatArray) -> FloatArray:
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out - 1.0
+
+
+def attrition_features_at(
+    features: pd.DataFrame, t: int, month_ends: list[_dt.date]
+) -> pd.DataFrame:
+    """The attrition model's features as of month end ``t`` (0 = today) from the monthly series.
+
+    Same definitions as the main features where the names agree (``trend_3m`` = AUM of month t
+    over the mean of the 3 months before, minus 1; ``frequency`` = customer-initiated
+    transactions in the 12 months ending at t; ``recency_days`` = days from the last one to the
+    month end), plus ``deposit_share`` (deposits / AUM), ``net_outflow_3m`` ((outflows − inflows)
+    of 3 months / max(AUM, 1)), ``is_corporate``.
+    """
+    aum = _series(features, "aum", t)
+
+    def mean_aum(a: int, b: int) -> FloatArray:
+        return _window_sum(features, "aum", a, b - a) / (b - a)
+
+    end_day = day_number(month_ends[t])
+    last = np.full(len(features), np.nan)
+    for k in range(t, len(month_ends)):
+        col = features.get(f"last_ci_day_m{k}")
+        if col is None:
+            break
+        last = np.fmax(last, col.to_numpy(dtype=np.float64))
+    out = pd.DataFrame(
+        {
+            "aum": aum,
+            "trend_3m": _rel(aum, mean_aum(t + 1, t + 4)),
+            "trend_6m": _rel(aum, mean_aum(t + 1, t + 7)),
+            "trend_12m": _rel(aum, mean_aum(t + 1, t + 13)),
+            "deposit_share": np.where(
+                aum > 0, _series(features, "deposits", t) / np.where(aum > 0, aum, 1), 0.0
+            ),
+            "txn_trend_3m": _rel(
+                _window_sum(features, "n_txn", t, 3), _window_sum(features, "n_txn", t + 3, 3)
+            ),
+            "frequency": _window_sum(features, "n_txn", t, 12),
+            "recency_days": end_day - last,
+            "net_outflow_3m": (
+                _window_sum(features, "outflow", t, 3) - _window_sum(features, "inflow", t, 3)
+            )
+            / np.maximum(aum, 1.0),
+            "n_accounts": _series(features, "n_accounts", t),
+            "tenure_months": features["tenure_months"].to_numpy(dtype=np.float64) - t,
+            "age": features["age"].to_numpy(dtype=np.float64),
+            "is_corporate": (features["customer_type"].astype(object).to_numpy() == "C").astype(
+                np.float64
+            ),
+        },
+        index=features.index,
+    )
+    out.loc[out["tenure_months"] < 0, "tenure_months"] = np.nan
+    return out
+
+
+def attrition_panel(
+    features: pd.DataFrame,
+    month_ends: list[_dt.date],
+    *,
+    horizon_months: int = 3,
+    drop_ratio: float = 0.5,
+    aum_floor: float = 1000.0,
+    panel_months: int = 6,
+    max_rows: int | None = None,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Training panel of the attrition model: one row per customer × past month end.
+
+    Month ends ``t = horizon … horizon + panel_months − 1`` (each has ``horizon`` months of
+    future). A row is kept when AUM at t > ``aum_floor``. ``label`` = 1 when AUM at
+    ``t − horizon`` ≤ ``drop_ratio`` × AUM at t, or no account is open any more at ``t − horizon``.
+    AUM here is the month-average daily balance of the month ending at the month end.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_no, as_of`` (the month end), :data:`ATTRITION_FEATURES` and ``label``;
+        sampled (fixed seed, equally per month end) down to ``max_rows`` when given.
+    """
+    need = horizon_months + panel_months - 1 + ATTRITION_LOOKBACK
+    if len(month_ends) < need:
+        raise ValueError(
+            f"the attrition panel needs {need} months of series, got {len(month_ends)}"
+        )
+    rng = np.random.default_rng(random_state)
+    parts = []
+    per_period = None if max_rows is None else max(1, max_rows // panel_months)
+    for t in range(horizon_months, horizon_months + panel_months):
+        x = attrition_features_at(features, t, month_ends)
+        aum_t = x["aum"].to_numpy()
+        later = _series(features, "aum", t - horizon_months)
+        closed = _series(features, "n_accounts", t - horizon_months) <= 0
+        keep = np.flatnonzero(aum_t > aum_floor)
+        if per_period is not None and len(keep) > per_period:
+            keep = np.sort(rng.choice(keep, per_period, replace=False))
+        part = x.iloc[keep].copy()
+        part["label"] = ((later[keep] <= drop_ratio * aum_t[keep]) | closed[keep]).astype(np.int64)
+        part.insert(0, "as_of", month_ends[t])
+        parts.append(part)
+    panel = pd.concat(parts)
+    panel.index.name = "customer_no"
+    return panel.reset_index()
+
+
+@dataclass(frozen=True)
+class AttritionScores:
+    """Today's attrition scores of every customer, indexed like the features.
+
+    Attributes
+    ----------
+    prob : pandas.Series
+        P(attrition); NaN for customers at or below the AUM floor (not scored).
+    reasons, reason_codes : pandas.Series
+        JSON text: the English reasons, and ``[{"code", "params"}, …]`` (see :func:`reason_code`).
+    diagnostics : dict
+        ``panel_rows``, ``panel_positive_rate`` and the model's ``metrics`` (JSON-ready).
+    """
+
+    prob: pd.Series
+    reasons: pd.Series
+    reason_codes: pd.Series
+    diagnostics: dict[str, Any]
+
+
+def score_attrition(
+    features: pd.DataFrame, month_ends: list[_dt.date], cfg: Mapping[str, Any]
+) -> AttritionScores:
+    """Train on a panel of past month ends and score today's customers above the AUM floor.
+
+    ``cfg`` is the ``[attrition]`` table of ``scoring.toml``: the panel's label (``horizon_months``,
+    ``drop_ratio``), its rows (``aum_floor``, ``panel_months``, ``max_panel_rows``) and the seed
+    of the sampling and of the model (``random_state``).
+    """
+    seed = int(cfg["random_state"])
+    floor = float(cfg["aum_floor"])
+    panel = attrition_panel(
+        features,
+        month_ends,
+        horizon_months=int(cfg["horizon_months"]),
+        drop_ratio=float(cfg["drop_ratio"]),
+        aum_floor=floor,
+        panel_months=int(cfg["panel_months"]),
+        max_rows=int(cfg["max_panel_rows"]),
+        random_state=seed,
+    )
+    fit = fit_attrition(
+        panel,
+        feature_cols=list(ATTRITION_FEATURES),
+        label_col="label",
+        time_col="as_of",
+        random_state=seed,
+    )
+    now = attrition_features_at(features, 0, month_ends)
+    eligible = now["aum"].to_numpy() > floor
+    scored = fit.predict(now[eligible].reset_index())
+    prob = pd.Series(np.nan, index=features.index)
+    reasons = pd.Series("[]", index=features.index, dtype=object)
+    codes = pd.Series("[]", index=features.index, dtype=object)
+    prob[eligible] = scored["attrition_prob"].to_numpy(dtype=np.float64)
+    reasons[eligible] = [json.dumps(list(r), ensure_ascii=False) for r in scored["reasons"]]
+    codes[eligible] = _reason_codes_json(scored["reason_codes"], getattr(fit.model, "medians_", {}))
+    reasons[~eligible] = json.dumps([f"AUM at most ¥{floor:,.0f}: not scored for attrition"])
+    codes[~eligible] = json.dumps([{"code": "AUM_FLOOR", "params": {"amount": round(floor)}}])
+    diagnostics = {
+        "panel_rows": len(panel),
+        "panel_positive_rate": float(panel["label"].mean()) if len(panel) else None,
+        "metrics": jsonable(fit.metrics),
+    }
+    return AttritionScores(prob, reasons, codes, diagnostics)
+
+
+def _reason_codes_json(codes: Any, medians: Mapping[str, float]) -> list[str]:
+    """``[(feature, value), …]`` per customer → JSON text ``[{"code", "params"}, …]``."""
+    out = []
+    for row in codes:
+        items = []
+        for feature, value in row:
+            code, params = reason_code(feature, value, medians.get(feature, math.nan))
+            items.append({"code": code, "params": params})
+        out.append(json.dumps(items, ensure_ascii=False, separators=(",", ":")))
+    return out

@@ -23,8 +23,10 @@ The steps and what they produce (``ScoringResult``):
    (1+d)^m; plus a calibration/holdout check.
 9. **events**: TIER_UP / TIER_DOWN, ATTRITION_UP (vs ``previous``), LARGE_INFLOW / LARGE_OUTFLOW.
 
-The model modules are imported inside :func:`run_scoring`; a missing module is reported in the
-diagnostics' warnings and its columns are left empty, any other error propagates.
+Each step is one function below (``_features_step`` … ``_assemble``); the attrition and CLV steps
+live with their models (:func:`qiao.analytics.attrition.score_attrition`,
+:func:`qiao.analytics.clv.nightly.score_clv`). The random seeds (risk style, attrition, CLV samples)
+are the ``random_state`` keys of ``scoring.toml``.
 """
 
 from __future__ import annotations
@@ -32,15 +34,13 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
-import math
 import time
 import tomllib
-import warnings as _warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import import_module, resources
+from importlib import resources
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -48,12 +48,16 @@ import numpy.typing as npt
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from qiao.analytics.assoc import cross_sell_candidates, mine_rules
 from qiao.analytics.attributes import rule_attributes
+from qiao.analytics.attrition import ATTRITION_LOOKBACK, AttritionScores, score_attrition
+from qiao.analytics.clv.nightly import ClvScores, score_clv
 from qiao.analytics.contribution import ContributionRates, compute_contribution, pareto_summary
 from qiao.analytics.features import (
     CATEGORIES,
     FeatureData,
     FeatureParams,
+    MonthWindow,
     day_number,
     derive_features,
     execute_features,
@@ -61,14 +65,14 @@ from qiao.analytics.features import (
     from_day_number,
     month_windows,
 )
+from qiao.analytics.jsonable import jsonable
+from qiao.analytics.riskstyle import rate_risk_style
 from qiao.analytics.tiers import TierResult, join_text, parse_tier_rules, replay_tiers
 
 __all__ = [
     "MAIN_FEATURES",
     "SCORE_COLUMNS",
     "ScoringResult",
-    "attrition_features_at",
-    "attrition_panel",
     "load_scoring_config",
     "run_scoring",
 ]
@@ -170,26 +174,6 @@ reader's language: ``tier_why[scheme].conditions``, ``attrition_reason_codes`` (
 
 EVENT_COLUMNS = ["customer_no", "event_date", "kind", "detail"]
 
-#: Features of the attrition model: computable at any past month end from the monthly series,
-#: so the training panel and today's scoring use the same definitions.
-ATTRITION_FEATURES: tuple[str, ...] = (
-    "aum",
-    "trend_3m",
-    "trend_6m",
-    "trend_12m",
-    "deposit_share",
-    "txn_trend_3m",
-    "frequency",
-    "recency_days",
-    "net_outflow_3m",
-    "n_accounts",
-    "tenure_months",
-    "age",
-    "is_corporate",
-)
-
-#: Months of the series the attrition features at month ``t`` read: t … t + 12.
-_ATTRITION_LOOKBACK = 13
 #: Months of month-average AUM kept per customer for the 360's chart (``aum_series``).
 TREND_MONTHS = 24
 
@@ -279,131 +263,6 @@ def _feature_params(cfg: Mapping[str, Any], history_months: int) -> FeatureParam
 
 
 # --------------------------------------------------------------------------------------------------
-# attrition panel
-# --------------------------------------------------------------------------------------------------
-
-
-def _series(f: pd.DataFrame, name: str, k: int) -> FloatArray:
-    return np.asarray(f[f"{name}_m{k}"].to_numpy(dtype=np.float64), dtype=np.float64)
-
-
-def _window_sum(f: pd.DataFrame, name: str, start: int, length: int) -> FloatArray:
-    total = np.zeros(len(f), dtype=np.float64)
-    for k in range(start, start + length):
-        total += _series(f, name, k)
-    return total
-
-
-def _rel(num: FloatArray, den: FloatArray) -> FloatArray:
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out - 1.0
-
-
-def attrition_features_at(
-    features: pd.DataFrame, t: int, month_ends: list[_dt.date]
-) -> pd.DataFrame:
-    """The attrition model's features as of month end ``t`` (0 = today) from the monthly series.
-
-    Same definitions as the main features where the names agree (``trend_3m`` = AUM of month t
-    over the mean of the 3 months before, minus 1; ``frequency`` = customer-initiated
-    transactions in the 12 months ending at t; ``recency_days`` = days from the last one to the
-    month end), plus ``deposit_share`` (deposits / AUM), ``net_outflow_3m`` ((outflows − inflows)
-    of 3 months / max(AUM, 1)), ``is_corporate``.
-    """
-    aum = _series(features, "aum", t)
-
-    def mean_aum(a: int, b: int) -> FloatArray:
-        return _window_sum(features, "aum", a, b - a) / (b - a)
-
-    end_day = day_number(month_ends[t])
-    last = np.full(len(features), np.nan)
-    for k in range(t, len(month_ends)):
-        col = features.get(f"last_ci_day_m{k}")
-        if col is None:
-            break
-        last = np.fmax(last, col.to_numpy(dtype=np.float64))
-    out = pd.DataFrame(
-        {
-            "aum": aum,
-            "trend_3m": _rel(aum, mean_aum(t + 1, t + 4)),
-            "trend_6m": _rel(aum, mean_aum(t + 1, t + 7)),
-            "trend_12m": _rel(aum, mean_aum(t + 1, t + 13)),
-            "deposit_share": np.where(
-                aum > 0, _series(features, "deposits", t) / np.where(aum > 0, aum, 1), 0.0
-            ),
-            "txn_trend_3m": _rel(
-                _window_sum(features, "n_txn", t, 3), _window_sum(features, "n_txn", t + 3, 3)
-            ),
-            "frequency": _window_sum(features, "n_txn", t, 12),
-            "recency_days": end_day - last,
-            "net_outflow_3m": (
-                _window_sum(features, "outflow", t, 3) - _window_sum(features, "inflow", t, 3)
-            )
-            / np.maximum(aum, 1.0),
-            "n_accounts": _series(features, "n_accounts", t),
-            "tenure_months": features["tenure_months"].to_numpy(dtype=np.float64) - t,
-            "age": features["age"].to_numpy(dtype=np.float64),
-            "is_corporate": (features["customer_type"].astype(object).to_numpy() == "C").astype(
-                np.float64
-            ),
-        },
-        index=features.index,
-    )
-    out.loc[out["tenure_months"] < 0, "tenure_months"] = np.nan
-    return out
-
-
-def attrition_panel(
-    features: pd.DataFrame,
-    month_ends: list[_dt.date],
-    *,
-    horizon_months: int = 3,
-    drop_ratio: float = 0.5,
-    aum_floor: float = 1000.0,
-    panel_months: int = 6,
-    max_rows: int | None = None,
-    random_state: int = 0,
-) -> pd.DataFrame:
-    """Training panel of the attrition model: one row per customer × past month end.
-
-    Month ends ``t = horizon … horizon + panel_months − 1`` (each has ``horizon`` months of
-    future). A row is kept when AUM at t > ``aum_floor``. ``label`` = 1 when AUM at
-    ``t − horizon`` ≤ ``drop_ratio`` × AUM at t, or no account is open any more at ``t − horizon``.
-    AUM here is the month-average daily balance of the month ending at the month end.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``customer_no, as_of`` (the month end), :data:`ATTRITION_FEATURES` and ``label``;
-        sampled (fixed seed, equally per month end) down to ``max_rows`` when given.
-    """
-    need = horizon_months + panel_months - 1 + _ATTRITION_LOOKBACK
-    if len(month_ends) < need:
-        raise ValueError(
-            f"the attrition panel needs {need} months of series, got {len(month_ends)}"
-        )
-    rng = np.random.default_rng(random_state)
-    parts = []
-    per_period = None if max_rows is None else max(1, max_rows // panel_months)
-    for t in range(horizon_months, horizon_months + panel_months):
-        x = attrition_features_at(features, t, month_ends)
-        aum_t = x["aum"].to_numpy()
-        later = _series(features, "aum", t - horizon_months)
-        closed = _series(features, "n_accounts", t - horizon_months) <= 0
-        keep = np.flatnonzero(aum_t > aum_floor)
-        if per_period is not None and len(keep) > per_period:
-            keep = np.sort(rng.choice(keep, per_period, replace=False))
-        part = x.iloc[keep].copy()
-        part["label"] = ((later[keep] <= drop_ratio * aum_t[keep]) | closed[keep]).astype(np.int64)
-        part.insert(0, "as_of", month_ends[t])
-        parts.append(part)
-    panel = pd.concat(parts)
-    panel.index.name = "customer_no"
-    return panel.reset_index()
-
-
-# --------------------------------------------------------------------------------------------------
 # the pipeline
 # --------------------------------------------------------------------------------------------------
 
@@ -435,44 +294,17 @@ class _Steps:
         self.cpu_seconds[self._name] = round(time.process_time() - self._c0, 3)
         self.done += 1
 
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time the block as step ``name`` (reported as it starts)."""
+        self.start(name)
+        yield
+        self.stop()
+
     def warn(self, text: str, code: str = "TEXT", **params: Any) -> None:
         """Record a warning: English text, and a code with parameters for the pages."""
         self.warnings.append(text)
         self.warning_codes.append({"code": code, "params": params or {"text": text}})
-
-
-def _optional(name: str, steps: _Steps) -> ModuleType | None:
-    """Import a model module written alongside; a missing module is a warning, not a failure."""
-    try:
-        return import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            steps.warn(
-                f"{name} is not available: its columns are left empty",
-                "MODULE_MISSING",
-                module=name,
-            )
-            return None
-        raise
-
-
-def _jsonable(value: Any) -> Any:
-    """Recursively turn numpy / pandas / date values into JSON-serialisable ones."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, _dt.date | pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, int | str | bool) or value is None:
-        return value
-    return str(value)
 
 
 def run_scoring(
@@ -518,198 +350,53 @@ def run_scoring(
         13,
         TREND_MONTHS,
         replay,
-        int(att["horizon_months"]) + int(att["panel_months"]) - 1 + _ATTRITION_LOOKBACK,
+        int(att["horizon_months"]) + int(att["panel_months"]) - 1 + ATTRITION_LOOKBACK,
     )
     params = _feature_params(cfg, history)
     months = month_windows(as_of, history)
     month_ends = [m.month_end for m in months]
     diag: dict[str, Any] = {"as_of": as_of.isoformat(), "history_months": history}
 
-    # 1. features ----------------------------------------------------------------------------
-    steps.start("features")
-    exprs = feature_expressions(con, lake, as_of, params)
-    data = execute_features(exprs, params)
-    features = derive_features(data, as_of, params)
-    n = len(features)
-    diag["counts"] = {
-        "customers": n,
-        "accounts": data.accounts.num_rows,
-        "balance_accounts": data.balances.num_rows,
-        "customer_months_with_transactions": data.txn_monthly.num_rows,
-        "customers_with_transactions_in_history": data.txn_days.num_rows,
-        "large_transactions": data.large.num_rows,
-    }
-    steps.stop()
-
-    # 2. contribution ------------------------------------------------------------------------
-    steps.start("contribution")
-    contrib = compute_contribution(features, ContributionRates.from_config(cfg["contribution"]))
-    for col in ("contribution_month", "contribution_year", "contribution_top_share"):
-        features[col] = contrib[col]
-    diag["pareto"] = pareto_summary(contrib)
-    steps.stop()
-
-    # 3. tiers ---------------------------------------------------------------------------------
-    steps.start("tiers")
-    tier_results: dict[str, TierResult] = {
-        name: replay_tiers(features, scheme, month_ends[:replay])
-        for name, scheme in schemes.items()
-    }
-    tier_history = pd.concat([r.history for r in tier_results.values()], ignore_index=True)
-    diag["tiers"] = {
-        name: {str(k): int(v) for k, v in r.current["tier"].value_counts().items()}
-        for name, r in tier_results.items()
-    }
-    steps.stop()
-
-    # 4. rule attributes -------------------------------------------------------------------------
-    steps.start("attributes")
-    attrs = rule_attributes(features, cfg.get("attributes"))
-    steps.stop()
-
-    # 5. risk style ------------------------------------------------------------------------------
-    steps.start("riskstyle")
-    risk_style = pd.Series(None, index=features.index, dtype=object)
-    rs_mod = _optional("qiao.analytics.riskstyle", steps)
-    if rs_mod is not None:
-        cols = ["aum", "turnover", "n_trades", "avg_trade_size", "return_ratio", "risky_share"]
-        rs = rs_mod.rate_risk_style(
-            features[cols],
-            random_state=0,
-            sample_size=int(cfg["riskstyle"]["sample_size"]),
+    with steps.step("features"):
+        data, features, diag["counts"] = _features_step(con, lake, as_of, params)
+    with steps.step("contribution"):
+        contrib, diag["pareto"] = _contribution_step(features, cfg["contribution"])
+    with steps.step("tiers"):
+        tier_results, tier_history, diag["tiers"] = _tiers_step(
+            features, schemes, month_ends[:replay]
         )
-        risk_style = rs.labels.reindex(features.index).astype(object)
-        diag["riskstyle"] = {
-            "k": rs.k,
-            "silhouette": {str(k): v for k, v in rs.silhouette.items()},
-            "counts": dict(risk_style.value_counts()),
-            "warnings": list(getattr(rs, "warnings", [])),
-            "warning_codes": list(getattr(rs, "warning_codes", [])),
+    with steps.step("attributes"):
+        attrs = rule_attributes(features, cfg.get("attributes"))
+    with steps.step("riskstyle"):
+        risk_style, diag["riskstyle"] = _risk_style_step(features, cfg["riskstyle"])
+    with steps.step("assoc"):
+        cross_sell, rules, diag["assoc"] = _cross_sell_step(features, data, as_of, cfg["assoc"])
+    with steps.step("attrition"):
+        attrition = score_attrition(features, month_ends, att)
+        diag["attrition"] = attrition.diagnostics
+    with steps.step("clv"):
+        clv = _clv_step(features, contrib, cfg["clv"], params, months, steps)
+        if clv.diagnostics:
+            diag["clv"] = clv.diagnostics
+    with steps.step("events"):
+        events = _events(
+            tier_results,
+            data,
+            attrition.prob,
+            previous,
+            as_of,
+            params,
+            float(att["event_threshold"]),
+        )
+        if previous is not None and "tier_pyramid" in previous and "pyramid" in tier_results:
+            diag["tier_changes_vs_previous"] = _tier_changes(tier_results["pyramid"], previous)
+        diag["counts"]["events"] = {
+            str(k): int(v) for k, v in events["kind"].value_counts().items()
         }
-    steps.stop()
-
-    # 6. cross-sell ------------------------------------------------------------------------------
-    steps.start("assoc")
-    cross_sell = pd.Series("[]", index=features.index, dtype=object)
-    rules = pd.DataFrame()
-    as_mod = _optional("qiao.analytics.assoc", steps)
-    if as_mod is not None:
-        a = cfg["assoc"]
-        baskets = _baskets(features, data, as_of, str(a["item"]))
-        rules = as_mod.mine_rules(
-            baskets,
-            min_support=float(a["min_support"]),
-            min_confidence=float(a["min_confidence"]),
-            min_lift=float(a["min_lift"]),
-            max_len=int(a["max_len"]),
+    with steps.step("assemble"):
+        scores = _assemble(
+            features, as_of, contrib, tier_results, clv, attrition, risk_style, attrs, cross_sell
         )
-        cands = as_mod.cross_sell_candidates(baskets, rules, top_n=int(a["top_n"]))
-        cross_sell = _cross_sell_json(cands, features.index)
-        top = rules.head(int(a["top_rules_in_diagnostics"]))
-        diag["assoc"] = {
-            "item": a["item"],
-            "baskets": len(baskets),
-            "n_rules": len(rules),
-            "top_rules": _jsonable(top.to_dict("records")),
-            "customers_with_candidates": int(cands["customer_no"].nunique()) if len(cands) else 0,
-        }
-    steps.stop()
-
-    # 7. attrition --------------------------------------------------------------------------------
-    steps.start("attrition")
-    attrition_prob = pd.Series(np.nan, index=features.index)
-    attrition_reasons = pd.Series("[]", index=features.index, dtype=object)
-    attrition_codes = pd.Series("[]", index=features.index, dtype=object)
-    at_mod = _optional("qiao.analytics.attrition", steps)
-    if at_mod is not None:
-        panel = attrition_panel(
-            features,
-            month_ends,
-            horizon_months=int(att["horizon_months"]),
-            drop_ratio=float(att["drop_ratio"]),
-            aum_floor=float(att["aum_floor"]),
-            panel_months=int(att["panel_months"]),
-            max_rows=int(att["max_panel_rows"]),
-            random_state=0,
-        )
-        fit = at_mod.fit_attrition(
-            panel,
-            feature_cols=list(ATTRITION_FEATURES),
-            label_col="label",
-            time_col="as_of",
-            random_state=0,
-        )
-        now = attrition_features_at(features, 0, month_ends)
-        eligible = now["aum"].to_numpy() > float(att["aum_floor"])
-        scored = fit.predict(now[eligible].reset_index())
-        probs = scored["attrition_prob"].to_numpy(dtype=np.float64)
-        attrition_prob[eligible] = probs
-        reasons = [json.dumps(list(r), ensure_ascii=False) for r in scored["reasons"]]
-        attrition_reasons[eligible] = reasons
-        attrition_codes[eligible] = _attrition_codes_json(
-            at_mod.reason_code, scored["reason_codes"], getattr(fit.model, "medians_", {})
-        )
-        floor_text = json.dumps(
-            [f"AUM at most ¥{float(att['aum_floor']):,.0f}: not scored for attrition"]
-        )
-        attrition_reasons[~eligible] = floor_text
-        attrition_codes[~eligible] = json.dumps(
-            [{"code": "AUM_FLOOR", "params": {"amount": round(float(att["aum_floor"]))}}]
-        )
-        diag["attrition"] = {
-            "panel_rows": len(panel),
-            "panel_positive_rate": float(panel["label"].mean()) if len(panel) else None,
-            "metrics": _jsonable(fit.metrics),
-        }
-    steps.stop()
-
-    # 8. CLV ---------------------------------------------------------------------------------------
-    steps.start("clv")
-    clv_cols = _clv(
-        features, contrib["contribution_month"], cfg["clv"], params, months, steps, diag
-    )
-    steps.stop()
-
-    # 9. events ------------------------------------------------------------------------------------
-    steps.start("events")
-    events = _events(
-        tier_results, data, attrition_prob, previous, as_of, params, float(att["event_threshold"])
-    )
-    if previous is not None and "tier_pyramid" in previous and "pyramid" in tier_results:
-        prev = _previous_frame(previous)
-        now_tier = tier_results["pyramid"].current["tier"].astype(object)
-        common = now_tier.index.intersection(prev.index)
-        changed = now_tier[common] != prev.loc[common, "tier_pyramid"].astype(object)
-        diag["tier_changes_vs_previous"] = int(changed.sum())
-    diag["counts"]["events"] = {str(k): int(v) for k, v in events["kind"].value_counts().items()}
-    steps.stop()
-
-    # 10. assemble --------------------------------------------------------------------------------
-    steps.start("assemble")
-    scores = pd.DataFrame({"customer_no": features.index.to_numpy(dtype=object)})
-    scores["as_of"] = as_of
-    for col in MAIN_FEATURES:
-        scores[col] = features[col].to_numpy()
-    for col in ("revenue_month", "cost_month", "contribution_month", "contribution_year"):
-        scores[col] = contrib[col].to_numpy()
-    scores["contribution_rank"] = contrib["contribution_rank"].to_numpy()
-    scores["pareto_core"] = contrib["pareto_core"].to_numpy()
-    scores["tier_pyramid"] = _tier_codes(tier_results, "pyramid")
-    scores["tier_deposit"] = _tier_codes(tier_results, "deposit")
-    scores["tier_why"] = _why_json(tier_results, n)
-    for col in ("p_alive", "expected_txn_12m", "clv"):
-        scores[col] = clv_cols[col]
-    scores["attrition_prob"] = attrition_prob.to_numpy()
-    scores["attrition_reasons"] = attrition_reasons.to_numpy()
-    scores["attrition_reason_codes"] = attrition_codes.to_numpy()
-    scores["risk_style"] = risk_style.to_numpy()
-    for attr in ("stage", "motive", "need_mode"):
-        for col in (attr, f"{attr}_why", f"{attr}_why_code", f"{attr}_why_params"):
-            scores[col] = attrs[col].to_numpy()
-    scores["cross_sell"] = cross_sell.to_numpy()
-    scores["aum_series"] = _aum_series(features)
-    scores = scores[list(SCORE_COLUMNS)]
-    steps.stop()
 
     diag["seconds"] = steps.seconds
     diag["cpu_seconds"] = steps.cpu_seconds
@@ -723,10 +410,162 @@ def run_scoring(
         scores=scores,
         tier_history=tier_history,
         events=events,
-        diagnostics=_jsonable(diag),
+        diagnostics=jsonable(diag),
         features=features,
         rules=rules,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# the steps
+# --------------------------------------------------------------------------------------------------
+
+
+def _features_step(
+    con: BaseBackend, lake: Path, as_of: _dt.date, params: FeatureParams
+) -> tuple[FeatureData, pd.DataFrame, dict[str, Any]]:
+    """1. One row per customer, computed by the engine; and the row counts read."""
+    exprs = feature_expressions(con, lake, as_of, params)
+    data = execute_features(exprs, params)
+    features = derive_features(data, as_of, params)
+    counts = {
+        "customers": len(features),
+        "accounts": data.accounts.num_rows,
+        "balance_accounts": data.balances.num_rows,
+        "customer_months_with_transactions": data.txn_monthly.num_rows,
+        "customers_with_transactions_in_history": data.txn_days.num_rows,
+        "large_transactions": data.large.num_rows,
+    }
+    return data, features, counts
+
+
+def _contribution_step(
+    features: pd.DataFrame, cfg: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """2. Revenue − cost to serve; the month, year and core-share columns join the features
+    (the tier rules read them)."""
+    contrib = compute_contribution(features, ContributionRates.from_config(cfg))
+    for col in ("contribution_month", "contribution_year", "contribution_top_share"):
+        features[col] = contrib[col]
+    return contrib, pareto_summary(contrib)
+
+
+def _tiers_step(
+    features: pd.DataFrame, schemes: Mapping[str, Any], month_ends: list[_dt.date]
+) -> tuple[dict[str, TierResult], pd.DataFrame, dict[str, dict[str, int]]]:
+    """3. Each scheme replayed over the month ends: results, their joint history, tier counts."""
+    results = {name: replay_tiers(features, scheme, month_ends) for name, scheme in schemes.items()}
+    history = pd.concat([r.history for r in results.values()], ignore_index=True)
+    counts = {
+        name: {str(k): int(v) for k, v in r.current["tier"].value_counts().items()}
+        for name, r in results.items()
+    }
+    return results, history, counts
+
+
+def _risk_style_step(
+    features: pd.DataFrame, cfg: Mapping[str, Any]
+) -> tuple[pd.Series, dict[str, Any]]:
+    """5. K-means on trading behaviour: a style per customer, and the fit's diagnostics."""
+    cols = ["aum", "turnover", "n_trades", "avg_trade_size", "return_ratio", "risky_share"]
+    rs = rate_risk_style(
+        features[cols],
+        random_state=int(cfg["random_state"]),
+        sample_size=int(cfg["sample_size"]),
+    )
+    risk_style = rs.labels.reindex(features.index).astype(object)
+    diagnostics = {
+        "k": rs.k,
+        "silhouette": {str(k): v for k, v in rs.silhouette.items()},
+        "counts": dict(risk_style.value_counts()),
+        "warnings": list(rs.warnings),
+        "warning_codes": list(rs.warning_codes),
+    }
+    return risk_style, diagnostics
+
+
+def _cross_sell_step(
+    features: pd.DataFrame, data: FeatureData, as_of: _dt.date, cfg: Mapping[str, Any]
+) -> tuple[pd.Series, pd.DataFrame, dict[str, Any]]:
+    """6. Association rules on the holdings, then up to ``top_n`` candidates per customer."""
+    baskets = _baskets(features, data, as_of, str(cfg["item"]))
+    rules = mine_rules(
+        baskets,
+        min_support=float(cfg["min_support"]),
+        min_confidence=float(cfg["min_confidence"]),
+        min_lift=float(cfg["min_lift"]),
+        max_len=int(cfg["max_len"]),
+    )
+    cands = cross_sell_candidates(baskets, rules, top_n=int(cfg["top_n"]))
+    diagnostics = {
+        "item": cfg["item"],
+        "baskets": len(baskets),
+        "n_rules": len(rules),
+        "top_rules": jsonable(rules.head(int(cfg["top_rules_in_diagnostics"])).to_dict("records")),
+        "customers_with_candidates": int(cands["customer_no"].nunique()) if len(cands) else 0,
+    }
+    return _cross_sell_json(cands, features.index), rules, diagnostics
+
+
+def _clv_step(
+    features: pd.DataFrame,
+    contrib: pd.DataFrame,
+    cfg: Mapping[str, Any],
+    params: FeatureParams,
+    months: list[MonthWindow],
+    steps: _Steps,
+) -> ClvScores:
+    """8. P(alive), expected transactions and CLV (:func:`qiao.analytics.clv.nightly.score_clv`)."""
+    holdout_days = float(months[0].end - months[params.holdout_months - 1].start)
+    return score_clv(
+        features, contrib["contribution_month"], cfg, holdout_days=holdout_days, warn=steps.warn
+    )
+
+
+def _tier_changes(pyramid: TierResult, previous: pd.DataFrame) -> int:
+    """9. Customers whose pyramid tier differs from the previous snapshot's."""
+    prev = _previous_frame(previous)
+    now_tier = pyramid.current["tier"].astype(object)
+    common = now_tier.index.intersection(prev.index)
+    return int((now_tier[common] != prev.loc[common, "tier_pyramid"].astype(object)).sum())
+
+
+def _assemble(
+    features: pd.DataFrame,
+    as_of: _dt.date,
+    contrib: pd.DataFrame,
+    tier_results: Mapping[str, TierResult],
+    clv: ClvScores,
+    attrition: AttritionScores,
+    risk_style: pd.Series,
+    attrs: pd.DataFrame,
+    cross_sell: pd.Series,
+) -> pd.DataFrame:
+    """10. The scores table: :data:`SCORE_COLUMNS`, one row per customer."""
+    scores = pd.DataFrame({"customer_no": features.index.to_numpy(dtype=object)})
+    scores["as_of"] = as_of
+    for col in MAIN_FEATURES:
+        scores[col] = features[col].to_numpy()
+    for col in ("revenue_month", "cost_month", "contribution_month", "contribution_year"):
+        scores[col] = contrib[col].to_numpy()
+    scores["contribution_rank"] = contrib["contribution_rank"].to_numpy()
+    scores["pareto_core"] = contrib["pareto_core"].to_numpy()
+    scores["tier_pyramid"] = _tier_codes(tier_results, "pyramid")
+    scores["tier_deposit"] = _tier_codes(tier_results, "deposit")
+    scores["tier_why"] = _why_json(tier_results, len(features))
+    scores["p_alive"] = clv.p_alive
+    scores["expected_txn_12m"] = clv.expected_txn_12m
+    scores["clv"] = clv.clv
+    scores["attrition_prob"] = attrition.prob.to_numpy()
+    scores["attrition_reasons"] = attrition.reasons.to_numpy()
+    scores["attrition_reason_codes"] = attrition.reason_codes.to_numpy()
+    scores["risk_style"] = risk_style.to_numpy()
+    for attr in ("stage", "motive", "need_mode"):
+        for col in (attr, f"{attr}_why", f"{attr}_why_code", f"{attr}_why_params"):
+            scores[col] = attrs[col].to_numpy()
+    scores["cross_sell"] = cross_sell.to_numpy()
+    scores["aum_series"] = _aum_series(features)
+    return scores[list(SCORE_COLUMNS)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -751,22 +590,6 @@ def _baskets(features: pd.DataFrame, data: FeatureData, as_of: _dt.date, item: s
         columns={"product_code": "item"}
     )
     return out.drop_duplicates().reset_index(drop=True)
-
-
-def _attrition_codes_json(
-    reason_code: Callable[[str, float | None, float], tuple[str, dict[str, Any]]],
-    codes: Any,
-    medians: Mapping[str, float],
-) -> list[str]:
-    """``[(feature, value), …]`` per customer → JSON text ``[{"code", "params"}, …]``."""
-    out = []
-    for row in codes:
-        items = []
-        for feature, value in row:
-            code, params = reason_code(feature, value, medians.get(feature, math.nan))
-            items.append({"code": code, "params": params})
-        out.append(json.dumps(items, ensure_ascii=False, separators=(",", ":")))
-    return out
 
 
 def _cross_sell_json(cands: pd.DataFrame, index: pd.Index) -> pd.Series:
@@ -931,135 +754,3 @@ def _events(
     return out.sort_values(["customer_no", "event_date", "kind"], kind="stable").reset_index(
         drop=True
     )
-
-
-def _clv(
-    features: pd.DataFrame,
-    contribution_month: pd.Series,
-    cfg: Mapping[str, Any],
-    params: FeatureParams,
-    months: list[Any],
-    steps: _Steps,
-    diag: dict[str, Any],
-) -> dict[str, FloatArray]:
-    """P(alive), expected transactions in 12 months and CLV (see ``docs/analytics.md``)."""
-    n = len(features)
-    horizon = int(cfg["horizon_months"])
-    d = float(cfg["monthly_discount"])
-    annuity = float(sum((1.0 + d) ** -m for m in range(1, horizon + 1)))
-    contrib = contribution_month.to_numpy(dtype=np.float64)
-    has_txn = features["rfm_has_txn"].to_numpy(dtype=np.float64) > 0
-    holds = (features["aum"].to_numpy() > 0) | (features["n_accounts"].to_numpy() > 0)
-    # No customer-initiated transaction in the window: BG/NBD's P(alive | x = 0) is 1, which we
-    # keep only for customers who still hold something.
-    p_alive = np.where(holds, 1.0, 0.0)
-    expected = np.zeros(n)
-    clv = p_alive * contrib * annuity
-    out = {"p_alive": p_alive, "expected_txn_12m": expected, "clv": clv}
-    clv_mod = _optional("qiao.analytics.clv", steps)
-    if clv_mod is None or not has_txn.any():
-        return out
-    x = features["rfm_x"].to_numpy(dtype=np.float64)
-    t_x = features["rfm_t_x"].to_numpy(dtype=np.float64)
-    big_t = np.maximum(features["rfm_T"].to_numpy(dtype=np.float64), np.maximum(t_x, 1.0))
-    rng = np.random.default_rng(0)
-    cap = int(cfg["max_fit_customers"])
-    fit_rows = np.flatnonzero(has_txn)
-    if len(fit_rows) > cap:
-        fit_rows = np.sort(rng.choice(fit_rows, cap, replace=False))
-    info: dict[str, Any] = {
-        "fit_customers": len(fit_rows),
-        "customers_with_txn": int(has_txn.sum()),
-    }
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        model = clv_mod.BetaGeoFitter().fit(x[fit_rows], t_x[fit_rows], big_t[fit_rows])
-    for w in caught:
-        steps.warn(f"BG/NBD: {w.message}", "BGNBD", message=str(w.message))
-    info["params"] = dict(model.params_)
-    info["converged"] = bool(getattr(model, "converged_", True))
-    info["loglik"] = float(getattr(model, "loglik_", float("nan")))
-
-    # Evaluate on distinct (x, t_x, T) triples only, then spread back.
-    rows = np.flatnonzero(has_txn)
-    triples = np.stack([x[rows], t_x[rows], big_t[rows]], axis=1)
-    uniq, inverse = np.unique(triples, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    ux, utx, ut = uniq[:, 0], uniq[:, 1], uniq[:, 2]
-    pa_u = np.asarray(model.conditional_probability_alive(ux, utx, ut), dtype=np.float64)
-    ex_u = np.asarray(
-        model.conditional_expected_number_of_purchases_up_to_time(365.0, ux, utx, ut),
-        dtype=np.float64,
-    )
-    factor_u = np.asarray(
-        clv_mod.balance_based_clv(
-            model, ux, utx, ut, np.ones(len(ux)), horizon_months=horizon, discount_rate=d, freq="D"
-        ),
-        dtype=np.float64,
-    )
-    bad = ~np.isfinite(factor_u) | ~np.isfinite(pa_u)
-    if bad.any():
-        # hyp2f1 overflows for degenerate parameters (a + b huge, typical of thin data): keep
-        # P(alive) now for the whole horizon there, and say so.
-        pa_u = np.where(np.isfinite(pa_u), pa_u, 1.0)
-        factor_u = np.where(np.isfinite(factor_u), factor_u, pa_u * annuity)
-        steps.warn(
-            f"CLV: P(alive) could not be projected for {int(bad.sum())} RFM patterns "
-            "(degenerate BG/NBD parameters); today's P(alive) is used for the whole horizon",
-            "CLV_NOT_PROJECTED",
-            n=int(bad.sum()),
-        )
-    ex_u = np.where(np.isfinite(ex_u), ex_u, np.nan)
-    p_alive[rows] = pa_u[inverse]
-    expected[rows] = ex_u[inverse]
-    clv[rows] = factor_u[inverse] * contrib[rows]
-    info["distinct_rfm_rows"] = len(uniq)
-    info["holdout"] = _clv_holdout(clv_mod, features, params, months, rng, cap, steps)
-    diag["clv"] = info
-    return out
-
-
-def _clv_holdout(
-    clv_mod: ModuleType,
-    features: pd.DataFrame,
-    params: FeatureParams,
-    months: list[Any],
-    rng: np.random.Generator,
-    cap: int,
-    steps: _Steps,
-) -> list[dict[str, Any]] | None:
-    """Fit on the calibration months, compare predicted and actual holdout transaction days."""
-    t_cal = features["rfm_T_cal"].to_numpy(dtype=np.float64)
-    rows = np.flatnonzero(t_cal > 0)
-    if len(rows) < 30:
-        steps.warn(
-            "BG/NBD holdout check skipped: fewer than 30 customers in the calibration period",
-            "HOLDOUT_SKIPPED",
-            n=30,
-        )
-        return None
-    if len(rows) > cap:
-        rows = np.sort(rng.choice(rows, cap, replace=False))
-    x = features["rfm_x_cal"].to_numpy(dtype=np.float64)[rows]
-    t_x = features["rfm_t_x_cal"].to_numpy(dtype=np.float64)[rows]
-    big_t = np.maximum(t_cal[rows], t_x)
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        model = clv_mod.BetaGeoFitter().fit(x, t_x, big_t)
-    for w in caught:
-        steps.warn(
-            f"BG/NBD (calibration): {w.message}", "BGNBD_CALIBRATION", message=str(w.message)
-        )
-    duration = float(months[0].end - months[params.holdout_months - 1].start)
-    frame = pd.DataFrame(
-        {
-            "frequency_cal": x,
-            "recency_cal": t_x,
-            "T_cal": big_t,
-            "frequency_holdout": features["rfm_x_holdout"].to_numpy(dtype=np.float64)[rows],
-            "duration_holdout": duration,
-        }
-    )
-    report = clv_mod.holdout_report(model, frame)
-    records = report.reset_index().to_dict("records")
-    return [{str(k): _jsonable(v) for k, v in r.items()} for r in records]

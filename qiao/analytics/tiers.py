@@ -40,6 +40,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from qiao.analytics.jsonable import jsonable
+
 __all__ = [
     "OPS",
     "Condition",
@@ -446,7 +448,7 @@ class TierResult:
         row = self.current.iloc[pos]
         tier = self.scheme.tier(str(row["tier"]))
         conditions = [
-            {**c, "actual": _jsonable(float(self.values[c["feature"]][pos]))}
+            {**c, "actual": jsonable(float(self.values[c["feature"]][pos]))}
             for c in tier.conditions(int(row["rule_index"]))
         ]
         out: dict[str, Any] = {
@@ -454,7 +456,7 @@ class TierResult:
             "tier": str(row["tier"]),
             "rule": str(row["rule"]),
             "conditions": conditions,
-            "values": {k: _jsonable(float(v[pos])) for k, v in self.values.items()},
+            "values": {k: jsonable(float(v[pos])) for k, v in self.values.items()},
             "since": row["since"].isoformat() if row["since"] is not None else None,
             "held_by_hysteresis": bool(row["held_by_hysteresis"]),
             "months_below": int(row["months_below"]),
@@ -558,10 +560,6 @@ def join_text(pieces: Sequence[Any]) -> Any:
         ],
         "",
     )
-
-
-def _jsonable(x: float) -> float | None:
-    return x if math.isfinite(x) else None
 
 
 def _json_numbers(values: npt.NDArray[np.float64]) -> Any:

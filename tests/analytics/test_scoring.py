@@ -13,14 +13,13 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
+from qiao.analytics.attrition import ATTRITION_FEATURES, attrition_panel
 from qiao.analytics.contribution import ContributionRates, compute_contribution, pareto_summary
 from qiao.analytics.features import month_windows
 from qiao.analytics.lake import connect
 from qiao.analytics.scoring import (
-    ATTRITION_FEATURES,
     SCORE_COLUMNS,
     ScoringResult,
-    attrition_panel,
     load_scoring_config,
     run_scoring,
 )
