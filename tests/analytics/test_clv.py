@@ -29,6 +29,7 @@ from lifetimes import ParetoNBDFitter as LtParetoNBD
 from lifetimes.utils import calibration_and_holdout_data as lt_calibration_and_holdout
 from lifetimes.utils import summary_data_from_transaction_data
 from scipy.optimize import check_grad
+from sklearn.base import clone
 
 from qiao.analytics.clv import (
     BetaGeoFitter,
@@ -223,6 +224,26 @@ def test_penalizer_matches_lifetimes(cdnow: pd.DataFrame) -> None:
     for name in ("r", "alpha", "a", "b"):
         assert ours.params_[name] == pytest.approx(ref.params_[name], rel=1e-3)
     assert ours.get_params()["penalizer_coef"] == 0.1
+
+
+@pytest.mark.parametrize("cls", [BetaGeoFitter, ParetoNBDFitter, GammaGammaFitter])
+def test_fitters_clone_and_the_clone_refits_to_the_same_parameters(
+    cls: type[Any], cdnow: pd.DataFrame, cdnow_monetary: pd.DataFrame
+) -> None:
+    """scikit-learn's contract: ``clone`` copies the constructor parameters, not the fit."""
+    original = cls(penalizer_coef=0.01, tol=1e-8, max_iter=500, min_customers=10)
+    if cls is GammaGammaFitter:
+        data = (cdnow_monetary["x"], cdnow_monetary["zbar"])
+    else:
+        data = (cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    original.fit(*data)
+    copy = clone(original)
+    assert type(copy) is cls and copy is not original
+    assert copy.get_params() == original.get_params()
+    assert not hasattr(copy, "params_")
+    assert copy.fit(*data).params_ == original.params_
+    assert copy.set_params(penalizer_coef=0.0) is copy and copy.penalizer_coef == 0.0
+    assert original.get_params()["penalizer_coef"] == 0.01
 
 
 def test_weights_equal_repeated_rows(cdnow: pd.DataFrame) -> None:

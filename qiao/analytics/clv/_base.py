@@ -9,6 +9,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import OptimizeResult, minimize
+from sklearn.base import BaseEstimator
 
 FloatArray = NDArray[np.float64]
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
@@ -123,8 +124,11 @@ def minimize_log_params(
     return res
 
 
-class BaseFitter:
+class BaseFitter(BaseEstimator):
     """Common parameters, fitted attributes and convergence reporting (scikit-learn style).
+
+    A scikit-learn estimator: ``__init__`` stores its parameters as given (checked in ``fit``),
+    so ``get_params`` / ``set_params`` and ``sklearn.base.clone`` work as for any estimator.
 
     Parameters
     ----------
@@ -159,21 +163,12 @@ class BaseFitter:
         self.max_iter = max_iter
         self.min_customers = min_customers
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters, as in scikit-learn."""
-        return {
-            "penalizer_coef": self.penalizer_coef,
-            "tol": self.tol,
-            "max_iter": self.max_iter,
-            "min_customers": self.min_customers,
-        }
-
     def __repr__(self) -> str:
         name = type(self).__name__
         if hasattr(self, "params_"):
             inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
             return f"<{name} fitted on {self.n_} customers: {inner}>"
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{name}({args})"
 
     def _check_fitted(self) -> tuple[float, ...]:
