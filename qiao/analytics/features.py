@@ -55,6 +55,7 @@ from qiao.analytics.lake import (
     read_ref,
     read_transactions,
 )
+from qiao.core import vocab
 
 __all__ = [
     "ASSET_CATEGORIES",
@@ -73,44 +74,18 @@ __all__ = [
     "month_windows",
 ]
 
-CATEGORIES: tuple[str, ...] = (
-    "BOND",
-    "CARD",
-    "DEMAND",
-    "FUND",
-    "INSURANCE",
-    "LOAN",
-    "PRECIOUS_METAL",
-    "SETTLEMENT",
-    "TIME",
-    "WEALTH",
-)
+CATEGORIES: tuple[str, ...] = tuple(sorted(vocab.CATEGORIES.codes))
 """Product categories of the catalogue (sorted; ``categories_held`` lists them in this order)."""
 
-ASSET_CATEGORIES: tuple[str, ...] = (
-    "DEMAND",
-    "TIME",
-    "WEALTH",
-    "FUND",
-    "BOND",
-    "INSURANCE",
-    "PRECIOUS_METAL",
-)
+ASSET_CATEGORIES: tuple[str, ...] = vocab.CATEGORIES.having("aum")
 """Categories whose balances count towards AUM (assets under management)."""
 
-DEPOSIT_CATEGORIES: tuple[str, ...] = ("DEMAND", "TIME")
-ELECTRONIC_CHANNELS: tuple[str, ...] = (
-    "ONLINE",
-    "MOBILE",
-    "PHONE",
-    "WECHAT",
-    "CORP_ONLINE",
-    "BANK_LINK",
-)
-SELF_SERVICE_CHANNELS: tuple[str, ...] = ("ATM", "POS")
-COUNTER_CHANNELS: tuple[str, ...] = ("COUNTER",)
-RISKY_LEVELS: tuple[str, ...] = ("R3", "R4", "R5")
-MOTIVES: tuple[str, ...] = ("ACCUMULATE", "APPRECIATE", "LOAN")
+DEPOSIT_CATEGORIES: tuple[str, ...] = vocab.CATEGORIES.having("deposit")
+ELECTRONIC_CHANNELS: tuple[str, ...] = vocab.CHANNELS.having("electronic")
+SELF_SERVICE_CHANNELS: tuple[str, ...] = vocab.CHANNELS.having("self_service")
+COUNTER_CHANNELS: tuple[str, ...] = vocab.CHANNELS.having("counter")
+RISKY_LEVELS: tuple[str, ...] = vocab.RISK_LEVELS.having("risky")
+MOTIVES: tuple[str, ...] = vocab.MOTIVES.codes
 
 _EPOCH = _dt.date(1970, 1, 1)
 FloatArray = npt.NDArray[np.float64]
@@ -141,7 +116,7 @@ class FeatureParams:
     large_txn_threshold: float = 50_000.0
     large_window_days: int = 30
     contacts_window_days: int = 90
-    bank_initiated_txn_types: tuple[str, ...] = ("INTEREST", "FEE", "SALARY")
+    bank_initiated_txn_types: tuple[str, ...] = vocab.TXN_TYPES.having("bank_initiated")
     utc_offset_hours: int = 8
     holdout_months: int = 3
 

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core.forms import BootstrapMixin
+from qiao.core.tiers import tier_labels
 from qiao.customers.models import (
     Customer,
     CustomerType,
@@ -25,7 +26,6 @@ from qiao.customers.selectors import (
     EBANKING_STATES,
     MASKERS,
     SORTS,
-    TIER_LABELS,
     CustomerFilters,
     mask_field,
 )
@@ -62,7 +62,7 @@ class CustomerFilterForm(BootstrapMixin, forms.Form):
     tiers = forms.MultipleChoiceField(
         label=_("Tier"),
         required=False,
-        choices=list(TIER_LABELS.items()),
+        choices=[],  # the tier rule set's tiers and labels, set for each form
         widget=forms.SelectMultiple(attrs={"size": 3}),
     )
     customer_type = forms.ChoiceField(
@@ -105,6 +105,12 @@ class CustomerFilterForm(BootstrapMixin, forms.Form):
     sort = forms.ChoiceField(
         label=_("Sort"), required=False, choices=[(k, SORT_LABELS[k]) for k in SORTS]
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tiers = self.fields["tiers"]
+        assert isinstance(tiers, forms.MultipleChoiceField)
+        tiers.choices = list(tier_labels("pyramid").items())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -36,6 +36,7 @@ from qiao.core.masking import (
     mask_mobile,
     mask_name,
 )
+from qiao.core.tiers import tier_codes
 from qiao.customers.models import (
     Customer,
     CustomerStanding,
@@ -121,15 +122,6 @@ def customer_lookup_for_referral(*, staff: Staff, customer_no: str) -> Customer 
 
 # ---------------------------------------------------------------- labels and masking
 
-#: The pyramid tiers written by the nightly scoring (CustomerStanding.tier), best first.
-TIER_LABELS: dict[str, Any] = {
-    "DIAMOND": _("Diamond"),
-    "PLATINUM": _("Platinum"),
-    "GOLD": _("Gold"),
-    "ORDINARY": _("Ordinary"),
-    "RESTRICTED": _("Restricted"),
-}
-
 #: Masking of each personal field (JR/T 0171 C2), applied before any value leaves the server.
 MASKERS: dict[str, Callable[[str], str]] = {
     "id_no": mask_id_no,
@@ -146,10 +138,6 @@ def mask_field(field: str, value: Any) -> str:
     text = "" if value is None else str(value)
     masker = MASKERS.get(field)
     return masker(text) if masker and text else text
-
-
-def tier_label(tier: str) -> str:
-    return str(TIER_LABELS.get(tier, tier or "—"))
 
 
 # ---------------------------------------------------------------- list filters
@@ -346,7 +334,7 @@ def standings_visible_to(*, staff: Staff) -> QuerySet[CustomerStanding]:
 def customer_tier_counts(*, staff: Staff) -> dict[str, int]:
     rows = standings_visible_to(staff=staff).values("tier").annotate(n=Count("pk")).order_by()
     counts = {row["tier"]: row["n"] for row in rows}
-    ordered = {t: counts.pop(t) for t in TIER_LABELS if t in counts}
+    ordered = {t: counts.pop(t) for t in tier_codes("pyramid") if t in counts}
     ordered.update(sorted(counts.items()))
     return ordered
 

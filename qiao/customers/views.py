@@ -25,6 +25,7 @@ from qiao.audit.services import audit_record, audit_record_batch
 from qiao.core.csvsafe import csv_safe_row
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
+from qiao.core.tiers import tier_label
 from qiao.customers import lake_views
 from qiao.customers.forms import (
     AssignForm,
@@ -58,7 +59,6 @@ from qiao.customers.selectors import (
     search_query_for_audit,
     search_terms,
     staff_assignable_by,
-    tier_label,
 )
 from qiao.customers.services import (
     REVEALABLE_FIELDS,

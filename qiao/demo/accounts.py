@@ -7,30 +7,40 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from qiao.core.vocab import CATEGORIES
+
 from . import pools
 from .base import Span, stream
 from .codes import NA_DAY, date_array, decimal_array, int_text, join, luhn_numbers, take
 from .people import BAND_ASSET_SHARE, MIDDLE, MINOR, OLD, YOUNG, Customers
 
-CATS = (
-    "DEMAND",
-    "TIME",
-    "WEALTH",
-    "FUND",
-    "BOND",
-    "INSURANCE",
-    "PRECIOUS_METAL",
-    "LOAN",
-    "CARD",
-    "SETTLEMENT",
-)
-C_DEMAND, C_TIME, C_WEALTH, C_FUND, C_BOND, C_INS, C_GOLD, C_LOAN, C_CARD, C_SET = range(10)
+CATS = CATEGORIES.codes
+C_DEMAND = CATS.index("DEMAND")
+C_TIME = CATS.index("TIME")
+C_WEALTH = CATS.index("WEALTH")
+C_FUND = CATS.index("FUND")
+C_BOND = CATS.index("BOND")
+C_INS = CATS.index("INSURANCE")
+C_GOLD = CATS.index("PRECIOUS_METAL")
+C_LOAN = CATS.index("LOAN")
+C_CARD = CATS.index("CARD")
+C_SET = CATS.index("SETTLEMENT")
 #: how a balance evolves: 0 no balance rows, 1 random walk, 2 constant principal, 3 amortising loan
 K_NONE, K_WALK, K_CONST, K_LOAN = 0, 1, 2, 3
-KIND_OF_CAT = np.array(
-    [K_WALK, K_CONST, K_WALK, K_WALK, K_CONST, K_CONST, K_WALK, K_LOAN, K_NONE, K_NONE]
-)
-ASSET_CATS = np.array([True, True, True, True, True, True, True, False, False, False])
+_KIND = {
+    "DEMAND": K_WALK,
+    "TIME": K_CONST,
+    "WEALTH": K_WALK,
+    "FUND": K_WALK,
+    "BOND": K_CONST,
+    "INSURANCE": K_CONST,
+    "PRECIOUS_METAL": K_WALK,
+    "LOAN": K_LOAN,
+    "CARD": K_NONE,
+    "SETTLEMENT": K_NONE,
+}
+KIND_OF_CAT = np.array([_KIND[c] for c in CATS])
+ASSET_CATS = np.array([c in CATEGORIES.having("aum") for c in CATS])
 ACTIVE, DORMANT, CLOSED = 0, 1, 2
 STATUS_NAMES = ("ACTIVE", "DORMANT", "CLOSED")
 

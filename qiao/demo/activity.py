@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from qiao.core import vocab
+
 from .accounts import (
     ASSET_CATS,
     C_BOND,
@@ -42,52 +44,44 @@ from .links import FAR, S_LINK, S_MOBILE, S_ONLINE, S_PHONE, S_PRO, S_WECHAT, EB
 from .people import MINOR, OLD, YOUNG, Customers
 from .pools import PRODUCTS
 
-CHANNELS = (
-    "COUNTER",
-    "ATM",
-    "ONLINE",
-    "MOBILE",
-    "PHONE",
-    "WECHAT",
-    "POS",
-    "CORP_ONLINE",
-    "BANK_LINK",
-)
-CH_COUNTER, CH_ATM, CH_ONLINE, CH_MOBILE, CH_PHONE, CH_WECHAT, CH_POS, CH_CORP, CH_LINK = range(9)
+CHANNELS = vocab.CHANNELS.codes
+CH_COUNTER = CHANNELS.index("COUNTER")
+CH_ATM = CHANNELS.index("ATM")
+CH_ONLINE = CHANNELS.index("ONLINE")
+CH_MOBILE = CHANNELS.index("MOBILE")
+CH_PHONE = CHANNELS.index("PHONE")
+CH_WECHAT = CHANNELS.index("WECHAT")
+CH_POS = CHANNELS.index("POS")
+CH_CORP = CHANNELS.index("CORP_ONLINE")
+CH_LINK = CHANNELS.index("BANK_LINK")
 #: column of EBanking.avail_* that must be open for each channel (-1: always usable)
-CH_AVAIL = np.array([-1, -1, 0, 1, 2, 3, -1, 4, 5])
-TYPES = (
-    "DEPOSIT",
-    "WITHDRAWAL",
-    "TRANSFER",
-    "PAYMENT",
-    "BILL_PAY",
-    "TOPUP",
-    "SALARY",
-    "INTEREST",
-    "FEE",
-    "PURCHASE",
-    "REDEMPTION",
-    "LOAN_DRAWDOWN",
-    "LOAN_REPAYMENT",
-    "OTHER",
-)
-(
-    T_DEP,
-    T_WDR,
-    T_TRF,
-    T_PAY,
-    T_BILL,
-    T_TOPUP,
-    T_SAL,
-    T_INT,
-    T_FEE,
-    T_BUY,
-    T_SELL,
-    T_DRAW,
-    T_REPAY,
-    T_OTHER,
-) = range(14)
+_AVAIL = {
+    "COUNTER": -1,
+    "ATM": -1,
+    "ONLINE": 0,
+    "MOBILE": 1,
+    "PHONE": 2,
+    "WECHAT": 3,
+    "POS": -1,
+    "CORP_ONLINE": 4,
+    "BANK_LINK": 5,
+}
+CH_AVAIL = np.array([_AVAIL[c] for c in CHANNELS])
+TYPES = vocab.TXN_TYPES.codes
+T_DEP = TYPES.index("DEPOSIT")
+T_WDR = TYPES.index("WITHDRAWAL")
+T_TRF = TYPES.index("TRANSFER")
+T_PAY = TYPES.index("PAYMENT")
+T_BILL = TYPES.index("BILL_PAY")
+T_TOPUP = TYPES.index("TOPUP")
+T_SAL = TYPES.index("SALARY")
+T_INT = TYPES.index("INTEREST")
+T_FEE = TYPES.index("FEE")
+T_BUY = TYPES.index("PURCHASE")
+T_SELL = TYPES.index("REDEMPTION")
+T_DRAW = TYPES.index("LOAN_DRAWDOWN")
+T_REPAY = TYPES.index("LOAN_REPAYMENT")
+T_OTHER = TYPES.index("OTHER")
 CREDIT, DEBIT = 0, 1
 NO_GAIN = np.iinfo(np.int64).min
 

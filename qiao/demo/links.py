@@ -9,6 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from qiao.core import vocab
+
 from . import pools
 from .accounts import C_LOAN, CLOSED, Accounts
 from .base import Span, day_of, stream
@@ -173,16 +175,14 @@ def payroll_table(pr: Payroll, cust: Customers, a: Accounts) -> pa.Table:
 # ---------------------------------------------------------------------------------------------
 # E-banking
 
-SERVICES = (
-    "ONLINE",
-    "MOBILE",
-    "PHONE",
-    "WECHAT",
-    "CORP_ONLINE_QUERY",
-    "CORP_ONLINE_PRO",
-    "BANK_LINK",
-)
-S_ONLINE, S_MOBILE, S_PHONE, S_WECHAT, S_QUERY, S_PRO, S_LINK = range(7)
+SERVICES = vocab.EBANKING_SERVICES.codes
+S_ONLINE = SERVICES.index("ONLINE")
+S_MOBILE = SERVICES.index("MOBILE")
+S_PHONE = SERVICES.index("PHONE")
+S_WECHAT = SERVICES.index("WECHAT")
+S_QUERY = SERVICES.index("CORP_ONLINE_QUERY")
+S_PRO = SERVICES.index("CORP_ONLINE_PRO")
+S_LINK = SERVICES.index("BANK_LINK")
 LAUNCH = {
     S_ONLINE: (2005, 1, 1),
     S_MOBILE: (2012, 3, 1),
@@ -299,7 +299,7 @@ def build_ebanking(
     ec = np.concatenate(rows_c).astype(np.int64)
     es = np.concatenate(rows_s).astype(np.int64)
     ea = np.concatenate(rows_act)
-    launch = np.array([day_of(_d(*LAUNCH[s])) for s in range(7)])[es]
+    launch = np.array([day_of(_d(*LAUNCH[s])) for s in range(len(SERVICES))])[es]
     lo = np.maximum(cust.open_d[ec], launch)
     hi = alive_hi[ec]
     delay = np.where(ea, np.minimum(rng.geometric(0.12, len(ec)) - 1, 60), 0)

@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from qiao.core import vocab
+
 from . import pools
 from .base import Span, add_years, age_on, day_of, stream, ymd
 from .codes import (
@@ -27,7 +29,7 @@ BAND_COUNT_SHARE = (0.08, 0.1992, 0.4146, 0.3062)  # seed 002 R2 (the <18 / >60 
 BAND_ASSET_SHARE = (0.03, 0.065, 0.4323, 0.4727)
 CORPORATE_SHARE = 0.05
 
-OWNER_ROLES = ("CM", "SENIOR_CM", "TEAM_LEAD", "OUTLET_HEAD")
+OWNER_ROLES = vocab.ROLES.having("owner")
 
 
 def band_of(age: np.ndarray) -> np.ndarray:

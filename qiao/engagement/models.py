@@ -13,6 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.choices import choice
+from qiao.core.vocab import CONTACT_CHANNELS
+
 
 class Requirement(models.TextChoices):
     CALL = "CALL", _("Call")
@@ -50,13 +53,13 @@ class CadenceRule(models.Model):
 
 
 class Channel(models.TextChoices):
-    PHONE = "PHONE", _("Phone call")
-    MEETING = "MEETING", _("Meeting")
-    VISIT = "VISIT", _("Visit")
-    SMS = "SMS", _("SMS")
-    WECHAT = "WECHAT", _("WeChat")
-    EMAIL = "EMAIL", _("E-mail")
-    OUTLET = "OUTLET", _("At the outlet")
+    PHONE = choice(CONTACT_CHANNELS, "PHONE")
+    MEETING = choice(CONTACT_CHANNELS, "MEETING")
+    VISIT = choice(CONTACT_CHANNELS, "VISIT")
+    SMS = choice(CONTACT_CHANNELS, "SMS")
+    WECHAT = choice(CONTACT_CHANNELS, "WECHAT")
+    EMAIL = choice(CONTACT_CHANNELS, "EMAIL")
+    OUTLET = choice(CONTACT_CHANNELS, "OUTLET")
 
 
 #: Channels that meet each cadence requirement (a meeting is also a call; see docs/engagement.md).

@@ -9,17 +9,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-TIER_LABELS = {
-    "DIAMOND": _("Diamond (钻石)"),
-    "PLATINUM": _("Platinum (白金)"),
-    "GOLD": _("Gold (金)"),
-    "ORDINARY": _("Ordinary (普通)"),
-    "RESTRICTED": _("Restricted (限制)"),
-    # The deposit scheme of seed 000 (S0 L29): 10–20万 quality, 20–30万 key, 30万+ VIP.
-    "VIP": _("VIP"),
-    "KEY": _("Key maintenance (重点维护)"),
-    "QUALITY": _("Quality prospect (优质)"),
-}
+from qiao.core.tiers import tier_label
 
 REASONS: dict[str, Any] = {
     "CADENCE_NEVER": _(
@@ -56,7 +46,6 @@ def _labels(language: str) -> dict[str, dict[Any, str]]:
 
     return {
         "requirement": {k: str(v) for k, v in Requirement.choices},
-        "tier": {k: str(v) for k, v in TIER_LABELS.items()},
         "festival": {k: str(v) for k, v in FESTIVAL_NAMES.items()},
         "reason": {k: str(v) for k, v in ReferralReason.choices},
         "templates": {k: str(v) for k, v in REASONS.items()},
@@ -71,14 +60,15 @@ def render_reason(code: str, params: dict[str, Any]) -> str:
     p = dict(params or {})
     for key, kind in (
         ("requirement", "requirement"),
-        ("tier", "tier"),
-        ("old", "tier"),
-        ("new", "tier"),
         ("festival", "festival"),
         ("reason", "reason"),
     ):
         if key in p:
             p[key] = labels[kind].get(p[key], p[key] or "—")
+    # Tiers as the tier rule set names them now (an analyst may rename one in the admin).
+    for key in ("tier", "old", "new"):
+        if key in p:
+            p[key] = tier_label(p[key])
     if "amount" in p:
         p["amount"] = _money(p["amount"])
     try:

@@ -12,6 +12,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core import validators as v
+from qiao.core import vocab
 from qiao.customers.rules import CUSTOMER_FIELDS
 
 Cleaner = Callable[[str], Any]
@@ -21,72 +22,18 @@ def _enum(*choices: str) -> Cleaner:
     return partial(v.clean_enum, choices=choices)
 
 
-UNIT_LEVELS = ("HEAD_OFFICE", "BRANCH", "SUB_BRANCH", "OUTLET")
-ROLES = (
-    "CM",
-    "SENIOR_CM",
-    "TEAM_LEAD",
-    "OUTLET_HEAD",
-    "LOBBY",
-    "PRODUCT_MANAGER",
-    "RISK_MANAGER",
-    "ANALYST",
-    "ADMIN",
-    "AUDITOR",
-)
-GRADES = ("JUNIOR", "INTERMEDIATE", "SENIOR", "PRINCIPAL")
-CATEGORIES = (
-    "DEMAND",
-    "TIME",
-    "WEALTH",
-    "FUND",
-    "BOND",
-    "INSURANCE",
-    "PRECIOUS_METAL",
-    "LOAN",
-    "CARD",
-    "SETTLEMENT",
-)
-RATED = {"WEALTH", "FUND", "BOND", "INSURANCE", "PRECIOUS_METAL"}
-RISK_LEVELS = ("R1", "R2", "R3", "R4", "R5")
-MOTIVES = ("ACCUMULATE", "APPRECIATE", "LOAN")
-CHANNELS = (
-    "COUNTER",
-    "ATM",
-    "ONLINE",
-    "MOBILE",
-    "PHONE",
-    "WECHAT",
-    "POS",
-    "CORP_ONLINE",
-    "BANK_LINK",
-)
-TXN_TYPES = (
-    "DEPOSIT",
-    "WITHDRAWAL",
-    "TRANSFER",
-    "PAYMENT",
-    "BILL_PAY",
-    "TOPUP",
-    "SALARY",
-    "INTEREST",
-    "FEE",
-    "PURCHASE",
-    "REDEMPTION",
-    "LOAN_DRAWDOWN",
-    "LOAN_REPAYMENT",
-    "OTHER",
-)
-SERVICES = (
-    "ONLINE",
-    "MOBILE",
-    "PHONE",
-    "WECHAT",
-    "CORP_ONLINE_QUERY",
-    "CORP_ONLINE_PRO",
-    "BANK_LINK",
-)
-CORPORATE_SERVICES = {"CORP_ONLINE_QUERY", "CORP_ONLINE_PRO", "BANK_LINK"}
+# The codes each enumerated column accepts, from their one home (qiao.core.vocab).
+UNIT_LEVELS = vocab.UNIT_LEVELS.codes
+ROLES = vocab.ROLES.codes
+GRADES = vocab.GRADES.codes
+CATEGORIES = vocab.CATEGORIES.codes
+RATED = frozenset(vocab.CATEGORIES.having("rated"))
+RISK_LEVELS = vocab.RISK_LEVELS.codes
+MOTIVES = vocab.MOTIVES.codes
+CHANNELS = vocab.CHANNELS.codes
+TXN_TYPES = vocab.TXN_TYPES.codes
+SERVICES = vocab.EBANKING_SERVICES.codes
+CORPORATE_SERVICES = frozenset(vocab.EBANKING_SERVICES.having("corporate"))
 
 
 @dataclass(frozen=True)

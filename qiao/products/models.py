@@ -5,52 +5,41 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.choices import choice
+from qiao.core.vocab import CATEGORIES, EBANKING_SERVICES, MOTIVES, RISK_LEVELS
+
 
 class Category(models.TextChoices):
-    DEMAND = "DEMAND", _("Demand deposit")
-    TIME = "TIME", _("Time deposit")
-    WEALTH = "WEALTH", _("Wealth-management product")
-    FUND = "FUND", _("Fund")
-    BOND = "BOND", _("Treasury bond")
-    INSURANCE = "INSURANCE", _("Insurance")
-    PRECIOUS_METAL = "PRECIOUS_METAL", _("Precious metal")
-    LOAN = "LOAN", _("Loan")
-    CARD = "CARD", _("Credit card")
-    SETTLEMENT = "SETTLEMENT", _("Settlement and cash management")
+    DEMAND = choice(CATEGORIES, "DEMAND")
+    TIME = choice(CATEGORIES, "TIME")
+    WEALTH = choice(CATEGORIES, "WEALTH")
+    FUND = choice(CATEGORIES, "FUND")
+    BOND = choice(CATEGORIES, "BOND")
+    INSURANCE = choice(CATEGORIES, "INSURANCE")
+    PRECIOUS_METAL = choice(CATEGORIES, "PRECIOUS_METAL")
+    LOAN = choice(CATEGORIES, "LOAN")
+    CARD = choice(CATEGORIES, "CARD")
+    SETTLEMENT = choice(CATEGORIES, "SETTLEMENT")
 
 
 #: Categories whose balances count towards assets under management (AUM).
-ASSET_CATEGORIES = {
-    Category.DEMAND,
-    Category.TIME,
-    Category.WEALTH,
-    Category.FUND,
-    Category.BOND,
-    Category.INSURANCE,
-    Category.PRECIOUS_METAL,
-}
+ASSET_CATEGORIES = {Category(code) for code in CATEGORIES.having("aum")}
 #: Categories that must carry a risk level R1–R5 (investment products).
-RATED_CATEGORIES = {
-    Category.WEALTH,
-    Category.FUND,
-    Category.BOND,
-    Category.INSURANCE,
-    Category.PRECIOUS_METAL,
-}
+RATED_CATEGORIES = {Category(code) for code in CATEGORIES.having("rated")}
 
 
 class RiskLevel(models.TextChoices):
-    R1 = "R1", _("R1 low")
-    R2 = "R2", _("R2 medium-low")
-    R3 = "R3", _("R3 medium")
-    R4 = "R4", _("R4 medium-high")
-    R5 = "R5", _("R5 high")
+    R1 = choice(RISK_LEVELS, "R1")
+    R2 = choice(RISK_LEVELS, "R2")
+    R3 = choice(RISK_LEVELS, "R3")
+    R4 = choice(RISK_LEVELS, "R4")
+    R5 = choice(RISK_LEVELS, "R5")
 
 
 class Motive(models.TextChoices):
-    ACCUMULATE = "ACCUMULATE", _("Accumulation")
-    APPRECIATE = "APPRECIATE", _("Appreciation")
-    LOAN = "LOAN", _("Getting a loan")
+    ACCUMULATE = choice(MOTIVES, "ACCUMULATE")
+    APPRECIATE = choice(MOTIVES, "APPRECIATE")
+    LOAN = choice(MOTIVES, "LOAN")
 
 
 class Product(models.Model):
@@ -132,16 +121,16 @@ class Holding(models.Model):
 
 
 class Service(models.TextChoices):
-    ONLINE = "ONLINE", _("Online banking")
-    MOBILE = "MOBILE", _("Mobile banking")
-    PHONE = "PHONE", _("Phone banking")
-    WECHAT = "WECHAT", _("WeChat banking")
-    CORP_ONLINE_QUERY = "CORP_ONLINE_QUERY", _("Corporate online banking (query)")
-    CORP_ONLINE_PRO = "CORP_ONLINE_PRO", _("Corporate online banking (professional)")
-    BANK_LINK = "BANK_LINK", _("Bank-enterprise link")
+    ONLINE = choice(EBANKING_SERVICES, "ONLINE")
+    MOBILE = choice(EBANKING_SERVICES, "MOBILE")
+    PHONE = choice(EBANKING_SERVICES, "PHONE")
+    WECHAT = choice(EBANKING_SERVICES, "WECHAT")
+    CORP_ONLINE_QUERY = choice(EBANKING_SERVICES, "CORP_ONLINE_QUERY")
+    CORP_ONLINE_PRO = choice(EBANKING_SERVICES, "CORP_ONLINE_PRO")
+    BANK_LINK = choice(EBANKING_SERVICES, "BANK_LINK")
 
 
-CORPORATE_SERVICES = {Service.CORP_ONLINE_QUERY, Service.CORP_ONLINE_PRO, Service.BANK_LINK}
+CORPORATE_SERVICES = {Service(code) for code in EBANKING_SERVICES.having("corporate")}
 
 
 class SignupSource(models.TextChoices):

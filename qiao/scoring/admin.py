@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.tiers import tier_labels_clear
 from qiao.scoring.models import ModelRun, TierRuleSet
 
 
@@ -46,6 +47,19 @@ class TierRuleSetAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request):  # type: ignore[no-untyped-def]
         # A new rule set starts as a copy of the rules in the repository.
         return {"name": "bank", "rules": default_rules(), "active": True}
+
+    # The pages show the rule set's tier labels (qiao.core.tiers): a change shows at once.
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        tier_labels_clear()
+
+    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
+        super().delete_model(request, obj)
+        tier_labels_clear()
+
+    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        super().delete_queryset(request, queryset)
+        tier_labels_clear()
 
 
 @admin.register(ModelRun)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.tiers import tier_codes, tier_label
 from qiao.customers.models import Customer
 from qiao.ingest.models import LoadRecord
 from qiao.org.models import BANKWIDE_ROLES, Role
@@ -68,15 +69,6 @@ def system_status() -> dict[str, Any]:
 #: Who sees the analyst page: the bank-wide roles except the auditor (plus superusers).
 ANALYST_ROLES = frozenset(BANKWIDE_ROLES - {Role.AUDITOR})
 
-#: Tiers top to bottom (the pyramid's apex first).
-PYRAMID_ORDER = ("DIAMOND", "PLATINUM", "GOLD", "ORDINARY", "RESTRICTED")
-DEPOSIT_ORDER = ("VIP", "KEY", "QUALITY", "ORDINARY")
-DEPOSIT_TIER_LABELS: dict[str, Any] = {
-    "VIP": _("VIP (300k yuan and more)"),
-    "KEY": _("Key (200k–300k yuan)"),
-    "QUALITY": _("Quality (100k–200k yuan)"),
-    "ORDINARY": _("Ordinary (under 100k yuan)"),
-}
 #: The models of the nightly scoring, by their key in the diagnostics.
 MODEL_STEPS: dict[str, Any] = {
     "tiers": _("Tiers"),
@@ -163,10 +155,11 @@ def analyst_overview(recent: int = 10) -> dict[str, Any]:
         "share": float(core / total) if total > 0 else None,
         "share_of_positive": float(core / positive) if positive > 0 else None,
     }
-    pyramid = _tier_rows(snaps, "tier_pyramid", PYRAMID_ORDER, scored)
-    deposit = _tier_rows(snaps, "tier_deposit", DEPOSIT_ORDER, scored)
+    # Tiers top to bottom (the pyramid's apex first), named as in the tier rule set.
+    pyramid = _tier_rows(snaps, "tier_pyramid", tier_codes("pyramid"), scored)
+    deposit = _tier_rows(snaps, "tier_deposit", tier_codes("deposit"), scored)
     for row in deposit:
-        row["label"] = str(DEPOSIT_TIER_LABELS.get(row["code"], row["code"]))
+        row["label"] = tier_label(row["code"], "deposit")
     out["pyramid"], out["deposit"] = pyramid, deposit
 
     # When each model last ran (a step whose module was missing leaves no section).

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from qiao.customers.selectors import tier_label
+from qiao.core.tiers import tier_label
 from qiao.scoring import selectors
 from qiao.scoring.explain import coded_texts, feature_label, warning_texts
 

@@ -46,8 +46,8 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter(name="tier_label")
 def tier_label_filter(tier: Any) -> str:
-    """A pyramid tier code (``GOLD``) as its translated name."""
-    from qiao.customers.selectors import tier_label
+    """A pyramid tier code (``GOLD``) as its name in the tier rule set (qiao.core.tiers)."""
+    from qiao.core.tiers import tier_label
 
     return tier_label(str(tier or ""))
 

@@ -1,0 +1,470 @@
+"""The domain's vocabularies, written once: codes, their order, English labels and attributes.
+
+Every list of codes the bank's data uses — product categories, tiers, channels, transaction types,
+roles, risk levels … — lives here and nowhere else. The Django models build their choices from it
+(:mod:`qiao.core.choices`), ingest validates against it, the analytics compute with it, the demo
+generates from it and the pages label with it. ``tests/test_vocab.py`` fails when a second copy
+appears in the source tree.
+
+This module never imports Django (``qiao.analytics`` imports it; the import contract in
+``pyproject.toml`` checks that). Labels are English, the source language, marked for translation
+with no-op markers: ``gettext_noop`` is one of ``makemessages``' default keywords and
+``pgettext_noop`` is added by ``qiao.core``'s ``makemessages`` command; Django code translates
+them through :mod:`qiao.core.choices`. ``zh`` is the Chinese term of the seeds, for reference and
+for the tier rule sets' defaults.
+
+A code is stable in data, files and APIs; a label may change. A vocabulary's order is the order
+pages, forms and reports use (tiers best first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+__all__ = [
+    "CAMPAIGN_AIMS",
+    "CATEGORIES",
+    "CHANNELS",
+    "CONSENT_CHANNELS",
+    "CONTACT_CHANNELS",
+    "DEPOSIT_TIERS",
+    "EBANKING_SERVICES",
+    "GRADES",
+    "LIFECYCLE_STAGES",
+    "LOAN_CLASSES",
+    "MOTIVES",
+    "NEED_MODES",
+    "PYRAMID_TIERS",
+    "RISK_LEVELS",
+    "RISK_STYLES",
+    "RISK_TOLERANCES",
+    "ROLES",
+    "TIER_SCHEMES",
+    "TXN_TYPES",
+    "UNIT_LEVELS",
+    "VOCABULARIES",
+    "WARNING_STATES",
+    "Term",
+    "Vocabulary",
+    "gettext_noop",
+    "pgettext_noop",
+]
+
+
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for translation without translating it (a ``makemessages`` keyword)."""
+    return message
+
+
+class _InContext(str):
+    """A label marked with its translation context (what :func:`pgettext_noop` returns)."""
+
+    context: str
+
+
+def pgettext_noop(context: str, message: str) -> str:
+    """Mark ``message`` with a context (``qiao.core``'s ``makemessages`` adds the keyword)."""
+    marked = _InContext(message)
+    marked.context = context
+    return marked
+
+
+@dataclass(frozen=True)
+class Term:
+    """One code of a vocabulary.
+
+    ``label`` is the English label (translated by Django code), ``context`` its translation
+    context when the same English word means different things (``Dormant`` account, ``Dormant``
+    risk style), ``zh`` the seeds' Chinese term and ``flags`` the code's attributes (a category's
+    ``aum``, a channel's ``electronic`` …), each declared by its vocabulary.
+    """
+
+    code: str
+    label: str
+    zh: str = ""
+    context: str | None = None
+    flags: frozenset[str] = frozenset()
+
+
+class Vocabulary:
+    """An ordered set of :class:`Term` with the attribute flags its terms may carry."""
+
+    def __init__(self, name: str, terms: Iterable[Term], flags: Iterable[str] = ()) -> None:
+        self.name = name
+        self.terms: tuple[Term, ...] = tuple(terms)
+        self.flags: frozenset[str] = frozenset(flags)
+        self._by_code = {t.code: t for t in self.terms}
+        if len(self._by_code) != len(self.terms):
+            raise ValueError(f"vocabulary {name!r}: a code is listed twice")
+        for t in self.terms:
+            if not t.flags <= self.flags:
+                raise ValueError(
+                    f"vocabulary {name!r}, code {t.code!r}: unknown flag "
+                    f"{sorted(t.flags - self.flags)[0]!r}"
+                )
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes in the vocabulary's order."""
+        return tuple(self._by_code)
+
+    def having(self, flag: str) -> tuple[str, ...]:
+        """The codes carrying ``flag``, in order."""
+        if flag not in self.flags:
+            raise KeyError(f"vocabulary {self.name!r} has no flag {flag!r}")
+        return tuple(t.code for t in self.terms if flag in t.flags)
+
+    def label(self, code: str) -> str:
+        """The English label of ``code`` (untranslated; Django code uses qiao.core.choices)."""
+        return self._by_code[code].label
+
+    def rank(self, code: str) -> int:
+        """The position of ``code`` in the vocabulary's order (0 first)."""
+        return self.codes.index(code)
+
+    def __getitem__(self, code: str) -> Term:
+        return self._by_code[code]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def __iter__(self) -> Iterator[Term]:
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({self.name!r}, {list(self.codes)})"
+
+
+def _t(code: str, label: str, zh: str = "", *flags: str) -> Term:
+    return Term(code, str(label), zh, getattr(label, "context", None), frozenset(flags))
+
+
+_ = gettext_noop
+
+# ------------------------------------------------------------------------------------ products
+
+#: Product categories. ``aum``: balances count towards assets under management; ``deposit``:
+#: a deposit (the deposit tiers of seed 000 use these); ``rated``: an investment product that must
+#: carry a risk level R1–R5; ``liability``: the customer owes the bank.
+CATEGORIES = Vocabulary(
+    "category",
+    [
+        _t("DEMAND", _("Demand deposit"), "活期存款", "aum", "deposit"),
+        _t("TIME", _("Time deposit"), "定期存款", "aum", "deposit"),
+        _t("WEALTH", _("Wealth-management product"), "理财产品", "aum", "rated"),
+        _t("FUND", _("Fund"), "基金", "aum", "rated"),
+        _t("BOND", _("Treasury bond"), "国债", "aum", "rated"),
+        _t("INSURANCE", _("Insurance"), "保险", "aum", "rated"),
+        _t("PRECIOUS_METAL", _("Precious metal"), "贵金属", "aum", "rated"),
+        _t("LOAN", _("Loan"), "贷款", "liability"),
+        _t("CARD", _("Credit card"), "信用卡", "liability"),
+        _t("SETTLEMENT", _("Settlement and cash management"), "结算与现金管理"),
+    ],
+    flags=("aum", "deposit", "rated", "liability"),
+)
+
+#: A product's risk level (R1–R5). ``risky``: R3 and above (a risky holding in the analytics).
+RISK_LEVELS = Vocabulary(
+    "risk level",
+    [
+        _t("R1", _("R1 low"), "低风险"),
+        _t("R2", _("R2 medium-low"), "中低风险"),
+        _t("R3", _("R3 medium"), "中风险", "risky"),
+        _t("R4", _("R4 medium-high"), "中高风险", "risky"),
+        _t("R5", _("R5 high"), "高风险", "risky"),
+    ],
+    flags=("risky",),
+)
+
+#: A customer's assessed risk tolerance C1–C5; suitability: a product's R-level ≤ the C-level.
+RISK_TOLERANCES = Vocabulary(
+    "risk tolerance",
+    [
+        _t("C1", _("Conservative"), "保守型"),
+        _t("C2", _("Prudent"), "稳健型"),
+        _t("C3", _("Balanced"), "平衡型"),
+        _t("C4", _("Growth"), "成长型"),
+        _t("C5", _("Aggressive"), "进取型"),
+    ],
+)
+
+#: Deposit and product motives (seed 004 L84–92): accumulate, grow, borrow.
+MOTIVES = Vocabulary(
+    "motive",
+    [
+        _t("ACCUMULATE", _("Accumulation"), "积累"),
+        _t("APPRECIATE", _("Appreciation"), "增值"),
+        _t("LOAN", _("Getting a loan"), "贷款"),
+    ],
+)
+
+#: E-banking services a customer signs up for (seed 002). ``corporate``: for companies only.
+EBANKING_SERVICES = Vocabulary(
+    "e-banking service",
+    [
+        _t("ONLINE", _("Online banking"), "网上银行"),
+        _t("MOBILE", _("Mobile banking"), "手机银行"),
+        _t("PHONE", _("Phone banking"), "电话银行"),
+        _t("WECHAT", _("WeChat banking"), "微信银行"),
+        _t(
+            "CORP_ONLINE_QUERY",
+            _("Corporate online banking (query)"),
+            "企业网银（查询版）",
+            "corporate",
+        ),
+        _t(
+            "CORP_ONLINE_PRO",
+            _("Corporate online banking (professional)"),
+            "企业网银（专业版）",
+            "corporate",
+        ),
+        _t("BANK_LINK", _("Bank-enterprise link"), "银企直联", "corporate"),
+    ],
+    flags=("corporate",),
+)
+
+# -------------------------------------------------------------------------------- transactions
+
+#: Transaction channels. ``counter``: at the counter; ``electronic``: e-banking (seed 002's
+#: substitution rate counts these); ``self_service``: ATM and POS.
+CHANNELS = Vocabulary(
+    "channel",
+    [
+        _t("COUNTER", _("Counter"), "柜面", "counter"),
+        _t("ATM", _("ATM"), "自助设备", "self_service"),
+        _t("ONLINE", _("Online banking"), "网上银行", "electronic"),
+        _t("MOBILE", _("Mobile banking"), "手机银行", "electronic"),
+        _t("PHONE", _("Phone banking"), "电话银行", "electronic"),
+        _t("WECHAT", _("WeChat"), "微信银行", "electronic"),
+        _t("POS", _("POS"), "POS", "self_service"),
+        _t("CORP_ONLINE", _("Corporate online banking"), "企业网银", "electronic"),
+        _t("BANK_LINK", _("Bank-enterprise link"), "银企直联", "electronic"),
+    ],
+    flags=("counter", "electronic", "self_service"),
+)
+
+#: Transaction types of the transactions extract. ``bank_initiated``: the bank, not the customer,
+#: starts it (not counted as the customer's activity; ``scoring.toml`` may choose otherwise).
+TXN_TYPES = Vocabulary(
+    "transaction type",
+    [
+        _t("DEPOSIT", _("Deposit"), "存款"),
+        _t("WITHDRAWAL", _("Withdrawal"), "取款"),
+        _t("TRANSFER", _("Transfer"), "转账"),
+        _t("PAYMENT", _("Payment"), "支付"),
+        _t("BILL_PAY", _("Bill payment"), "缴费"),
+        _t("TOPUP", _("Top-up"), "充值"),
+        _t("SALARY", _("Salary"), "代发工资", "bank_initiated"),
+        _t("INTEREST", _("Interest"), "利息", "bank_initiated"),
+        _t("FEE", _("Fee"), "手续费", "bank_initiated"),
+        _t("PURCHASE", _("Purchase"), "申购"),
+        _t("REDEMPTION", _("Redemption"), "赎回"),
+        _t("LOAN_DRAWDOWN", _("Loan drawdown"), "贷款发放"),
+        _t("LOAN_REPAYMENT", _("Loan repayment"), "贷款还款"),
+        _t("OTHER", _("Other"), "其他"),
+    ],
+    flags=("bank_initiated",),
+)
+
+# ----------------------------------------------------------------------------------- the bank
+
+#: Levels of the organisation tree, from the top (the order is the depth).
+UNIT_LEVELS = Vocabulary(
+    "unit level",
+    [
+        _t("HEAD_OFFICE", _("Head office"), "总行"),
+        _t("BRANCH", _("Branch"), "分行"),
+        _t("SUB_BRANCH", _("Sub-branch"), "支行"),
+        _t("OUTLET", _("Outlet"), "网点"),
+    ],
+)
+
+#: Staff roles. ``owner``: may own customers; ``subtree``: sees the organisation subtree;
+#: ``bankwide``: head-office roles that see every customer.
+ROLES = Vocabulary(
+    "role",
+    [
+        _t("CM", _("Customer manager"), "客户经理", "owner"),
+        _t("SENIOR_CM", _("Senior customer manager"), "高级客户经理", "owner"),
+        _t("TEAM_LEAD", _("Team lead"), "团队长", "owner", "subtree"),
+        _t("OUTLET_HEAD", _("Outlet head"), "网点负责人", "owner", "subtree"),
+        _t("LOBBY", _("Lobby manager / teller"), "大堂经理 / 柜员"),
+        _t("PRODUCT_MANAGER", _("Product manager"), "产品经理", "bankwide"),
+        _t("RISK_MANAGER", _("Risk manager"), "风险经理", "bankwide"),
+        _t("ANALYST", _("Analyst"), "分析员", "bankwide"),
+        _t("ADMIN", _("Administrator"), "管理员", "bankwide"),
+        _t("AUDITOR", _("Auditor"), "审计", "bankwide"),
+    ],
+    flags=("owner", "subtree", "bankwide"),
+)
+
+#: Customer-manager grades (seed 003), lowest first.
+GRADES = Vocabulary(
+    "grade",
+    [
+        _t("JUNIOR", _("Junior"), "初级"),
+        _t("INTERMEDIATE", _("Intermediate"), "中级"),
+        _t("SENIOR", _("Senior"), "高级"),
+        _t("PRINCIPAL", _("Principal"), "资深"),
+    ],
+)
+
+# ---------------------------------------------------------------------------------- customers
+
+#: The customer pyramid (seed 004 L28–36), best first; 限制 RESTRICTED is an override tier.
+PYRAMID_TIERS = Vocabulary(
+    "pyramid tier",
+    [
+        _t("DIAMOND", _("Diamond"), "钻石"),
+        _t("PLATINUM", _("Platinum"), "白金"),
+        _t("GOLD", _("Gold"), "金"),
+        _t("ORDINARY", _("Ordinary"), "普通"),
+        _t("RESTRICTED", _("Restricted"), "限制"),
+    ],
+)
+
+#: The deposit tiers (seed 000 L29: 10–20万 优质, 20–30万 重点维护, 30万+ VIP), best first.
+DEPOSIT_TIERS = Vocabulary(
+    "deposit tier",
+    [
+        _t("VIP", _("VIP"), "贵宾"),
+        _t("KEY", pgettext_noop("deposit tier", "Key"), "重点"),
+        _t("QUALITY", pgettext_noop("deposit tier", "Quality"), "优质"),
+        _t("ORDINARY", _("Ordinary"), "普通"),
+    ],
+)
+
+#: The tier schemes by their name in the tier rule sets (``qiao/analytics/config/tiers.toml``).
+#: Pages show the active rule set's labels (qiao.scoring.tiers); these are the defaults.
+TIER_SCHEMES: dict[str, Vocabulary] = {"pyramid": PYRAMID_TIERS, "deposit": DEPOSIT_TIERS}
+
+#: Lifecycle stages (seed 002).
+LIFECYCLE_STAGES = Vocabulary(
+    "lifecycle stage",
+    [
+        _t("EXPLORATION", pgettext_noop("lifecycle stage", "Exploration"), "考察期"),
+        _t("DEVELOPMENT", pgettext_noop("lifecycle stage", "Development"), "发展期"),
+        _t("MATURITY", pgettext_noop("lifecycle stage", "Maturity"), "成熟期"),
+        _t("DECLINE", pgettext_noop("lifecycle stage", "Decline"), "衰退期"),
+    ],
+)
+
+#: How a customer's needs show (seed 004 L68).
+NEED_MODES = Vocabulary(
+    "need mode",
+    [
+        _t("PASSIVE", pgettext_noop("need mode", "Passive"), "被动"),
+        _t("ACTIVE", pgettext_noop("need mode", "Active"), "主动"),
+    ],
+)
+
+#: Risk-style classes of the K-means rating (seed 001 篇5).
+RISK_STYLES = Vocabulary(
+    "risk style",
+    [
+        _t("CONSERVATIVE", _("Conservative"), "保守"),
+        _t("STEADY", _("Steady"), "稳健"),
+        _t("BALANCED", _("Balanced"), "平衡"),
+        _t("AGGRESSIVE", _("Aggressive"), "进取"),
+        _t("DORMANT", pgettext_noop("risk style", "Dormant"), "沉寂"),
+    ],
+)
+
+# -------------------------------------------------------------------------------- engagement
+
+#: How a customer manager contacts a customer (contact logs, cadence).
+CONTACT_CHANNELS = Vocabulary(
+    "contact channel",
+    [
+        _t("PHONE", _("Phone call"), "电话"),
+        _t("MEETING", _("Meeting"), "面谈"),
+        _t("VISIT", _("Visit"), "拜访"),
+        _t("SMS", _("SMS"), "短信"),
+        _t("WECHAT", _("WeChat"), "微信"),
+        _t("EMAIL", _("E-mail"), "电子邮件"),
+        _t("OUTLET", _("At the outlet"), "网点"),
+    ],
+)
+
+#: Channels a customer consents (or not) to be marketed through.
+CONSENT_CHANNELS = Vocabulary(
+    "consent channel",
+    [
+        _t("SMS", _("SMS"), "短信"),
+        _t("PHONE", _("Phone"), "电话"),
+        _t("EMAIL", _("E-mail"), "电子邮件"),
+        _t("WECHAT", _("WeChat"), "微信"),
+        _t("POST", pgettext_noop("consent channel", "Post"), "邮寄"),
+    ],
+)
+
+#: What a campaign is for.
+CAMPAIGN_AIMS = Vocabulary(
+    "campaign aim",
+    [
+        _t("CROSS_SELL", _("Cross-sell"), "交叉销售"),
+        _t("UP_SELL", _("Up-sell"), "向上销售"),
+        _t("RETENTION", _("Retention"), "客户保留"),
+        _t("ACQUISITION", _("Acquisition"), "获客"),
+        _t("WIN_BACK", _("Win-back"), "客户挽回"),
+        _t("AFTER_SALES", _("After-sales"), "售后服务"),
+    ],
+)
+
+# ---------------------------------------------------------------------------------- risk
+
+#: Key-account early-warning states (seed 003): 正常 → 关注 → 可疑 → 退出.
+WARNING_STATES = Vocabulary(
+    "warning state",
+    [
+        _t("NORMAL", pgettext_noop("warning state", "Normal"), "正常"),
+        _t("WATCH", pgettext_noop("warning state", "Watch"), "关注"),
+        _t("DOUBTFUL", pgettext_noop("warning state", "Doubtful"), "可疑"),
+        _t("EXIT", pgettext_noop("warning state", "Exit"), "退出"),
+    ],
+)
+
+#: The five-category loan classification (贷款五级分类), best first.
+LOAN_CLASSES = Vocabulary(
+    "loan class",
+    [
+        _t("PASS", pgettext_noop("loan class", "Pass"), "正常"),
+        _t("SPECIAL_MENTION", pgettext_noop("loan class", "Special mention"), "关注"),
+        _t("SUBSTANDARD", pgettext_noop("loan class", "Substandard"), "次级"),
+        _t("DOUBTFUL", pgettext_noop("loan class", "Doubtful"), "可疑"),
+        _t("LOSS", pgettext_noop("loan class", "Loss"), "损失"),
+    ],
+)
+
+del _
+
+#: Every vocabulary by name (the drift test walks them).
+VOCABULARIES: dict[str, Vocabulary] = {
+    v.name: v
+    for v in (
+        CATEGORIES,
+        RISK_LEVELS,
+        RISK_TOLERANCES,
+        MOTIVES,
+        EBANKING_SERVICES,
+        CHANNELS,
+        TXN_TYPES,
+        UNIT_LEVELS,
+        ROLES,
+        GRADES,
+        PYRAMID_TIERS,
+        DEPOSIT_TIERS,
+        LIFECYCLE_STAGES,
+        NEED_MODES,
+        RISK_STYLES,
+        CONTACT_CHANNELS,
+        CONSENT_CHANNELS,
+        CAMPAIGN_AIMS,
+        WARNING_STATES,
+        LOAN_CLASSES,
+    )
+}
