@@ -37,6 +37,7 @@ from qiao.core.masking import (
     mask_name,
 )
 from qiao.core.tiers import tier_codes
+from qiao.customers import lake_views
 from qiao.customers.models import (
     Customer,
     CustomerStanding,
@@ -611,6 +612,26 @@ def customer_payroll(customer: Customer) -> list[PayrollRelation]:
     return list(customer.payroll_relations.select_related("account").order_by("-start_date"))
 
 
+#: Months of transactions the 360 shows at once; earlier ones load when asked for.
+RECENT_MONTHS = 3
+TRANSACTION_MONTH_CHOICES = (3, 12)
+
+
+def customer_transactions_shown(*, customer: Customer, months: int | None) -> dict[str, Any]:
+    """The customer's latest transactions over ``months`` months (``None``: all the lake holds),
+    how many months that is, and the longer spans the page may offer."""
+    available = lake_views.transaction_months()
+    shown = available if months is None else min(months, available)
+    return {
+        "transactions": lake_views.customer_recent_transactions(
+            customer_no=customer.customer_no, limit=20, months=months
+        ),
+        "txn_months": shown,
+        "txn_months_available": available,
+        "txn_more": [m for m in TRANSACTION_MONTH_CHOICES if shown < m < available],
+    }
+
+
 def customer_connections(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     """Family and business relationships and group memberships; the other party is linked only
     when ``staff`` may see them (otherwise the name is masked and there is no link)."""
@@ -666,32 +687,6 @@ def customer_connections(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         for m in memberships
     ]
     return {"relationships": relationships, "groups": groups}
-
-
-def customer_latest_score(customer: Customer) -> Any:
-    """The customer's score snapshot of the latest scored date, if any."""
-    from qiao.scoring.models import ScoreSnapshot
-
-    return ScoreSnapshot.objects.filter(customer=customer).order_by("-as_of").first()
-
-
-def customer_aum_trend_scored(score: Any) -> list[dict[str, Any]] | None:
-    """The 360's AUM chart from a score snapshot: the month-average AUM the nightly scoring
-    computed for the 24 months up to its date (the same rules as the lake reader, read from one
-    row instead of 24 monthly files). ``None`` when the snapshot has no series (not scored yet,
-    or scored before the series was kept). Months before the first balance are left out."""
-    series = (score.features or {}).get("aum_series") if score is not None else None
-    if not series:
-        return None
-    n = len(series)
-    first = score.as_of.year * 12 + score.as_of.month - 1 - (n - 1)
-    out = [
-        {"month": f"{(first + i) // 12:04d}-{(first + i) % 12 + 1:02d}", "aum": float(v)}
-        for i, v in enumerate(series)
-    ]
-    while out and out[0]["aum"] == 0:
-        out.pop(0)
-    return out
 
 
 # ---------------------------------------------------------------- assignment

@@ -25,7 +25,6 @@ urlpatterns = [
     path("assignment/", views.assignment, name="assignment"),
     path("assignment/assign/", views.assign_bulk, name="assign_bulk"),
     path("assignment/staff/<str:username>/leave/", views.staff_leave, name="staff_leave"),
-    path("<str:customer_no>/", views.customer_detail, name="detail"),
     path("<str:customer_no>/reveal/", views.customer_reveal_view, name="reveal"),
     path("<str:customer_no>/transactions/", views.customer_transactions, name="transactions"),
     path("<str:customer_no>/edit/", views.customer_edit, name="edit"),

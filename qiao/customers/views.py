@@ -26,7 +26,6 @@ from qiao.core.csvsafe import csv_safe_row
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
 from qiao.core.tiers import tier_label
-from qiao.customers import lake_views
 from qiao.customers.forms import (
     AssignForm,
     CustomerFilterForm,
@@ -34,19 +33,15 @@ from qiao.customers.forms import (
     RevealForm,
     SavedGroupForm,
 )
-from qiao.customers.models import ChangeSource, Customer, ExportRequest, SavedGroup
+from qiao.customers.models import ChangeSource, ExportRequest, SavedGroup
 from qiao.customers.selectors import (
-    customer_accounts,
-    customer_aum_trend_scored,
+    RECENT_MONTHS,
     customer_changes,
     customer_completeness,
-    customer_connections,
-    customer_ebanking,
     customer_get_for_staff,
-    customer_latest_score,
     customer_ownership_history,
-    customer_payroll,
     customer_search,
+    customer_transactions_shown,
     customers_filter,
     customers_filter_count,
     customers_missing_owner,
@@ -61,7 +56,6 @@ from qiao.customers.selectors import (
     staff_assignable_by,
 )
 from qiao.customers.services import (
-    REVEALABLE_FIELDS,
     customer_assign,
     customer_reveal,
     customer_update_profile,
@@ -85,7 +79,6 @@ from qiao.org.permissions import (
     EDIT_CUSTOMERS,
     EXPORT_CUSTOMERS,
     EXPORT_PLAIN,
-    REVEAL_PII,
     SAVE_GROUPS,
     VIEW_BALANCES,
     require_perm,
@@ -524,67 +517,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/search.html", context)
 
 
-# ---------------------------------------------------------------- the 360
-
-
-@login_required
-@require_GET
-def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
-    customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
-    audit_record(request_or_staff=request, action=Action.VIEW, customer_no=customer.customer_no)
-    accounts = customer_accounts(customer)
-    asset_accounts = [a.account_no for a in accounts if a.product.category in lake_views.ASSET]
-    score = customer_latest_score(customer)
-    trend = customer_aum_trend_scored(score)
-    trend_as_of = score.as_of if trend is not None else None
-    if trend is None:  # not scored yet: from the lake, as of today
-        trend = lake_views.customer_aum_trend(customer_no=customer.customer_no, accounts=accounts)
-    context = {
-        "customer": customer,
-        "tier": tier_label(customer.tier),
-        "masked": {f: mask_field(f, getattr(customer, f)) for f in REVEALABLE_FIELDS},
-        "identity_fields": [
-            (f, getattr(Customer._meta.get_field(f), "verbose_name", f)) for f in REVEALABLE_FIELDS
-        ],
-        "completeness": customer_completeness(customer),
-        "connections": customer_connections(staff=staff, customer=customer),
-        "accounts": accounts,
-        "has_assets": bool(asset_accounts),
-        "trend": trend,
-        "trend_as_of": trend_as_of,
-        **_transactions_context(customer, RECENT_MONTHS),
-        "ebanking": customer_ebanking(customer),
-        "payroll": customer_payroll(customer),
-        "score": score,
-        "owners": customer_ownership_history(customer)[:20],
-        "changes": customer_changes(customer, limit=30),
-        "can_reveal": staff_has_perm(staff, REVEAL_PII),
-        "can_assign": staff_has_perm(staff, ASSIGN_CUSTOMERS),
-        "can_edit": staff_has_perm(staff, EDIT_CUSTOMERS),
-        "show_balances": staff_has_perm(staff, VIEW_BALANCES),
-    }
-    if not context["show_balances"]:
-        context["trend"] = None  # the AUM chart is a series of balances
-    return render(request, "customers/detail.html", context)
-
-
-#: Months of transactions the 360 shows at once; earlier ones load when asked for.
-RECENT_MONTHS = 3
-TRANSACTION_MONTH_CHOICES = (3, 12)
-
-
-def _transactions_context(customer: Customer, months: int | None) -> dict[str, Any]:
-    available = lake_views.transaction_months()
-    shown = available if months is None else min(months, available)
-    return {
-        "transactions": lake_views.customer_recent_transactions(
-            customer_no=customer.customer_no, limit=20, months=months
-        ),
-        "txn_months": shown,
-        "txn_months_available": available,
-        "txn_more": [m for m in TRANSACTION_MONTH_CHOICES if shown < m < available],
-    }
+# ---------------------------------------------------------------- the 360 (served by qiao.web)
 
 
 @login_required
@@ -603,7 +536,7 @@ def customer_transactions(request: HttpRequest, customer_no: str) -> HttpRespons
     )
     context = {
         "customer": customer,
-        **_transactions_context(customer, months),
+        **customer_transactions_shown(customer=customer, months=months),
         "show_balances": staff_has_perm(staff, VIEW_BALANCES),
     }
     return render(request, "customers/_transactions.html", context)

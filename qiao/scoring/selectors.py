@@ -223,3 +223,29 @@ def analyst_overview(recent: int = 10) -> dict[str, Any]:
     out["warnings"] = list(diag.get("warnings") or [])
     out["events"] = sorted(((diag.get("counts") or {}).get("events") or {}).items())
     return out
+
+
+def customer_latest_score(customer: Customer) -> ScoreSnapshot | None:
+    """The customer's score snapshot of the latest scored date, if any."""
+    return ScoreSnapshot.objects.filter(customer=customer).order_by("-as_of").first()
+
+
+def customer_aum_trend_scored(score: ScoreSnapshot | None) -> list[dict[str, Any]] | None:
+    """The 360's AUM chart from a score snapshot: the month-average AUM the nightly scoring
+    computed for the 24 months up to its date (the same rules as the lake reader, read from one
+    row instead of 24 monthly files). ``None`` when the snapshot has no series (not scored yet,
+    or scored before the series was kept). Months before the first balance are left out."""
+    if score is None:
+        return None
+    series = (score.features or {}).get("aum_series")
+    if not series:
+        return None
+    n = len(series)
+    first = score.as_of.year * 12 + score.as_of.month - 1 - (n - 1)
+    out = [
+        {"month": f"{(first + i) // 12:04d}-{(first + i) % 12 + 1:02d}", "aum": float(v)}
+        for i, v in enumerate(series)
+    ]
+    while out and out[0]["aum"] == 0:
+        out.pop(0)
+    return out

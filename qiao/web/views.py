@@ -6,15 +6,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from qiao.audit.models import Action
 from qiao.audit.services import audit_record
 from qiao.customers.selectors import (
+    customer_get_for_staff,
     customer_portfolio_summary,
     customers_missing_owner,
     reassignment_queue,
 )
+from qiao.org.models import Staff
 from qiao.org.permissions import ASSIGN_CUSTOMERS, staff_has_perm
+from qiao.web.customer360 import customer_360
 
 
 class LoginView(auth_views.LoginView):
@@ -45,3 +49,13 @@ def home(request: HttpRequest) -> HttpResponse:
         context["queue_count"] = reassignment_queue(staff=staff).count()  # type: ignore[arg-type]
         context["missing_count"] = customers_missing_owner(staff=staff).count()  # type: ignore[arg-type]
     return render(request, "web/home.html", context)
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
+    """The Customer 360 (:func:`qiao.web.customer360.customer_360`)."""
+    staff: Staff = request.user  # type: ignore[assignment]
+    customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
+    audit_record(request_or_staff=request, action=Action.VIEW, customer_no=customer.customer_no)
+    return render(request, "web/customer360.html", customer_360(staff=staff, customer=customer))

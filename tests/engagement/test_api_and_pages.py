@@ -293,7 +293,9 @@ def test_lobby_referral_form_sees_only_what_a_referral_needs(login, people, book
 
 
 def test_customer_panel_include(people, book, rf):
-    from django.template import Context, Template
+    from django.template.loader import render_to_string
+
+    from qiao.engagement.selectors import engagement_panel
 
     alice = people["alice"]
     contact_log(
@@ -309,8 +311,8 @@ def test_customer_panel_include(people, book, rf):
     )
     request = rf.get("/customers/P1000001/")
     request.user = alice
-    html = Template("{% load engagement_tags %}{% engagement_panel customer %}").render(
-        Context({"customer": book["gold"], "request": request})
+    html = render_to_string(
+        "engagement/_customer_panel.html", engagement_panel(book["gold"], alice), request=request
     )
     assert "年度回顾" in html and "寄送对账单" in html and "5/5" in html
 

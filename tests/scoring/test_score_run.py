@@ -87,7 +87,8 @@ def test_the_360_chart_from_the_scoring_equals_the_lake_reader(small_bank: Path)
     """The 360 draws the AUM chart from the nightly snapshot (one row) instead of 24 monthly
     lake files: the two must give the same months and amounts for the scoring's date."""
     from qiao.customers.lake_views import customer_aum_trend
-    from qiao.customers.selectors import customer_accounts, customer_aum_trend_scored
+    from qiao.customers.selectors import customer_accounts
+    from qiao.scoring.selectors import customer_aum_trend_scored
 
     assert score_run(as_of=AS_OF).ok
     richest = list(Customer.objects.order_by("-standing__aum")[:5])

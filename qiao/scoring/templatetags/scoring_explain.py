@@ -1,7 +1,7 @@
 """Template filters for the scoring's explanations (rendered in the active language).
 
-``{% load scoring_explain %}``, then ``{% with why=score|explain %}{{ why.stage }}{% endwith %}``,
-``{{ name|feature_label }}``, ``{{ step|step_label }}`` and ``{{ run.diagnostics|warning_texts }}``.
+``{% load scoring_explain %}``, then ``{{ name|feature_label }}`` and ``{{ step|step_label }}``
+(the 360 gets a snapshot's explanations from its selector, qiao.web.customer360).
 """
 
 from __future__ import annotations
@@ -13,12 +13,6 @@ from django import template
 from qiao.scoring import explain as _explain
 
 register = template.Library()
-
-
-@register.filter
-def explain(score: Any) -> dict[str, Any]:
-    """A snapshot's explanations (see :func:`qiao.scoring.explain.explain_snapshot`)."""
-    return _explain.explain_snapshot(score)
 
 
 @register.filter

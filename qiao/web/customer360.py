@@ -1,0 +1,81 @@
+"""The Customer 360: everything the customer page shows, assembled in one selector.
+
+The page joins three apps: the customer, their accounts and transactions (``qiao.customers``), the
+nightly scores and their explanations (``qiao.scoring``), and contacts, tasks and complaints
+(``qiao.engagement``). It is put together here, above all three, so none of them reaches into
+another's templates or tables, and the view only checks access, audits and renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qiao.core.tiers import tier_label
+from qiao.customers import lake_views
+from qiao.customers.models import Customer
+from qiao.customers.selectors import (
+    RECENT_MONTHS,
+    customer_accounts,
+    customer_changes,
+    customer_completeness,
+    customer_connections,
+    customer_ebanking,
+    customer_ownership_history,
+    customer_payroll,
+    customer_transactions_shown,
+    mask_field,
+)
+from qiao.customers.services import REVEALABLE_FIELDS
+from qiao.engagement.selectors import engagement_panel
+from qiao.org.models import Staff
+from qiao.org.permissions import (
+    ASSIGN_CUSTOMERS,
+    EDIT_CUSTOMERS,
+    REVEAL_PII,
+    VIEW_BALANCES,
+    staff_has_perm,
+)
+from qiao.scoring.explain import explain_snapshot
+from qiao.scoring.selectors import customer_aum_trend_scored, customer_latest_score
+
+
+def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
+    """The 360 page's context for ``customer`` as ``staff`` may see it.
+
+    ``customer`` must come from :func:`qiao.customers.selectors.customer_get_for_staff`. Balances
+    (the AUM chart among them) are left out for staff without ``org.view_balances``; the page
+    masks the other amounts itself (``balance`` filter, ``show_balances``).
+    """
+    show_balances = staff_has_perm(staff, VIEW_BALANCES)
+    accounts = customer_accounts(customer)
+    score = customer_latest_score(customer)
+    trend = customer_aum_trend_scored(score)
+    trend_as_of = score.as_of if score is not None and trend is not None else None
+    if trend is None:  # not scored yet: from the lake, as of today
+        trend = lake_views.customer_aum_trend(customer_no=customer.customer_no, accounts=accounts)
+    return {
+        "customer": customer,
+        "tier": tier_label(customer.tier),
+        "masked": {f: mask_field(f, getattr(customer, f)) for f in REVEALABLE_FIELDS},
+        "identity_fields": [
+            (f, getattr(Customer._meta.get_field(f), "verbose_name", f)) for f in REVEALABLE_FIELDS
+        ],
+        "completeness": customer_completeness(customer),
+        "connections": customer_connections(staff=staff, customer=customer),
+        "accounts": accounts,
+        "has_assets": any(a.product.category in lake_views.ASSET for a in accounts),
+        "trend": trend if show_balances else None,  # the AUM chart is a series of balances
+        "trend_as_of": trend_as_of,
+        **customer_transactions_shown(customer=customer, months=RECENT_MONTHS),
+        "ebanking": customer_ebanking(customer),
+        "payroll": customer_payroll(customer),
+        "score": score,
+        "why": explain_snapshot(score),
+        "engagement": engagement_panel(customer, staff),
+        "owners": customer_ownership_history(customer)[:20],
+        "changes": customer_changes(customer, limit=30),
+        "can_reveal": staff_has_perm(staff, REVEAL_PII),
+        "can_assign": staff_has_perm(staff, ASSIGN_CUSTOMERS),
+        "can_edit": staff_has_perm(staff, EDIT_CUSTOMERS),
+        "show_balances": show_balances,
+    }
