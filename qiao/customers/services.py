@@ -37,6 +37,7 @@ from qiao.customers.selectors import (
     staff_assignable_by,
     with_standing,
 )
+from qiao.org.leavers import staff_left_notify
 from qiao.org.models import Staff
 from qiao.org.permissions import (
     APPROVE_EXPORT,
@@ -438,9 +439,7 @@ def staff_offboard(
         Ownership.objects.filter(
             staff=staff, role=OwnerRole.SECONDARY, end_date__isnull=True
         ).update(end_date=day)
-        from qiao.api.services import api_tokens_revoke
-
-        api_tokens_revoke(staff=staff)
+        staff_left_notify(staff=staff)  # the API tokens, and what other apps hold of theirs
         queued = Customer.objects.filter(primary_manager=staff).count()
         audit_record(
             request_or_staff=by,

@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from qiao.api.models import ApiToken
+from qiao.api.services import api_token_issue
 from qiao.audit.models import AuditEvent
 from qiao.core.errors import ApplicationError
 from qiao.customers.models import Ownership
@@ -107,6 +109,15 @@ def test_a_leavers_customers_go_to_the_queue_never_lost(bank, login):
         {"customer_no": ["P0000001"], "manager": "cm_peer", "role": "PRIMARY", "tab": "queue"},
     )
     assert not reassignment_queue(staff=bank.staff["outlet_head"]).exists()
+
+
+def test_a_leavers_api_tokens_are_deleted(bank):
+    leaver, peer = bank.staff["cm_owner"], bank.staff["cm_peer"]
+    api_token_issue(staff=leaver)
+    api_token_issue(staff=peer)
+    staff_offboard(staff=leaver, by=bank.staff["outlet_head"])
+    assert not ApiToken.objects.filter(staff=leaver).exists()
+    assert ApiToken.objects.filter(staff=peer).exists()
 
 
 def test_offboarding_is_bounded(bank):
