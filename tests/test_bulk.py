@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from qiao.core.bulk import copy_arrow
 from qiao.customers.models import Customer
+from qiao.customers.services import customer_create
 from qiao.org.models import OrgUnit
 from qiao.scoring.models import ScoreEvent
 
@@ -25,7 +26,7 @@ TEXT = st.text(
 @pytest.fixture
 def customer(db) -> Customer:
     unit = OrgUnit.objects.create(code="O1", name="网点", level="OUTLET", path="/O1/")
-    return Customer.objects.create(
+    return customer_create(
         customer_no="P1", customer_type="P", name="张三", branch=unit, open_date=DAY
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -151,12 +150,6 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.customer_no})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        adding = self._state.adding
-        super().save(*args, **kwargs)
-        if adding:  # every customer has a standing (the lists join it); the ingest adds in bulk
-            CustomerStanding.objects.get_or_create(customer=self)
 
     @property
     def is_corporate(self) -> bool:

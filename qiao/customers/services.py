@@ -52,11 +52,24 @@ from qiao.org.permissions import (
 from qiao.products.models import Account
 
 
+def customer_create(**fields: Any) -> Customer:
+    """Create one customer and its standing (zero AUM and contribution, no tier), together.
+
+    Every customer needs a standing: the lists inner-join it (decision 0005), so a customer
+    without one would be missing from them. ``fields`` are the customer's model fields, validated
+    by the caller. The ingest, which creates customers in bulk, calls :func:`standings_create`.
+    """
+    with transaction.atomic():
+        customer = Customer.objects.create(**fields)
+        CustomerStanding.objects.create(customer=customer)
+    return customer
+
+
 def standings_create(*, customer_ids: Sequence[int]) -> None:
     """A standing (zero AUM and contribution, no tier) for each customer just loaded in bulk.
 
-    Every customer has one, so the lists join them (decision 0005); a customer saved one at a
-    time gets theirs in ``Customer.save``. Written by COPY on PostgreSQL.
+    Every customer has one, so the lists join them (decision 0005); a customer created one at a
+    time gets theirs from :func:`customer_create`. Written by COPY on PostgreSQL.
     """
     import pyarrow as pa
 

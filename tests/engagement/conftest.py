@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from qiao.customers.models import Customer, Ownership
+from qiao.customers.services import customer_create
 from qiao.org.models import OrgUnit, Role, Staff
 from qiao.products.models import Account, Product
 from tests.helpers import set_standing
@@ -81,7 +82,7 @@ def make_customer(
     no: str | None = None,
 ) -> Customer:
     n = next(_seq)
-    customer = Customer.objects.create(
+    customer = customer_create(
         customer_no=no or f"P{n:07d}",
         customer_type=customer_type,
         name=f"客户{n}",

@@ -19,7 +19,7 @@ from django.utils import translation
 
 from qiao.analytics.attributes import rule_attributes
 from qiao.analytics.attrition import reason_code, render_reason
-from qiao.customers.models import Customer
+from qiao.customers.services import customer_create
 from qiao.demo.generate import generate_bank
 from qiao.ingest.services import ingest_paths
 from qiao.org.models import Role, Staff
@@ -298,7 +298,7 @@ def test_an_old_snapshot_still_shows_its_text(analyst_client: Client):
     from qiao.org.models import OrgUnit
 
     branch = OrgUnit.objects.create(code="B1", name="一支行", level="OUTLET", path="/B1/")
-    customer = Customer.objects.create(
+    customer = customer_create(
         customer_no="P9000001", customer_type="P", name="王五", branch=branch, open_date=AS_OF
     )
     ScoreSnapshot.objects.create(

@@ -29,7 +29,7 @@ from stdnum.cn import ric
 
 from qiao.customers.models import Customer, Ownership
 from qiao.customers.search import pinyin_keys
-from qiao.customers.services import customers_refresh_primary_manager
+from qiao.customers.services import customer_create, customers_refresh_primary_manager
 from qiao.org.models import OrgUnit, Role, Staff
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
 from tests.helpers import set_standing
@@ -99,7 +99,7 @@ def make_customer(no: str, name: str, branch: OrgUnit, **extra: object) -> Custo
         defaults["birth_date"] = dt.date(int(id_no[6:10]), int(id_no[10:12]), int(id_no[12:14]))
         defaults["gender"] = "M" if int(id_no[16]) % 2 else "F"
     standing = {k: defaults.pop(k) for k in ("aum", "tier", "contribution") if k in defaults}
-    customer = Customer.objects.create(
+    customer = customer_create(
         customer_no=no,
         name=name,
         name_pinyin=full,
