@@ -79,6 +79,8 @@ def test_deploy_checks_are_clean(tmp_path):
         "QIAO_PRODUCTION": "1",
         "QIAO_HOME": str(tmp_path),
         "QIAO_SECRET_KEY": "x" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
+        # Production runs behind a TLS proxy (without one: qiao.W001, tests/workbench/test_deploy.py).
+        "QIAO_TRUSTED_PROXY": "127.0.0.1",
     }
     env.pop("QIAO_DATABASE_URL", None)
     # The browser tests allow sync database calls next to Playwright's event loop; that
