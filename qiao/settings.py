@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from qiao.core import lake as _lake
+
 
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
@@ -231,7 +233,9 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-TIME_ZONE = env_str("QIAO_TIME_ZONE", "Asia/Shanghai")
+# The bank's local time zone: pages, the work list's days, ingest's offset-less timestamps and
+# (passed by `qiao score`) the scoring's business day.
+TIME_ZONE = env_str("QIAO_TIME_ZONE", _lake.TIME_ZONE)
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -270,6 +274,7 @@ QIAO = {
     "PLAIN_EXPORT_MAX_ROWS": env_int("QIAO_PLAIN_EXPORT_MAX_ROWS", 5000),
     "PLAIN_EXPORT_RATE_PER_HOUR": env_int("QIAO_PLAIN_EXPORT_RATE_PER_HOUR", 3),
     "PLAIN_EXPORT_HOURS": env_int("QIAO_PLAIN_EXPORT_HOURS", 24),
-    "LARGE_AMOUNT": env_int("QIAO_LARGE_AMOUNT", 50_000),
+    # A large movement (yuan): the work list's and, passed by `qiao score`, the scoring's.
+    "LARGE_AMOUNT": env_int("QIAO_LARGE_AMOUNT", _lake.LARGE_AMOUNT),
     "PAGE_SIZE": 25,
 }

@@ -13,9 +13,10 @@ Every feature is documented in ``docs/analytics.md`` (formula, unit, window).
 Dates and months
 ----------------
 All date logic uses integer *day numbers* (days since 1970-01-01), which is portable across engines.
-A transaction's business date is its local date in China Standard Time, ``floor((epoch_seconds +
-8·3600) / 86400)``; China has kept UTC+8 without daylight saving since 1991, so a fixed offset is
-exact (configurable as ``utc_offset_hours``).
+A transaction's business date is its local date in the bank's time zone (``time_zone``, which the
+Django side passes from ``QIAO_TIME_ZONE``), ``floor((epoch_seconds + offset) / 86400)`` with the
+zone's offset from UTC at that instant (:func:`qiao.core.lake.utc_offsets`). China has kept UTC+8
+without daylight saving since 1991, so there the offset is one number (8·3600) for every row.
 
 Month ``k`` counts back from ``as_of``: month 0 runs from the first of ``as_of``'s month to ``as_of``
 inclusive (a full month when ``as_of`` is a month end, the normal case), month ``k ≥ 1`` is the
@@ -56,6 +57,7 @@ from qiao.analytics.lake import (
     read_transactions,
 )
 from qiao.core import vocab
+from qiao.core.lake import LARGE_AMOUNT, TIME_ZONE, utc_offsets
 
 __all__ = [
     "ASSET_CATEGORIES",
@@ -101,23 +103,25 @@ class FeatureParams:
         Number of monthly columns (``aum_m0`` … ``aum_m{n-1}`` and the other series); at least 13 so
         that the 12-month trend can be computed. The attrition panel needs more (see scoring).
     large_txn_threshold
-        A single transaction of at least this amount (yuan) is *large* (default ¥50,000).
+        A single transaction of at least this amount (yuan) is *large*; the scoring passes the
+        bank's setting (``QIAO_LARGE_AMOUNT``, default :data:`qiao.core.lake.LARGE_AMOUNT`).
     large_window_days, contacts_window_days
         Windows (days, ending at ``as_of`` inclusive) of the large-movement and contact counts.
     bank_initiated_txn_types
         Transaction types the customer does not initiate (excluded from RFM and BG/NBD).
-    utc_offset_hours
-        Offset of the bank's business day from UTC (China Standard Time: 8).
+    time_zone
+        The bank's time zone (an IANA name): a transaction's business day is its local date
+        there. The scoring passes ``QIAO_TIME_ZONE`` (default :data:`qiao.core.lake.TIME_ZONE`).
     holdout_months
         Months (0 … n−1) held out for the BG/NBD calibration/holdout check.
     """
 
     history_months: int = 13
-    large_txn_threshold: float = 50_000.0
+    large_txn_threshold: float = float(LARGE_AMOUNT)
     large_window_days: int = 30
     contacts_window_days: int = 90
     bank_initiated_txn_types: tuple[str, ...] = vocab.TXN_TYPES.having("bank_initiated")
-    utc_offset_hours: int = 8
+    time_zone: str = TIME_ZONE
     holdout_months: int = 3
 
     def __post_init__(self) -> None:
@@ -222,6 +226,24 @@ def _epoch_seconds(con: BaseBackend, ts: ir.TimestampValue) -> ir.NumericValue:
     return ts.epoch_seconds()
 
 
+def _local_day(
+    con: BaseBackend, ts: ir.TimestampValue, time_zone: str, first: _dt.date, last: _dt.date
+) -> ir.IntegerValue:
+    """Local day number of an instant in ``time_zone``, for instants from ``first`` to ``last``.
+
+    ``floor((epoch + offset) / 86400)``: one offset when the zone keeps one over the dates (the
+    same expression as a fixed offset), else the offset in force at the instant (a CASE).
+    """
+    offsets = utc_offsets(time_zone, first, last)
+    epoch = _epoch_seconds(con, ts)
+    offset: int | ir.IntegerValue = offsets[0][1]
+    if len(offsets) > 1:
+        offset = ibis.cases(
+            *[(epoch >= since, off) for since, off in reversed(offsets[1:])], else_=offsets[0][1]
+        )
+    return ((epoch + offset) // 86400).cast("int64")
+
+
 def _month_index(day: ir.IntegerValue, months: list[MonthWindow]) -> ir.IntegerValue:
     """Month index ``k`` of a day number (−1 outside the window): a CASE over the boundaries.
 
@@ -323,13 +345,14 @@ def _txn_base(
     first = months[-1].month_end.replace(day=1)
     parts = _months_between(add_months(first, -1), add_months(as_of, 1))
     txn = read_transactions(con, lake, months=parts)
-    offset = params.utc_offset_hours * 3600
     t = txn.select(
         txn.customer_no,
         txn.txn_type,
         txn.channel,
         txn.direction,
-        lday=((_epoch_seconds(con, txn.txn_time) + offset) // 86400).cast("int64"),
+        lday=_local_day(
+            con, txn.txn_time, params.time_zone, add_months(first, -1), add_months(as_of, 1)
+        ),
         cents=(txn.amount * 100).cast("int64"),
         gain_cents=(txn.gain * 100).cast("int64").fill_null(0),
     )
@@ -474,9 +497,10 @@ def large_transactions(
     txn = read_transactions(
         con, lake, months=_months_between(add_months(first, -1), add_months(as_of, 1))
     )
-    offset = params.utc_offset_hours * 3600
     t = txn.mutate(
-        txn_day=((_epoch_seconds(con, txn.txn_time) + offset) // 86400).cast("int64"),
+        txn_day=_local_day(
+            con, txn.txn_time, params.time_zone, add_months(first, -1), add_months(as_of, 1)
+        ),
         cents=(txn.amount * 100).cast("int64"),
     )
     t = t.filter(

@@ -1,13 +1,12 @@
 """Reading the analytical lake through Ibis (DuckDB in-process, or PySpark local/cluster).
 
-The lake layout is the contract in ``docs/data-interface.md``::
+The lake's layout, keys, which files are data and the *newest load wins* rule are the contract of
+:mod:`qiao.core.lake` (docs/data-interface.md, "The lake"); this module reads it with Ibis, the rule
+as :func:`qiao.core.lake.newest_load` (a ``row_number()`` window, pushed to the engine)::
 
-    lake/transactions/month=YYYY-MM/*.parquet   one file per load, rows carry ``load_id``
-    lake/balances/month=YYYY-MM/*.parquet       idem
-    lake/ref/<name>.parquet                     snapshots of operational tables
-
-Files are only ever added, so every reader applies the *latest load wins* rule: for each key the row
-with the highest ``load_id`` is kept (an Ibis ``row_number()`` window, pushed to the engine).
+    lake/transactions/month=YYYY-MM/part-*.parquet   one file per load, rows carry ``load_id``
+    lake/balances/month=YYYY-MM/part-*.parquet       idem
+    lake/ref/<name>.parquet                          snapshots of operational tables
 
 Connections are opened only at the edge (the CLI, a test, the benchmark) with :func:`connect`; every
 other function takes the backend ``con`` as an argument.
@@ -18,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +27,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
+
+from qiao.core.lake import REF_KEYS, lake_files, lake_months, newest_load
 
 __all__ = [
     "BALANCE_SCHEMA",
@@ -131,19 +132,9 @@ REF_OPTIONAL_COLUMNS: dict[str, dict[str, dt.DataType]] = {
     "ebanking": {"closed_date": dt.date},
 }
 
-REF_KEYS: dict[str, tuple[str, ...]] = {
-    "customers": ("customer_no",),
-    "accounts": ("account_no",),
-    "products": ("product_code",),
-    "ebanking": ("customer_no", "service"),
-    "payroll": ("account_no", "relation_type"),
-    "contacts": (),
-}
-
 #: Snapshots without which scoring cannot run. The others may be absent (read as empty tables).
 REQUIRED_REFS = frozenset({"customers", "accounts", "products"})
 
-_MONTH_DIR = re.compile(r"^month=(\d{4}-\d{2})$")
 _REF_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -223,26 +214,6 @@ def engine_name(con: BaseBackend) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def lake_months(lake: Path, kind: str) -> list[str]:
-    """Return the sorted ``YYYY-MM`` partitions of ``lake/<kind>`` that hold at least one file."""
-    root = Path(lake) / kind
-    if not root.is_dir():
-        return []
-    months = []
-    for child in root.iterdir():
-        match = _MONTH_DIR.match(child.name)
-        if match and child.is_dir() and any(_parquet_files(child)):
-            months.append(match.group(1))
-    return sorted(months)
-
-
-def _parquet_files(folder: Path) -> Iterable[Path]:
-    # Files starting with "." or "_" are in-flight writes or metadata; Spark skips them too.
-    return sorted(
-        p for p in folder.glob("*.parquet") if p.is_file() and not p.name.startswith((".", "_"))
-    )
-
-
 def _empty(schema: dict[str, dt.DataType]) -> ir.Table:
     arrow = pa.schema([pa.field(name, typ.to_pyarrow()) for name, typ in schema.items()])
     return ibis.memtable(arrow.empty_table())
@@ -278,21 +249,15 @@ def _read_partitioned(
         return None
     root = (Path(lake) / kind).absolute()
     if engine_name(con) == "duckdb":
-        files = [str(f) for m in wanted for f in _parquet_files(root / f"month={m}")]
+        files = [str(f) for f in lake_files(Path(lake).absolute(), kind, wanted)]
         table = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
     else:
         # Spark reads the partitioned folder (partition discovery adds ``month``) and prunes
-        # the partitions through the filter.
-        table = con.read_parquet(str(root), mergeSchema="true")
+        # the partitions through the filter. It skips names starting with "." or "_" itself;
+        # the glob filter skips the other files that are not ``*.parquet``, as lake_files does.
+        table = con.read_parquet(str(root), mergeSchema="true", pathGlobFilter="*.parquet")
         table = table.filter(table.month.isin(list(wanted)))
     return _conform(table, schema, f"lake/{kind}")
-
-
-def _latest_load(table: ir.Table, keys: Sequence[str]) -> ir.Table:
-    """Keep, for each key, the row of the highest ``load_id`` (files are only ever added)."""
-    window = ibis.window(group_by=[table[k] for k in keys], order_by=ibis.desc(table.load_id))
-    ranked = table.mutate(_rn=ibis.row_number().over(window))
-    return ranked.filter(ranked._rn == 0).drop("_rn")
 
 
 def read_transactions(
@@ -317,7 +282,7 @@ def read_transactions(
     table = _read_partitioned(con, lake, "transactions", TRANSACTION_SCHEMA, months)
     if table is None:
         return _empty(TRANSACTION_SCHEMA)
-    return _latest_load(table, ("txn_id",))
+    return newest_load(table, "transactions")
 
 
 def read_balances(con: BaseBackend, lake: Path, *, months: Sequence[str] | None = None) -> ir.Table:
@@ -329,7 +294,7 @@ def read_balances(con: BaseBackend, lake: Path, *, months: Sequence[str] | None 
     table = _read_partitioned(con, lake, "balances", BALANCE_SCHEMA, months)
     if table is None:
         return _empty(BALANCE_SCHEMA)
-    return _latest_load(table, ("account_no", "balance_date"))
+    return newest_load(table, "balances")
 
 
 def ref_path(lake: Path, name: str) -> Path:
@@ -360,7 +325,7 @@ def read_ref(con: BaseBackend, lake: Path, name: str) -> ir.Table:
     table = con.read_parquet(str(path.absolute()))
     keys = REF_KEYS[name]
     if "load_id" in table.columns and keys:
-        table = _latest_load(table, keys)
+        table = newest_load(table, name)
     present = set(table.columns)
     required = [c for c in REF_KEYS[name] if c not in present]
     if "customer_no" not in present and name != "products":

@@ -68,6 +68,7 @@ from qiao.analytics.features import (
 from qiao.analytics.jsonable import jsonable
 from qiao.analytics.riskstyle import rate_risk_style
 from qiao.analytics.tiers import TierResult, join_text, parse_tier_rules, replay_tiers
+from qiao.core.lake import LARGE_AMOUNT, TIME_ZONE
 
 __all__ = [
     "MAIN_FEATURES",
@@ -250,15 +251,17 @@ def _aum_series(features: pd.DataFrame) -> list[list[float]]:
     return out
 
 
-def _feature_params(cfg: Mapping[str, Any], history_months: int) -> FeatureParams:
+def _feature_params(
+    cfg: Mapping[str, Any], history_months: int, *, time_zone: str, large_amount: float
+) -> FeatureParams:
     f = cfg["features"]
     return FeatureParams(
         history_months=history_months,
-        large_txn_threshold=float(f["large_txn_threshold"]),
+        large_txn_threshold=float(large_amount),
         large_window_days=int(f["large_window_days"]),
         contacts_window_days=int(f["contacts_window_days"]),
         bank_initiated_txn_types=tuple(str(x) for x in f["bank_initiated_txn_types"]),
-        utc_offset_hours=int(f["utc_offset_hours"]),
+        time_zone=time_zone,
     )
 
 
@@ -316,6 +319,8 @@ def run_scoring(
     tier_rules: Mapping[str, Any] | None = None,
     previous: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    time_zone: str = TIME_ZONE,
+    large_amount: float = LARGE_AMOUNT,
 ) -> ScoringResult:
     """Score every customer of the lake as of ``as_of``.
 
@@ -336,6 +341,12 @@ def run_scoring(
         and the tier-change count; ``None`` when there is none.
     progress
         ``progress(step_name, fraction)`` called as the steps start.
+    time_zone
+        The bank's time zone: a transaction's business day is its local date there
+        (``qiao score`` passes ``QIAO_TIME_ZONE``).
+    large_amount
+        A transaction of at least this amount (yuan) is large, for the large-movement features
+        and events (``qiao score`` passes ``QIAO_LARGE_AMOUNT``, which the work list uses too).
 
     Returns
     -------
@@ -352,7 +363,7 @@ def run_scoring(
         replay,
         int(att["horizon_months"]) + int(att["panel_months"]) - 1 + ATTRITION_LOOKBACK,
     )
-    params = _feature_params(cfg, history)
+    params = _feature_params(cfg, history, time_zone=time_zone, large_amount=large_amount)
     months = month_windows(as_of, history)
     month_ends = [m.month_end for m in months]
     diag: dict[str, Any] = {"as_of": as_of.isoformat(), "history_months": history}

@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_exc
 from stdnum.cn import ric, uscc
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 _POSTAL = re.compile(r"^\d{6}$")
@@ -122,8 +121,8 @@ def clean_timestamp(value: object, *, not_after: dt.datetime | None = None) -> d
         except ValueError:
             raise FieldError(_("is not an ISO 8601 date and time")) from None
     if stamp.tzinfo is None:
-        # Core-banking extracts without an offset are in Beijing time.
-        stamp = stamp.replace(tzinfo=SHANGHAI)
+        # A timestamp without an offset is the bank's local time (QIAO_TIME_ZONE).
+        stamp = stamp.replace(tzinfo=_bank_zone())
     if not_after is not None and stamp > not_after:
         raise FieldError(_("is in the future"))
     return stamp

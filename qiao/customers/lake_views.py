@@ -3,9 +3,9 @@
 - :func:`customer_aum_trend` — month-average AUM per month over the last 24 months;
 - :func:`customer_recent_transactions` — the latest transactions, account numbers masked.
 
-Both apply the lake's rule that the row of the highest ``load_id`` wins for each key
-(docs/data-interface.md), and the carry-forward rule for balances (a balance holds until the
-account's next row), as the nightly scoring does (qiao.analytics.features).
+Both read the lake by its contract (:mod:`qiao.core.lake`: which files, newest load wins per key),
+and the trend applies the carry-forward rule for balances (a balance holds until the account's next
+row), as the nightly scoring does (qiao.analytics.features).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.utils import timezone
 
+from qiao.core.lake import lake_files, lake_months, newest_load_sql
 from qiao.core.masking import mask_account_no
 from qiao.products.models import ASSET_CATEGORIES, Account
 
@@ -29,21 +30,11 @@ ASSET = {str(c) for c in ASSET_CATEGORIES}
 
 
 def _files(kind: str, months: Sequence[str] | None = None) -> list[str]:
-    root = Path(settings.LAKE_DIR) / kind
-    if not root.is_dir():
-        return []
-    folders = sorted(root.glob("month=*"))
-    if months is not None:
-        wanted = set(months)
-        folders = [f for f in folders if f.name.removeprefix("month=") in wanted]
-    return [str(p) for folder in folders for p in sorted(folder.glob("*.parquet"))]
+    return [str(p) for p in lake_files(Path(settings.LAKE_DIR), kind, months)]
 
 
 def _months(kind: str) -> list[str]:
-    root = Path(settings.LAKE_DIR) / kind
-    return (
-        sorted(p.name.removeprefix("month=") for p in root.glob("month=*")) if root.is_dir() else []
-    )
+    return lake_months(Path(settings.LAKE_DIR), kind)
 
 
 _db: duckdb.DuckDBPyConnection | None = None
@@ -104,19 +95,15 @@ def customer_aum_trend(
     con = _connect()
     con.register("acct", acct)
     try:
+        latest = newest_load_sql(
+            "balances",
+            "$files",
+            columns="account_no, balance_date, balance",
+            where="customer_no = $customer AND balance_date <= $as_of",
+        )
         rows = con.execute(
-            """
-            WITH latest AS (
-                SELECT account_no, balance_date, balance
-                FROM (
-                    SELECT account_no, balance_date, balance,
-                           row_number() OVER (
-                               PARTITION BY account_no, balance_date ORDER BY load_id DESC
-                           ) AS rn
-                    FROM read_parquet($files, union_by_name = true)
-                    WHERE customer_no = $customer AND balance_date <= $as_of
-                ) WHERE rn = 1
-            ),
+            f"""
+            WITH latest AS ({latest}),
             intervals AS (
                 SELECT l.account_no, l.balance_date AS s, l.balance,
                        least(
@@ -177,16 +164,17 @@ def customer_recent_transactions(
     files = _files("transactions", chosen)
     if not files:
         return []
+    newest = newest_load_sql(
+        "transactions",
+        "$files",
+        columns="txn_id, account_no, txn_time, amount, direction, channel, txn_type",
+        where="customer_no = $customer",
+    )
     rows = (
         _connect()
         .execute(
-            """
-            SELECT txn_id, account_no, txn_time, amount, direction, channel, txn_type
-            FROM (
-                SELECT *, row_number() OVER (PARTITION BY txn_id ORDER BY load_id DESC) AS rn
-                FROM read_parquet($files, union_by_name = true)
-                WHERE customer_no = $customer
-            ) WHERE rn = 1
+            f"""
+            SELECT * FROM ({newest})
             ORDER BY txn_time DESC, txn_id DESC
             LIMIT $limit
             """,

@@ -2,8 +2,9 @@
 
 The rules are those of docs/data-interface.md (the same as the per-field validators in
 ``qiao.core.validators``), written as SQL so that a million rows validate in about a second.
-Good rows are written to ``lake/_staging/<load>/`` and moved into place by :func:`publish`
-only after the load's database record has committed.
+Good rows are written to ``lake/_staging/<kind>-<load>/`` and moved into place by :func:`publish`
+only after the load's database record has committed. The layout, the file names, which files are
+data and the newest-load-wins rule are the lake contract (:mod:`qiao.core.lake`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,16 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from django.conf import settings
 from django.utils.translation import gettext as _
 
+from qiao.core.lake import (
+    STAGING,
+    file_pattern,
+    lake_files,
+    newest_value_sql,
+    staged_name,
+)
 from qiao.ingest.kinds import CHANNELS, TXN_TYPES
 from qiao.ingest.master import Counts, Reject
 
@@ -119,7 +128,8 @@ class LakeResult:
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("SET TimeZone='Asia/Shanghai'")
+    # A txn_time without an offset is local time (QIAO_TIME_ZONE); months partition by local date.
+    con.execute(f"SET TimeZone={_lit(settings.TIME_ZONE)}")
     threads = os.environ.get("QIAO_DUCKDB_THREADS")
     if threads:
         con.execute(f"SET threads={int(threads)}")
@@ -127,7 +137,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 
 def _existing_files(lake: Path, kind: str) -> list[str]:
-    return sorted(str(p) for p in (lake / kind).glob("month=*/*.parquet"))
+    return [str(p) for p in lake_files(lake, kind)]
 
 
 def _conditions(checks: list[Check]) -> str:
@@ -256,15 +266,13 @@ def load_transactions(
     # earlier in the file). The rest, nearly always all of them, are simply new.
     if existing:
         files = "[" + ", ".join(_lit(f) for f in existing) + "]"
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE old AS
-            SELECT txn_id, arg_max({TXN_HASH.format(t="txn_time")}, load_id) AS h
-            FROM read_parquet({files})
-            WHERE txn_id IN (SELECT txn_id FROM good)
-            GROUP BY txn_id
-            """
+        newest = newest_value_sql(
+            "transactions",
+            files,
+            {"h": TXN_HASH.format(t="txn_time")},
+            where="txn_id IN (SELECT txn_id FROM good)",
         )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old AS {newest}")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE old (txn_id VARCHAR, h VARCHAR)")
     con.execute(
@@ -382,11 +390,8 @@ def load_balances(
     existing = _existing_files(lake, "balances")
     if existing:
         files = "[" + ", ".join(_lit(f) for f in existing) + "]"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE old AS
-                SELECT account_no, balance_date, arg_max(balance, load_id) AS balance
-                FROM read_parquet({files}) GROUP BY account_no, balance_date"""
-        )
+        newest = newest_value_sql("balances", files, {"balance": "balance"})
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old AS {newest}")
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE old (account_no VARCHAR, balance_date DATE, balance DECIMAL(18,2))"
@@ -439,7 +444,7 @@ def load_balances(
 def _stage(
     con: duckdb.DuckDBPyConnection, lake: Path, kind: str, load_id: int, counts: Counts
 ) -> LakeResult:
-    staged = lake / "_staging" / f"{kind}-{load_id}"
+    staged = lake / STAGING / staged_name(kind, load_id)
     if staged.exists():
         shutil.rmtree(staged)
     staged.parent.mkdir(parents=True, exist_ok=True)
@@ -448,7 +453,7 @@ def _stage(
     # reader looking for one customer (the 360 page) skips every row group that cannot hold them.
     [(n,)] = con.execute(
         f"""COPY (SELECT * FROM fresh ORDER BY month, customer_no) TO {_lit(str(staged))}
-            (FORMAT PARQUET, PARTITION_BY (month), FILENAME_PATTERN {_lit(f"part-{load_id:08d}-{{i}}")},
+            (FORMAT PARQUET, PARTITION_BY (month), FILENAME_PATTERN {_lit(file_pattern(load_id))},
              COMPRESSION ZSTD, ROW_GROUP_SIZE 16384)"""
     ).fetchall()
     counts.loaded = int(n)
@@ -460,7 +465,8 @@ def _stage(
 
 def publish(staged: Path, lake: Path, kind: str) -> None:
     """Move staged files into the lake: each rename is atomic, and readers only see whole files."""
-    for part in sorted(staged.glob("month=*/*.parquet")):
+    # The staged folder has a kind's layout (month=YYYY-MM/part-….parquet).
+    for part in lake_files(staged.parent, staged.name):
         target = lake / kind / part.parent.name / part.name
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import shutil
 import socket
 import uuid
@@ -35,10 +34,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from qiao.core.lake import STAGING, parse_staged
 from qiao.ingest import lake as lake_io
 from qiao.ingest.models import LoadRecord
-
-_STAGED = re.compile(r"(?P<kind>transactions|balances)-(?P<load>\d+)")
 
 
 def host_name() -> str:
@@ -120,21 +118,22 @@ def _interrupt(record: LoadRecord) -> bool:
 
 
 def _settle_staging(lake: Path) -> list[Path]:
-    staging = lake / "_staging"
+    staging = lake / STAGING
     if not staging.is_dir():
         return []
     settled = []
     for entry in sorted(staging.iterdir()):
-        match = _STAGED.fullmatch(entry.name)
-        if match is None or not entry.is_dir():
+        staged = parse_staged(entry.name)
+        if staged is None or not entry.is_dir():
             continue  # not a load's folder: not ours to judge
-        record = LoadRecord.objects.filter(pk=int(match["load"])).first()
+        kind, load_id = staged
+        record = LoadRecord.objects.filter(pk=load_id).first()
         if record is not None and (
             record.status == LoadRecord.Status.RUNNING or not process_gone(record)
         ):
             continue  # its load is running (or, just finished, still moving its files)
         if record is not None and record.status == LoadRecord.Status.LOADED:
-            lake_io.publish(entry, lake, match["kind"])  # committed: finish moving it in
+            lake_io.publish(entry, lake, kind)  # committed: finish moving it in
         else:
             shutil.rmtree(entry, ignore_errors=True)
         settled.append(entry)

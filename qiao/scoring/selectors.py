@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.lake import KEYS, lake_files
 from qiao.core.tiers import tier_codes, tier_label
 from qiao.customers.models import Customer
 from qiao.ingest.models import LoadRecord
@@ -19,11 +20,10 @@ from qiao.scoring.models import ModelRun, ScoreSnapshot
 
 def lake_count(kind: str, lake: Path | None = None) -> int:
     """Rows of a lake kind, each key counted once (the newest load wins)."""
-    root = (lake or settings.LAKE_DIR) / kind
-    files = sorted(str(p) for p in root.glob("month=*/*.parquet"))
+    files = [str(p) for p in lake_files(lake or settings.LAKE_DIR, kind)]
     if not files:
         return 0
-    key = "txn_id" if kind == "transactions" else "account_no, balance_date"
+    key = ", ".join(KEYS[kind])
     con = duckdb.connect()
     try:
         [(n,)] = con.execute(

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from qiao.analytics.scoring import MAIN_FEATURES
 from qiao.core.bulk import copy_arrow
+from qiao.core.lake import lake_files
 from qiao.core.refs import refs_export
 from qiao.customers.models import Customer, CustomerStanding
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
@@ -81,7 +82,7 @@ def default_as_of() -> dt.date:
     """The last day with balances in the lake (the extract date), else yesterday."""
     import duckdb
 
-    files = sorted(str(p) for p in (settings.LAKE_DIR / "balances").glob("month=*/*.parquet"))
+    files = [str(p) for p in lake_files(settings.LAKE_DIR, "balances")]
     if files:
         con = duckdb.connect()
         try:
@@ -117,6 +118,9 @@ def score_run(
                 tier_rules=tier_rules(),
                 previous=_previous(as_of),
                 progress=progress,
+                # The bank's settings, the same the work list uses (docs/configuration.md).
+                time_zone=settings.TIME_ZONE,
+                large_amount=float(settings.QIAO["LARGE_AMOUNT"]),
             )
         finally:
             disconnect = getattr(con, "disconnect", None)

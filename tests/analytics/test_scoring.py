@@ -197,11 +197,16 @@ def test_attrition_up_against_previous_and_progress(bank: Path, con: Any, result
 
 
 def test_config_overrides_and_unknown_keys():
-    cfg = load_scoring_config({"features": {"large_txn_threshold": 1000}})
-    assert cfg["features"]["large_txn_threshold"] == 1000
+    cfg = load_scoring_config({"features": {"large_window_days": 10}})
+    assert cfg["features"]["large_window_days"] == 10
     assert cfg["contribution"]["margin"]["DEMAND"] == 0.015
     with pytest.raises(ValueError, match="unknown key 'features.large_threshold'"):
         load_scoring_config({"features": {"large_threshold": 1}})
+    # The large amount and the time zone are the bank's settings, passed to run_scoring: the
+    # scoring's configuration cannot hold a second copy of them.
+    for key in ("large_txn_threshold", "utc_offset_hours", "time_zone"):
+        with pytest.raises(ValueError, match=f"unknown key 'features.{key}'"):
+            load_scoring_config({"features": {key: 1}})
 
 
 def test_attrition_panel_labels():
