@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "qiao.customers",
     "qiao.products",
     "qiao.ingest",
+    "qiao.suitability",
     "qiao.audit",
     "qiao.scoring",
     "qiao.engagement",

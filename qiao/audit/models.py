@@ -33,6 +33,10 @@ class Action(models.TextChoices):
     PROSPECT_EDIT = "PROSPECT_EDIT", _("Changed a prospect card")
     PLAN_NEW = "PLAN_NEW", _("Created a marketing plan")
     GROUP_EDIT = "GROUP_EDIT", _("Changed a saved customer group")
+    PRODUCT_EDIT = "PRODUCT_EDIT", _("Changed a product")
+    ASSESSMENT = "ASSESSMENT", _("Recorded a risk assessment")
+    SUGGESTION = "SUGGESTION", _("Recorded a suggestion's outcome")
+    BLOCKED = "BLOCKED", _("Unsuitable product refused")
 
 
 class AuditEvent(models.Model):

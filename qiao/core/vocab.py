@@ -23,11 +23,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 __all__ = [
+    "ASSESSMENT_SOURCES",
     "CAMPAIGN_AIMS",
     "CATEGORIES",
     "CHANNELS",
     "CONSENT_CHANNELS",
     "CONTACT_CHANNELS",
+    "DECLINE_REASONS",
     "DEPOSIT_TIERS",
     "EBANKING_SERVICES",
     "GRADES",
@@ -40,6 +42,8 @@ __all__ = [
     "RISK_STYLES",
     "RISK_TOLERANCES",
     "ROLES",
+    "SALE_STATUSES",
+    "SUGGESTION_STATUSES",
     "TIER_SCHEMES",
     "TXN_TYPES",
     "UNIT_LEVELS",
@@ -415,6 +419,53 @@ CAMPAIGN_AIMS = Vocabulary(
     ],
 )
 
+# ---------------------------------------------------------------------------------- the shelf
+
+#: Where a product stands on the shelf. ``selling``: it may be suggested and sold.
+SALE_STATUSES = Vocabulary(
+    "sale status",
+    [
+        _t("NEW_ISSUE", _("New issue"), "新发行", "selling"),
+        _t("ON_SALE", _("On sale"), "在售", "selling"),
+        _t("CLOSING", _("Closing soon"), "即将停售", "selling"),
+        _t("CLOSED", pgettext_noop("sale status", "Closed"), "已停售"),
+    ],
+    flags=("selling",),
+)
+
+#: Where a risk assessment was made.
+ASSESSMENT_SOURCES = Vocabulary(
+    "assessment source",
+    [
+        _t("BRANCH", _("At the branch, with the customer manager"), "网点面签"),
+        _t("CORE", _("Loaded from core banking"), "核心系统导入"),
+    ],
+)
+
+#: What became of a next-best-product suggestion.
+SUGGESTION_STATUSES = Vocabulary(
+    "suggestion status",
+    [
+        _t("OPEN", pgettext_noop("suggestion status", "Open"), "待跟进"),
+        _t("TAKEN", _("Taken up"), "已采纳"),
+        _t("DECLINED", _("Declined"), "已拒绝"),
+        _t("NOT_NOW", _("Not now"), "暂不考虑"),
+    ],
+)
+
+#: Why a customer declined a suggestion.
+DECLINE_REASONS = Vocabulary(
+    "decline reason",
+    [
+        _t("NO_NEED", _("No need"), "无需求"),
+        _t("RATE", _("Rate not attractive"), "收益不够"),
+        _t("RISK", _("Too risky for the customer"), "风险顾虑"),
+        _t("LIQUIDITY", _("Money needed elsewhere"), "资金另有安排"),
+        _t("COMPETITOR", _("Bought elsewhere"), "已在他行购买"),
+        _t("OTHER", pgettext_noop("decline reason", "Other"), "其他"),
+    ],
+)
+
 # ---------------------------------------------------------------------------------- risk
 
 #: Key-account early-warning states (seed 003): 正常 → 关注 → 可疑 → 退出.
@@ -466,5 +517,9 @@ VOCABULARIES: dict[str, Vocabulary] = {
         CAMPAIGN_AIMS,
         WARNING_STATES,
         LOAN_CLASSES,
+        SALE_STATUSES,
+        ASSESSMENT_SOURCES,
+        SUGGESTION_STATUSES,
+        DECLINE_REASONS,
     )
 }

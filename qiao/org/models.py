@@ -111,6 +111,9 @@ class Staff(AbstractUser):
             ("manage_plans", _("Can manage marketing plans")),
             ("refer", _("Can refer customers and prospects")),
             ("save_groups", _("Can keep saved customer groups")),
+            ("edit_products", _("Can edit the product shelf")),
+            ("assess_risk", _("Can record customers' risk assessments")),
+            ("decide_suggestions", _("Can record what became of product suggestions")),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,14 @@ MANAGE_PROSPECTS = "org.manage_prospects"
 MANAGE_PLANS = "org.manage_plans"
 REFER = "org.refer"
 
+# -- products and suitability
+#: Edit the product shelf (products, ratings, rates) through Qiao's pages.
+EDIT_PRODUCTS = "org.edit_products"
+#: Record a customer's risk assessment with them (and sign it off).
+ASSESS_RISK = "org.assess_risk"
+#: Record what became of a product suggestion (taken up, declined, not now).
+DECIDE_SUGGESTIONS = "org.decide_suggestions"
+
 _SERVE = frozenset({Role.CM, Role.SENIOR_CM, Role.TEAM_LEAD, Role.OUTLET_HEAD})
 
 #: Role defaults, one row per permission. Head-office analysts, auditors, product and risk
@@ -67,6 +75,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     MANAGE_PROSPECTS: _SERVE,
     MANAGE_PLANS: _SERVE,
     REFER: _SERVE | {Role.LOBBY},
+    EDIT_PRODUCTS: frozenset({Role.PRODUCT_MANAGER}),
+    ASSESS_RISK: _SERVE,
+    DECIDE_SUGGESTIONS: _SERVE,
 }
 
 #: Permissions over customers and their data: never granted by superuser status alone.

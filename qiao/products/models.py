@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core.choices import choice
-from qiao.core.vocab import CATEGORIES, EBANKING_SERVICES, MOTIVES, RISK_LEVELS
+from qiao.core.suitability import effective_level
+from qiao.core.vocab import CATEGORIES, EBANKING_SERVICES, MOTIVES, RISK_LEVELS, SALE_STATUSES
 
 
 class Category(models.TextChoices):
@@ -42,12 +45,34 @@ class Motive(models.TextChoices):
     LOAN = choice(MOTIVES, "LOAN")
 
 
+class SaleStatus(models.TextChoices):
+    NEW_ISSUE = choice(SALE_STATUSES, "NEW_ISSUE")
+    ON_SALE = choice(SALE_STATUSES, "ON_SALE")
+    CLOSING = choice(SALE_STATUSES, "CLOSING")
+    CLOSED = choice(SALE_STATUSES, "CLOSED")
+
+
 class Product(models.Model):
+    """A product on the shelf. ``risk_level`` is the level that applies: the higher of the
+    issuer's and the seller's ratings (孰高原则, docs/suitability.md), set on every save."""
+
     code = models.CharField(_("product code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
     risk_level = models.CharField(
         _("risk level"), max_length=2, choices=RiskLevel.choices, blank=True
+    )
+    issuer_risk_level = models.CharField(
+        _("issuer's risk rating"), max_length=2, choices=RiskLevel.choices, blank=True
+    )
+    seller_risk_level = models.CharField(
+        _("bank's risk rating"), max_length=2, choices=RiskLevel.choices, blank=True
+    )
+    issuer = models.CharField(_("issuer"), max_length=200, blank=True)
+    private = models.BooleanField(_("private product (qualified investors only)"), default=False)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    sale_status = models.CharField(
+        _("on the shelf"), max_length=10, choices=SaleStatus.choices, default=SaleStatus.ON_SALE
     )
     min_amount = models.DecimalField(
         _("minimum amount"), max_digits=18, decimal_places=2, null=True, blank=True
@@ -65,6 +90,37 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.issuer_risk_level or self.seller_risk_level:
+            self.risk_level = effective_level(self.issuer_risk_level, self.seller_risk_level)
+        super().save(*args, **kwargs)
+
+
+class RateSource(models.TextChoices):
+    LOAD = "LOAD", _("Core-banking load")
+    PAGE = "PAGE", _("Changed in Qiao")
+
+
+class ProductRate(models.Model):
+    """A product's rate from a day on: the rate history, kept by every path that changes a rate
+    (the products extract and the product manager's page)."""
+
+    product = models.ForeignKey(Product, models.CASCADE, related_name="rates")
+    effective = models.DateField(_("from"))
+    rate = models.DecimalField(_("rate (%)"), max_digits=8, decimal_places=4)
+    source = models.CharField(_("source"), max_length=4, choices=RateSource.choices)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    recorded_by = models.CharField(_("by"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("product rate")
+        verbose_name_plural = _("product rates")
+        ordering = ["product", "-effective", "-id"]
+        indexes = [models.Index(fields=["product", "-effective"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.effective} {self.rate}"
 
 
 class AccountStatus(models.TextChoices):

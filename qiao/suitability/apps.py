@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SuitabilityConfig(AppConfig):
+    name = "qiao.suitability"
+    label = "suitability"
+    verbose_name = _("products and suitability")
