@@ -33,7 +33,10 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("QIAO_") and k != "DJANGO_SETTINGS_MODULE"
+        # The browser tests allow sync database calls next to Playwright's event loop; that
+        # switch is for tests only and must not reach a production process.
+        if not k.startswith("QIAO_")
+        and k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     # Its own SQLite file: the server never touches the test database.
     env.update(
