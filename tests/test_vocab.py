@@ -98,6 +98,73 @@ def test_the_scan_finds_a_copy(tmp_path):
     assert [f.split(":")[1] for f in found] == ["1", "2", "3"]
 
 
+def _customer_fields() -> frozenset[str]:
+    from qiao.customers.rules import CUSTOMER_FIELDS
+
+    return frozenset(CUSTOMER_FIELDS)
+
+
+def _field_list_copies(path: Path, rel: str, fields: frozenset[str]) -> list[str]:
+    """Literals naming half or more of a customer's fields: a list, tuple or set of them, or a
+    dict giving them constants, labels or rules (a dict of generated columns by field is data)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            names = _strings(list(node.elts))
+        elif isinstance(node, ast.Dict) and any(
+            _is_label(v) or isinstance(v, ast.Tuple) for v in node.values
+        ):
+            names = _strings(list(node.keys))
+        else:
+            continue
+        hit = set(names) & fields
+        if len(hit) * 2 >= len(fields):
+            found.append(f"{rel}:{node.lineno}: {len(hit)} customer fields")
+    return found
+
+
+def test_the_customer_field_list_is_written_once():
+    """qiao.customers.rules.CUSTOMER_FIELDS is the one list of a customer's fields; the profile
+    editor, the ingest, the demo and the API derive theirs from it."""
+    fields = _customer_fields()
+    found = []
+    for path in sorted(QIAO.rglob("*.py")):
+        if "migrations" in path.parts or path == QIAO / "customers" / "rules.py":
+            continue
+        found.extend(_field_list_copies(path, path.relative_to(ROOT).as_posix(), fields))
+    assert found == []
+
+
+def test_the_field_list_scan_finds_a_copy(tmp_path):
+    fields = _customer_fields()
+    half = sorted(fields)[: (len(fields) + 1) // 2]
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        f"A = {tuple(half)!r}\n"
+        f"B = {dict.fromkeys(half, 'x')!r}\n"
+        f"C = {half[:-1]!r}\n"
+        f"D = {{f: f for f in {half!r}}}\n",
+        encoding="utf-8",
+    )
+    found = _field_list_copies(probe, "probe.py", fields)
+    # D's list is a copy too (line 4); C names fewer than half.
+    assert [f.split(":")[1] for f in found] == ["1", "2", "4"]
+
+
+def test_the_customer_fields_are_derived():
+    from qiao.api.api import _SHOWN_APART, _TEXT_FIELDS
+    from qiao.api.schemas import CustomerDetail
+    from qiao.customers.rules import CORE_BANKING_FIELDS, CUSTOMER_FIELDS
+    from qiao.customers.services import PROFILE_FIELDS
+    from qiao.ingest.master import CUSTOMER_COLUMNS
+
+    fields = list(CUSTOMER_FIELDS)
+    assert list(PROFILE_FIELDS) == [f for f in fields if f not in CORE_BANKING_FIELDS]
+    assert set(CUSTOMER_COLUMNS) | {"customer_no", "branch_code"} == set(fields)
+    assert set(_TEXT_FIELDS) | _SHOWN_APART == set(fields)
+    assert set(_TEXT_FIELDS) <= set(CustomerDetail.model_fields)
+
+
 def test_the_vocabulary_module_never_imports_django():
     code = (
         "import sys, qiao.core.vocab; "
@@ -107,11 +174,31 @@ def test_the_vocabulary_module_never_imports_django():
 
 
 def _model_choices():
+    from qiao.customers import models as customers
     from qiao.engagement.models import Channel
     from qiao.org.models import Grade, Role, UnitLevel
-    from qiao.products.models import Category, Motive, RiskLevel, Service
+    from qiao.products.models import (
+        AccountStatus,
+        Category,
+        Motive,
+        RelationType,
+        RiskLevel,
+        Service,
+    )
 
     return [
+        (customers.CustomerType, vocab.CUSTOMER_TYPES),
+        (customers.IdType, vocab.ID_TYPES),
+        (customers.Gender, vocab.GENDERS),
+        (customers.MaritalStatus, vocab.MARITAL_STATUSES),
+        (customers.OwnershipType, vocab.OWNERSHIP_TYPES),
+        (customers.SizeClass, vocab.SIZE_CLASSES),
+        (customers.MemberRole, vocab.GROUP_ROLES),
+        (customers.LinkType, vocab.GROUP_LINKS),
+        (customers.Relation, vocab.RELATIONS),
+        (customers.OwnerRole, vocab.OWNERSHIP_ROLES),
+        (AccountStatus, vocab.ACCOUNT_STATUSES),
+        (RelationType, vocab.PAYROLL_TYPES),
         (Category, vocab.CATEGORIES),
         (RiskLevel, vocab.RISK_LEVELS),
         (Motive, vocab.MOTIVES),
@@ -132,11 +219,25 @@ def test_model_choices_are_the_vocabularies():
 
 
 def test_model_fields_use_the_choices():
+    from qiao.customers.models import Customer, GroupMembership, Ownership, Relationship
     from qiao.engagement.models import Contact
     from qiao.org.models import OrgUnit, Staff
-    from qiao.products.models import EBankingService, Product
+    from qiao.products.models import Account, EBankingService, PayrollRelation, Product
 
+    customer = Customer._meta.get_field
     fields = [
+        (customer("customer_type"), vocab.CUSTOMER_TYPES),
+        (customer("id_type"), vocab.ID_TYPES),
+        (customer("gender"), vocab.GENDERS),
+        (customer("marital_status"), vocab.MARITAL_STATUSES),
+        (customer("ownership_type"), vocab.OWNERSHIP_TYPES),
+        (customer("size_class"), vocab.SIZE_CLASSES),
+        (GroupMembership._meta.get_field("member_role"), vocab.GROUP_ROLES),
+        (GroupMembership._meta.get_field("link_type"), vocab.GROUP_LINKS),
+        (Relationship._meta.get_field("relation"), vocab.RELATIONS),
+        (Ownership._meta.get_field("role"), vocab.OWNERSHIP_ROLES),
+        (Account._meta.get_field("status"), vocab.ACCOUNT_STATUSES),
+        (PayrollRelation._meta.get_field("relation_type"), vocab.PAYROLL_TYPES),
         (Product._meta.get_field("category"), vocab.CATEGORIES),
         (Product._meta.get_field("risk_level"), vocab.RISK_LEVELS),
         (EBankingService._meta.get_field("service"), vocab.EBANKING_SERVICES),
@@ -190,6 +291,19 @@ def test_ingest_accepts_exactly_the_vocabularies():
     assert accepted("ebanking", "service") == vocab.EBANKING_SERVICES.codes
     assert accepted("transactions", "channel") == vocab.CHANNELS.codes
     assert accepted("transactions", "txn_type") == vocab.TXN_TYPES.codes
+    assert accepted("customers", "customer_type") == vocab.CUSTOMER_TYPES.codes
+    assert accepted("customers", "id_type") == vocab.ID_TYPES.codes
+    assert accepted("customers", "gender") == vocab.GENDERS.codes
+    assert accepted("customers", "marital_status") == vocab.MARITAL_STATUSES.codes
+    assert accepted("customers", "ownership_type") == vocab.OWNERSHIP_TYPES.codes
+    assert accepted("customers", "size_class") == vocab.SIZE_CLASSES.codes
+    assert accepted("groups", "member_role") == vocab.GROUP_ROLES.codes
+    assert accepted("groups", "link_type") == vocab.GROUP_LINKS.codes
+    assert accepted("relationships", "relation") == vocab.RELATIONS.codes
+    assert accepted("accounts", "status") == vocab.ACCOUNT_STATUSES.codes
+    assert accepted("accounts", "currency") == vocab.CURRENCIES.codes
+    assert accepted("payroll", "relation_type") == vocab.PAYROLL_TYPES.codes
+    assert accepted("ownership", "role") == vocab.OWNERSHIP_ROLES.codes
 
 
 def test_the_demo_generates_from_the_vocabularies():
@@ -206,6 +320,12 @@ def test_the_demo_generates_from_the_vocabularies():
     assert links.SERVICES == vocab.EBANKING_SERVICES.codes
     assert {p.category for p in pools.PRODUCTS} <= set(vocab.CATEGORIES.codes)
     assert {p.risk for p in pools.PRODUCTS if p.risk} <= set(vocab.RISK_LEVELS.codes)
+    assert accounts.STATUS_NAMES == vocab.ACCOUNT_STATUSES.codes
+    assert [accounts.STATUS_NAMES[i] for i in (accounts.ACTIVE, accounts.CLOSED)] == [
+        "ACTIVE",
+        "CLOSED",
+    ]
+    assert links.REL_TYPES == vocab.PAYROLL_TYPES.codes
 
 
 def test_configuration_files_use_the_codes():

@@ -40,6 +40,7 @@ from qiao.audit.services import audit_record, audit_record_batch
 from qiao.core.errors import ApplicationError
 from qiao.customers.forms import CustomerFilterForm
 from qiao.customers.models import ChangeSource, Customer
+from qiao.customers.rules import CUSTOMER_FIELDS
 from qiao.customers.selectors import (
     customer_completeness,
     customer_get_for_staff,
@@ -231,35 +232,22 @@ def _item(c: Customer, *, balances: bool) -> dict[str, Any]:
     }
 
 
+#: The customer fields the detail shows in their own way: in the list item (``branch_code`` as
+#: ``outlet``), as a birth year, as numbers or a date.
+_SHOWN_APART = frozenset(
+    {
+        *("customer_no", "customer_type", "name", "id_no", "mobile", "branch_code"),
+        *("birth_date", "annual_income", "registered_capital", "open_date"),
+    }
+)
+#: Every other customer field (their one list: qiao.customers.rules), as text, masked if personal.
+_TEXT_FIELDS = tuple(f for f in CUSTOMER_FIELDS if f not in _SHOWN_APART)
+
+
 def _detail(c: Customer, staff: Staff) -> dict[str, Any]:
     completeness = customer_completeness(c)
     out = _item(c, balances=staff_has_perm(staff, VIEW_BALANCES))
-    out.update(
-        {
-            f: getattr(c, f) or ""
-            for f in (
-                "id_type",
-                "gender",
-                "postal_code",
-                "occupation",
-                "industry",
-                "education",
-                "school",
-                "tax_record",
-                "marital_status",
-                "investment_pref",
-                "product_pref",
-                "marketing_pref",
-                "hobbies",
-                "family_notes",
-                "legal_rep",
-                "ownership_type",
-                "size_class",
-                "main_business",
-            )
-        }
-    )
-    out.update({f: mask_field(f, getattr(c, f)) for f in ("landline", "email", "address")})
+    out.update({f: mask_field(f, getattr(c, f)) for f in _TEXT_FIELDS})
     out.update(
         {
             "birth_year": c.birth_date.year if c.birth_date else None,

@@ -23,26 +23,39 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 __all__ = [
+    "ACCOUNT_STATUSES",
     "ASSESSMENT_SOURCES",
     "CAMPAIGN_AIMS",
     "CATEGORIES",
     "CHANNELS",
     "CONSENT_CHANNELS",
     "CONTACT_CHANNELS",
+    "CURRENCIES",
+    "CUSTOMER_TYPES",
     "DECLINE_REASONS",
     "DEPOSIT_TIERS",
     "EBANKING_SERVICES",
+    "GENDERS",
     "GRADES",
+    "GROUP_LINKS",
+    "GROUP_ROLES",
+    "ID_TYPES",
     "LIFECYCLE_STAGES",
     "LOAN_CLASSES",
+    "MARITAL_STATUSES",
     "MOTIVES",
     "NEED_MODES",
+    "OWNERSHIP_ROLES",
+    "OWNERSHIP_TYPES",
+    "PAYROLL_TYPES",
     "PYRAMID_TIERS",
+    "RELATIONS",
     "RISK_LEVELS",
     "RISK_STYLES",
     "RISK_TOLERANCES",
     "ROLES",
     "SALE_STATUSES",
+    "SIZE_CLASSES",
     "SUGGESTION_STATUSES",
     "TIER_SCHEMES",
     "TXN_TYPES",
@@ -378,6 +391,144 @@ RISK_STYLES = Vocabulary(
     ],
 )
 
+# ----------------------------------------------------------------- a customer's master data
+
+#: Individual (个人) or corporate (对公) customer. ``corporate``: a company.
+CUSTOMER_TYPES = Vocabulary(
+    "customer type",
+    [
+        _t("P", _("Individual"), "个人"),
+        _t("C", _("Corporate"), "对公", "corporate"),
+    ],
+    flags=("corporate",),
+)
+
+#: Identity documents (the ID number's check follows the type: qiao.customers.rules).
+ID_TYPES = Vocabulary(
+    "ID type",
+    [
+        _t("RIC", _("Resident ID card"), "居民身份证"),
+        _t("USCC", _("Unified social credit code"), "统一社会信用代码"),
+        _t("PASSPORT", _("Passport"), "护照"),
+        _t("OTHER", _("Other"), "其他证件"),
+    ],
+)
+
+GENDERS = Vocabulary("gender", [_t("M", _("Male"), "男"), _t("F", _("Female"), "女")])
+
+MARITAL_STATUSES = Vocabulary(
+    "marital status",
+    [
+        _t("SINGLE", _("Single"), "未婚"),
+        _t("MARRIED", _("Married"), "已婚"),
+        _t("DIVORCED", _("Divorced"), "离异"),
+        _t("WIDOWED", _("Widowed"), "丧偶"),
+    ],
+)
+
+#: A company's ownership (企业性质).
+OWNERSHIP_TYPES = Vocabulary(
+    "ownership type",
+    [
+        _t("STATE", _("State-owned"), "国有"),
+        _t("COLLECTIVE", _("Collective"), "集体"),
+        _t("PRIVATE", _("Private"), "民营"),
+        _t("FOREIGN", _("Foreign-invested"), "外资"),
+        _t("JOINT", _("Joint venture"), "合资"),
+        _t("OTHER", _("Other"), "其他"),
+    ],
+)
+
+#: A company's size class (企业规模), largest first.
+SIZE_CLASSES = Vocabulary(
+    "size class",
+    [
+        _t("LARGE", _("Large"), "大型"),
+        _t("MEDIUM", _("Medium"), "中型"),
+        _t("SMALL", _("Small (SME)"), "小型"),
+        _t("MICRO", _("Micro (SME)"), "微型"),
+    ],
+)
+
+#: A member's role in a group of companies (集团).
+GROUP_ROLES = Vocabulary(
+    "group role",
+    [
+        _t("PARENT", _("Parent company"), "母公司"),
+        _t("SUBSIDIARY", _("Subsidiary"), "子公司"),
+        _t("ASSOCIATE", _("Associate"), "联营企业"),
+        _t("OTHER", _("Other member"), "其他成员"),
+    ],
+)
+
+#: What ties a member to its group.
+GROUP_LINKS = Vocabulary(
+    "group link",
+    [
+        _t("EQUITY", _("Equity"), "股权关联"),
+        _t("CONTRACT", _("Contract"), "协议关联"),
+        _t("FAMILY", _("Family"), "家族关联"),
+    ],
+)
+
+#: How one customer is related to another (read: customer *relation* related customer).
+RELATIONS = Vocabulary(
+    "relation",
+    [
+        _t("SPOUSE", _("Spouse"), "配偶"),
+        _t("PARENT", _("Parent"), "父母"),
+        _t("CHILD", _("Child"), "子女"),
+        _t("SIBLING", _("Sibling"), "兄弟姐妹"),
+        _t("RELATIVE", _("Relative"), "亲属"),
+        _t("REFERRED_BY", _("Referred by"), "推荐人"),
+        _t("KEY_PERSON", _("Key person in the company"), "企业关键人"),
+        _t("LEGAL_REP", _("Legal representative of"), "法定代表人"),
+        _t("SHAREHOLDER", _("Shareholder of"), "股东"),
+    ],
+)
+
+#: A customer manager's part in a customer (主管户 / 协管户).
+OWNERSHIP_ROLES = Vocabulary(
+    "ownership role",
+    [
+        _t("PRIMARY", _("Primary"), "主管户"),
+        _t("SECONDARY", _("Secondary"), "协管户"),
+    ],
+)
+
+#: An account's status.
+ACCOUNT_STATUSES = Vocabulary(
+    "account status",
+    [
+        _t("ACTIVE", _("Active"), "正常"),
+        _t("DORMANT", _("Dormant"), "睡眠"),
+        _t("CLOSED", _("Closed"), "销户"),
+    ],
+)
+
+#: Currencies of accounts and products (ISO 4217).
+CURRENCIES = Vocabulary(
+    "currency",
+    [
+        _t("CNY", _("Renminbi yuan"), "人民币"),
+        _t("USD", _("US dollar"), "美元"),
+        _t("EUR", _("Euro"), "欧元"),
+        _t("HKD", _("Hong Kong dollar"), "港币"),
+        _t("JPY", _("Japanese yen"), "日元"),
+        _t("GBP", _("Pound sterling"), "英镑"),
+    ],
+)
+
+#: Payroll and withholding relations of an account (代发代扣).
+PAYROLL_TYPES = Vocabulary(
+    "payroll type",
+    [
+        _t("PAYROLL", _("Payroll"), "代发工资"),
+        _t("SOCIAL_SECURITY", _("Social security"), "代发社保"),
+        _t("FISCAL", _("Fiscal"), "财政代发"),
+    ],
+)
+
 # -------------------------------------------------------------------------------- engagement
 
 #: How a customer manager contacts a customer (contact logs, cadence).
@@ -512,6 +663,19 @@ VOCABULARIES: dict[str, Vocabulary] = {
         LIFECYCLE_STAGES,
         NEED_MODES,
         RISK_STYLES,
+        CUSTOMER_TYPES,
+        ID_TYPES,
+        GENDERS,
+        MARITAL_STATUSES,
+        OWNERSHIP_TYPES,
+        SIZE_CLASSES,
+        GROUP_ROLES,
+        GROUP_LINKS,
+        RELATIONS,
+        OWNERSHIP_ROLES,
+        ACCOUNT_STATUSES,
+        CURRENCIES,
+        PAYROLL_TYPES,
         CONTACT_CHANNELS,
         CONSENT_CHANNELS,
         CAMPAIGN_AIMS,

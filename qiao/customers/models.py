@@ -8,45 +8,48 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core import vocab
+from qiao.core.choices import choice
+
 
 class CustomerType(models.TextChoices):
-    INDIVIDUAL = "P", _("Individual")
-    CORPORATE = "C", _("Corporate")
+    INDIVIDUAL = choice(vocab.CUSTOMER_TYPES, "P")
+    CORPORATE = choice(vocab.CUSTOMER_TYPES, "C")
 
 
 class IdType(models.TextChoices):
-    RIC = "RIC", _("Resident ID card")
-    USCC = "USCC", _("Unified social credit code")
-    PASSPORT = "PASSPORT", _("Passport")
-    OTHER = "OTHER", _("Other")
+    RIC = choice(vocab.ID_TYPES, "RIC")
+    USCC = choice(vocab.ID_TYPES, "USCC")
+    PASSPORT = choice(vocab.ID_TYPES, "PASSPORT")
+    OTHER = choice(vocab.ID_TYPES, "OTHER")
 
 
 class Gender(models.TextChoices):
-    M = "M", _("Male")
-    F = "F", _("Female")
+    M = choice(vocab.GENDERS, "M")
+    F = choice(vocab.GENDERS, "F")
 
 
 class MaritalStatus(models.TextChoices):
-    SINGLE = "SINGLE", _("Single")
-    MARRIED = "MARRIED", _("Married")
-    DIVORCED = "DIVORCED", _("Divorced")
-    WIDOWED = "WIDOWED", _("Widowed")
+    SINGLE = choice(vocab.MARITAL_STATUSES, "SINGLE")
+    MARRIED = choice(vocab.MARITAL_STATUSES, "MARRIED")
+    DIVORCED = choice(vocab.MARITAL_STATUSES, "DIVORCED")
+    WIDOWED = choice(vocab.MARITAL_STATUSES, "WIDOWED")
 
 
 class OwnershipType(models.TextChoices):
-    STATE = "STATE", _("State-owned")
-    COLLECTIVE = "COLLECTIVE", _("Collective")
-    PRIVATE = "PRIVATE", _("Private")
-    FOREIGN = "FOREIGN", _("Foreign-invested")
-    JOINT = "JOINT", _("Joint venture")
-    OTHER = "OTHER", _("Other")
+    STATE = choice(vocab.OWNERSHIP_TYPES, "STATE")
+    COLLECTIVE = choice(vocab.OWNERSHIP_TYPES, "COLLECTIVE")
+    PRIVATE = choice(vocab.OWNERSHIP_TYPES, "PRIVATE")
+    FOREIGN = choice(vocab.OWNERSHIP_TYPES, "FOREIGN")
+    JOINT = choice(vocab.OWNERSHIP_TYPES, "JOINT")
+    OTHER = choice(vocab.OWNERSHIP_TYPES, "OTHER")
 
 
 class SizeClass(models.TextChoices):
-    LARGE = "LARGE", _("Large")
-    MEDIUM = "MEDIUM", _("Medium")
-    SMALL = "SMALL", _("Small (SME)")
-    MICRO = "MICRO", _("Micro (SME)")
+    LARGE = choice(vocab.SIZE_CLASSES, "LARGE")
+    MEDIUM = choice(vocab.SIZE_CLASSES, "MEDIUM")
+    SMALL = choice(vocab.SIZE_CLASSES, "SMALL")
+    MICRO = choice(vocab.SIZE_CLASSES, "MICRO")
 
 
 class Customer(models.Model):
@@ -217,16 +220,16 @@ class CustomerStanding(models.Model):
 
 
 class MemberRole(models.TextChoices):
-    PARENT = "PARENT", _("Parent company")
-    SUBSIDIARY = "SUBSIDIARY", _("Subsidiary")
-    ASSOCIATE = "ASSOCIATE", _("Associate")
-    OTHER = "OTHER", _("Other member")
+    PARENT = choice(vocab.GROUP_ROLES, "PARENT")
+    SUBSIDIARY = choice(vocab.GROUP_ROLES, "SUBSIDIARY")
+    ASSOCIATE = choice(vocab.GROUP_ROLES, "ASSOCIATE")
+    OTHER = choice(vocab.GROUP_ROLES, "OTHER")
 
 
 class LinkType(models.TextChoices):
-    EQUITY = "EQUITY", _("Equity")
-    CONTRACT = "CONTRACT", _("Contract")
-    FAMILY = "FAMILY", _("Family")
+    EQUITY = choice(vocab.GROUP_LINKS, "EQUITY")
+    CONTRACT = choice(vocab.GROUP_LINKS, "CONTRACT")
+    FAMILY = choice(vocab.GROUP_LINKS, "FAMILY")
 
 
 class CustomerGroup(models.Model):
@@ -264,15 +267,15 @@ class GroupMembership(models.Model):
 
 
 class Relation(models.TextChoices):
-    SPOUSE = "SPOUSE", _("Spouse")
-    PARENT = "PARENT", _("Parent")
-    CHILD = "CHILD", _("Child")
-    SIBLING = "SIBLING", _("Sibling")
-    RELATIVE = "RELATIVE", _("Relative")
-    REFERRED_BY = "REFERRED_BY", _("Referred by")
-    KEY_PERSON = "KEY_PERSON", _("Key person in the company")
-    LEGAL_REP = "LEGAL_REP", _("Legal representative of")
-    SHAREHOLDER = "SHAREHOLDER", _("Shareholder of")
+    SPOUSE = choice(vocab.RELATIONS, "SPOUSE")
+    PARENT = choice(vocab.RELATIONS, "PARENT")
+    CHILD = choice(vocab.RELATIONS, "CHILD")
+    SIBLING = choice(vocab.RELATIONS, "SIBLING")
+    RELATIVE = choice(vocab.RELATIONS, "RELATIVE")
+    REFERRED_BY = choice(vocab.RELATIONS, "REFERRED_BY")
+    KEY_PERSON = choice(vocab.RELATIONS, "KEY_PERSON")
+    LEGAL_REP = choice(vocab.RELATIONS, "LEGAL_REP")
+    SHAREHOLDER = choice(vocab.RELATIONS, "SHAREHOLDER")
 
 
 class Relationship(models.Model):
@@ -295,8 +298,8 @@ class Relationship(models.Model):
 
 
 class OwnerRole(models.TextChoices):
-    PRIMARY = "PRIMARY", _("Primary")
-    SECONDARY = "SECONDARY", _("Secondary")
+    PRIMARY = choice(vocab.OWNERSHIP_ROLES, "PRIMARY")
+    SECONDARY = choice(vocab.OWNERSHIP_ROLES, "SECONDARY")
 
 
 class Ownership(models.Model):

@@ -14,39 +14,44 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from qiao.core import validators as v
+from qiao.core import vocab
+from qiao.core.vocab import Vocabulary
 
 #: Whether a field is required, and the validator that cleans its text.
 FieldRule = tuple[bool, Callable[[str], Any]]
 
 
-def _enum(*choices: str) -> Callable[[str], str]:
-    return partial(v.clean_enum, choices=choices)
+def _enum(vocabulary: Vocabulary) -> Callable[[str], str]:
+    return partial(v.clean_enum, choices=vocabulary.codes)
 
 
 _text = partial(v.clean_text, max_length=200)
 
-#: Every field of a customer, as the ``customers`` extract has it (docs/data-interface.md).
+#: Every field of a customer, as the ``customers`` extract has it (docs/data-interface.md): the
+#: one list of a customer's fields. The profile editor (``PROFILE_FIELDS``, in this order), the
+#: ingest, the demo bank and the API's customer detail take theirs from it, and
+#: ``tests/test_vocab.py`` fails when the list is written again.
 CUSTOMER_FIELDS: dict[str, FieldRule] = {
     "customer_no": (True, v.clean_code),
-    "customer_type": (True, _enum("P", "C")),
+    "customer_type": (True, _enum(vocab.CUSTOMER_TYPES)),
     "name": (True, v.clean_text),
-    "id_type": (True, _enum("RIC", "USCC", "PASSPORT", "OTHER")),
+    "id_type": (True, _enum(vocab.ID_TYPES)),
     "id_no": (True, v.clean_text),  # checked against id_type by customer_identity_rule
-    "gender": (False, _enum("M", "F")),
+    "gender": (False, _enum(vocab.GENDERS)),
     "birth_date": (False, v.clean_past_date),
     "mobile": (False, v.clean_mobile),
+    "landline": (False, v.clean_landline),
     "email": (False, v.clean_email),
     "address": (False, partial(v.clean_text, max_length=300)),
     "postal_code": (False, v.clean_postal_code),
     "occupation": (False, partial(v.clean_text, max_length=100)),
     "industry": (False, partial(v.clean_text, max_length=100)),
     "education": (False, partial(v.clean_text, max_length=50)),
-    "branch_code": (True, v.clean_code),
-    "open_date": (True, v.clean_past_date),
-    "landline": (False, v.clean_landline),
     "school": (False, partial(v.clean_text, max_length=100)),
     "tax_record": (False, _text),
-    "marital_status": (False, _enum("SINGLE", "MARRIED", "DIVORCED", "WIDOWED")),
+    "branch_code": (True, v.clean_code),
+    "open_date": (True, v.clean_past_date),
+    "marital_status": (False, _enum(vocab.MARITAL_STATUSES)),
     "family_notes": (False, partial(v.clean_text, max_length=2000)),
     "investment_pref": (False, _text),
     "product_pref": (False, _text),
@@ -54,11 +59,14 @@ CUSTOMER_FIELDS: dict[str, FieldRule] = {
     "hobbies": (False, _text),
     "annual_income": (False, v.clean_amount),
     "legal_rep": (False, partial(v.clean_text, max_length=100)),
-    "ownership_type": (False, _enum("STATE", "COLLECTIVE", "PRIVATE", "FOREIGN", "JOINT", "OTHER")),
-    "size_class": (False, _enum("LARGE", "MEDIUM", "SMALL", "MICRO")),
+    "ownership_type": (False, _enum(vocab.OWNERSHIP_TYPES)),
+    "size_class": (False, _enum(vocab.SIZE_CLASSES)),
     "registered_capital": (False, v.clean_amount),
     "main_business": (False, partial(v.clean_text, max_length=300)),
 }
+
+#: The fields only core banking sets: the profile editor leaves them alone.
+CORE_BANKING_FIELDS = frozenset({"customer_no", "customer_type", "branch_code", "open_date"})
 
 #: The fields holding a person's or company's name: none may start like a spreadsheet formula.
 NAME_FIELDS = ("name", "legal_rep")

@@ -29,7 +29,12 @@ from qiao.customers.models import (
     Ownership,
     SavedGroup,
 )
-from qiao.customers.rules import CUSTOMER_FIELDS, NAME_FIELDS, customer_identity_rule
+from qiao.customers.rules import (
+    CORE_BANKING_FIELDS,
+    CUSTOMER_FIELDS,
+    NAME_FIELDS,
+    customer_identity_rule,
+)
 from qiao.customers.search import pinyin_keys
 from qiao.customers.selectors import (
     CustomerFilters,
@@ -106,38 +111,10 @@ def customers_refresh_primary_manager(*, customer_ids: Iterable[int]) -> None:
 
 # ---------------------------------------------------------------- profile editing
 
-#: Fields a CM may edit, in the order of the form. ``customer_no``, type, outlet and opening date
-#: come from core banking only. Each is validated by the same cleaner as the extract column
-#: (qiao.ingest.kinds → qiao.core.validators): one validator per field.
-PROFILE_FIELDS: tuple[str, ...] = (
-    "name",
-    "id_type",
-    "id_no",
-    "gender",
-    "birth_date",
-    "mobile",
-    "landline",
-    "email",
-    "address",
-    "postal_code",
-    "occupation",
-    "industry",
-    "education",
-    "school",
-    "tax_record",
-    "marital_status",
-    "family_notes",
-    "investment_pref",
-    "product_pref",
-    "marketing_pref",
-    "hobbies",
-    "annual_income",
-    "legal_rep",
-    "ownership_type",
-    "size_class",
-    "registered_capital",
-    "main_business",
-)
+#: Fields a CM may edit, in the order of the form: every customer field but those core banking
+#: alone sets (number, type, outlet, opening date). Each is validated by the same rule as the
+#: extract column (qiao.customers.rules → qiao.core.validators): one validator per field.
+PROFILE_FIELDS: tuple[str, ...] = tuple(f for f in CUSTOMER_FIELDS if f not in CORE_BANKING_FIELDS)
 _REQUIRED = {"name", "id_type", "id_no"}
 _NULLABLE = {"birth_date", "annual_income", "registered_capital"}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from qiao.core.vocab import CATEGORIES
+from qiao.core.vocab import ACCOUNT_STATUSES, CATEGORIES
 
 from . import pools
 from .base import Span, stream
@@ -42,7 +42,7 @@ _KIND = {
 KIND_OF_CAT = np.array([_KIND[c] for c in CATS])
 ASSET_CATS = np.array([c in CATEGORIES.having("aum") for c in CATS])
 ACTIVE, DORMANT, CLOSED = 0, 1, 2
-STATUS_NAMES = ("ACTIVE", "DORMANT", "CLOSED")
+STATUS_NAMES = ACCOUNT_STATUSES.codes  # indexed by ACTIVE, DORMANT, CLOSED above
 
 P = pools.PRODUCT_INDEX
 PROD_CAT = np.array([CATS.index(p.category) for p in pools.PRODUCTS])

@@ -20,6 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from qiao.core.vocab import CUSTOMER_TYPES
+from qiao.customers.rules import CUSTOMER_FIELDS
+
 from . import pools
 from .accounts import (
     C_FUND,
@@ -125,42 +128,17 @@ def generate_bank(
     ident = identity_columns(seed, span, cust)
     profile = profile_columns(seed, cust, payroll, facts, all_names)
     outlets = [o[0] for o in pools.OUTLETS]
-    cols: dict[str, pa.Array] = {
+    made: dict[str, pa.Array] = {
         "customer_no": cust.customer_no,
-        "customer_type": take(("P", "C"), cust.corp.astype(np.int64)),
+        "customer_type": take(CUSTOMER_TYPES.codes, cust.corp.astype(np.int64)),  # P, C
         "name": all_names,
-        "id_type": ident["id_type"],
-        "id_no": ident["id_no"],
-        "gender": ident["gender"],
-        "birth_date": ident["birth_date"],
-        "mobile": ident["mobile"],
-        "email": ident["email"],
-        "address": ident["address"],
-        "postal_code": ident["postal_code"],
-        "occupation": profile["occupation"],
-        "industry": profile["industry"],
-        "education": profile["education"],
         "branch_code": take(outlets, cust.outlet),
         "open_date": date_array(cust.open_d),
-        "landline": ident["landline"],
+        **ident,
+        **profile,
     }
-    for name in (
-        "school",
-        "tax_record",
-        "marital_status",
-        "family_notes",
-        "investment_pref",
-        "product_pref",
-        "marketing_pref",
-        "hobbies",
-        "annual_income",
-        "legal_rep",
-        "ownership_type",
-        "size_class",
-        "registered_capital",
-        "main_business",
-    ):
-        cols[name] = profile[name]
+    # Every customer field, in the order of their one list (a field not generated fails here).
+    cols = {f: made[f] for f in CUSTOMER_FIELDS}
 
     tables: dict[str, pa.Table] = {
         "org_units": org_units_table(),

@@ -15,7 +15,7 @@ from . import pools
 from .accounts import C_LOAN, CLOSED, Accounts
 from .base import Span, day_of, stream
 from .codes import NA_DAY, date_array, decimal_array, int_text, join, null_where, take
-from .people import MIDDLE, Customers, Staff
+from .people import MIDDLE, SIZE_NAMES, Customers, Staff
 
 FAR = np.iinfo(np.int64).max // 4  # "never" for availability windows
 
@@ -40,7 +40,7 @@ def closure_day(a: Accounts, cust: Customers) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Payroll (代发代扣)
 
-REL_TYPES = ("PAYROLL", "SOCIAL_SECURITY", "FISCAL")
+REL_TYPES = vocab.PAYROLL_TYPES.codes
 
 
 @dataclass
@@ -645,17 +645,7 @@ def relationships(
     key = ra * (n + 1) * 16 + rb * 16 + rt
     _, first = np.unique(key, return_index=True)  # sorted by (a, b, relation), duplicates out
     ra, rb, rt, rn = ra[first], rb[first], rt[first], rn[first]
-    rel_names = (
-        "SPOUSE",
-        "PARENT",
-        "CHILD",
-        "SIBLING",
-        "RELATIVE",
-        "REFERRED_BY",
-        "KEY_PERSON",
-        "LEGAL_REP",
-        "SHAREHOLDER",
-    )
+    rel_names = vocab.RELATIONS.codes
     note_text = ("转介绍", "法定代表人", "财务负责人", "自然人股东")
     rel_table = pa.table(
         {
@@ -674,8 +664,8 @@ def relationships(
             "group_code": take(g.code, g.group),
             "group_name": take(g.name, g.group),
             "customer_no": cust.customer_no.take(pa.array(g.member)),
-            "member_role": take(("PARENT", "SUBSIDIARY", "ASSOCIATE", "OTHER"), g.role),
-            "link_type": take(("EQUITY", "CONTRACT", "FAMILY"), g.link),
+            "member_role": take(vocab.GROUP_ROLES.codes, g.role),
+            "link_type": take(vocab.GROUP_LINKS.codes, g.link),
             "equity_pct": null_where(pct_txt, g.pct < 0),
         }
     )
@@ -713,7 +703,7 @@ def profile_columns(
     ms = np.where(age < 22, 0, ms)
     ms = np.where(married, 1, ms)  # others may be married to someone banking elsewhere
     marital = take(
-        ("SINGLE", "MARRIED", "DIVORCED", "WIDOWED"),
+        vocab.MARITAL_STATUSES.codes,
         ms,
         corp | (age < 18) | (~married & (u() < 0.4)),
     )
@@ -764,12 +754,11 @@ def profile_columns(
     legal_rep = pc.if_else(pa.array(linked), all_names.take(pa.array(np.maximum(lr, 0))), rep_names)
     legal_rep = null_where(legal_rep, ind | (~linked & (u() < 0.1)))
     own = take(
-        ("STATE", "COLLECTIVE", "PRIVATE", "FOREIGN", "JOINT", "OTHER"),
+        vocab.OWNERSHIP_TYPES.codes,
         rng.choice(6, size=n, p=[0.05, 0.03, 0.80, 0.02, 0.05, 0.05]),
         ind,
     )
-    size_names = ("MICRO", "SMALL", "MEDIUM", "LARGE")
-    size_class = take(size_names, np.maximum(cust.size, 0), ind)
+    size_class = take(SIZE_NAMES, np.maximum(cust.size, 0), ind)
     cap_med = np.array([500_000.0, 3_000_000.0, 20_000_000.0, 150_000_000.0])
     cap = np.round(
         np.exp(np.log(cap_med[np.maximum(cust.size, 0)]) + 0.5 * rng.standard_normal(n)), -4

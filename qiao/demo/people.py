@@ -273,7 +273,8 @@ class Customers:
         return (self.decline_m >= 0) & (self.decline_f == 0)
 
 
-SIZE_NAMES = ("MICRO", "SMALL", "MEDIUM", "LARGE")
+#: The size classes by ``Customers.size`` (0 micro … 3 large): the vocabulary, smallest first.
+SIZE_NAMES = tuple(reversed(vocab.SIZE_CLASSES.codes))
 
 
 def build_customers(seed: int, span: Span, n: int) -> Customers:

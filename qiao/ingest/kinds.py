@@ -34,6 +34,13 @@ CHANNELS = vocab.CHANNELS.codes
 TXN_TYPES = vocab.TXN_TYPES.codes
 SERVICES = vocab.EBANKING_SERVICES.codes
 CORPORATE_SERVICES = frozenset(vocab.EBANKING_SERVICES.having("corporate"))
+GROUP_ROLES = vocab.GROUP_ROLES.codes
+GROUP_LINKS = vocab.GROUP_LINKS.codes
+RELATIONS = vocab.RELATIONS.codes
+ACCOUNT_STATUSES = vocab.ACCOUNT_STATUSES.codes
+CURRENCIES = vocab.CURRENCIES.codes
+PAYROLL_TYPES = vocab.PAYROLL_TYPES.codes
+OWNERSHIP_ROLES = vocab.OWNERSHIP_ROLES.codes
 
 
 @dataclass(frozen=True)
@@ -116,8 +123,8 @@ KINDS: dict[str, Kind] = {
                 "group_code": (True, v.clean_code),
                 "group_name": (True, _text),
                 "customer_no": (True, v.clean_code),
-                "member_role": (True, _enum("PARENT", "SUBSIDIARY", "ASSOCIATE", "OTHER")),
-                "link_type": (True, _enum("EQUITY", "CONTRACT", "FAMILY")),
+                "member_role": (True, _enum(*GROUP_ROLES)),
+                "link_type": (True, _enum(*GROUP_LINKS)),
                 "equity_pct": (False, _pct),
             },
             key=("group_code", "customer_no"),
@@ -127,20 +134,7 @@ KINDS: dict[str, Kind] = {
             {
                 "customer_no": (True, v.clean_code),
                 "related_customer_no": (True, v.clean_code),
-                "relation": (
-                    True,
-                    _enum(
-                        "SPOUSE",
-                        "PARENT",
-                        "CHILD",
-                        "SIBLING",
-                        "RELATIVE",
-                        "REFERRED_BY",
-                        "KEY_PERSON",
-                        "LEGAL_REP",
-                        "SHAREHOLDER",
-                    ),
-                ),
+                "relation": (True, _enum(*RELATIONS)),
                 "note": (False, _text),
             },
             key=("customer_no", "related_customer_no", "relation"),
@@ -154,8 +148,8 @@ KINDS: dict[str, Kind] = {
                 "open_date": (True, v.clean_past_date),
                 "maturity_date": (False, v.clean_date),
                 "close_date": (False, v.clean_past_date),
-                "status": (False, _enum("ACTIVE", "DORMANT", "CLOSED")),
-                "currency": (False, _enum("CNY", "USD", "EUR", "HKD", "JPY", "GBP")),
+                "status": (False, _enum(*ACCOUNT_STATUSES)),
+                "currency": (False, _enum(*CURRENCIES)),
                 "balance": (False, v.clean_amount),
                 "branch_code": (False, v.clean_code),
             },
@@ -190,7 +184,7 @@ KINDS: dict[str, Kind] = {
             {
                 "customer_no": (True, v.clean_code),
                 "account_no": (True, v.clean_code),
-                "relation_type": (True, _enum("PAYROLL", "SOCIAL_SECURITY", "FISCAL")),
+                "relation_type": (True, _enum(*PAYROLL_TYPES)),
                 "payer": (True, _text),
                 "start_date": (True, v.clean_past_date),
                 "end_date": (False, v.clean_date),
@@ -202,7 +196,7 @@ KINDS: dict[str, Kind] = {
             {
                 "customer_no": (True, v.clean_code),
                 "staff_no": (True, v.clean_code),
-                "role": (True, _enum("PRIMARY", "SECONDARY")),
+                "role": (True, _enum(*OWNERSHIP_ROLES)),
                 "start_date": (True, v.clean_past_date),
                 "end_date": (False, v.clean_date),
             },

@@ -26,7 +26,7 @@ from qiao.customers.models import (
     Ownership,
     Relationship,
 )
-from qiao.customers.rules import customer_identity_rule
+from qiao.customers.rules import CUSTOMER_FIELDS, customer_identity_rule
 from qiao.customers.search import pinyin_keys
 from qiao.customers.services import standings_create
 from qiao.ingest.kinds import CORPORATE_SERVICES, RATED, Kind
@@ -515,37 +515,9 @@ def apply_products(rows: list[tuple[int, Record]], counts: Counts, by: Staff | N
     upsert(Product, ["code"], records, counts)
 
 
-CUSTOMER_FIELDS = [
-    "customer_type",
-    "name",
-    "id_type",
-    "id_no",
-    "gender",
-    "birth_date",
-    "mobile",
-    "email",
-    "address",
-    "postal_code",
-    "occupation",
-    "industry",
-    "education",
-    "open_date",
-    "landline",
-    "school",
-    "tax_record",
-    "marital_status",
-    "family_notes",
-    "investment_pref",
-    "product_pref",
-    "marketing_pref",
-    "hobbies",
-    "annual_income",
-    "legal_rep",
-    "ownership_type",
-    "size_class",
-    "registered_capital",
-    "main_business",
-]
+#: The customer fields stored as they come: all but the key and the outlet (a code, stored as
+#: the unit's id).
+CUSTOMER_COLUMNS = tuple(f for f in CUSTOMER_FIELDS if f not in {"customer_no", "branch_code"})
 
 
 def apply_customers(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
@@ -556,7 +528,7 @@ def apply_customers(rows: list[tuple[int, Record]], counts: Counts, by: Staff | 
         {
             "customer_no": r["customer_no"],
             "branch_id": unit_pk[r["branch_code"]],
-            **{f: r.get(f) for f in CUSTOMER_FIELDS},
+            **{f: r.get(f) for f in CUSTOMER_COLUMNS},
         }
         for _line, r in rows
     ]
@@ -564,7 +536,7 @@ def apply_customers(rows: list[tuple[int, Record]], counts: Counts, by: Staff | 
 
     def track(obj: Any, diff: dict[str, tuple[Any, Any]]) -> None:
         for f, (old, new) in diff.items():
-            if f in CUSTOMER_FIELDS or f == "branch_id":
+            if f in CUSTOMER_COLUMNS or f == "branch_id":
                 if f == "branch_id":  # shown as the outlet's code, as in the extract
                     old, new = _unit_code(old), _unit_code(new)
                 changes.append(

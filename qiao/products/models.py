@@ -9,7 +9,15 @@ from django.utils.translation import gettext_lazy as _
 
 from qiao.core.choices import choice
 from qiao.core.suitability import effective_level
-from qiao.core.vocab import CATEGORIES, EBANKING_SERVICES, MOTIVES, RISK_LEVELS, SALE_STATUSES
+from qiao.core.vocab import (
+    ACCOUNT_STATUSES,
+    CATEGORIES,
+    EBANKING_SERVICES,
+    MOTIVES,
+    PAYROLL_TYPES,
+    RISK_LEVELS,
+    SALE_STATUSES,
+)
 
 
 class Category(models.TextChoices):
@@ -124,9 +132,9 @@ class ProductRate(models.Model):
 
 
 class AccountStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", _("Active")
-    DORMANT = "DORMANT", _("Dormant")
-    CLOSED = "CLOSED", _("Closed")
+    ACTIVE = choice(ACCOUNT_STATUSES, "ACTIVE")
+    DORMANT = choice(ACCOUNT_STATUSES, "DORMANT")
+    CLOSED = choice(ACCOUNT_STATUSES, "CLOSED")
 
 
 class Account(models.Model):
@@ -215,9 +223,9 @@ class EBankingService(models.Model):
 
 
 class RelationType(models.TextChoices):
-    PAYROLL = "PAYROLL", _("Payroll")
-    SOCIAL_SECURITY = "SOCIAL_SECURITY", _("Social security")
-    FISCAL = "FISCAL", _("Fiscal")
+    PAYROLL = choice(PAYROLL_TYPES, "PAYROLL")
+    SOCIAL_SECURITY = choice(PAYROLL_TYPES, "SOCIAL_SECURITY")
+    FISCAL = choice(PAYROLL_TYPES, "FISCAL")
 
 
 class PayrollRelation(models.Model):
