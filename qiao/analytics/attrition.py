@@ -378,7 +378,7 @@ def _as_matrix(X: pd.DataFrame, columns: Sequence[str]) -> FloatArray:
     return out
 
 
-class AttritionModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class AttritionModel(ClassifierMixin, BaseEstimator):
     """Histogram gradient boosting with prior-corrected probabilities and per-customer reasons.
 
     Parameters

@@ -209,7 +209,7 @@ def _f64(expr: ir.NumericValue) -> ir.NumericValue:
 
 
 @ibis.udf.scalar.builtin(name="epoch")
-def _duckdb_epoch(ts: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[empty-body,valid-type]
+def _duckdb_epoch(ts: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[valid-type]
     """DuckDB's ``epoch``: seconds since 1970-01-01 UTC of an instant, as it is stored."""
 
 

@@ -232,7 +232,7 @@ def _rule_labels(x: FloatArray) -> npt.NDArray[np.object_]:
     return np.where(dormant, DORMANT, CONSERVATIVE).astype(object)
 
 
-class RiskStyleRater(BaseEstimator):  # type: ignore[misc]
+class RiskStyleRater(BaseEstimator):
     """K-means risk-style rater (scikit-learn estimator contract).
 
     Parameters

@@ -470,7 +470,7 @@ def customer_patch(request: HttpRequest, customer_no: str, payload: ProfilePatch
         customer=c,
         by=_staff(request),
         data=data,
-        source=ChangeSource.API,  # type: ignore[arg-type]
+        source=ChangeSource.API,
         ip=request.META.get("REMOTE_ADDR"),
     )
     return _detail(c, _staff(request))
@@ -487,7 +487,7 @@ def customer_reveal_api(request: HttpRequest, customer_no: str, payload: RevealI
         customer=c,
         by=_staff(request),
         field=payload.field,
-        reason=payload.reason,  # type: ignore[arg-type]
+        reason=payload.reason,
         ip=request.META.get("REMOTE_ADDR"),
         channel="API",
     )

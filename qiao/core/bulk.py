@@ -82,7 +82,7 @@ def fast_insert(
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cur.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for rows in batches():
                     for row in rows:
                         copy.write_row(row)
@@ -125,7 +125,7 @@ def copy_arrow(model: type[models.Model], tables: Any, *, db_table: str | None =
             from psycopg.copy import QueuedLibpqWriter
 
             options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
-            raw = cur.cursor  # type: ignore[attr-defined]
+            raw = cur.cursor
             sql = f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv)"
             with raw.copy(sql, writer=QueuedLibpqWriter(raw)) as copy:
                 for table in itertools.chain([first], parts):

@@ -161,7 +161,7 @@ class Customer(models.Model):
     # The nightly values, read through the customer (lists select_related("standing")).
     def _standing(self) -> CustomerStanding | None:
         try:
-            return self.standing  # type: ignore[no-any-return]
+            return self.standing
         except CustomerStanding.DoesNotExist:
             return None
 

@@ -88,7 +88,7 @@ def _caller(request: HttpRequest) -> Staff:
         return auth
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_active:
-        return user  # type: ignore[return-value]
+        return user
     raise HttpError(401, "Unauthorized")
 
 

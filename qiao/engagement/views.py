@@ -56,7 +56,7 @@ from qiao.org.permissions import (
 class StaffRequest(HttpRequest):
     """A request behind ``login_required``: its user is a member of staff."""
 
-    user: Staff  # type: ignore[assignment]
+    user: Staff
     htmx: Any
 
 

@@ -264,7 +264,7 @@ def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
-class _AnyOf(models.Lookup):  # type: ignore[type-arg]
+class _AnyOf(models.Lookup):
     """``field = ANY(%s)`` with the values as one array parameter (PostgreSQL).
 
     ``field__in`` costs Django and the driver work per value (100,000 keys: ~1 s of query
@@ -294,7 +294,7 @@ def _where_in(
         field = queryset.model._meta.get_field(field_name)
         # A foreign key answers only related lookups: go through its target ("customer__id",
         # which Django resolves on the key column itself, without a join).
-        path = f"{field.name}__{field.target_field.name}" if field.is_relation else field_name  # type: ignore[union-attr]
+        path = f"{field.name}__{field.target_field.name}" if field.is_relation else field_name
         for chunk in _chunks(values, 100_000):
             yield queryset.filter(**{f"{path}__qiao_any": list(chunk)})
     else:
@@ -444,7 +444,7 @@ def apply_org_units(rows: list[tuple[int, Record]], counts: Counts, by: Staff | 
                     )
                 )
                 continue
-            if LEVEL_DEPTH[parent.level] != LEVEL_DEPTH[r["level"]] - 1:  # type: ignore[index]
+            if LEVEL_DEPTH[parent.level] != LEVEL_DEPTH[r["level"]] - 1:
                 counts.rejects.append(
                     Reject(
                         line,

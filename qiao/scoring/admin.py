@@ -44,20 +44,20 @@ class TierRuleSetAdmin(admin.ModelAdmin):
     form = TierRuleSetForm
     list_display = ["name", "active", "updated_at"]
 
-    def get_changeform_initial_data(self, request):  # type: ignore[no-untyped-def]
+    def get_changeform_initial_data(self, request):
         # A new rule set starts as a copy of the rules in the repository.
         return {"name": "bank", "rules": default_rules(), "active": True}
 
     # The pages show the rule set's tier labels (qiao.core.tiers): a change shows at once.
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         tier_labels_clear()
 
-    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
+    def delete_model(self, request, obj):
         super().delete_model(request, obj)
         tier_labels_clear()
 
-    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
         tier_labels_clear()
 
@@ -68,5 +68,5 @@ class ModelRunAdmin(admin.ModelAdmin):
     list_filter = ["ok", "engine"]
     readonly_fields = [f.name for f in ModelRun._meta.fields]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False

@@ -92,7 +92,7 @@ def default_as_of() -> dt.date:
         finally:
             con.close()
         if latest is not None:
-            return latest  # type: ignore[no-any-return]
+            return latest
     return timezone.localdate() - dt.timedelta(days=1)
 
 

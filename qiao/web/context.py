@@ -23,10 +23,10 @@ def _perms(request: HttpRequest) -> dict[str, bool]:
         return {"analyst": False, "assign": False, "audit": False, "export": False, "reveal": False}
     return {
         "analyst": can_see_analyst_page(user),
-        "assign": staff_has_perm(user, ASSIGN_CUSTOMERS),  # type: ignore[arg-type]
-        "audit": staff_has_perm(user, VIEW_AUDIT),  # type: ignore[arg-type]
-        "export": staff_has_perm(user, EXPORT_CUSTOMERS),  # type: ignore[arg-type]
-        "reveal": staff_has_perm(user, REVEAL_PII),  # type: ignore[arg-type]
+        "assign": staff_has_perm(user, ASSIGN_CUSTOMERS),
+        "audit": staff_has_perm(user, VIEW_AUDIT),
+        "export": staff_has_perm(user, EXPORT_CUSTOMERS),
+        "reveal": staff_has_perm(user, REVEAL_PII),
     }
 
 
