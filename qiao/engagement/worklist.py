@@ -668,13 +668,16 @@ def _insert_items(candidates: list[Candidate], *, day: dt.date, now: dt.datetime
         return len(candidates)
     table = WorkItem._meta.db_table
     cols = ", ".join(_ITEM_COLUMNS)
+    # Rendered before the COPY: a reason may read the database (the tier rule set's labels), and
+    # the connection can run no other query while a COPY is open (it would wait forever).
+    texts = [render_reason(c.reason_code, c.params)[:300] for c in candidates]
     with connection.cursor() as cur:
         cur.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS _qiao_new_items AS SELECT {cols} FROM {table} WITH NO DATA"
         )
         cur.execute("TRUNCATE _qiao_new_items")
         with cur.cursor.copy(f"COPY _qiao_new_items ({cols}) FROM STDIN") as copy:
-            for c in candidates:
+            for c, text in zip(candidates, texts, strict=True):
                 copy.write_row(
                     (
                         c.staff_id,
@@ -683,7 +686,7 @@ def _insert_items(candidates: list[Candidate], *, day: dt.date, now: dt.datetime
                         c.kind,
                         c.reason_code,
                         json.dumps(c.params, ensure_ascii=False),
-                        render_reason(c.reason_code, c.params)[:300],
+                        text,
                         c.value,
                         c.due,
                         day,
