@@ -4,17 +4,18 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from qiao.audit.forms import AuditFilterForm
 from qiao.audit.selectors import audit_events_search
+from qiao.org.http import StaffRequest
 from qiao.org.permissions import VIEW_AUDIT, staff_has_perm
 
 
 @login_required
-def audit_list(request: HttpRequest) -> HttpResponse:
-    if not staff_has_perm(request.user, VIEW_AUDIT):  # type: ignore[arg-type]
+def audit_list(request: StaffRequest) -> HttpResponse:
+    if not staff_has_perm(request.user, VIEW_AUDIT):
         raise PermissionDenied
     form = AuditFilterForm(request.GET or None)
     criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -29,5 +30,5 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
-    template = "audit/_audit_table.html" if request.htmx else "audit/audit_list.html"  # type: ignore[attr-defined]
+    template = "audit/_audit_table.html" if request.htmx else "audit/audit_list.html"
     return render(request, template, context)

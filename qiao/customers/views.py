@@ -72,6 +72,7 @@ from qiao.customers.services import (
     export_request_download as export_request_download_start,
 )
 from qiao.customers.templatetags.customers_format import BALANCE_MASK
+from qiao.org.http import StaffRequest
 from qiao.org.models import Staff
 from qiao.org.permissions import (
     APPROVE_EXPORT,
@@ -148,8 +149,8 @@ def _audit_shown(
 
 @login_required
 @require_GET
-def customer_list(request: HttpRequest) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def customer_list(request: StaffRequest) -> HttpResponse:
+    staff = request.user
     group: SavedGroup | None = None
     count: Callable[[], int] | None = None  # the list's own count, unless a cheaper one is known
     group_id = request.GET.get("group", "")
@@ -177,15 +178,15 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "can_export_plain": staff_has_perm(staff, EXPORT_PLAIN),
         "show_balances": staff_has_perm(staff, VIEW_BALANCES),
     }
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "customers/_list_results.html", context)
     return render(request, "customers/list.html", context)
 
 
 @login_required
 @require_POST
-def group_create(request: HttpRequest) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def group_create(request: StaffRequest) -> HttpResponse:
+    staff = request.user
     require_perm(staff, SAVE_GROUPS)
     form = SavedGroupForm(request.POST)
     if not form.is_valid():
@@ -209,8 +210,8 @@ def group_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def group_add(request: HttpRequest) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def group_add(request: StaffRequest) -> HttpResponse:
+    staff = request.user
     group_id = request.POST.get("target_group", "")
     if not group_id.isdigit():
         messages.error(request, _("Choose a static group."))
@@ -231,8 +232,8 @@ def group_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def group_delete(request: StaffRequest, group_id: int) -> HttpResponse:
+    staff = request.user
     group = saved_group_get_for_staff(staff=staff, group_id=group_id)
     saved_group_delete(group=group, by=staff)
     messages.success(request, _("Group deleted."))
@@ -310,11 +311,11 @@ def _export_response(
 
 @login_required
 @require_POST
-def customer_export(request: HttpRequest) -> HttpResponseBase:
+def customer_export(request: StaffRequest) -> HttpResponseBase:
     """CSV of the filtered list, always masked; more than ``QIAO["EXPORT_LIMIT"]`` rows needs
     ``org.export_customers``. Always audited. ``plain=1`` asks for a plain export instead: a
     request with a reason that a second person approves (:func:`export_request_create`)."""
-    staff: Staff = request.user  # type: ignore[assignment]
+    staff = request.user
     group_id = request.POST.get("group", "")
     if group_id.isdigit():
         group = saved_group_get_for_staff(staff=staff, group_id=int(group_id))
@@ -384,10 +385,10 @@ def _export_request_new(
 
 @login_required
 @require_GET
-def export_requests(request: HttpRequest) -> HttpResponse:
+def export_requests(request: StaffRequest) -> HttpResponse:
     """Plain exports: one's own requests (with the download once approved) and, for an approver,
     the requests of others waiting for a decision."""
-    staff: Staff = request.user  # type: ignore[assignment]
+    staff = request.user
     if not (staff_has_perm(staff, EXPORT_PLAIN) or staff_has_perm(staff, APPROVE_EXPORT)):
         raise PermissionDenied
     found = export_requests_for(staff=staff)
@@ -407,8 +408,8 @@ def export_requests(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/export_requests.html", context)
 
 
-def _decide(request: HttpRequest, request_id: int, *, approve: bool) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def _decide(request: StaffRequest, request_id: int, *, approve: bool) -> HttpResponse:
+    staff = request.user
     try:
         decided = export_request_decide(
             request_id=request_id,
@@ -435,20 +436,20 @@ def _decide(request: HttpRequest, request_id: int, *, approve: bool) -> HttpResp
 
 @login_required
 @require_POST
-def export_request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+def export_request_approve(request: StaffRequest, request_id: int) -> HttpResponse:
     return _decide(request, request_id, approve=True)
 
 
 @login_required
 @require_POST
-def export_request_refuse(request: HttpRequest, request_id: int) -> HttpResponse:
+def export_request_refuse(request: StaffRequest, request_id: int) -> HttpResponse:
     return _decide(request, request_id, approve=False)
 
 
 @login_required
 @require_POST
-def export_request_download(request: HttpRequest, request_id: int) -> HttpResponseBase:
-    staff: Staff = request.user  # type: ignore[assignment]
+def export_request_download(request: StaffRequest, request_id: int) -> HttpResponseBase:
+    staff = request.user
     try:
         approved, qs = export_request_download_start(
             request_id=request_id, by=staff, ip=_ip(request)
@@ -489,9 +490,9 @@ def describe_export_source(source: dict[str, Any]) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: StaffRequest) -> HttpResponse:
     """Search by POST so that an ID number or a mobile never lands in a URL or an access log."""
-    staff: Staff = request.user  # type: ignore[assignment]
+    staff = request.user
     query = request.POST.get("q", "") if request.method == "POST" else ""
     results = customer_search(staff=staff, query=query, limit=20) if query.strip() else []
     terms = search_terms(query)
@@ -512,7 +513,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "searched": bool(terms),
         "show_balances": staff_has_perm(staff, VIEW_BALANCES),
     }
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "customers/_search_results.html", context)
     return render(request, "customers/search.html", context)
 
@@ -522,9 +523,9 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def customer_transactions(request: HttpRequest, customer_no: str) -> HttpResponse:
+def customer_transactions(request: StaffRequest, customer_no: str) -> HttpResponse:
     """The 360's transactions over more months (htmx partial): ``?months=12`` or ``all``."""
-    staff: Staff = request.user  # type: ignore[assignment]
+    staff = request.user
     customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
     raw = request.GET.get("months", "")
     months = None if raw == "all" else int(raw) if raw.isdigit() else RECENT_MONTHS
@@ -544,8 +545,8 @@ def customer_transactions(request: HttpRequest, customer_no: str) -> HttpRespons
 
 @login_required
 @require_POST
-def customer_reveal_view(request: HttpRequest, customer_no: str) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def customer_reveal_view(request: StaffRequest, customer_no: str) -> HttpResponse:
+    staff = request.user
     customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
     form = RevealForm(request.POST)
     if not form.is_valid():
@@ -586,8 +587,8 @@ def customer_reveal_view(request: HttpRequest, customer_no: str) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def customer_edit(request: HttpRequest, customer_no: str) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def customer_edit(request: StaffRequest, customer_no: str) -> HttpResponse:
+    staff = request.user
     customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
     if not staff_has_perm(staff, EDIT_CUSTOMERS):
         raise PermissionDenied
@@ -643,8 +644,8 @@ def _require_assign(staff: Staff) -> None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def customer_assign_view(request: HttpRequest, customer_no: str) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def customer_assign_view(request: StaffRequest, customer_no: str) -> HttpResponse:
+    staff = request.user
     customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
     _require_assign(staff)
     managers = list(staff_assignable_by(by=staff))
@@ -689,9 +690,9 @@ def customer_assign_view(request: HttpRequest, customer_no: str) -> HttpResponse
 
 @login_required
 @require_GET
-def assignment(request: HttpRequest) -> HttpResponse:
+def assignment(request: StaffRequest) -> HttpResponse:
     """The outlet head's page: reassignment queue, must-have-owner report, bulk assignment, leavers."""
-    staff: Staff = request.user  # type: ignore[assignment]
+    staff = request.user
     _require_assign(staff)
     tab = request.GET.get("tab", "queue")
     qs = (
@@ -713,15 +714,15 @@ def assignment(request: HttpRequest) -> HttpResponse:
         "missing_count": customers_missing_owner(staff=staff).count(),
         "show_balances": staff_has_perm(staff, VIEW_BALANCES),
     }
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "customers/_assignment_table.html", context)
     return render(request, "customers/assignment.html", context)
 
 
 @login_required
 @require_POST
-def assign_bulk(request: HttpRequest) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def assign_bulk(request: StaffRequest) -> HttpResponse:
+    staff = request.user
     _require_assign(staff)
     managers = list(staff_assignable_by(by=staff))
     form = AssignForm(request.POST, managers=managers)
@@ -754,8 +755,8 @@ def assign_bulk(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def staff_leave(request: HttpRequest, username: str) -> HttpResponse:
-    staff: Staff = request.user  # type: ignore[assignment]
+def staff_leave(request: StaffRequest, username: str) -> HttpResponse:
+    staff = request.user
     _require_assign(staff)
     member = staff_assignable_by(by=staff, include_inactive=True).filter(username=username).first()
     if member is None:

@@ -42,7 +42,8 @@ from qiao.engagement.forms import (
     ReferralStatusForm,
 )
 from qiao.engagement.models import Channel, PlanStatus, ProspectStatus, WorkKind
-from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Staff
+from qiao.org.http import StaffRequest
+from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES
 from qiao.org.permissions import (
     FILE_COMPLAINT,
     LOG_CONTACT,
@@ -51,13 +52,6 @@ from qiao.org.permissions import (
     REFER,
     require_perm,
 )
-
-
-class StaffRequest(HttpRequest):
-    """A request behind ``login_required``: its user is a member of staff."""
-
-    user: Staff
-    htmx: Any
 
 
 def _apply_error(form: forms.BaseForm, exc: ApplicationError) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from qiao.core.tiers import tier_label
+from qiao.org.http import StaffRequest
 from qiao.scoring import selectors
 from qiao.scoring.explain import coded_texts, feature_label, warning_texts
 
@@ -51,7 +52,7 @@ def _chart_data(view: dict[str, Any]) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def analyst(request: HttpRequest) -> HttpResponse:
+def analyst(request: StaffRequest) -> HttpResponse:
     if not selectors.can_see_analyst_page(request.user):
         raise Http404("No such page.")
     view = selectors.analyst_overview()

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -16,7 +16,7 @@ from qiao.customers.selectors import (
     customers_missing_owner,
     reassignment_queue,
 )
-from qiao.org.models import Staff
+from qiao.org.http import StaffRequest
 from qiao.org.permissions import ASSIGN_CUSTOMERS, staff_has_perm
 from qiao.web.customer360 import customer_360
 
@@ -41,21 +41,21 @@ class LoginView(auth_views.LoginView):
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: StaffRequest) -> HttpResponse:
     staff = request.user
-    summary = customer_portfolio_summary(staff=staff)  # type: ignore[arg-type]
+    summary = customer_portfolio_summary(staff=staff)
     context: dict[str, Any] = {"summary": summary}
-    if staff_has_perm(staff, ASSIGN_CUSTOMERS):  # type: ignore[arg-type]
-        context["queue_count"] = reassignment_queue(staff=staff).count()  # type: ignore[arg-type]
-        context["missing_count"] = customers_missing_owner(staff=staff).count()  # type: ignore[arg-type]
+    if staff_has_perm(staff, ASSIGN_CUSTOMERS):
+        context["queue_count"] = reassignment_queue(staff=staff).count()
+        context["missing_count"] = customers_missing_owner(staff=staff).count()
     return render(request, "web/home.html", context)
 
 
 @login_required
 @require_GET
-def customer_detail(request: HttpRequest, customer_no: str) -> HttpResponse:
+def customer_detail(request: StaffRequest, customer_no: str) -> HttpResponse:
     """The Customer 360 (:func:`qiao.web.customer360.customer_360`)."""
-    staff: Staff = request.user  # type: ignore[assignment]
+    staff = request.user
     customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
     audit_record(request_or_staff=request, action=Action.VIEW, customer_no=customer.customer_no)
     return render(request, "web/customer360.html", customer_360(staff=staff, customer=customer))
