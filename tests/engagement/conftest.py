@@ -18,11 +18,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from qiao.customers.models import Customer, Ownership
-from qiao.customers.services import customer_create
+from qiao.customers.models import Customer
 from qiao.org.models import OrgUnit, Role, Staff
-from qiao.products.models import Account, Product
-from tests.helpers import set_standing
+from qiao.products.models import Product
+from tests import factories
+from tests.factories import make_account, make_staff, make_unit, own  # noqa: F401  (imported from here)
 
 DAY = dt.date(2026, 3, 10)  # a Tuesday, no festival within three days
 _seq = itertools.count(1)
@@ -32,31 +32,16 @@ def at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=timezone.get_current_timezone())
 
 
-def _unit(code: str, level: str, parent: OrgUnit | None) -> OrgUnit:
-    path = (parent.path if parent else "/") + code + "/"
-    return OrgUnit.objects.create(code=code, name=code, level=level, parent=parent, path=path)
-
-
 @pytest.fixture
 def org(db) -> dict[str, OrgUnit]:
-    ho = _unit("HO", "HEAD_OFFICE", None)
-    b01 = _unit("B01", "BRANCH", ho)
-    s01 = _unit("S01", "SUB_BRANCH", b01)
-    o1 = _unit("O0101", "OUTLET", s01)
-    o2 = _unit("O0102", "OUTLET", s01)
-    b02 = _unit("B02", "BRANCH", ho)
-    o3 = _unit("O0201", "OUTLET", b02)
+    ho = make_unit("HO", "HEAD_OFFICE", None)
+    b01 = make_unit("B01", "BRANCH", ho)
+    s01 = make_unit("S01", "SUB_BRANCH", b01)
+    o1 = make_unit("O0101", "OUTLET", s01)
+    o2 = make_unit("O0102", "OUTLET", s01)
+    b02 = make_unit("B02", "BRANCH", ho)
+    o3 = make_unit("O0201", "OUTLET", b02)
     return {"HO": ho, "S01": s01, "O0101": o1, "O0102": o2, "O0201": o3}
-
-
-def make_staff(username: str, role: str, unit: OrgUnit, name: str = "") -> Staff:
-    return Staff.objects.create_user(
-        username=username,
-        password="a-long-test-password",
-        role=role,
-        unit=unit,
-        name=name or username.title(),
-    )
 
 
 @pytest.fixture
@@ -81,23 +66,21 @@ def make_customer(
     customer_type: str = "P",
     no: str | None = None,
 ) -> Customer:
+    """A customer of ``manager`` (primary since 2020), at the manager's outlet unless ``unit``."""
     n = next(_seq)
-    customer = customer_create(
-        customer_no=no or f"P{n:07d}",
+    customer = factories.make_customer(
+        no or f"P{n:07d}",
+        f"客户{n}",
+        unit or (manager.unit if manager else OrgUnit.objects.get(code="O0101")),
         customer_type=customer_type,
-        name=f"客户{n}",
-        id_type="RIC" if customer_type == "P" else "USCC",
         id_no=f"ID{n:016d}",
-        branch=unit or (manager.unit if manager else OrgUnit.objects.get(code="O0101")),
         open_date=dt.date(2015, 1, 1),
-        primary_manager=manager,
         birth_date=birth_date,
+        tier=tier,
+        aum=Decimal(aum),
     )
-    set_standing(customer, tier=tier, aum=Decimal(aum))
     if manager is not None:
-        Ownership.objects.create(
-            customer=customer, staff=manager, role="PRIMARY", start_date=dt.date(2020, 1, 1)
-        )
+        own(customer, manager)
     return customer
 
 
@@ -113,18 +96,6 @@ def products(db) -> dict[str, Product]:
             code="FND1", name="稳健基金", category="FUND", risk_level="R3"
         ),
     }
-
-
-def make_account(customer: Customer, product: Product, balance: Any, **kw: Any) -> Account:
-    n = next(_seq)
-    return Account.objects.create(
-        account_no=kw.pop("account_no", f"A{n:010d}"),
-        customer=customer,
-        product=product,
-        open_date=kw.pop("open_date", dt.date(2020, 1, 1)),
-        balance=Decimal(balance),
-        **kw,
-    )
 
 
 def write_lake(kind: str, rows: list[dict[str, Any]], load_id: int = 1) -> Path:

@@ -25,16 +25,20 @@ import pyarrow.parquet as pq
 import pytest
 from django.test import Client
 from django.utils import timezone
-from stdnum.cn import ric
 
-from qiao.customers.models import Customer, Ownership
-from qiao.customers.search import pinyin_keys
-from qiao.customers.services import customer_create, customers_refresh_primary_manager
+from qiao.customers.models import Customer
 from qiao.org.models import OrgUnit, Role, Staff
 from qiao.products.models import Account, EBankingService, PayrollRelation, Product
-from tests.helpers import set_standing
+from tests.factories import (  # noqa: F401  (tests import make_ric, make_customer, own from here)
+    PASSWORD,
+    make_account,
+    make_customer,
+    make_ric,
+    make_staff,
+    make_unit,
+    own,
+)
 
-PASSWORD = "correct horse battery staple"
 X_ID = "360426199101010071"
 X_MOBILE = "13912345678"
 Y_ID = "11010519491231002X"
@@ -53,12 +57,6 @@ def assert_no_plain_pii(text: str) -> None:
     assert not CARD_RE.search(text), CARD_RE.search(text)
 
 
-def make_ric(area: str, born: dt.date, seq: int) -> str:
-    """A valid 18-character resident ID (GB 11643 check digit)."""
-    body = f"{area}{born:%Y%m%d}{seq:03d}"
-    return body + ric.calc_check_digit(body + "0")  # the function ignores the last character
-
-
 @dataclass
 class Bank:
     ho: OrgUnit
@@ -74,53 +72,9 @@ class Bank:
     accounts: dict[str, Account]
 
 
-def _unit(code: str, name: str, level: str, parent: OrgUnit | None) -> OrgUnit:
-    path = (parent.path if parent else "/") + code + "/"
-    return OrgUnit.objects.create(code=code, name=name, level=level, parent=parent, path=path)
-
-
 def _staff(username: str, name: str, role: str, unit: OrgUnit) -> Staff:
-    member = Staff(username=username, name=name, role=role, unit=unit, is_active=True)
-    member.set_password(PASSWORD)
-    member.save()
-    return member
-
-
-def make_customer(no: str, name: str, branch: OrgUnit, **extra: object) -> Customer:
-    full, initials = pinyin_keys(name)
-    id_no = str(extra.pop("id_no", make_ric("110105", dt.date(1980, 5, 5), int(no[-3:]) % 1000)))
-    defaults: dict[str, object] = {
-        "customer_type": "P",
-        "id_type": "RIC" if extra.get("customer_type", "P") == "P" else "USCC",
-        "open_date": dt.date(2015, 6, 1),
-    }
-    defaults.update(extra)
-    if defaults["id_type"] == "RIC" and "birth_date" not in defaults:
-        defaults["birth_date"] = dt.date(int(id_no[6:10]), int(id_no[10:12]), int(id_no[12:14]))
-        defaults["gender"] = "M" if int(id_no[16]) % 2 else "F"
-    standing = {k: defaults.pop(k) for k in ("aum", "tier", "contribution") if k in defaults}
-    customer = customer_create(
-        customer_no=no,
-        name=name,
-        name_pinyin=full,
-        name_initials=initials,
-        id_no=id_no,
-        id_tail4=id_no[-4:],
-        id_tail6=id_no[-6:],
-        branch=branch,
-        **defaults,
-    )
-    return set_standing(customer, **standing)
-
-
-def own(
-    customer: Customer, staff: Staff, role: str = "PRIMARY", start: dt.date | None = None
-) -> None:
-    Ownership.objects.create(
-        customer=customer, staff=staff, role=role, start_date=start or dt.date(2020, 1, 1)
-    )
-    customers_refresh_primary_manager(customer_ids=[customer.pk])
-    customer.refresh_from_db()
+    """:func:`tests.factories.make_staff` in the order the workbench's tests call it."""
+    return make_staff(username, role, unit, name)
 
 
 @pytest.fixture(autouse=True)
@@ -131,11 +85,11 @@ def _fast_hasher(settings) -> None:
 
 @pytest.fixture
 def bank(db) -> Bank:
-    ho = _unit("HO", "总行", "HEAD_OFFICE", None)
-    b01 = _unit("B01", "城东分行", "BRANCH", ho)
-    s01 = _unit("S01", "解放路支行", "SUB_BRANCH", b01)
-    o1 = _unit("O1", "解放路网点", "OUTLET", s01)
-    o2 = _unit("O2", "人民路网点", "OUTLET", s01)
+    ho = make_unit("HO", "HEAD_OFFICE", None, "总行")
+    b01 = make_unit("B01", "BRANCH", ho, "城东分行")
+    s01 = make_unit("S01", "SUB_BRANCH", b01, "解放路支行")
+    o1 = make_unit("O1", "OUTLET", s01, "解放路网点")
+    o2 = make_unit("O2", "OUTLET", s01, "人民路网点")
     staff = {
         "cm_owner": _staff("cm_owner", "王经理", Role.CM, o1),
         "cm_peer": _staff("cm_peer", "赵经理", Role.CM, o1),
@@ -193,41 +147,37 @@ def bank(db) -> Bank:
     own(x, staff["cm_owner"])
     own(y, staff["cm_other"])
     accounts = {
-        "x_dem": Account.objects.create(
+        "x_dem": make_account(
+            x,
+            products["DEM"],
+            "100000",
             account_no="6222000000000001",
-            customer=x,
-            product=products["DEM"],
             open_date=dt.date(2015, 6, 1),
-            balance=Decimal("100000"),
         ),
-        "x_td": Account.objects.create(
+        "x_td": make_account(
+            x,
+            products["TD1Y"],
+            "400000",
             account_no="6222000000000011",
-            customer=x,
-            product=products["TD1Y"],
             open_date=dt.date(2025, 6, 1),
             maturity_date=dt.date(2026, 6, 1),
-            balance=Decimal("400000"),
         ),
-        "x_fund": Account.objects.create(
-            account_no="6222000000000021",
-            customer=x,
-            product=products["FND1"],
-            open_date=dt.date(2024, 1, 1),
-            balance=Decimal("0"),
+        "x_fund": make_account(
+            x, products["FND1"], "0", account_no="6222000000000021", open_date=dt.date(2024, 1, 1)
         ),
-        "y_dem": Account.objects.create(
+        "y_dem": make_account(
+            y,
+            products["DEM"],
+            "200000",
             account_no="6222000000000002",
-            customer=y,
-            product=products["DEM"],
             open_date=dt.date(2016, 1, 1),
-            balance=Decimal("200000"),
         ),
-        "z_loan": Account.objects.create(
+        "z_loan": make_account(
+            z,
+            products["LOAN1"],
+            "1000000",
             account_no="LN0000000001",
-            customer=z,
-            product=products["LOAN1"],
             open_date=dt.date(2024, 1, 1),
-            balance=Decimal("1000000"),
         ),
     }
     EBankingService.objects.create(
