@@ -22,6 +22,8 @@ The steps and what they produce (``ScoringResult``):
    expected transactions in 12 months, and CLV = Σ_{m=1..H} P(alive at m) × contribution_month /
    (1+d)^m; plus a calibration/holdout check.
 9. **events**: TIER_UP / TIER_DOWN, ATTRITION_UP (vs ``previous``), LARGE_INFLOW / LARGE_OUTFLOW.
+10. **suggest** (:mod:`qiao.analytics.suggest`), when the caller passes the product shelf: up to
+    three suitable next-best products per customer, ranked by expected contribution gained.
 
 Each step is one function below (``_features_step`` … ``_assemble``); the attrition and CLV steps
 live with their models (:func:`qiao.analytics.attrition.score_attrition`,
@@ -67,6 +69,7 @@ from qiao.analytics.features import (
 )
 from qiao.analytics.jsonable import jsonable
 from qiao.analytics.riskstyle import rate_risk_style
+from qiao.analytics.suggest import suggest_step
 from qiao.analytics.tiers import TierResult, join_text, parse_tier_rules, replay_tiers
 from qiao.core.lake import LARGE_AMOUNT, TIME_ZONE
 
@@ -205,6 +208,9 @@ class ScoringResult:
     diagnostics: dict[str, Any]
     features: pd.DataFrame = field(default_factory=pd.DataFrame)
     rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The next-best products (:data:`qiao.analytics.suggest.SUGGESTION_COLUMNS`); empty when
+    #: no shelf was passed.
+    suggestions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -321,6 +327,8 @@ def run_scoring(
     progress: Progress | None = None,
     time_zone: str = TIME_ZONE,
     large_amount: float = LARGE_AMOUNT,
+    shelf: pd.DataFrame | None = None,
+    assessments: pd.DataFrame | None = None,
 ) -> ScoringResult:
     """Score every customer of the lake as of ``as_of``.
 
@@ -347,6 +355,12 @@ def run_scoring(
     large_amount
         A transaction of at least this amount (yuan) is large, for the large-movement features
         and events (``qiao score`` passes ``QIAO_LARGE_AMOUNT``, which the work list uses too).
+    shelf
+        The products (``product_code, category, risk_level, private, sale_status, motives,
+        min_amount``) for the next-best products; ``None`` skips that step.
+    assessments
+        Each customer's latest risk assessment (``customer_no, tolerance, valid_until,
+        qualified_investor``), for the suitability of the next-best products.
 
     Returns
     -------
@@ -354,7 +368,7 @@ def run_scoring(
     """
     cfg = load_scoring_config(config)
     schemes = parse_tier_rules(tier_rules)
-    steps = _Steps(progress, total=10)
+    steps = _Steps(progress, total=10 if shelf is None else 11)
     att = cfg["attrition"]
     replay = int(cfg["tiers"]["replay_months"])
     history = max(
@@ -409,6 +423,22 @@ def run_scoring(
             features, as_of, contrib, tier_results, clv, attrition, risk_style, attrs, cross_sell
         )
 
+    suggestions = pd.DataFrame()
+    if shelf is not None:
+        with steps.step("suggest"):
+            suggestions, diag["suggest"] = suggest_step(
+                con=con,
+                lake=lake,
+                as_of=as_of,
+                features=features,
+                attrs=attrs,
+                accounts=data.accounts,
+                rules=rules,
+                shelf=shelf,
+                assessments=assessments,
+                cfg=cfg,
+            )
+
     diag["seconds"] = steps.seconds
     diag["cpu_seconds"] = steps.cpu_seconds
     diag["warnings"] = steps.warnings
@@ -424,6 +454,7 @@ def run_scoring(
         diagnostics=jsonable(diag),
         features=features,
         rules=rules,
+        suggestions=suggestions,
     )
 
 
