@@ -6,5 +6,6 @@ urlpatterns = [
     path("api/", include("qiao.api.urls")),
     path("", include("qiao.engagement.urls")),
     path("analyst/", include("qiao.scoring.urls")),
+    path("products/", include("qiao.suitability.shelf_urls")),
     path("", include("qiao.web.urls")),
 ]

@@ -53,6 +53,7 @@ from qiao.customers.services import customer_reveal, customer_update_profile
 from qiao.engagement.api import engagement_router
 from qiao.org.models import Staff
 from qiao.org.permissions import VIEW_BALANCES, staff_has_perm
+from qiao.suitability.shelf_api import shelf_router
 
 
 class BearerToken(HttpBearer):
@@ -496,3 +497,5 @@ def customer_reveal_api(request: HttpRequest, customer_no: str, payload: RevealI
 
 # The engagement endpoints (work list, contacts) share the token auth and the error shape.
 api.add_router("/", engagement_router)
+# The product shelf (qiao.suitability.shelf_api).
+api.add_router("/", shelf_router)

@@ -30,6 +30,7 @@ CATEGORIES = vocab.CATEGORIES.codes
 RATED = frozenset(vocab.CATEGORIES.having("rated"))
 RISK_LEVELS = vocab.RISK_LEVELS.codes
 MOTIVES = vocab.MOTIVES.codes
+SALE_STATUSES = vocab.SALE_STATUSES.codes
 CHANNELS = vocab.CHANNELS.codes
 TXN_TYPES = vocab.TXN_TYPES.codes
 SERVICES = vocab.EBANKING_SERVICES.codes
@@ -113,6 +114,13 @@ KINDS: dict[str, Kind] = {
                 "maturity_date": (False, v.clean_date),
                 "motives": (False, partial(v.clean_enum_list, choices=MOTIVES)),
                 "rate": (False, _decimal4),
+                # The shelf (docs/suitability.md): both ratings, the higher applies.
+                "issuer_risk_level": (False, _enum(*RISK_LEVELS)),
+                "seller_risk_level": (False, _enum(*RISK_LEVELS)),
+                "issuer": (False, _text),
+                "private": (False, _enum("Y", "N")),
+                "currency": (False, _enum(*CURRENCIES)),
+                "sale_status": (False, _enum(*SALE_STATUSES)),
             },
             key=("product_code",),
         ),

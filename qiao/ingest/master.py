@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from qiao.core import validators as v
 from qiao.core.bulk import fast_insert
+from qiao.core.suitability import effective_level
 from qiao.customers.models import (
     Customer,
     CustomerChange,
@@ -31,7 +32,15 @@ from qiao.customers.search import pinyin_keys
 from qiao.customers.services import standings_create
 from qiao.ingest.kinds import CORPORATE_SERVICES, RATED, Kind
 from qiao.org.models import LEVEL_DEPTH, OWNER_ROLES, OrgUnit, Staff
-from qiao.products.models import Account, EBankingService, Holding, PayrollRelation, Product
+from qiao.products.models import (
+    Account,
+    EBankingService,
+    Holding,
+    PayrollRelation,
+    Product,
+    ProductRate,
+    RateSource,
+)
 
 
 @dataclass
@@ -215,8 +224,17 @@ def _all(*rules: RowRule) -> RowRule:
 
 def _product_rule(r: Record) -> list[tuple[str, str]]:
     errors = _not_before("maturity_date", "issue_date")(r)
-    if r["category"] in RATED and not r.get("risk_level"):
+    ratings = (r.get("issuer_risk_level"), r.get("seller_risk_level"))
+    if r["category"] in RATED and not (r.get("risk_level") or any(ratings)):
         errors.append(("risk_level", _("is required for an investment product (R1–R5)")))
+    if r.get("risk_level") and any(ratings) and r["risk_level"] != effective_level(*ratings):
+        errors.append(
+            (
+                "risk_level",
+                _("is not the higher of the issuer's and the bank's ratings (%(level)s)")
+                % {"level": effective_level(*ratings)},
+            )
+        )
     return errors
 
 
@@ -497,22 +515,70 @@ def apply_staff(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None
 
 
 def apply_products(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
-    records = [
-        {
-            "code": r["product_code"],
-            "name": r["name"],
-            "category": r["category"],
-            "risk_level": r.get("risk_level"),
-            "min_amount": r.get("min_amount"),
-            "term_days": r.get("term_days"),
-            "issue_date": r.get("issue_date"),
-            "maturity_date": r.get("maturity_date"),
-            "motives": r.get("motives"),
-            "rate": r.get("rate"),
-        }
-        for _l, r in rows
-    ]
+    """Products by code. Where the issuer's or the bank's rating is given, the level that applies
+    is the higher of the two (a rating not in the file keeps its stored value); a rate that differs
+    from the product's last recorded rate (or a product's first) is added to the rate history
+    (source ``LOAD``, from the day of the load): loading the same file again adds nothing."""
+    codes = [r["product_code"] for _l, r in rows]
+    stored: dict[str, tuple[str, str]] = {}
+    for qs in _where_in(Product.objects.all(), "code", sorted(set(codes))):
+        for code, issuer, seller in qs.values_list(
+            "code", "issuer_risk_level", "seller_risk_level"
+        ):
+            stored[code] = (issuer, seller)
+    records = []
+    for _l, r in rows:
+        level = r.get("risk_level")
+        if r.get("issuer_risk_level") or r.get("seller_risk_level"):
+            issuer, seller = stored.get(r["product_code"], ("", ""))
+            level = effective_level(
+                r.get("issuer_risk_level") or issuer, r.get("seller_risk_level") or seller
+            )
+        private = r.get("private")
+        records.append(
+            {
+                "code": r["product_code"],
+                "name": r["name"],
+                "category": r["category"],
+                "risk_level": level,
+                "issuer_risk_level": r.get("issuer_risk_level"),
+                "seller_risk_level": r.get("seller_risk_level"),
+                "issuer": r.get("issuer"),
+                "private": None if private is None else private == "Y",
+                "currency": r.get("currency"),
+                "sale_status": r.get("sale_status"),
+                "min_amount": r.get("min_amount"),
+                "term_days": r.get("term_days"),
+                "issue_date": r.get("issue_date"),
+                "maturity_date": r.get("maturity_date"),
+                "motives": r.get("motives"),
+                "rate": r.get("rate"),
+            }
+        )
     upsert(Product, ["code"], records, counts)
+    _record_rates(records)
+
+
+def _record_rates(records: list[Record]) -> None:
+    rates = {rec["code"]: rec["rate"] for rec in records if rec["rate"] is not None}
+    if not rates:
+        return
+    ids = dict(Product.objects.filter(code__in=list(rates)).values_list("code", "pk"))
+    last: dict[int, Any] = {}
+    for pid, rate in (
+        ProductRate.objects.filter(product_id__in=list(ids.values()))
+        .order_by("product_id", "-effective", "-id")
+        .values_list("product_id", "rate")
+    ):
+        last.setdefault(pid, rate)
+    today = timezone.localdate()
+    ProductRate.objects.bulk_create(
+        [
+            ProductRate(product_id=ids[code], effective=today, rate=rate, source=RateSource.LOAD)
+            for code, rate in rates.items()
+            if code in ids and last.get(ids[code]) != rate
+        ]
+    )
 
 
 #: The customer fields stored as they come: all but the key and the outlet (a code, stored as

@@ -252,6 +252,39 @@ POLICY: dict[str, list[Probe]] = {
             only({"head_office", "risk_manager", "product_manager", "superuser"}, 200, denied=404),
         )
     ],
+    # ------------------------------------------------------------------ the product shelf
+    "products/ shelf": [_get("/products/", everyone(200))],
+    "products/new/ product_new": [
+        _get("/products/new/", only({"product_manager"}, 200)),
+        _post(
+            "/products/new/",
+            only({"product_manager"}, 302),
+            {
+                "code": "NEW1",
+                "name": "新产品",
+                "category": "DEMAND",
+                "currency": "CNY",
+                "sale_status": "NEW_ISSUE",
+            },
+        ),
+    ],
+    # The catalogue is for everyone; the customers on a product page are the viewer's scope's.
+    "products/<str:code>/ product": [_get("/products/FND1/", everyone(200))],
+    "products/<str:code>/edit/ product_edit": [
+        _get("/products/FND1/edit/", only({"product_manager"}, 200)),
+        _post(
+            "/products/FND1/edit/",
+            only({"product_manager"}, 302),
+            {
+                "name": "稳健基金",
+                "category": "FUND",
+                "seller_risk_level": "R3",
+                "currency": "CNY",
+                "sale_status": "ON_SALE",
+                "rate": "2.5",
+            },
+        ),
+    ],
     # ------------------------------------------------------------------ engagement
     "today/ today": [_get("/today/", everyone(200))],
     "today/items/<int:item_id>/done/ item_done": [
@@ -390,6 +423,7 @@ POLICY: dict[str, list[Probe]] = {
             {"field": "mobile", "reason": "回访客户"},
         )
     ],
+    "api/products products": [_api("get", "/api/products", table(anonymous=401, default=200))],
     "api/worklist worklist": [_api("get", "/api/worklist", table(anonymous=401, default=200))],
     "api/contacts contacts": [
         _api(

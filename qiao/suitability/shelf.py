@@ -1,0 +1,354 @@
+"""The product shelf, read side: the catalogue and its filters, one product's rate history, and the
+customers in the viewer's scope who hold a product or are suited to it (docs/suitability.md,
+"The shelf").
+
+The customer lists go through :func:`qiao.customers.selectors.customers_visible_to` (the data
+scope) and are bounded — the :data:`SHOWN` largest by AUM — so a product page costs a few indexed
+queries at a million customers. Suitability is :func:`qiao.core.suitability.check` with each
+customer's latest risk assessment; the database only narrows the candidates first (a superset:
+customers with some assessment valid today at or above the product's level).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from qiao.core.suitability import (
+    RATED_CATEGORIES,
+    RULES,
+    CustomerFacts,
+    ProductFacts,
+    Verdict,
+    check,
+    level_rank,
+)
+from qiao.core.vocab import RISK_TOLERANCES, SALE_STATUSES
+from qiao.customers.models import Customer
+from qiao.customers.selectors import customers_visible_to, scope_is_small, with_standing
+from qiao.org.models import Staff
+from qiao.products.models import Account, AccountStatus, Product, ProductRate, RiskLevel
+from qiao.suitability.models import RiskAssessment, Tolerance
+
+#: How many holders and suited customers a product page (and the API) shows at most.
+SHOWN = 50
+#: How many of the largest customers in scope are looked at for the suited list (the bound that
+#: keeps the page fast in a bank-wide scope; a CM's whole portfolio is smaller than this).
+SUITED_CANDIDATES = 2000
+
+#: Term bands of the filter: code → (label, shortest, longest) in days; ``OPEN`` = no term.
+TERM_BANDS: dict[str, tuple[Any, int | None, int | None]] = {
+    "OPEN": (_("No fixed term"), None, None),
+    "U3M": (_("Up to 3 months"), 1, 92),
+    "U1Y": (_("3 months to 1 year"), 93, 366),
+    "O1Y": (_("Over 1 year"), 367, None),
+}
+
+SELLING = frozenset(SALE_STATUSES.having("selling"))
+
+
+@dataclass(frozen=True)
+class ShelfFilters:
+    """The catalogue's filter (page and API). ``amount``: what the customer has to invest —
+    products whose minimum amount is at most this (or have none)."""
+
+    category: str = ""
+    risk_level: str = ""
+    motive: str = ""
+    currency: str = ""
+    term: str = ""
+    amount: Decimal | None = None
+    sale_status: str = ""
+    q: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            f.name: str(getattr(self, f.name))
+            for f in fields(self)
+            if getattr(self, f.name) not in (None, "")
+        }
+
+
+def products_filter(*, filters: ShelfFilters) -> QuerySet[Product]:
+    """The catalogue, filtered (no customer data: every staff role reads it)."""
+    qs = Product.objects.all()
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.risk_level:
+        qs = qs.filter(risk_level=filters.risk_level)
+    if filters.motive:
+        # A |-separated list of codes: match the code as a whole item.
+        m = filters.motive
+        qs = qs.filter(
+            Q(motives=m)
+            | Q(motives__startswith=f"{m}|")
+            | Q(motives__endswith=f"|{m}")
+            | Q(motives__contains=f"|{m}|")
+        )
+    if filters.currency:
+        qs = qs.filter(currency=filters.currency)
+    if filters.term in TERM_BANDS:
+        _label, low, high = TERM_BANDS[filters.term]
+        if filters.term == "OPEN":
+            qs = qs.filter(Q(term_days__isnull=True) | Q(term_days=0))
+        else:
+            qs = qs.filter(term_days__gte=low)
+            if high is not None:
+                qs = qs.filter(term_days__lte=high)
+    if filters.amount is not None:
+        qs = qs.filter(Q(min_amount__isnull=True) | Q(min_amount__lte=filters.amount))
+    if filters.sale_status:
+        qs = qs.filter(sale_status=filters.sale_status)
+    if filters.q:
+        qs = qs.filter(Q(code__icontains=filters.q) | Q(name__icontains=filters.q))
+    return qs.order_by("category", "code")
+
+
+def product_get(*, code: str) -> Product:
+    """The product of ``code``; ``Http404`` if there is none."""
+    product = Product.objects.filter(code=code).first() if "\x00" not in code else None
+    if product is None:
+        raise Http404("No product matches the given query.")
+    return product
+
+
+def product_rates(*, product: Product, limit: int = 100) -> list[ProductRate]:
+    """The rate history, newest first (``limit`` rows)."""
+    return list(ProductRate.objects.filter(product=product).order_by("-effective", "-id")[:limit])
+
+
+def product_facts(product: Product) -> ProductFacts:
+    return ProductFacts(
+        code=product.code,
+        category=product.category,
+        risk_level=product.risk_level or "",
+        private=product.private,
+        name=product.name,
+    )
+
+
+def customer_facts(customer_ids: Iterable[int]) -> dict[int, CustomerFacts]:
+    """Each customer's suitability facts from their latest risk assessment (one query; a
+    customer without one gets empty facts, which :func:`check` answers ``NO_ASSESSMENT``)."""
+    ids = sorted(set(customer_ids))
+    latest: dict[int, tuple[Any, ...]] = {}
+    for i in range(0, len(ids), 900):
+        rows = (
+            RiskAssessment.objects.filter(customer_id__in=ids[i : i + 900])
+            .order_by("customer_id", "-assessed_on", "-id")
+            .values_list("customer_id", "tolerance", "valid_until", "qualified_investor")
+        )
+        for row in rows:
+            latest.setdefault(row[0], row)
+    out: dict[int, CustomerFacts] = {}
+    for cid in ids:
+        found = latest.get(cid)
+        out[cid] = (
+            CustomerFacts(
+                customer_no="",
+                tolerance=found[1],
+                assessment_valid_until=found[2],
+                qualified_investor=found[3],
+            )
+            if found is not None
+            else CustomerFacts(customer_no="")
+        )
+    return out
+
+
+def _largest_first(staff: Staff, qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    # As the customer list orders (qiao.customers.selectors._ordering): a CM's small scope is
+    # sorted after it is fetched; a wide scope walks the standing's AUM index.
+    column: Any = (
+        Coalesce(F("standing__aum"), F("standing__aum"))
+        if scope_is_small(staff)
+        else F("standing__aum")
+    )
+    return qs.order_by(column.desc(), "pk")
+
+
+def _open_accounts(product: Product) -> QuerySet[Account]:
+    return Account.objects.filter(product=product).exclude(status=AccountStatus.CLOSED)
+
+
+@dataclass(frozen=True)
+class Holder:
+    customer: Customer
+    balance: Decimal
+    verdict: Verdict
+
+
+def product_holders(*, staff: Staff, product: Product, on: dt.date) -> tuple[list[Holder], bool]:
+    """The :data:`SHOWN` largest customers in ``staff``'s scope with an open account of
+    ``product``, each with their balance in it and whether the product still suits them (a
+    holding above the customer's level is listed for review, never hidden); and whether there are
+    more."""
+    holding = _open_accounts(product).filter(customer=OuterRef("pk"))
+    qs = with_standing(customers_visible_to(staff=staff)).filter(Exists(holding))
+    shown = list(_largest_first(staff, qs).select_related("primary_manager", "branch")[: SHOWN + 1])
+    more = len(shown) > SHOWN
+    shown = shown[:SHOWN]
+    balances = dict(
+        _open_accounts(product)
+        .filter(customer_id__in=[c.pk for c in shown])
+        .values("customer_id")
+        .annotate(total=Sum("balance"))
+        .values_list("customer_id", "total")
+    )
+    facts = customer_facts(c.pk for c in shown)
+    pf = product_facts(product)
+    return [
+        Holder(c, balances.get(c.pk) or Decimal(0), check(facts[c.pk], pf, on=on)) for c in shown
+    ], more
+
+
+def product_suited(*, staff: Staff, product: Product, on: dt.date) -> list[Customer]:
+    """Up to :data:`SHOWN` customers in ``staff``'s scope, largest first, who do not hold
+    ``product`` and to whom it may be put (:func:`check`); among the :data:`SUITED_CANDIDATES`
+    largest in scope. Nobody for a product no longer on sale."""
+    if product.sale_status not in SELLING:
+        return []
+    pf = product_facts(product)
+    holding = _open_accounts(product).filter(customer=OuterRef("pk"))
+    qs = with_standing(customers_visible_to(staff=staff)).exclude(Exists(holding))
+    if product.category in RATED_CATEGORIES:
+        level = level_rank(product.risk_level)
+        if level == 0:
+            return []  # unrated: put to no one (check's UNRATED)
+        # Narrow in the database (a superset of the suitable): some assessment valid today at or
+        # above the level (and, for a private product, a qualified investor's).
+        allowed = [c for c in RISK_TOLERANCES.codes if level_rank(c, RISK_TOLERANCES) >= level]
+        valid = RiskAssessment.objects.filter(
+            customer=OuterRef("pk"), valid_until__gte=on, tolerance__in=allowed
+        )
+        if product.private:
+            valid = valid.filter(qualified_investor=True)
+        qs = qs.filter(Exists(valid))
+    top = list(
+        _largest_first(staff, qs).select_related("primary_manager", "branch")[
+            : SUITED_CANDIDATES if product.category in RATED_CATEGORIES else SHOWN
+        ]
+    )
+    if product.category not in RATED_CATEGORIES:
+        return top
+    out: list[Customer] = []
+    # The latest assessment decides (an earlier, higher one no longer counts): check each, a
+    # page of candidates at a time, until enough are found.
+    for i in range(0, len(top), 200):
+        chunk = top[i : i + 200]
+        facts = customer_facts(c.pk for c in chunk)
+        out.extend(c for c in chunk if check(facts[c.pk], pf, on=on))
+        if len(out) >= SHOWN:
+            break
+    return out[:SHOWN]
+
+
+def verdict_text(verdict: Verdict) -> str:
+    """The blocking rule in the reader's language (the rule's text, translated; levels and
+    tolerances by their names)."""
+    if verdict.suitable:
+        return ""
+    params = dict(verdict.params)
+    if params.get("level"):
+        params["level"] = str(dict(RiskLevel.choices).get(params["level"], params["level"]))
+    if params.get("tolerance"):
+        names = dict(Tolerance.choices)
+        params["tolerance"] = str(names.get(params["tolerance"], params["tolerance"]))
+    try:
+        return gettext(RULES[verdict.rule]) % params
+    except (KeyError, TypeError, ValueError):
+        return gettext(RULES[verdict.rule])
+
+
+# ---------------------------------------------------------------- triggers for the work list
+
+
+@dataclass(frozen=True)
+class ShelfNews:
+    """Something on the shelf worth telling the customer managers: a new product on sale
+    (``PRODUCT_NEW``) or a rate change (``RATE_CHANGE``), with the reason's parameters."""
+
+    product: Product
+    reason_code: str
+    params: dict[str, str]
+    #: names the cause: one item per (news, customer), ever
+    key: str
+
+
+def shelf_news(*, day: dt.date, lookback_days: int) -> list[ShelfNews]:
+    """Products on sale that are new (a new issue, or on sale with an issue date in the last
+    ``lookback_days``) and rate changes effective in the last ``lookback_days`` (a rate that
+    follows another: a product's first rate is no change)."""
+    since = day - dt.timedelta(days=lookback_days)
+    selling = Product.objects.filter(sale_status__in=sorted(SELLING))
+    out: list[ShelfNews] = []
+    new = selling.filter(
+        Q(sale_status="NEW_ISSUE") | Q(issue_date__gt=since, issue_date__lte=day)
+    ).exclude(sale_status="CLOSING")
+    for p in new:
+        out.append(ShelfNews(p, "PRODUCT_NEW", {"product": p.name}, f"NEW:{p.code}"))
+    recent = list(
+        ProductRate.objects.filter(
+            effective__gt=since, effective__lte=day, product__in=selling
+        ).select_related("product")
+    )
+    if recent:
+        history: dict[int, list[ProductRate]] = {}
+        for r in ProductRate.objects.filter(
+            product_id__in={r.product_id for r in recent}, effective__lte=day
+        ).order_by("product_id", "effective", "id"):
+            history.setdefault(r.product_id, []).append(r)
+        for rates in history.values():
+            for before, after in zip(rates, rates[1:], strict=False):
+                if after.effective <= since or after.rate == before.rate:
+                    continue
+                p = next(r.product for r in recent if r.product_id == after.product_id)
+                params = {
+                    "product": p.name,
+                    "old": str(before.rate.normalize()),
+                    "new": str(after.rate.normalize()),
+                    "date": after.effective.isoformat(),
+                }
+                out.append(ShelfNews(p, "RATE_CHANGE", params, f"RATE:{p.code}:{after.pk}"))
+    return out
+
+
+def suited_top_customers(
+    *, products: Sequence[Product], tiers: Sequence[str], on: dt.date
+) -> dict[int, list[tuple[int, int, Decimal]]]:
+    """Product id → the customers of ``tiers`` (with a primary manager, not holding it) it may
+    be put to (:func:`check`, each customer's latest assessment): ``(customer, manager, AUM)``."""
+    if not products:
+        return {}
+    top = list(
+        Customer.objects.filter(standing__tier__in=list(tiers), primary_manager__isnull=False)
+        .values_list("pk", "primary_manager_id", "standing__aum")
+        .iterator(chunk_size=20000)
+    )
+    facts = customer_facts(cid for cid, _pm, _aum in top)
+    holders: dict[int, set[int]] = {p.pk: set() for p in products}
+    held = _open_accounts_of(products).filter(customer__standing__tier__in=list(tiers))
+    for pid, cid in held.values_list("product_id", "customer_id").iterator(chunk_size=20000):
+        holders[pid].add(cid)
+    out: dict[int, list[tuple[int, int, Decimal]]] = {}
+    for p in products:
+        pf = product_facts(p)
+        out[p.pk] = [
+            (cid, pm, Decimal(aum or 0))
+            for cid, pm, aum in top
+            if cid not in holders[p.pk] and check(facts[cid], pf, on=on)
+        ]
+    return out
+
+
+def _open_accounts_of(products: Sequence[Product]) -> QuerySet[Account]:
+    return Account.objects.filter(product__in=list(products)).exclude(status=AccountStatus.CLOSED)
