@@ -19,6 +19,8 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from qiao.api.schemas import (
+    AssessmentIn,
+    AssessmentOut,
     CustomerDetail,
     CustomerList,
     ErrorOut,
@@ -52,7 +54,9 @@ from qiao.customers.selectors import (
 from qiao.customers.services import customer_reveal, customer_update_profile
 from qiao.engagement.api import engagement_router
 from qiao.org.models import Staff
-from qiao.org.permissions import VIEW_BALANCES, staff_has_perm
+from qiao.org.permissions import ASSESS_RISK, VIEW_BALANCES, staff_has_perm
+from qiao.suitability.assessments import tolerance_on
+from qiao.suitability.services import assessment_record
 from qiao.suitability.shelf_api import shelf_router
 
 
@@ -255,6 +259,7 @@ def _detail(c: Customer, staff: Staff) -> dict[str, Any]:
             "annual_income": c.annual_income,
             "registered_capital": c.registered_capital,
             "open_date": c.open_date,
+            **_assessment(c),
             "completeness": {
                 "score": completeness.score,
                 "missing": [field for field, _label in completeness.missing],
@@ -493,6 +498,49 @@ def customer_reveal_api(request: HttpRequest, customer_no: str, payload: RevealI
         channel="API",
     )
     return {"field": payload.field, "value": value}
+
+
+def _assessment(c: Customer) -> dict[str, Any]:
+    """``risk_tolerance`` (the latest assessment's, while valid) and ``assessment_expires``."""
+    tolerance, until = tolerance_on(c)
+    return {"risk_tolerance": tolerance or None, "assessment_expires": until}
+
+
+@api.post(
+    "/customers/{customer_no}/assessments",
+    response={201: AssessmentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Record a risk assessment made today with the customer (audited)",
+)
+def customer_assessment_api(request: HttpRequest, customer_no: str, payload: AssessmentIn) -> Any:
+    c = _customer(request, customer_no)
+    staff = _staff(request)
+    if not staff_has_perm(staff, ASSESS_RISK):
+        raise ApplicationError(_("You do not have permission to assess customers."), status=403)
+    a = assessment_record(
+        customer=c,
+        by=staff,
+        answers=payload.answers,
+        customer_signed=payload.customer_signed,
+        qualified_investor=payload.qualified_investor,
+        qualified_evidence=payload.qualified_evidence,
+        assessed_on=payload.assessed_on,
+        ip=request.META.get("REMOTE_ADDR"),
+        channel="API",
+    )
+    return Status(
+        201,
+        {
+            "customer_no": c.customer_no,
+            "tolerance": a.tolerance,
+            "score": a.score,
+            "assessed_on": a.assessed_on,
+            "valid_until": a.valid_until,
+            "questionnaire_version": a.questionnaire_version,
+            "source": a.source,
+            "elderly": a.elderly,
+            "qualified_investor": a.qualified_investor,
+        },
+    )
 
 
 # The engagement endpoints (work list, contacts) share the token auth and the error shape.

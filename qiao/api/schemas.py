@@ -100,6 +100,16 @@ class CustomerDetail(CustomerItem):
     open_date: dt.date
     completeness: Completeness
     owners: list[Owner]
+    risk_tolerance: str | None = Field(
+        None,
+        description="C1..C5 of the latest risk assessment while it is valid; null when there is "
+        "none or it has expired.",
+    )
+    assessment_expires: dt.date | None = Field(
+        None,
+        description="The last day the latest risk assessment is valid (past when expired); "
+        "null when the customer has never been assessed.",
+    )
 
 
 class ProfilePatch(Schema):
@@ -147,3 +157,29 @@ class RevealIn(Schema):
 class RevealOut(Schema):
     field: str
     value: str
+
+
+class AssessmentIn(Schema):
+    """A risk assessment made today with the customer (docs/suitability.md)."""
+
+    answers: dict[str, str] = Field(
+        description="Question id → answer id, for every question of the active questionnaire."
+    )
+    customer_signed: bool = Field(description="The customer signed to confirm the result.")
+    qualified_investor: bool = False
+    qualified_evidence: str = Field("", max_length=200)
+    assessed_on: dt.date | None = Field(
+        None, description="Today if given: a future or back-dated assessment is refused."
+    )
+
+
+class AssessmentOut(Schema):
+    customer_no: str
+    tolerance: str = Field(description="C1..C5")
+    score: int | None
+    assessed_on: dt.date
+    valid_until: dt.date
+    questionnaire_version: str
+    source: str
+    elderly: bool = Field(description="Aged 65 or over on the day.")
+    qualified_investor: bool

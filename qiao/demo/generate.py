@@ -36,6 +36,7 @@ from .accounts import (
     products_table,
 )
 from .activity import ActivityResult, Simulator, aum_cents
+from .assessments import assessments_table
 from .base import Span, stream
 from .codes import NA_DAY, date_array, decimal_array, take
 from .links import (
@@ -71,6 +72,7 @@ KINDS = (
     "ebanking",
     "payroll",
     "ownership",
+    "assessments",
 )
 PARQUET_KINDS = ("balances", "transactions")
 
@@ -152,6 +154,7 @@ def generate_bank(
         "ebanking": ebanking_table(ebank, cust, staff),
         "payroll": payroll_table(payroll, cust, accts),
         "ownership": ownership_table(seed, span, cust, accts, staff, aum),
+        "assessments": assessments_table(seed, span, cust.customer_no, cust.age, accts, aum),
     }
     for kind, table in tables.items():
         write_csv(table, out / files[kind])

@@ -188,6 +188,8 @@ class WorkKind(models.TextChoices):
     REFERRAL = "REFERRAL", _("Referral waiting")
     PROSPECT_REVIEW = "PROSPECT_REVIEW", _("Prospect review")
     COMPLAINT_DUE = "COMPLAINT_DUE", _("Complaint deadline")
+    ASSESS_EXPIRING = "ASSESS_EXPIRING", _("Risk assessment expiring")
+    REASSESS = "REASSESS", _("Re-assess risk tolerance")
 
 
 class WorkStatus(models.TextChoices):

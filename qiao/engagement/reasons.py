@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.labels import CODE_LABELS
 from qiao.core.tiers import tier_label
 
 REASONS: dict[str, Any] = {
@@ -28,6 +29,14 @@ REASONS: dict[str, Any] = {
     "REFERRAL": _("Referral: %(reason)s, from %(by)s on %(date)s"),
     "PROSPECT_REVIEW": _("Review prospect card %(number)s (grade %(grade)s)"),
     "COMPLAINT_DUE": _("Complaint “%(subject)s” must be resolved by %(deadline)s"),
+    "ASSESS_EXPIRING": _(
+        "Risk assessment (%(tolerance)s) expires on %(date)s: re-assess before the next risk "
+        "product"
+    ),
+    "REASSESS": _(
+        "Behaves as %(style)s, well above the assessed %(tolerance)s (assessed %(date)s): "
+        "offer a re-assessment"
+    ),
 }
 
 
@@ -49,7 +58,14 @@ def _labels(language: str) -> dict[str, dict[Any, str]]:
         "festival": {k: str(v) for k, v in FESTIVAL_NAMES.items()},
         "reason": {k: str(v) for k, v in ReferralReason.choices},
         "templates": {k: str(v) for k, v in REASONS.items()},
+        "codes": {**_tolerance_labels(), **{k: str(v) for k, v in CODE_LABELS.items()}},
     }
+
+
+def _tolerance_labels() -> dict[str, str]:
+    from qiao.suitability.models import Tolerance
+
+    return {k: f"{k} {v}" for k, v in Tolerance.choices}
 
 
 def render_reason(code: str, params: dict[str, Any]) -> str:
@@ -69,6 +85,10 @@ def render_reason(code: str, params: dict[str, Any]) -> str:
     for key in ("tier", "old", "new"):
         if key in p:
             p[key] = tier_label(p[key])
+    # The assessed tolerance (C1–C5) and the behavioural risk style, in words.
+    for key in ("tolerance", "style"):
+        if key in p:
+            p[key] = labels["codes"].get(p[key], p[key] or "—")
     if "amount" in p:
         p["amount"] = _money(p["amount"])
     try:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Sum
 from django.utils import timezone, translation
 
 from qiao.customers.models import Customer, CustomerType, Ownership
@@ -594,6 +594,142 @@ def _gen_complaints(day: dt.date) -> list[_Batch]:
     return [_Batch(WorkKind.COMPLAINT_DUE, out, stale)]
 
 
+def _by_id(ids: Iterable[int]) -> dict[int, tuple[int, Decimal]]:
+    """Customer id → (primary manager id, AUM), for the customers who have a primary manager."""
+    wanted = sorted(set(ids))
+    out: dict[int, tuple[int, Decimal]] = {}
+    for i in range(0, len(wanted), 900):
+        for cid, pm, aum in Customer.objects.filter(
+            pk__in=wanted[i : i + 900], primary_manager__isnull=False
+        ).values_list("pk", "primary_manager_id", "standing__aum"):
+            out[cid] = (pm, Decimal(aum or 0))
+    return out
+
+
+def _gen_assessments(day: dt.date) -> list[_Batch]:
+    """Risk assessments (docs/suitability.md): an assessment expiring within the questionnaire's
+    ``warn_days`` for a customer who holds a rated product or has an open suggestion; and a
+    re-assessment for a customer whose behavioural risk style (the latest scoring) reads
+    ``reassess.gap`` levels or more above their valid assessed tolerance."""
+    from qiao.core.suitability import RATED_CATEGORIES
+    from qiao.suitability.assessments import active_questionnaire
+    from qiao.suitability.models import RiskAssessment, Suggestion, SuggestionStatus
+    from qiao.suitability.questionnaire import style_gap
+
+    questionnaire = active_questionnaire()
+    latest: dict[int, tuple[int, str, dt.date, dt.date]] = {}
+    rows = RiskAssessment.objects.order_by("customer_id", "assessed_on", "id").values_list(
+        "customer_id", "pk", "tolerance", "assessed_on", "valid_until"
+    )
+    for cid, pk, tolerance, assessed_on, until in rows.iterator(chunk_size=20000):
+        latest[cid] = (pk, tolerance, assessed_on, until)
+
+    # -- expiring, for customers with something at stake
+    horizon = day + dt.timedelta(days=questionnaire.warn_days)
+    expiring = {cid: v for cid, v in latest.items() if day <= v[3] <= horizon}
+    ids = sorted(expiring)
+    rated: dict[int, Decimal] = {}
+    suggested: set[int] = set()
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        for cid, total in (
+            Account.objects.filter(customer_id__in=chunk, product__category__in=RATED_CATEGORIES)
+            .exclude(status=AccountStatus.CLOSED)
+            .values("customer_id")
+            .annotate(total=Sum("balance"))
+            .values_list("customer_id", "total")
+        ):
+            rated[cid] = Decimal(total or 0)
+        suggested.update(
+            Suggestion.objects.filter(
+                customer_id__in=chunk, status=SuggestionStatus.OPEN
+            ).values_list("customer_id", flat=True)
+        )
+    at_stake = [cid for cid in ids if cid in rated or cid in suggested]
+    managers = _by_id(at_stake)
+    weight = value_weight("maturity_weight")
+    soon: list[Candidate] = []
+    for cid in at_stake:
+        if cid not in managers:
+            continue
+        _pk, tolerance, _on, until = expiring[cid]
+        soon.append(
+            Candidate(
+                staff_id=managers[cid][0],
+                customer_id=cid,
+                prospect_id=None,
+                kind=WorkKind.ASSESS_EXPIRING,
+                reason_code="ASSESS_EXPIRING",
+                params={"tolerance": tolerance, "date": until.isoformat()},
+                value=_money(rated.get(cid, Decimal(0)) * weight),
+                due=max(day, until - dt.timedelta(days=7)),
+                expires_on=until,
+                cause_key=f"ASSESS_EXPIRING:{cid}:{until.isoformat()}",
+            )
+        )
+    current = {c.cause_key for c in soon}
+    stale_soon: dict[str, str] = {}
+    for key, cid in WorkItem.objects.filter(
+        kind=WorkKind.ASSESS_EXPIRING, status=WorkStatus.OPEN
+    ).values_list("cause_key", "customer_id"):
+        if key not in current:
+            # Re-assessed since (a later end date): done; else nothing is at stake any more.
+            renewed = cid in latest and latest[cid][3].isoformat() > key.rsplit(":", 1)[-1]
+            stale_soon[key] = WorkStatus.DONE if renewed else WorkStatus.EXPIRED
+
+    # -- behaviour well above the assessed level
+    scored = ScoreSnapshot.objects.aggregate(d=Max("as_of"))["d"]
+    above: list[tuple[int, str]] = []
+    if scored is not None:
+        styles = (
+            ScoreSnapshot.objects.filter(as_of=scored)
+            .exclude(risk_style="")
+            .values_list("customer_id", "risk_style")
+        )
+        for cid, style in styles.iterator(chunk_size=20000):
+            found = latest.get(cid)
+            if found is None or not (found[2] <= day <= found[3]):
+                continue  # no valid assessment: the suitability rule already blocks
+            if style_gap(questionnaire, style=style, tolerance=found[1]) >= (
+                questionnaire.reassess_gap
+            ):
+                above.append((cid, style))
+    managers = _by_id(cid for cid, _s in above)
+    goodwill = value_weight("greeting_weight")
+    reassess: list[Candidate] = []
+    for cid, style in above:
+        if cid not in managers:
+            continue
+        pk, tolerance, assessed_on, _until = latest[cid]
+        reassess.append(
+            Candidate(
+                staff_id=managers[cid][0],
+                customer_id=cid,
+                prospect_id=None,
+                kind=WorkKind.REASSESS,
+                reason_code="REASSESS",
+                params={"style": style, "tolerance": tolerance, "date": assessed_on.isoformat()},
+                value=_money(managers[cid][1] * goodwill),
+                due=day + dt.timedelta(days=7),
+                expires_on=None,
+                cause_key=f"REASSESS:{cid}:{pk}",
+            )
+        )
+    current = {c.cause_key for c in reassess}
+    stale_above: dict[str, str] = {}
+    for key, cid in WorkItem.objects.filter(
+        kind=WorkKind.REASSESS, status=WorkStatus.OPEN
+    ).values_list("cause_key", "customer_id"):
+        if key not in current:
+            # A new assessment since: done; the behaviour came back in line: moot.
+            renewed = cid in latest and str(latest[cid][0]) != key.rsplit(":", 1)[-1]
+            stale_above[key] = WorkStatus.DONE if renewed else WorkStatus.EXPIRED
+    return [
+        _Batch(WorkKind.ASSESS_EXPIRING, soon, stale_soon),
+        _Batch(WorkKind.REASSESS, reassess, stale_above),
+    ]
+
+
 GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_cadence,
     _gen_large,
@@ -604,6 +740,7 @@ GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_referrals,
     _gen_prospects,
     _gen_complaints,
+    _gen_assessments,
 ]
 
 #: Kinds whose items belong to the customer's primary manager (follow a reassignment).
@@ -616,6 +753,8 @@ OWNER_KINDS = [
     WorkKind.FESTIVAL,
     WorkKind.TIER_DOWN,
     WorkKind.ATTRITION_UP,
+    WorkKind.ASSESS_EXPIRING,
+    WorkKind.REASSESS,
 ]
 
 

@@ -35,6 +35,7 @@ CHANNELS = vocab.CHANNELS.codes
 TXN_TYPES = vocab.TXN_TYPES.codes
 SERVICES = vocab.EBANKING_SERVICES.codes
 CORPORATE_SERVICES = frozenset(vocab.EBANKING_SERVICES.having("corporate"))
+RISK_TOLERANCES = vocab.RISK_TOLERANCES.codes
 GROUP_ROLES = vocab.GROUP_ROLES.codes
 GROUP_LINKS = vocab.GROUP_LINKS.codes
 RELATIONS = vocab.RELATIONS.codes
@@ -63,6 +64,13 @@ class Kind:
 
 _text = partial(v.clean_text, max_length=200)
 _decimal4 = partial(v.clean_decimal, places=4)
+
+
+def _score(value: str) -> Any:
+    number = v.clean_int(value, minimum=0)
+    if number > 1000:
+        raise v.FieldError(_("must be at most %(max)s") % {"max": 1000})
+    return number
 
 
 def _pct(value: str) -> Any:
@@ -210,6 +218,22 @@ KINDS: dict[str, Kind] = {
             },
             key=("customer_no", "staff_no", "role", "start_date"),
         ),
+        # Risk assessments made in core banking (docs/data-interface.md, docs/suitability.md).
+        Kind(
+            "assessments",
+            {
+                "customer_no": (True, v.clean_code),
+                "assessed_on": (True, v.clean_past_date),
+                "tolerance": (True, _enum(*RISK_TOLERANCES)),
+                "score": (False, _score),
+                "valid_until": (False, v.clean_date),
+                "questionnaire_version": (False, partial(v.clean_text, max_length=20)),
+                "signed": (False, _enum("Y", "N")),
+                "qualified_investor": (False, _enum("Y", "N")),
+                "qualified_evidence": (False, _text),
+            },
+            key=("customer_no", "assessed_on"),
+        ),
         # The lake kinds are validated column-wise in DuckDB (qiao.ingest.lake); the cleaners here
         # document the same rules and serve single-row checks.
         Kind(
@@ -258,4 +282,5 @@ LOAD_ORDER = [
     "ebanking",
     "payroll",
     "ownership",
+    "assessments",
 ]

@@ -262,6 +262,15 @@ def _ebanking_rule(r: Record) -> list[tuple[str, str]]:
     return errors
 
 
+def _assessment_rule(r: Record) -> list[tuple[str, str]]:
+    errors = _not_before("valid_until", "assessed_on")(r)
+    if r.get("signed") == "N":
+        errors.append(
+            ("signed", _("the customer has not signed: an unsigned assessment is not kept"))
+        )
+    return errors
+
+
 ROW_RULES: dict[str, RowRule] = {
     "customers": _customer_rule,
     "products": _product_rule,
@@ -271,6 +280,7 @@ ROW_RULES: dict[str, RowRule] = {
     "payroll": _not_before("end_date", "start_date"),
     "ownership": _not_before("end_date", "start_date"),
     "staff": _not_before("leave_date", "hire_date"),
+    "assessments": _assessment_rule,
 }
 
 
@@ -864,6 +874,38 @@ def apply_ownership(rows: list[tuple[int, Record]], counts: Counts, by: Staff | 
     customers_refresh_primary_manager(customer_ids=touched)
 
 
+def apply_assessments(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    """Risk assessments from core banking (source CORE), kept beside the branch's: one per
+    customer and day; valid for the questionnaire's months when the file gives no end; 65+ on
+    the day from the birth date (docs/suitability.md)."""
+    from qiao.suitability.assessments import active_questionnaire, is_elderly, valid_until_for
+    from qiao.suitability.models import AssessmentSource, RiskAssessment
+
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    months = active_questionnaire().valid_months
+    records = []
+    for _line, r in rows:
+        customer, day = customers[r["customer_no"]], r["assessed_on"]
+        qualified = r.get("qualified_investor") == "Y"
+        records.append(
+            {
+                "customer": customer,
+                "assessed_on": day,
+                "source": AssessmentSource.CORE,
+                "tolerance": r["tolerance"],
+                "score": r.get("score"),
+                "valid_until": r.get("valid_until") or valid_until_for(day, months),
+                "questionnaire_version": r.get("questionnaire_version") or "",
+                "customer_signed": True,
+                "qualified_investor": qualified,
+                "qualified_evidence": (r.get("qualified_evidence") or "") if qualified else "",
+                "elderly": is_elderly(customer, day),
+            }
+        )
+    upsert(RiskAssessment, ["customer_id", "assessed_on", "source"], records, counts)
+
+
 APPLIERS: dict[str, Callable[[list[tuple[int, Record]], Counts, Staff | None], None]] = {
     "org_units": apply_org_units,
     "staff": apply_staff,
@@ -876,4 +918,5 @@ APPLIERS: dict[str, Callable[[list[tuple[int, Record]], Counts, Staff | None], N
     "ebanking": apply_ebanking,
     "payroll": apply_payroll,
     "ownership": apply_ownership,
+    "assessments": apply_assessments,
 }

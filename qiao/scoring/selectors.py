@@ -16,6 +16,7 @@ from qiao.ingest.models import LoadRecord
 from qiao.org.models import BANKWIDE_ROLES, Role
 from qiao.products.models import Account
 from qiao.scoring.models import ModelRun, ScoreSnapshot
+from qiao.suitability.models import RiskAssessment
 
 
 def lake_count(kind: str, lake: Path | None = None) -> int:
@@ -55,6 +56,7 @@ def system_status() -> dict[str, Any]:
     return {
         "customers": Customer.objects.count(),
         "accounts": Account.objects.count(),
+        "assessments": RiskAssessment.objects.count(),
         "transactions": lake_count("transactions"),
         "balances": lake_count("balances"),
         "last_load_at": last_load.isoformat() if last_load else None,

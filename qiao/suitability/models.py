@@ -145,3 +145,21 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.product_id} {self.as_of}"
+
+
+class Questionnaire(models.Model):
+    """A version of the risk-tolerance questionnaire, edited in the admin; the active one is used
+    for new assessments (else ``config/questionnaire.toml``). Checked by the same parser as the
+    file (:func:`qiao.suitability.questionnaire.parse_questionnaire`)."""
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    definition = models.JSONField(_("questionnaire"))
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("risk questionnaire")
+        verbose_name_plural = _("risk questionnaires")
+
+    def __str__(self) -> str:
+        return self.name

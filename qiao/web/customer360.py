@@ -29,6 +29,7 @@ from qiao.customers.services import REVEALABLE_FIELDS
 from qiao.engagement.selectors import engagement_panel
 from qiao.org.models import Staff
 from qiao.org.permissions import (
+    ASSESS_RISK,
     ASSIGN_CUSTOMERS,
     EDIT_CUSTOMERS,
     REVEAL_PII,
@@ -37,6 +38,7 @@ from qiao.org.permissions import (
 )
 from qiao.scoring.explain import explain_snapshot
 from qiao.scoring.selectors import customer_aum_trend_scored, customer_latest_score
+from qiao.suitability.assessments import assessment_panel
 
 
 def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
@@ -72,6 +74,9 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         "score": score,
         "why": explain_snapshot(score),
         "engagement": engagement_panel(customer, staff),
+        # The regulatory tolerance C1–C5 (not the behavioural risk style of the scores).
+        "assessment": assessment_panel(customer=customer, accounts=accounts),
+        "can_assess": staff_has_perm(staff, ASSESS_RISK),
         "owners": customer_ownership_history(customer)[:20],
         "changes": customer_changes(customer, limit=30),
         "can_reveal": staff_has_perm(staff, REVEAL_PII),

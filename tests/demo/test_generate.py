@@ -101,6 +101,17 @@ COLUMNS = {
         {"end_date"},
     ),
     "ownership": ({"customer_no", "staff_no", "role", "start_date"}, {"end_date"}),
+    "assessments": (
+        {"customer_no", "assessed_on", "tolerance"},
+        {
+            "score",
+            "valid_until",
+            "questionnaire_version",
+            "signed",
+            "qualified_investor",
+            "qualified_evidence",
+        },
+    ),
 }
 
 

@@ -160,6 +160,13 @@ def _plan(w: World) -> dict[str, Any]:
     }
 
 
+def _answers(prefix: str) -> dict[str, str]:
+    """The first answer to every question of the risk questionnaire (the file's)."""
+    from qiao.suitability.questionnaire import parse_questionnaire
+
+    return {prefix + q.id: q.answers[0].id for q in parse_questionnaire(None).questions}
+
+
 RESOLVE = {"status": "IN_PROGRESS", "resolution": "", "service_recovery": ""}
 API_READ = on_x(200, anonymous=401)
 
@@ -242,6 +249,13 @@ POLICY: dict[str, list[Probe]] = {
     ],
     "customers/<str:customer_no>/assign/ assign": [
         _get(_x("/customers/{x}/assign/"), on_x(200, {"outlet_head"})),
+    ],
+    # The risk assessment (qiao.suitability): those who serve customers (org.assess_risk), on a
+    # customer in their scope. The page's POST leaves out the signature (a form error, nothing
+    # kept), so the API's POST below records the day's one assessment.
+    "customers/<str:customer_no>/assess/ assessment_new": [
+        _get(_x("/customers/{x}/assess/"), on_x(200, SERVE)),
+        _post(_x("/customers/{x}/assess/"), on_x(200, SERVE), lambda w: _answers("q_")),
     ],
     # ------------------------------------------------------------------ audit, analyst
     "audit/ list": [_get("/audit/", only({"auditor"}, 200))],
@@ -424,6 +438,14 @@ POLICY: dict[str, list[Probe]] = {
         )
     ],
     "api/products products": [_api("get", "/api/products", table(anonymous=401, default=200))],
+    "api/customers/<customer_no>/assessments customer_assessment_api": [
+        _api(
+            "post",
+            "/api/customers/{x}/assessments",
+            on_x(201, SERVE, anonymous=401),
+            lambda w: {"answers": _answers(""), "customer_signed": True},
+        )
+    ],
     "api/worklist worklist": [_api("get", "/api/worklist", table(anonymous=401, default=200))],
     "api/contacts contacts": [
         _api(
