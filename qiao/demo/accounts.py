@@ -473,14 +473,15 @@ def products_table(span: Span) -> pa.Table:
     asof = span.asof_d
     issue = []
     mat = []
-    for p in pools.PRODUCTS:
+    # The simulated products, then those on the shelf that nobody holds yet (issue 14).
+    prods = pools.PRODUCTS + pools.SHELF_ONLY
+    for p in prods:
         if p.issue_window:
             issue.append(asof + p.issue_window[0])
             mat.append(asof + p.issue_window[1])
         else:
             issue.append(NA_DAY)
             mat.append(NA_DAY)
-    prods = pools.PRODUCTS
     return pa.table(
         {
             "product_code": pa.array([p.code for p in prods]),
@@ -493,6 +494,14 @@ def products_table(span: Span) -> pa.Table:
             "maturity_date": date_array(np.array(mat)),
             "motives": pa.array([p.motives or None for p in prods], pa.string()),
             "rate": pa.array([p.rate or None for p in prods], pa.string()),
+            # The bank's rating is ``risk``; the issuer's where it differs (the higher applies).
+            "issuer_risk_level": pa.array([p.issuer_risk or None for p in prods], pa.string()),
+            "seller_risk_level": pa.array([p.risk or None for p in prods], pa.string()),
+            "issuer": pa.array([p.issuer or None for p in prods], pa.string()),
+            "private": pa.array(["Y" if p.private else "N" for p in prods], pa.string()),
+            # The demo bank keeps everything in yuan.
+            "currency": pa.array(["CNY"] * len(prods), pa.string()),
+            "sale_status": pa.array([p.sale_status or None for p in prods], pa.string()),
         }
     )
 

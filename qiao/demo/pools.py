@@ -577,6 +577,14 @@ class Product:
     corporate: bool = False
     #: closed-end issue: (issue, maturity) offsets in days relative to as_of
     issue_window: tuple[int, int] | None = None
+    # -- the shelf (issue 14): the issuer's rating where it differs from the bank's (``risk``; the
+    # higher applies), the issuer, a private product, where it stands on the shelf, and the rate
+    # of a year ago where it changed since (the demo's rate history)
+    issuer_risk: str = ""
+    issuer: str = ""
+    private: bool = False
+    sale_status: str = ""
+    earlier_rate: str = ""
 
 
 ACC = "ACCUMULATE"
@@ -619,6 +627,7 @@ PRODUCTS: tuple[Product, ...] = (
         rate="1.4500",
         min_amount="50.00",
         motives=ACC,
+        earlier_rate="1.6500",
     ),
     Product(
         "TD-2Y",
@@ -684,6 +693,8 @@ PRODUCTS: tuple[Product, ...] = (
         rate="2.4000",
         min_amount="10000.00",
         motives=APP,
+        issuer="桥银理财有限责任公司",
+        earlier_rate="2.2000",
     ),
     Product(
         "WM-R2-180D",
@@ -704,6 +715,9 @@ PRODUCTS: tuple[Product, ...] = (
         rate="3.1000",
         min_amount="10000.00",
         motives=APP,
+        issuer_risk="R2",
+        issuer="桥银理财有限责任公司",
+        earlier_rate="3.3000",
     ),
     # Closed-end issues placed relative to as_of: one matures within the week (a maturity alert),
     # one in two months, one matured during the history (closed positions with realised gains).
@@ -717,6 +731,7 @@ PRODUCTS: tuple[Product, ...] = (
         min_amount="10000.00",
         motives=APP,
         issue_window=(-360, 5),
+        sale_status="CLOSED",
     ),
     Product(
         "WM-R4-CE02",
@@ -728,6 +743,9 @@ PRODUCTS: tuple[Product, ...] = (
         min_amount="50000.00",
         motives=APP,
         issue_window=(-670, 60),
+        sale_status="CLOSING",
+        issuer_risk="R3",
+        issuer="桥银理财有限责任公司",
     ),
     Product(
         "WM-R2-CE03",
@@ -739,6 +757,7 @@ PRODUCTS: tuple[Product, ...] = (
         min_amount="10000.00",
         motives=APP,
         issue_window=(-600, -235),
+        sale_status="CLOSED",
     ),
     Product(
         "WM-CORP-R1",
@@ -826,3 +845,33 @@ PRODUCTS: tuple[Product, ...] = (
     Product("SET-COLLECT", "代收代付服务", "SETTLEMENT", motives=LOAN, corporate=True),
 )
 PRODUCT_INDEX: dict[str, int] = {p.code: i for i, p in enumerate(PRODUCTS)}
+
+#: On the shelf but held by nobody yet (not in the simulation): a private product for qualified
+#: investors and a new issue (issue 14: every rule of the shelf visible in the demo).
+SHELF_ONLY: tuple[Product, ...] = (
+    Product(
+        "WM-PRIV-R4",
+        "鑫睿私募精选理财",
+        "WEALTH",
+        risk="R4",
+        term_days=365,
+        rate="4.8000",
+        min_amount="1000000.00",
+        motives=APP,
+        issuer="桥银理财有限责任公司",
+        private=True,
+    ),
+    Product(
+        "WM-R2-NEW",
+        "稳盈新发270天理财",
+        "WEALTH",
+        risk="R2",
+        issuer_risk="R1",
+        term_days=270,
+        rate="2.7000",
+        min_amount="10000.00",
+        motives=APP,
+        issuer="桥银理财有限责任公司",
+        sale_status="NEW_ISSUE",
+    ),
+)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shutil
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,26 @@ def _set_logins(logins: list[dict[str, str]]) -> None:
             staff.save(update_fields=["password", "is_staff", "is_superuser"])
 
 
+def _shelf_history(as_of: dt.date) -> None:
+    """The rate history's earlier point: where a demo product's rate changed in the last year,
+    its rate of a year ago (the load recorded today's). The rate change is news for the work list
+    (docs/suitability.md, "The shelf")."""
+    from qiao.demo.pools import PRODUCTS
+    from qiao.products.models import Product, ProductRate, RateSource
+
+    earlier = {p.code: Decimal(p.earlier_rate) for p in PRODUCTS if p.earlier_rate}
+    ids = dict(Product.objects.filter(code__in=list(earlier)).values_list("code", "pk"))
+    year_ago = as_of - dt.timedelta(days=365)
+    for code, rate in earlier.items():
+        if code in ids:
+            ProductRate.objects.get_or_create(
+                product_id=ids[code],
+                effective=year_ago,
+                source=RateSource.LOAD,
+                defaults={"rate": rate},
+            )
+
+
 def run_demo(
     *,
     customers: int,
@@ -106,6 +127,8 @@ def run_demo(
     logins_file = home / "demo-logins.json"
     logins_file.write_text(json.dumps(logins, ensure_ascii=False, indent=2), encoding="utf-8")
     logins_file.chmod(0o600)
+
+    _shelf_history(as_of)
 
     _say(_("Scoring (tiers, contribution, lifetime value, risk style, attrition) …"))
     run = score_run(as_of=as_of)

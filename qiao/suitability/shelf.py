@@ -32,7 +32,7 @@ from qiao.core.suitability import (
     check,
     level_rank,
 )
-from qiao.core.vocab import RISK_TOLERANCES, SALE_STATUSES
+from qiao.core.vocab import SALE_STATUSES
 from qiao.customers.models import Customer
 from qiao.customers.selectors import customers_visible_to, scope_is_small, with_standing
 from qiao.org.models import Staff
@@ -187,13 +187,22 @@ class Holder:
     verdict: Verdict
 
 
+#: Up to this many open accounts of a product, its holders are found from the accounts (a rare
+#: product); beyond, by walking the scope's largest customers (a common one: found at once).
+FEW_HOLDERS = 5000
+
+
 def product_holders(*, staff: Staff, product: Product, on: dt.date) -> tuple[list[Holder], bool]:
     """The :data:`SHOWN` largest customers in ``staff``'s scope with an open account of
     ``product``, each with their balance in it and whether the product still suits them (a
     holding above the customer's level is listed for review, never hidden); and whether there are
     more."""
-    holding = _open_accounts(product).filter(customer=OuterRef("pk"))
-    qs = with_standing(customers_visible_to(staff=staff)).filter(Exists(holding))
+    qs = with_standing(customers_visible_to(staff=staff))
+    few = list(_open_accounts(product).values_list("customer_id", flat=True)[: FEW_HOLDERS + 1])
+    if len(few) <= FEW_HOLDERS:
+        qs = qs.filter(pk__in=sorted(set(few)))
+    else:
+        qs = qs.filter(Exists(_open_accounts(product).filter(customer=OuterRef("pk"))))
     shown = list(_largest_first(staff, qs).select_related("primary_manager", "branch")[: SHOWN + 1])
     more = len(shown) > SHOWN
     shown = shown[:SHOWN]
@@ -213,43 +222,32 @@ def product_holders(*, staff: Staff, product: Product, on: dt.date) -> tuple[lis
 
 def product_suited(*, staff: Staff, product: Product, on: dt.date) -> list[Customer]:
     """Up to :data:`SHOWN` customers in ``staff``'s scope, largest first, who do not hold
-    ``product`` and to whom it may be put (:func:`check`); among the :data:`SUITED_CANDIDATES`
-    largest in scope. Nobody for a product no longer on sale."""
+    ``product`` and to whom it may be put (:func:`check` with each one's latest assessment):
+    among the :data:`SUITED_CANDIDATES` largest customers in scope. Nobody for a product no
+    longer on sale.
+
+    A fixed number of indexed queries whatever the scope: the candidates' ids (a walk of the
+    AUM index), which of them hold it and their assessments (by customer, in chunks), then the
+    customers shown."""
     if product.sale_status not in SELLING:
         return []
     pf = product_facts(product)
-    holding = _open_accounts(product).filter(customer=OuterRef("pk"))
-    qs = with_standing(customers_visible_to(staff=staff)).exclude(Exists(holding))
-    if product.category in RATED_CATEGORIES:
-        level = level_rank(product.risk_level)
-        if level == 0:
-            return []  # unrated: put to no one (check's UNRATED)
-        # Narrow in the database (a superset of the suitable): some assessment valid today at or
-        # above the level (and, for a private product, a qualified investor's).
-        allowed = [c for c in RISK_TOLERANCES.codes if level_rank(c, RISK_TOLERANCES) >= level]
-        valid = RiskAssessment.objects.filter(
-            customer=OuterRef("pk"), valid_until__gte=on, tolerance__in=allowed
+    if product.category in RATED_CATEGORIES and level_rank(product.risk_level) == 0:
+        return []  # unrated: put to no one (check's UNRATED)
+    qs = with_standing(customers_visible_to(staff=staff))
+    top = list(_largest_first(staff, qs).values_list("pk", flat=True)[:SUITED_CANDIDATES])
+    held: set[int] = set()
+    for i in range(0, len(top), 900):
+        held.update(
+            _open_accounts(product)
+            .filter(customer_id__in=top[i : i + 900])
+            .values_list("customer_id", flat=True)
         )
-        if product.private:
-            valid = valid.filter(qualified_investor=True)
-        qs = qs.filter(Exists(valid))
-    top = list(
-        _largest_first(staff, qs).select_related("primary_manager", "branch")[
-            : SUITED_CANDIDATES if product.category in RATED_CATEGORIES else SHOWN
-        ]
-    )
-    if product.category not in RATED_CATEGORIES:
-        return top
-    out: list[Customer] = []
-    # The latest assessment decides (an earlier, higher one no longer counts): check each, a
-    # page of candidates at a time, until enough are found.
-    for i in range(0, len(top), 200):
-        chunk = top[i : i + 200]
-        facts = customer_facts(c.pk for c in chunk)
-        out.extend(c for c in chunk if check(facts[c.pk], pf, on=on))
-        if len(out) >= SHOWN:
-            break
-    return out[:SHOWN]
+    rated = product.category in RATED_CATEGORIES
+    facts = customer_facts(c for c in top if c not in held) if rated else {}
+    chosen = [c for c in top if c not in held and (not rated or check(facts[c], pf, on=on))][:SHOWN]
+    found = Customer.objects.select_related("standing", "primary_manager", "branch").in_bulk(chosen)
+    return [found[c] for c in chosen if c in found]
 
 
 def verdict_text(verdict: Verdict) -> str:

@@ -37,7 +37,21 @@ COLUMNS = {
     ),
     "products": (
         {"product_code", "name", "category"},
-        {"risk_level", "min_amount", "term_days", "issue_date", "maturity_date", "motives", "rate"},
+        {
+            "risk_level",
+            "min_amount",
+            "term_days",
+            "issue_date",
+            "maturity_date",
+            "motives",
+            "rate",
+            "issuer_risk_level",
+            "seller_risk_level",
+            "issuer",
+            "private",
+            "currency",
+            "sale_status",
+        },
     ),
     "customers": (
         {"customer_no", "customer_type", "name", "id_type", "id_no", "branch_code", "open_date"},

@@ -206,9 +206,9 @@ def test_the_product_page_is_a_few_queries(shelf, django_assert_max_num_queries)
         )
     client = Client()
     client.force_login(shelf.staff["cm_owner"])
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(20):
         assert client.get("/products/FND1/").status_code == 200
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(20):
         assert client.get("/products/WM2/").status_code == 200
 
 
