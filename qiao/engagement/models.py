@@ -188,6 +188,7 @@ class WorkKind(models.TextChoices):
     REFERRAL = "REFERRAL", _("Referral waiting")
     PROSPECT_REVIEW = "PROSPECT_REVIEW", _("Prospect review")
     COMPLAINT_DUE = "COMPLAINT_DUE", _("Complaint deadline")
+    SHELF = "SHELF", _("From the product shelf")
     ASSESS_EXPIRING = "ASSESS_EXPIRING", _("Risk assessment expiring")
     REASSESS = "REASSESS", _("Re-assess risk tolerance")
 

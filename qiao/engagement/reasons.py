@@ -29,6 +29,11 @@ REASONS: dict[str, Any] = {
     "REFERRAL": _("Referral: %(reason)s, from %(by)s on %(date)s"),
     "PROSPECT_REVIEW": _("Review prospect card %(number)s (grade %(grade)s)"),
     "COMPLAINT_DUE": _("Complaint “%(subject)s” must be resolved by %(deadline)s"),
+    "PRODUCT_NEW": _("New on the shelf: %(product)s, suitable for this customer"),
+    "RATE_CHANGE": _(
+        "%(product)s: rate changed from %(old)s%% to %(new)s%% on %(date)s; suitable for this "
+        "customer"
+    ),
     "ASSESS_EXPIRING": _(
         "Risk assessment (%(tolerance)s) expires on %(date)s: re-assess before the next risk "
         "product"

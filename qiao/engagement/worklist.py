@@ -730,6 +730,61 @@ def _gen_assessments(day: dt.date) -> list[_Batch]:
     ]
 
 
+def _gen_shelf(day: dt.date) -> list[_Batch]:
+    """Triggers from the product shelf (issue 14 item 5): a new product on sale or a rate change
+    goes on the lists of the CMs whose top-tier customers it suits (qiao.core.suitability), the
+    largest customers first, at most ``shelf_cap_per_cm`` items per CM per day. Each (news,
+    customer) is raised once, ever (docs/suitability.md, "The shelf")."""
+    from qiao.suitability.shelf import shelf_news, suited_top_customers
+
+    news = shelf_news(day=day, lookback_days=int(worklist_setting("shelf_lookback_days")))
+    if not news:
+        return [_Batch(WorkKind.SHELF, [])]
+    products = list({n.product.pk: n.product for n in news}.values())
+    tiers = list(worklist_setting("shelf_tiers"))
+    suited = suited_top_customers(products=products, tiers=tiers, on=day)
+    raised = set(
+        WorkItem.objects.filter(kind=WorkKind.SHELF)
+        .values_list("cause_key", flat=True)
+        .iterator(chunk_size=20000)
+    )
+    weight = value_weight("shelf_weight")
+    expire = int(worklist_setting("shelf_expire_days"))
+    by_staff: dict[int, list[Candidate]] = defaultdict(list)
+    for n in news:
+        for cid, pm, aum in suited[n.product.pk]:
+            key = f"SHELF:{n.key}:{cid}"
+            if key in raised:
+                continue
+            by_staff[pm].append(
+                Candidate(
+                    staff_id=pm,
+                    customer_id=cid,
+                    prospect_id=None,
+                    kind=WorkKind.SHELF,
+                    reason_code=n.reason_code,
+                    params=n.params,
+                    value=_money(aum * weight),
+                    due=day,
+                    expires_on=day + dt.timedelta(days=expire),
+                    cause_key=key,
+                )
+            )
+    cap = int(worklist_setting("shelf_cap_per_cm"))
+    today = Counter(
+        WorkItem.objects.filter(kind=WorkKind.SHELF, list_day=day).values_list(
+            "staff_id", flat=True
+        )
+    )
+    out: list[Candidate] = []
+    for pm, candidates in by_staff.items():
+        room = cap - today[pm]
+        if room > 0:
+            candidates.sort(key=lambda c: (-c.value, c.cause_key))
+            out.extend(candidates[:room])
+    return [_Batch(WorkKind.SHELF, out)]
+
+
 GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_cadence,
     _gen_large,
@@ -741,6 +796,7 @@ GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_prospects,
     _gen_complaints,
     _gen_assessments,
+    _gen_shelf,
 ]
 
 #: Kinds whose items belong to the customer's primary manager (follow a reassignment).
@@ -755,6 +811,7 @@ OWNER_KINDS = [
     WorkKind.ATTRITION_UP,
     WorkKind.ASSESS_EXPIRING,
     WorkKind.REASSESS,
+    WorkKind.SHELF,
 ]
 
 
