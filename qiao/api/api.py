@@ -55,6 +55,7 @@ from qiao.customers.services import customer_reveal, customer_update_profile
 from qiao.engagement.api import engagement_router
 from qiao.org.models import Staff
 from qiao.org.permissions import ASSESS_RISK, VIEW_BALANCES, staff_has_perm
+from qiao.suitability.api import suggestions_router
 from qiao.suitability.assessments import tolerance_on
 from qiao.suitability.services import assessment_record
 from qiao.suitability.shelf_api import shelf_router
@@ -545,5 +546,7 @@ def customer_assessment_api(request: HttpRequest, customer_no: str, payload: Ass
 
 # The engagement endpoints (work list, contacts) share the token auth and the error shape.
 api.add_router("/", engagement_router)
+# The next-best products of a customer (qiao.suitability.api).
+api.add_router("/", suggestions_router)
 # The product shelf (qiao.suitability.shelf_api).
 api.add_router("/", shelf_router)

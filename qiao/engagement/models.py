@@ -191,6 +191,7 @@ class WorkKind(models.TextChoices):
     SHELF = "SHELF", _("From the product shelf")
     ASSESS_EXPIRING = "ASSESS_EXPIRING", _("Risk assessment expiring")
     REASSESS = "REASSESS", _("Re-assess risk tolerance")
+    MONEY_FREE = "MONEY_FREE", _("Money coming free: next-best product")
 
 
 class WorkStatus(models.TextChoices):

@@ -42,6 +42,7 @@ REASONS: dict[str, Any] = {
         "Behaves as %(style)s, well above the assessed %(tolerance)s (assessed %(date)s): "
         "offer a re-assessment"
     ),
+    "MONEY_FREE": _("¥%(amount)s coming free: suggest %(product)s (scored %(date)s)"),
 }
 
 

@@ -27,7 +27,7 @@ from qiao.audit.models import Action
 from qiao.audit.services import audit_record
 from qiao.core.errors import ApplicationError
 from qiao.customers.models import Customer
-from qiao.customers.selectors import customers_visible_to
+from qiao.customers.selectors import customers_visible_to, saved_group_customers
 from qiao.engagement.conf import complaint_setting, prospect_setting
 from qiao.engagement.models import (
     MEETING_FIELDS,
@@ -65,6 +65,7 @@ from qiao.org.permissions import (
     require_perm,
     staff_has_perm,
 )
+from qiao.suitability.suggestions import require_suitable
 
 
 def _customer_no(customer: Customer | None) -> str:
@@ -499,6 +500,11 @@ PLAN_FIELDS = (
 )
 
 
+def _group_members(owner: Staff, group: Any) -> list[Customer]:
+    """The customers of a saved group the owner may see (a group plan is put to each of them)."""
+    return list(saved_group_customers(staff=owner, group=group))
+
+
 def plan_create(
     *,
     owner: Staff,
@@ -519,6 +525,12 @@ def plan_create(
         raise ApplicationError(_("Plans use your own customer groups."), field="group")
     if (customer is None) == (group is None):
         raise ApplicationError(_("A plan is for one customer or one group."), field="customer")
+    products = list(products)
+    if products:
+        # Suitability, a hard block (docs/suitability.md, "Everywhere"): a plan puts its products
+        # to its customer, or to every member of its group.
+        members = [customer] if customer is not None else _group_members(owner, group)
+        require_suitable(by=owner, customers=members, products=products, where="plan")
     plan = Plan(
         owner=owner,
         customer=customer,

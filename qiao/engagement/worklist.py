@@ -641,8 +641,9 @@ def _gen_assessments(day: dt.date) -> list[_Batch]:
         ):
             rated[cid] = Decimal(total or 0)
         suggested.update(
+            # rank 0 is the hold-back's random product (never shown): not a suggestion.
             Suggestion.objects.filter(
-                customer_id__in=chunk, status=SuggestionStatus.OPEN
+                customer_id__in=chunk, status=SuggestionStatus.OPEN, rank__gte=1
             ).values_list("customer_id", flat=True)
         )
     at_stake = [cid for cid in ids if cid in rated or cid in suggested]
@@ -785,6 +786,72 @@ def _gen_shelf(day: dt.date) -> list[_Batch]:
     return [_Batch(WorkKind.SHELF, out)]
 
 
+def _gen_money_free(day: dt.date) -> list[_Batch]:
+    """Money coming free (a maturity, a large inflow) with a next-best product for it: one item
+    per customer, naming the best open suggestion of the latest scoring that carries money free —
+    checked again with the suitability rule today (an assessment expired since the night: no
+    item). Items of an earlier scoring, or whose suggestion was decided or is no longer suitable,
+    expire."""
+    from qiao.core.suitability import check
+    from qiao.suitability.models import Suggestion, SuggestionStatus
+    from qiao.suitability.shelf import SELLING, customer_facts, product_facts
+
+    latest = Suggestion.objects.filter(rank__gte=1).aggregate(d=Max("as_of"))["d"]
+    out: list[Candidate] = []
+    if latest is not None:
+        rows = (
+            Suggestion.objects.filter(
+                as_of=latest,
+                rank__gte=1,
+                status=SuggestionStatus.OPEN,
+                money_free__isnull=False,
+                product__sale_status__in=SELLING,
+                customer__primary_manager__isnull=False,
+            )
+            .select_related("product")
+            .only("customer_id", "money_free", "as_of", "rank", "product")
+            .annotate(pm=F("customer__primary_manager_id"))
+            .order_by("customer_id", "rank")
+        )
+        best: dict[int, Any] = {}
+        for s in rows.iterator(chunk_size=5000):
+            best.setdefault(s.customer_id, s)
+        facts = customer_facts(best)
+        weight = value_weight("maturity_weight")
+        for cid, s in best.items():
+            if not check(facts[cid], product_facts(s.product), on=day):
+                continue
+            out.append(
+                Candidate(
+                    staff_id=s.pm,
+                    customer_id=cid,
+                    prospect_id=None,
+                    kind=WorkKind.MONEY_FREE,
+                    reason_code="MONEY_FREE",
+                    params={
+                        "amount": str(_money(s.money_free)),
+                        "product": s.product.name,
+                        "product_code": s.product.code,
+                        "suggestion": s.pk,
+                        "date": latest.isoformat(),
+                    },
+                    value=_money(Decimal(s.money_free or 0) * weight),
+                    due=day,
+                    expires_on=day + dt.timedelta(days=14),
+                    cause_key=f"MONEY_FREE:{cid}:{s.product.code}:{latest.isoformat()}",
+                )
+            )
+    current = {c.cause_key for c in out}
+    stale = {
+        key: WorkStatus.EXPIRED
+        for key in WorkItem.objects.filter(
+            kind=WorkKind.MONEY_FREE, status=WorkStatus.OPEN
+        ).values_list("cause_key", flat=True)
+        if key not in current
+    }
+    return [_Batch(WorkKind.MONEY_FREE, out, stale)]
+
+
 GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_cadence,
     _gen_large,
@@ -797,6 +864,7 @@ GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_complaints,
     _gen_assessments,
     _gen_shelf,
+    _gen_money_free,
 ]
 
 #: Kinds whose items belong to the customer's primary manager (follow a reassignment).
@@ -812,6 +880,7 @@ OWNER_KINDS = [
     WorkKind.ASSESS_EXPIRING,
     WorkKind.REASSESS,
     WorkKind.SHELF,
+    WorkKind.MONEY_FREE,
 ]
 
 

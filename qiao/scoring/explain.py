@@ -100,6 +100,7 @@ STEP_LABELS: dict[str, Any] = {
     "attrition": _("Attrition model"),
     "clv": _("Lifetime value (BG/NBD)"),
     "events": _("Events"),
+    "suggest": _("Next-best products"),
     "assemble": _("Assembling the results"),
     "export_refs": _("Reading the operational tables"),
     "store_prepare": _("Saving: preparing"),
@@ -108,6 +109,7 @@ STEP_LABELS: dict[str, Any] = {
     "store_standings": _("Saving: customers' AUM, tier and contribution"),
     "store_events": _("Saving: events"),
     "store_tier_history": _("Saving: tier history"),
+    "store_suggestions": _("Saving: next-best products"),
     "store_commit": _("Saving: commit"),
 }
 

@@ -3,8 +3,9 @@
 1. Snapshot the operational tables the models need into ``lake/ref/*.parquet``.
 2. Run :func:`qiao.analytics.scoring.run_scoring` (DuckDB or Spark, one code path).
 3. Store one ``ScoreSnapshot`` per customer for the date (replacing an earlier run of the same date:
-   idempotent), the tier history at its change points, the events, and copy AUM, tier and
-   contribution onto each customer's ``CustomerStanding`` for fast lists.
+   idempotent), the tier history at its change points, the events, the next-best products
+   (``qiao.suitability.suggestions.suggestions_store``), and copy AUM, tier and contribution
+   onto each customer's ``CustomerStanding`` for fast lists.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from qiao.core.lake import lake_files
 from qiao.core.refs import refs_export
 from qiao.customers.models import Customer, CustomerStanding
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
+from qiao.suitability.suggestions import assessments_frame, shelf_frame, suggestions_store
 
 Progress = Callable[[str, float], None]
 
@@ -121,6 +123,9 @@ def score_run(
                 # The bank's settings, the same the work list uses (docs/configuration.md).
                 time_zone=settings.TIME_ZONE,
                 large_amount=float(settings.QIAO["LARGE_AMOUNT"]),
+                # The next-best products: the shelf and the latest assessments, as data.
+                shelf=shelf_frame(),
+                assessments=assessments_frame(as_of=as_of),
             )
         finally:
             disconnect = getattr(con, "disconnect", None)
@@ -292,6 +297,8 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
             TierHistory.objects.filter(month_end__gte=window_start).delete()
             copy_arrow(TierHistory, history)
         lap("tier_history")
+        suggestions_store(result.suggestions, as_of=as_of, id_of=id_of)
+        lap("suggestions")
     lap("commit")  # the deferred foreign-key checks run here
     return stored
 

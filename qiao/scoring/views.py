@@ -14,6 +14,7 @@ from qiao.core.tiers import tier_label
 from qiao.org.http import StaffRequest
 from qiao.scoring import selectors
 from qiao.scoring.explain import coded_texts, feature_label, warning_texts
+from qiao.suitability.suggestions import suggestion_evaluation
 
 
 def _chart_data(view: dict[str, Any]) -> dict[str, Any]:
@@ -64,4 +65,10 @@ def analyst(request: StaffRequest) -> HttpResponse:
         view["riskstyle"]["warnings"] = coded_texts(rs.get("warnings"), rs.get("warning_codes"))
         metrics = view["attrition"]["metrics"]
         view["attrition"]["notes"] = coded_texts(metrics.get("notes"), metrics.get("note_codes"))
+    # The next-best products: take-up, and suggested customers against the hold-back.
+    view["suggestion_eval"] = suggestion_evaluation()
+    view["suggestion_tables"] = [
+        (_("Take-up per reason"), view["suggestion_eval"]["by_reason"], "table-suggest-reasons"),
+        (_("Take-up per product"), view["suggestion_eval"]["by_product"], "table-suggest-products"),
+    ]
     return render(request, "scoring/analyst.html", {**view, "chart_data": _chart_data(view)})

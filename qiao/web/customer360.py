@@ -39,6 +39,7 @@ from qiao.org.permissions import (
 from qiao.scoring.explain import explain_snapshot
 from qiao.scoring.selectors import customer_aum_trend_scored, customer_latest_score
 from qiao.suitability.assessments import assessment_panel
+from qiao.suitability.suggestions import cross_sell_suitable, suggestions_panel
 
 
 def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
@@ -51,6 +52,10 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     show_balances = staff_has_perm(staff, VIEW_BALANCES)
     accounts = customer_accounts(customer)
     score = customer_latest_score(customer)
+    why = explain_snapshot(score)
+    # Suitability is a hard block on the 360 too: a cross-sell category or product is shown only
+    # when something of it may be put to the customer today (docs/suitability.md, "Everywhere").
+    why["cross_sell"] = cross_sell_suitable(customer, why.get("cross_sell") or [])
     trend = customer_aum_trend_scored(score)
     trend_as_of = score.as_of if score is not None and trend is not None else None
     if trend is None:  # not scored yet: from the lake, as of today
@@ -72,7 +77,9 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         "ebanking": customer_ebanking(customer),
         "payroll": customer_payroll(customer),
         "score": score,
-        "why": explain_snapshot(score),
+        "why": why,
+        # The night's next-best products, checked again today.
+        "suggestions": suggestions_panel(staff=staff, customer=customer),
         "engagement": engagement_panel(customer, staff),
         # The regulatory tolerance C1–C5 (not the behavioural risk style of the scores).
         "assessment": assessment_panel(customer=customer, accounts=accounts),

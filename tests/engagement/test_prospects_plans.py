@@ -25,6 +25,26 @@ from qiao.engagement.services import (
 from qiao.engagement.worklist import worklist_generate
 from tests.engagement.conftest import DAY, at, make_account, make_customer, write_lake
 
+
+def assessed(*customers):
+    """A valid C5 risk assessment: a plan with a wealth product must be suitable for its
+    customers (docs/suitability.md, "Everywhere")."""
+    from django.utils import timezone
+
+    from qiao.suitability.models import RiskAssessment
+
+    today = timezone.localdate()
+    for c in customers:
+        RiskAssessment.objects.create(
+            customer=c,
+            tolerance="C5",
+            assessed_on=today - dt.timedelta(days=30),
+            valid_until=today + dt.timedelta(days=300),
+            source="BRANCH",
+            customer_signed=True,
+        )
+
+
 pytestmark = pytest.mark.django_db
 
 
@@ -214,6 +234,7 @@ def test_complaint_deadline_owner_and_resolution(people):
 def test_plan_progress_moves_when_balances_change(people, products):
     alice = people["alice"]
     c = make_customer(alice, tier="GOLD")
+    assessed(c)
     td = make_account(c, products["TD"], 100_000, account_no="ACC-TD")
     wm = make_account(c, products["WM"], 0, account_no="ACC-WM")
     make_account(c, products["DEM"], 999_999, account_no="ACC-DEM")  # not a plan product
@@ -343,6 +364,7 @@ def test_plan_for_a_saved_group(people, products):
 
     alice = people["alice"]
     c1, c2 = make_customer(alice), make_customer(alice)
+    assessed(c1, c2)
     make_account(c1, products["WM"], 10_000)
     make_account(c2, products["WM"], 20_000)
     group = SavedGroup.objects.create(name="利得盈组", kind="STATIC", owner=alice)

@@ -262,8 +262,9 @@ def test_queries_do_not_grow_with_customers(
             diagnostics=diagnostics(),
             ok=True,
         )
-    # session 1 (+3 to save it), user 1, nav permissions 2, user's unit 1, the page 5.
-    with django_assert_max_num_queries(13):
+    # session 1 (+3 to save it), user 1, nav permissions 2, user's unit 1, the page 5, the
+    # next-best products' take-up (per reason, per product) and evaluation (two groups) 4.
+    with django_assert_max_num_queries(17):
         response = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert re.search(r"普通\S* 42 ", text_of(response.content.decode(), "table-pyramid"))

@@ -36,6 +36,8 @@ from qiao.engagement.services import (
 )
 from qiao.engagement.worklist import worklist_generate
 from qiao.org.models import Role, Staff
+from qiao.products.models import Product
+from qiao.suitability.models import Suggestion
 from tests.workbench.conftest import PASSWORD, _staff
 
 PERSONAS = [
@@ -299,6 +301,15 @@ POLICY: dict[str, list[Probe]] = {
             },
         ),
     ],
+    # ------------------------------------------------------------------ next-best products
+    # A suggestion for X: decided by those who serve X (the permission), 404 out of scope.
+    "suggestions/<int:suggestion_id>/decide/ suggestion_decide": [
+        _post(
+            _x("/suggestions/{suggestion}/decide/"),
+            on_x(302, SERVE),  # a permission over customers: not by superuser status alone
+            {"status": "NOT_NOW"},
+        )
+    ],
     # ------------------------------------------------------------------ engagement
     "today/ today": [_get("/today/", everyone(200))],
     "today/items/<int:item_id>/done/ item_done": [
@@ -437,7 +448,6 @@ POLICY: dict[str, list[Probe]] = {
             {"field": "mobile", "reason": "回访客户"},
         )
     ],
-    "api/products products": [_api("get", "/api/products", table(anonymous=401, default=200))],
     "api/customers/<customer_no>/assessments customer_assessment_api": [
         _api(
             "post",
@@ -446,6 +456,10 @@ POLICY: dict[str, list[Probe]] = {
             lambda w: {"answers": _answers(""), "customer_signed": True},
         )
     ],
+    "api/customers/<customer_no>/suggestions customer_suggestions": [
+        _api("get", "/api/customers/{x}/suggestions", API_READ)
+    ],
+    "api/products products": [_api("get", "/api/products", table(anonymous=401, default=200))],
     "api/worklist worklist": [_api("get", "/api/worklist", table(anonymous=401, default=200))],
     "api/contacts contacts": [
         _api(
@@ -590,6 +604,15 @@ def world(bank) -> World:
         "owner_token": owner_token.pk,
         "export": exports[0].pk,
         "export2": exports[1].pk,
+        "suggestion": Suggestion.objects.create(
+            customer=x,
+            product=Product.objects.create(code="SUG1", name="三年定期", category="TIME"),
+            as_of=today,
+            rank=1,
+            reason_code="NOT_HELD",
+            reason_params={"category": "TIME"},
+            expected_gain=Decimal("80"),
+        ).pk,
     }
     return World(staff=s, x=x, y=bank.y, ids=ids)
 

@@ -195,11 +195,29 @@ def test_the_360_shows_the_latest_scores(bank, login):
         cross_sell=[{"item": "FUND", "reason": "peers hold funds"}],
         **common,
     )
-    page = login("cm_owner").get(f"/customers/{bank.x.customer_no}/").content.decode()
+    client = login("cm_owner")
+    page = client.get(f"/customers/{bank.x.customer_no}/").content.decode()
     scores = page[page.index('id="scores"') : page.index('id="engagement-panel"')]
     assert "2026-02-28" in scores and "2026-01-31" not in scores
     assert "AUM ≥ 50万" in scores and "42%" in scores and "AUM fell 30 % in 3 months" in scores
-    assert "peers hold funds" in scores and "50%" in scores
+    # Funds are rated products: without a valid risk assessment the cross-sell is not shown.
+    assert "peers hold funds" not in scores and "50%" in scores
+    from django.utils import timezone
+
+    from qiao.suitability.models import RiskAssessment
+
+    today = timezone.localdate()
+    RiskAssessment.objects.create(
+        customer=bank.x,
+        tolerance="C3",
+        assessed_on=today,
+        valid_until=today + dt.timedelta(days=364),
+        source="BRANCH",
+        customer_signed=True,
+    )
+    page = client.get(f"/customers/{bank.x.customer_no}/").content.decode()
+    scores = page[page.index('id="scores"') : page.index('id="engagement-panel"')]
+    assert "peers hold funds" in scores  # a C3 customer may be offered the R3 fund
     # The engagement panel (tasks, contacts, complaints) fills the 360's slot.
     assert 'id="engagement-panel"' in page
     # No AUM series in these snapshots (and no lake): no chart.
