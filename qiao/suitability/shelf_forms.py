@@ -14,6 +14,7 @@ from qiao.core.suitability import RATED_CATEGORIES
 from qiao.core.vocab import CURRENCIES
 from qiao.products.models import Category, Motive, Product, RiskLevel, SaleStatus
 from qiao.suitability.shelf import TERM_BANDS, ShelfFilters
+from qiao.suitability.shelf_services import EDITABLE
 
 _ANY = [("", _("Any"))]
 
@@ -83,23 +84,7 @@ class ProductForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Product
-        fields = [
-            "code",
-            "name",
-            "category",
-            "issuer_risk_level",
-            "seller_risk_level",
-            "issuer",
-            "private",
-            "currency",
-            "sale_status",
-            "min_amount",
-            "term_days",
-            "issue_date",
-            "maturity_date",
-            "motives",
-            "rate",
-        ]
+        fields = ["code", *EDITABLE]
         widgets = {
             "issue_date": forms.DateInput(attrs={"type": "date"}),
             "maturity_date": forms.DateInput(attrs={"type": "date"}),

@@ -77,3 +77,23 @@ def loaded_bank(db, bank_files: Path) -> Path:
     results = ingest_paths([bank_files])
     assert all(r.ok and r.rejected == 0 for r in results), [r.summary() for r in results]
     return bank_files
+
+
+@pytest.fixture
+def base(db, tmp_path: Path) -> Path:
+    """The master data only (units, products, customers, accounts), loaded with no reject: the
+    ground the hostile, edge-case, interrupted-load and assessment tests load onto."""
+    from qiao.ingest.services import ingest_paths
+
+    folder = tmp_path / "base"
+    folder.mkdir()
+    for name, text in [
+        ("org_units.csv", ORG),
+        ("products.csv", PRODUCTS),
+        ("customers.csv", CUSTOMERS),
+        ("accounts.csv", ACCOUNTS),
+    ]:
+        write(folder, name, text)
+    results = ingest_paths([folder])
+    assert all(r.ok and not r.rejected for r in results), [r.summary() for r in results]
+    return folder

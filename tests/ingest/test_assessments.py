@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from qiao.ingest.services import ingest_file, ingest_paths
+from qiao.ingest.services import ingest_file
 from qiao.scoring.selectors import system_status
 from qiao.suitability.models import RiskAssessment
 
-from .conftest import ACCOUNTS, CUSTOMERS, ORG, PRODUCTS, write
+from .conftest import write
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -34,21 +34,6 @@ HEADER = [
     "qualified_investor",
     "qualified_evidence",
 ]
-
-
-@pytest.fixture
-def base(db, tmp_path: Path) -> Path:
-    folder = tmp_path / "base"
-    folder.mkdir()
-    for name, text in [
-        ("org_units.csv", ORG),
-        ("products.csv", PRODUCTS),
-        ("customers.csv", CUSTOMERS),
-        ("accounts.csv", ACCOUNTS),
-    ]:
-        write(folder, name, text)
-    assert all(r.ok for r in ingest_paths([folder]))
-    return folder
 
 
 def _render(rows: list[list[str]], header: list[str] = HEADER) -> str:

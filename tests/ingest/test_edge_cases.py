@@ -15,10 +15,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from qiao.customers.models import Customer
-from qiao.ingest.services import ingest_file, ingest_paths
+from qiao.ingest.services import ingest_file
 from qiao.scoring.selectors import lake_count
 
-from .conftest import ACCOUNTS, CUSTOMERS, ORG, PRODUCTS, TRANSACTIONS, write
+from .conftest import CUSTOMERS, TRANSACTIONS, write
 
 pytestmark = pytest.mark.django_db
 
@@ -30,21 +30,6 @@ HEADER, *ROWS = CUSTOMERS.splitlines()
 NEW = "P0000009,P,王八,PASSPORT,E7654321,M,,,,{address},,,,,O0101,2015-06-01"
 #: every character Python's str.splitlines() ends a line at
 LINE_BREAKS = ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
-
-
-@pytest.fixture
-def base(db, tmp_path: Path) -> Path:
-    folder = tmp_path / "base"
-    folder.mkdir()
-    for name, text in [
-        ("org_units.csv", ORG),
-        ("products.csv", PRODUCTS),
-        ("customers.csv", CUSTOMERS),
-        ("accounts.csv", ACCOUNTS),
-    ]:
-        write(folder, name, text)
-    assert all(r.ok and not r.rejected for r in ingest_paths([folder]))
-    return folder
 
 
 def rejects_of(path: Path) -> list[dict[str, str]]:

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from qiao.ingest.models import LoadRecord
 from qiao.ingest.recovery import host_name, lock_dir
-from qiao.ingest.services import ingest_file, ingest_paths
+from qiao.ingest.services import ingest_file
 from qiao.scoring.selectors import lake_count
 
 from .conftest import ACCOUNTS, CUSTOMERS, ORG, PRODUCTS, TRANSACTIONS, write
@@ -172,21 +172,6 @@ def test_a_load_killed_with_sigkill_is_found_and_cleaned_up_by_the_next(
 
 
 # ---------------------------------------------- the leftover state, built on the test database
-
-
-@pytest.fixture
-def base(db, tmp_path: Path) -> Path:
-    folder = tmp_path / "base"
-    folder.mkdir()
-    for name, text in [
-        ("org_units.csv", ORG),
-        ("products.csv", PRODUCTS),
-        ("customers.csv", CUSTOMERS),
-        ("accounts.csv", ACCOUNTS),
-    ]:
-        write(folder, name, text)
-    assert all(r.ok for r in ingest_paths([folder]))
-    return folder
 
 
 def _dead_pid() -> int:
