@@ -121,6 +121,63 @@ def customer_lookup_for_referral(*, staff: Staff, customer_no: str) -> Customer 
     return qs.first()
 
 
+def customer_get_for_walk_in(*, staff: Staff, customer_no: str) -> Customer:
+    """The customer a referral or complaint is about: for the lobby and teller role, a customer
+    of their outlet's sub-branch (:func:`customer_lookup_for_referral`), else the data scope.
+    ``Http404`` when out of reach, as :func:`customer_get_for_staff`."""
+    customer = customer_lookup_for_referral(staff=staff, customer_no=customer_no)
+    if customer is None:
+        raise Http404("No customer matches the given query.")
+    return customer
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    """A walk-in customer as the lobby sees them: what a referral or complaint needs, no more."""
+
+    customer_no: str
+    name: str  # masked for a person; a company's name is not personal information
+    tier: str  # the pyramid tier's label
+    manager: str  # the primary manager's name
+
+
+def customers_for_walk_in(*, staff: Staff, query: str, limit: int = 10) -> list[WalkIn]:
+    """A lobby manager or teller finds a walk-in customer of their outlet's sub-branch by name,
+    pinyin, mobile, ID tail or customer number (the search box's indexed lookups, in order).
+
+    Only the masked name, tier label, manager's name and customer number leave this function.
+    """
+    from qiao.core.tiers import tier_label
+
+    q = search_terms(query)
+    if not q or staff.unit is None:
+        return []
+    if staff.role == Role.LOBBY:
+        parent_path = "/".join(staff.unit.path.rstrip("/").split("/")[:-1]) + "/"
+        scoped = Customer.objects.filter(branch__path__startswith=parent_path)
+    else:
+        scoped = customers_visible_to(staff=staff)
+    found: dict[int, Customer] = {}
+    for lookup in _search_lookups(q):
+        for customer in (
+            scoped.filter(lookup)
+            .select_related("primary_manager", "standing")
+            .order_by("customer_no")[:limit]
+        ):
+            found.setdefault(customer.pk, customer)
+        if len(found) >= limit:
+            break
+    return [
+        WalkIn(
+            customer_no=c.customer_no,
+            name=c.name if c.customer_type == "C" else mask_name(c.name),
+            tier=tier_label(c.tier),
+            manager=c.primary_manager.display_name if c.primary_manager else "",
+        )
+        for c in list(found.values())[:limit]
+    ]
+
+
 # ---------------------------------------------------------------- labels and masking
 
 #: Masking of each personal field (JR/T 0171 C2), applied before any value leaves the server.

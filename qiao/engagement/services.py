@@ -27,7 +27,11 @@ from qiao.audit.models import Action
 from qiao.audit.services import audit_record
 from qiao.core.errors import ApplicationError
 from qiao.customers.models import Customer
-from qiao.customers.selectors import customers_visible_to, saved_group_customers
+from qiao.customers.selectors import (
+    customer_lookup_for_referral,
+    customers_visible_to,
+    saved_group_customers,
+)
 from qiao.engagement.conf import complaint_setting, prospect_setting
 from qiao.engagement.models import (
     MEETING_FIELDS,
@@ -601,6 +605,9 @@ def referral_create(
         if prospect_data is not None:
             source = "TELLER_REFERRAL" if referrer_staff is not None else "ACQUAINTANCE"
             by = referrer_staff.display_name if referrer_staff else str(referrer_customer)
+            if amount is not None and "expected_value" not in prospect_data:
+                # The amount the referrer was told is the card's expected value (issue 13 item 2).
+                prospect_data = {**prospect_data, "expected_value": amount}
             prospect = _prospect_create(
                 owner=to_staff,
                 day=None,
@@ -629,6 +636,10 @@ def referral_create(
                 "prospect": prospect.number if prospect is not None else None,
             },
         )
+        # On the receiving CM's Today at once, not after the next nightly run.
+        from qiao.engagement.worklist import referral_item_raise
+
+        referral_item_raise(referral=referral)
     return referral
 
 
@@ -690,7 +701,13 @@ def complaint_create(
 ) -> Complaint:
     """File a complaint about a customer in ``by``'s scope (checked again here)."""
     require_perm(by, FILE_COMPLAINT)
-    if not _in_scope(by, customer.pk):
+    # The lobby and teller role reach a walk-in customer of their sub-branch (decision 0006).
+    reachable = (
+        customer_lookup_for_referral(staff=by, customer_no=customer.customer_no) is not None
+        if by.role == Role.LOBBY
+        else _in_scope(by, customer.pk)
+    )
+    if not reachable:
         raise ApplicationError(_("This customer is not in your care."), status=404)
     received_at = received_at or timezone.now()
     complaint = Complaint(

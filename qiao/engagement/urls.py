@@ -1,6 +1,6 @@
 from django.urls import path
 
-from qiao.engagement import views
+from qiao.engagement import views, views_handoff
 
 app_name = "engagement"
 
@@ -23,4 +23,6 @@ urlpatterns = [
     path("complaints/", views.complaint_list, name="complaints"),
     path("complaints/new/<str:customer_no>/", views.complaint_new, name="complaint_new"),
     path("complaints/<int:complaint_id>/", views.complaint_detail, name="complaint"),
+    path("notifications/", views_handoff.notifications, name="notifications"),
+    path("walk-in/", views_handoff.walk_in, name="walk_in"),
 ]

@@ -28,7 +28,12 @@ from qiao.audit.models import Action
 from qiao.audit.services import audit_record, audit_record_batch
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
-from qiao.customers.selectors import customer_get_for_staff, customer_lookup_for_referral
+from qiao.core.tiers import tier_label
+from qiao.customers.selectors import (
+    customer_get_for_staff,
+    customer_get_for_walk_in,
+    customer_lookup_for_referral,
+)
 from qiao.engagement import selectors, services
 from qiao.engagement.forms import (
     ComplaintForm,
@@ -43,7 +48,7 @@ from qiao.engagement.forms import (
 )
 from qiao.engagement.models import Channel, PlanStatus, ProspectStatus, WorkKind
 from qiao.org.http import StaffRequest
-from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES
+from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Role
 from qiao.org.permissions import (
     FILE_COMPLAINT,
     LOG_CONTACT,
@@ -414,7 +419,7 @@ def _referral_preview(staff: Any, customer_no: str) -> dict[str, Any] | None:
     return {
         "customer_no": customer.customer_no,
         "name": mask_name(customer.name),
-        "tier": customer.tier,
+        "tier": tier_label(customer.tier) if customer.tier else "",
         "manager": manager.display_name if manager else None,
         "manager_id": manager.pk if manager else None,
     }
@@ -510,8 +515,10 @@ def complaint_list(request: StaffRequest) -> HttpResponse:
 
 @login_required
 def complaint_new(request: StaffRequest, customer_no: str) -> HttpResponse:
-    customer = customer_get_for_staff(staff=request.user, customer_no=customer_no)
+    # The lobby and teller role files for a walk-in customer of its sub-branch (decision 0006).
+    customer = customer_get_for_walk_in(staff=request.user, customer_no=customer_no)
     require_perm(request.user, FILE_COMPLAINT)
+    walk_in = request.user.role == Role.LOBBY
     form = ComplaintForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -525,9 +532,21 @@ def complaint_new(request: StaffRequest, customer_no: str) -> HttpResponse:
         except ApplicationError as exc:
             _apply_error(form, exc)
         else:
+            if walk_in:  # the lobby reads no customer's complaint: back to the next walk-in
+                messages.success(
+                    request,
+                    _("Complaint recorded; %(cm)s handles it.")
+                    % {"cm": complaint.owner.display_name},
+                )
+                return redirect("engagement:walk_in")
             return redirect("engagement:complaint", complaint_id=complaint.pk)
     _audit_view(request, customer.customer_no, "complaint form")
-    return render(request, "engagement/complaint_form.html", {"form": form, "customer": customer})
+    name = mask_name(customer.name) if walk_in and customer.customer_type != "C" else customer.name
+    return render(
+        request,
+        "engagement/complaint_form.html",
+        {"form": form, "customer": customer, "name": name},
+    )
 
 
 @login_required

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Sum
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone, translation
 
 from qiao.customers.models import Customer, CustomerType, Ownership
@@ -458,11 +458,37 @@ def _probability(detail: dict[str, Any]) -> float:
     return float(value_weight("contact_due_default_risk"))
 
 
+def referral_item_raise(*, referral: Referral) -> int:
+    """Put a new referral on the receiving CM's list now (the nightly run would raise it the same
+    way, and skips it then: its cause is open). Called by ``services.referral_create``."""
+    [candidate] = _referral_candidates(Referral.objects.filter(pk=referral.pk))
+    if WorkItem.objects.filter(cause_key=candidate.cause_key, status=WorkStatus.OPEN).exists():
+        return 0
+    with translation.override("en"):
+        return _insert_items([candidate], day=timezone.localdate(), now=timezone.now())
+
+
 def _gen_referrals(day: dt.date) -> list[_Batch]:
+    out = _referral_candidates(Referral.objects.filter(status=ReferralStatus.NEW))
+    current = {c.cause_key for c in out}
+    stale = {}
+    open_keys = WorkItem.objects.filter(kind=WorkKind.REFERRAL, status=WorkStatus.OPEN).values_list(
+        "cause_key", flat=True
+    )
+    gone = {int(k.split(":")[1]): k for k in open_keys if k not in current}
+    for rid, status in Referral.objects.filter(pk__in=list(gone)).values_list("pk", "status"):
+        stale[gone[rid]] = (
+            WorkStatus.EXPIRED if status == ReferralStatus.CLOSED else WorkStatus.DONE
+        )
+    for key in gone.values():
+        stale.setdefault(key, WorkStatus.EXPIRED)
+    return [_Batch(WorkKind.REFERRAL, out, stale)]
+
+
+def _referral_candidates(referrals: QuerySet[Referral]) -> list[Candidate]:
     default = value_weight("referral_default_amount")
     out: list[Candidate] = []
-    current: set[str] = set()
-    rows = Referral.objects.filter(status=ReferralStatus.NEW).values_list(
+    rows = referrals.values_list(
         "pk",
         "to_staff_id",
         "customer_id",
@@ -488,7 +514,6 @@ def _gen_referrals(day: dt.date) -> list[_Batch]:
             value = default
         created_day = timezone.localtime(created).date()
         key = f"REFERRAL:{rid}"
-        current.add(key)
         out.append(
             Candidate(
                 staff_id=to,
@@ -507,18 +532,7 @@ def _gen_referrals(day: dt.date) -> list[_Batch]:
                 cause_key=key,
             )
         )
-    stale = {}
-    open_keys = WorkItem.objects.filter(kind=WorkKind.REFERRAL, status=WorkStatus.OPEN).values_list(
-        "cause_key", flat=True
-    )
-    gone = {int(k.split(":")[1]): k for k in open_keys if k not in current}
-    for rid, status in Referral.objects.filter(pk__in=list(gone)).values_list("pk", "status"):
-        stale[gone[rid]] = (
-            WorkStatus.EXPIRED if status == ReferralStatus.CLOSED else WorkStatus.DONE
-        )
-    for key in gone.values():
-        stale.setdefault(key, WorkStatus.EXPIRED)
-    return [_Batch(WorkKind.REFERRAL, out, stale)]
+    return out
 
 
 def _gen_prospects(day: dt.date) -> list[_Batch]:

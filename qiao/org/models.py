@@ -90,6 +90,10 @@ class Staff(AbstractUser):
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
     leave_date = models.DateField(_("leave date"), null=True, blank=True)
+    # When they last opened their notifications: "new since I last looked" is counted from here.
+    notifications_seen_at = models.DateTimeField(
+        _("notifications last read"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("staff member")

@@ -112,6 +112,11 @@ def on_x(ok: int, allowed: set[str] | None = None, *, anonymous: int = 302) -> C
     return expect
 
 
+def walk_in(expect: Callable[[str], int], ok: int) -> Callable[[str], int]:
+    """``expect``, but ``ok`` for the lobby and teller: a walk-in customer of their sub-branch."""
+    return lambda p: ok if p in LOBBY else expect(p)
+
+
 def table(**by: int) -> Callable[[str], int]:
     """Spelled out: ``default`` for anyone not named."""
     default = by.pop("default")
@@ -396,9 +401,20 @@ POLICY: dict[str, list[Probe]] = {
         )
     ],
     "complaints/ complaints": [_get("/complaints/", everyone(200))],
+    # The lobby (X's outlet O1) and the teller (O2, the same sub-branch S01) file for a walk-in
+    # customer of their sub-branch without seeing X otherwise (issue 13 item 3; decision 0006).
     "complaints/new/<str:customer_no>/ complaint_new": [
-        _get(_x("/complaints/new/{x}/"), on_x(200, SERVE | LOBBY)),
-        _post(_x("/complaints/new/{x}/"), on_x(302, SERVE | LOBBY), {"subject": "排队太久"}),
+        _get(_x("/complaints/new/{x}/"), walk_in(on_x(200, SERVE | LOBBY), 200)),
+        _post(
+            _x("/complaints/new/{x}/"),
+            walk_in(on_x(302, SERVE | LOBBY), 302),
+            {"subject": "排队太久"},
+        ),
+    ],
+    "notifications/ notifications": [_get("/notifications/", everyone(200))],
+    "walk-in/ walk_in": [
+        _get("/walk-in/", only(SERVE | LOBBY, 200)),
+        _post("/walk-in/", only(SERVE | LOBBY, 200), {"q": "张三"}),
     ],
     "complaints/<int:complaint_id>/ complaint": [
         _get(_x("/complaints/{complaint}/"), on_x(200)),
