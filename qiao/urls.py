@@ -1,10 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from qiao.suitability.assessment_views import assessment_new
 
+# The admin is Qiao's, not "Django administration" (issue 13 item 6).
+admin.site.site_header = _("Qiao administration")
+admin.site.site_title = _("Qiao")
+admin.site.index_title = _("Qiao administration")
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The menu's language switch (set_language, remembered in the language cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("qiao.api.urls")),
     path("", include("qiao.engagement.urls")),
     path("analyst/", include("qiao.scoring.urls")),

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from qiao.audit.display import audit_event_rows
 from qiao.audit.forms import AuditFilterForm
 from qiao.audit.selectors import audit_events_search
 from qiao.org.http import StaffRequest
@@ -29,6 +30,11 @@ def audit_list(request: StaffRequest) -> HttpResponse:
     page = Paginator(events, settings.QIAO["PAGE_SIZE"] * 2).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": audit_event_rows(page.object_list),
+        "query": query.urlencode(),
+    }
     template = "audit/_audit_table.html" if request.htmx else "audit/audit_list.html"
     return render(request, template, context)

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -14,3 +15,9 @@ class CustomersConfig(AppConfig):
         from qiao.customers.refs import customers_export_refs
 
         customers_export_refs(lake=lake)
+
+    def audit_detail_words(self, key: str, value: Any) -> str | None:
+        """A list's filter and a customer's fields in words (qiao.audit.display)."""
+        from qiao.customers.audit_words import audit_detail_words
+
+        return audit_detail_words(key, value)

@@ -265,7 +265,8 @@ class AssignForm(BootstrapMixin, forms.Form):
         manager = self.fields["manager"]
         assert isinstance(manager, forms.ChoiceField)
         manager.choices = [("", "—")] + [
-            (m.username, f"{m.display_name} ({m.username}) · {m.unit.name if m.unit else ''}")
+            # By name and outlet, as a colleague is named (the username is only the value).
+            (m.username, f"{m.display_name} · {m.unit.name if m.unit else ''}")
             for m in managers
         ]
 

@@ -698,7 +698,7 @@ def customer_connections(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     others = {r.related_id if r.customer_id == customer.pk else r.customer_id for r in rels}
     memberships = list(customer.group_memberships.select_related("group"))
     if not rels and not memberships:
-        return {"relationships": [], "groups": []}
+        return {"relationships": [], "groups": [], "legal_rep": customer.legal_rep}
     peers = list(
         GroupMembership.objects.filter(group__in=[m.group_id for m in memberships])
         .exclude(customer=customer)
@@ -743,7 +743,15 @@ def customer_connections(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         }
         for m in memberships
     ]
-    return {"relationships": relationships, "groups": groups}
+    # The legal representative, named on the profile as the relationships name them (issue 13
+    # item 5): masked there when the person is a customer outside the viewer's scope. One who is
+    # not a customer is shown as the company's registration records them (public data).
+    legal_rep = customer.legal_rep
+    for r in rels:
+        if r.relation == "LEGAL_REP" and r.related_id == customer.pk:
+            legal_rep = party(r.customer)["name"]
+            break
+    return {"relationships": relationships, "groups": groups, "legal_rep": legal_rep}
 
 
 # ---------------------------------------------------------------- assignment

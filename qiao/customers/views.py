@@ -17,7 +17,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qiao.audit.models import Action
@@ -240,18 +242,19 @@ def group_delete(request: StaffRequest, group_id: int) -> HttpResponse:
     return redirect("customers:list")
 
 
+# Lazy: the header is written in the exporting reader's language, not the import's.
 EXPORT_COLUMNS = [
-    ("customer_no", _("customer number")),
-    ("name", _("name")),
-    ("customer_type", _("type")),
-    ("tier", _("tier")),
-    ("aum", _("AUM (yuan)")),
-    ("contribution", _("contribution (yuan)")),
-    ("owner", _("owner")),
-    ("outlet", _("outlet")),
-    ("id_no", _("ID number")),
-    ("mobile", _("mobile")),
-    ("last_contact_at", _("last contact")),
+    ("customer_no", gettext_lazy("customer number")),
+    ("name", gettext_lazy("name")),
+    ("customer_type", gettext_lazy("type")),
+    ("tier", gettext_lazy("tier")),
+    ("aum", gettext_lazy("AUM (yuan)")),
+    ("contribution", gettext_lazy("contribution (yuan)")),
+    ("owner", gettext_lazy("owner")),
+    ("outlet", gettext_lazy("outlet")),
+    ("id_no", gettext_lazy("ID number")),
+    ("mobile", gettext_lazy("mobile")),
+    ("last_contact_at", gettext_lazy("last contact")),
 ]
 
 
@@ -271,11 +274,19 @@ def _export_response(
     def money(value: Any) -> str:
         return f"{value:.2f}" if show_balances else BALANCE_MASK
 
+    # The rows are written after the view returns: in the request's language, not the default.
+    language = translation.get_language()
+
     def lines() -> Any:
+        with translation.override(language):
+            yield from _lines()
+
+    def _lines() -> Any:
         writer = csv.writer(_Echo())
-        # The watermark: who exported, when (compliance R9), and the approved request if any.
+        # The watermark: who exported (by name; the audit trail keeps the login), when (compliance
+        # R9), and the approved request if any.
         mark = _("Exported by %(user)s at %(at)s") % {
-            "user": staff.username,
+            "user": staff.display_name,
             "at": stamp.isoformat(),
         }
         yield "\ufeff" + writer.writerow(csv_safe_row([mark + note]))
@@ -286,13 +297,14 @@ def _export_response(
                 csv_safe_row(
                     [
                         c.customer_no,
-                        c.name if plain else mask_name(c.name),
+                        # A company's name is not personal information (issue 13 item 5).
+                        c.name if plain or c.is_corporate else mask_name(c.name),
                         c.get_customer_type_display(),
                         tier_label(c.tier) if c.tier else "",
                         money(c.aum),
                         money(c.contribution),
-                        c.primary_manager.username if c.primary_manager else "",
-                        c.branch.code,
+                        c.primary_manager.display_name if c.primary_manager else "",
+                        c.branch.name,
                         c.id_no if plain else mask_field("id_no", c.id_no),
                         c.mobile if plain else mask_field("mobile", c.mobile),
                         timezone.localtime(c.last_contact_at).isoformat()
@@ -461,7 +473,7 @@ def export_request_download(request: StaffRequest, request_id: int) -> HttpRespo
         return redirect("customers:exports")
     note = " · " + _("plain export %(no)d, approved by %(name)s") % {
         "no": approved.pk,
-        "name": approved.decided_by.username if approved.decided_by else "",
+        "name": approved.decided_by.display_name if approved.decided_by else "",
     }
     return _export_response(
         staff, qs, plain=True, show_balances=staff_has_perm(staff, VIEW_BALANCES), note=note

@@ -417,6 +417,10 @@ def _gen_score_events(day: dt.date) -> list[_Batch]:
     for cid, pm, aum, tier, kind, when, detail in rows:
         detail = detail if isinstance(detail, dict) else {}
         aum = Decimal(aum or 0)
+        # The customer's tier is the pyramid's: a fall in the deposit scheme (VIP → 重点) is not
+        # a fall of the customer's tier and would speak a second tier language on Today.
+        if kind == WorkKind.TIER_DOWN and detail.get("scheme", "pyramid") != "pyramid":
+            continue
         if kind == WorkKind.TIER_DOWN:
             params = {
                 "old": detail.get("from") or detail.get("old") or "",

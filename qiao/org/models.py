@@ -121,7 +121,9 @@ class Staff(AbstractUser):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name or self.username} ({self.username})"
+        # A person by name, as a banker names a colleague: the username is a login, not a name
+        # (issue 13 item 5); the admin and forms show this.
+        return self.display_name
 
     @property
     def display_name(self) -> str:

@@ -42,7 +42,9 @@ def test_outlet_head_reassigns_a_customer_with_a_dated_history(bank, login):
     assert login("cm_owner").get(f"/customers/{bank.x.customer_no}/").status_code == 404
     page = login("cm_peer").get(f"/customers/{bank.x.customer_no}/").content.decode()
     owners = page[page.index('id="ownership"') : page.index('id="changes"')]
-    assert "cm_owner" in owners and "cm_peer" in owners and "客户经理岗位调整" in owners
+    # People by name (issue 13 item 5), not by their logins.
+    assert "王经理" in owners and "赵经理" in owners and "客户经理岗位调整" in owners
+    assert "cm_owner" not in owners and "cm_peer" not in owners
 
 
 def test_bulk_assignment_and_secondary(bank, login):

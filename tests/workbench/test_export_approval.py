@@ -88,7 +88,7 @@ def test_maker_checker_download_once_within_the_window(bank, login, heads):
     assert [r[0] for r in rows[2:]] == ["C0000001", "P0000001"]
     x = next(r for r in rows if r[0] == "P0000001")
     assert (x[1], x[8], x[9]) == ("张三", X_ID, X_MOBILE)
-    assert "branch_head" in rows[0][0]  # the watermark names the approver
+    assert "陈行长" in rows[0][0]  # the watermark names the approver
     again = maker.post(f"{url}/download/")
     assert again.status_code == 302 and not hasattr(again, "streaming_content")
     actions = list(

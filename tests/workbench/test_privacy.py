@@ -53,7 +53,7 @@ def test_no_plain_personal_data_in_the_api_or_the_export(bank, login, client):
     text = b"".join(exported.streaming_content).decode("utf-8-sig")
     assert_no_plain_pii(text)
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][0].startswith("Exported by cm_owner at ")  # the watermark
+    assert rows[0][0].startswith("Exported by 王经理 at ")  # the watermark, by name
     assert ["P0000001", "张*"] == rows[2][:2]
 
 

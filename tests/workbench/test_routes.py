@@ -183,6 +183,12 @@ POLICY: dict[str, list[Probe]] = {
     " home": [_get("/", everyone(200))],
     "login/ login": [_get("/login/", everyone(200, anonymous=200))],
     "logout/ logout": [],  # walked last by test_the_matrix: it ends the session
+    # The menu's language switch (Django's set_language): anyone, the log-in page too; it keeps
+    # the choice in a cookie and redirects back (a GET changes nothing and redirects as well).
+    "i18n/setlang/ set_language": [
+        _post("/i18n/setlang/", everyone(302, anonymous=302), {"language": "en", "next": "/"}),
+        _get("/i18n/setlang/", everyone(302, anonymous=302)),
+    ],
     # ------------------------------------------------------------------ customers
     "customers/ list": [_get("/customers/", everyone(200))],
     "customers/search/ search": [
