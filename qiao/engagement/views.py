@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -47,7 +46,7 @@ from qiao.engagement.forms import (
     ReferralForm,
     ReferralStatusForm,
 )
-from qiao.engagement.models import Channel, CloseReason, PlanStatus, ProspectStatus, WorkKind
+from qiao.engagement.models import Channel, PlanStatus, ProspectStatus, WorkKind
 from qiao.org.http import StaffRequest
 from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Role
 from qiao.org.permissions import (
@@ -105,44 +104,21 @@ def _day(request: HttpRequest) -> dt.date:
 def today(request: StaffRequest) -> HttpResponse:
     day = _day(request)
     kind = request.GET.get("kind", "")
-    if kind not in WorkKind.values:
-        kind = ""
-    search = request.GET.get("q", "").strip()[:100]
-    overdue_only = request.GET.get("overdue") == "1"
-    by_kind = request.GET.get("group") == "kind"
-    page, rows = selectors.worklist_rows(
-        staff=request.user,
-        day=day,
-        kind=kind,
-        search=search,
-        overdue_only=overdue_only,
-        by_kind=by_kind,
-        page=request.GET.get("page"),
-    )
-    counts = selectors.overdue_counts(
-        items=selectors.worklist_for_staff(staff=request.user), day=day
-    ).get(request.user.pk)
+    qs = selectors.worklist_for_staff(staff=request.user)
+    if kind:
+        qs = qs.filter(kind=kind)
+    items = list(qs[:300])
     tasks = list(selectors.tasks_for_staff(staff=request.user)[:50])
     appointments = list(selectors.appointments_for_staff(staff=request.user, day=day))
-    filters = {"kind": kind, "q": search, "overdue": "1" if overdue_only else ""}
-    if by_kind:
-        filters["group"] = "kind"
     context = {
         "day": day,
-        "rows": rows,
-        "page": page,
-        "page_query": urlencode({k: v for k, v in filters.items() if v}),
-        "counts": counts,
+        "items": items,
         "kind": kind,
-        "q": search,
-        "overdue_only": overdue_only,
-        "by_kind": by_kind,
         "kinds": WorkKind.choices,
-        "close_reasons": CloseReason.choices,
         "tasks": tasks,
         "appointments": appointments,
     }
-    shown: list[Any] = [*(i for r in rows for i in r.items), *tasks, *appointments]
+    shown: list[Any] = [*items, *tasks, *appointments]
     _audit_list(request, "today", [o.customer.customer_no for o in shown if o.customer])
     if request.htmx:
         return render(request, "engagement/_worklist.html", context)
@@ -152,19 +128,13 @@ def today(request: StaffRequest) -> HttpResponse:
 @login_required
 @require_POST
 def item_done(request: StaffRequest, item_id: int) -> HttpResponse:
-    """Close an item without a contact; the form says why (``CLOSE_REASONS``)."""
     item = selectors.work_item_get_for_staff(staff=request.user, item_id=item_id)
     try:
-        services.work_item_close(
-            staff=request.user, item=item, reason=request.POST.get("reason", "")
-        )
+        services.work_item_close(staff=request.user, item=item)
     except ApplicationError as exc:
-        if request.htmx:
-            return HttpResponse(str(exc.message), status=exc.status)
         messages.error(request, str(exc.message))
-    else:
-        if request.htmx:
-            return HttpResponse("")
+    if request.htmx:
+        return HttpResponse("")
     return redirect("engagement:today")
 
 
@@ -428,6 +398,11 @@ def plan_detail(request: StaffRequest, plan_id: int) -> HttpResponse:
 @login_required
 def referral_list(request: StaffRequest) -> HttpResponse:
     referrals = list(selectors.referrals_visible_to(staff=request.user)[:200])
+    for r in referrals:
+        # Whom: by name — in full for the receiving manager, masked for the referrer and readers.
+        whom = r.customer or r.prospect
+        name = whom.name if whom is not None else ""
+        r.whom = name if r.to_staff_id == request.user.pk else mask_name(name)  # type: ignore[attr-defined]
     _audit_list(request, "referrals", [r.customer.customer_no for r in referrals if r.customer])
     return render(
         request,
@@ -467,7 +442,12 @@ def referral_lookup(request: StaffRequest) -> HttpResponse:
 @login_required
 def referral_new(request: StaffRequest) -> HttpResponse:
     require_perm(request.user, REFER)
-    form = ReferralForm(request.POST or None, staff=request.user)
+    form = ReferralForm(
+        request.POST or None,
+        staff=request.user,
+        # From the walk-in page's "Refer": the customer is filled in.
+        initial={"customer_no": request.GET.get("customer_no", "")[:40]},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         customer = None

@@ -149,3 +149,22 @@ def test_far_lobby_cannot_file_for_another_sub_branch(bank, far_lobby):
         client.post(f"/complaints/new/{bank.x.customer_no}/", {"subject": "x"}).status_code == 404
     )
     assert not Referral.objects.exists() and not Complaint.objects.exists()
+
+
+def test_the_referrer_sees_whom_they_referred_by_masked_name(bank):
+    referral_create(
+        referrer_staff=bank.staff["lobby"],
+        to_staff=bank.staff["cm_owner"],
+        customer=bank.x,
+        reason="PRODUCT_INTEREST",
+    )
+    mine = _login("lobby").get("/referrals/").content.decode()
+    assert "张*" in mine and "张三" not in mine and "王经理" in mine
+    assert bank.x.customer_no not in mine
+    theirs = _login("cm_owner").get("/referrals/").content.decode()
+    assert "张三" in theirs and "郑大堂" in theirs
+
+
+def test_refer_from_the_walk_in_page_fills_the_customer(bank):
+    page = _login("lobby").get("/referrals/new/", {"customer_no": bank.x.customer_no})
+    assert f'value="{bank.x.customer_no}"' in page.content.decode()
