@@ -28,6 +28,7 @@ __all__ = [
     "CAMPAIGN_AIMS",
     "CATEGORIES",
     "CHANNELS",
+    "CLOSE_REASONS",
     "CONSENT_CHANNELS",
     "CONTACT_CHANNELS",
     "CURRENCIES",
@@ -617,6 +618,16 @@ DECLINE_REASONS = Vocabulary(
     ],
 )
 
+#: Why a work-list item was closed without a contact (kept on the item and in the audit trail).
+CLOSE_REASONS = Vocabulary(
+    "close reason",
+    [
+        _t("MOOT", _("No longer needed"), "已无必要"),
+        _t("DONE_ELSEWHERE", _("Done elsewhere"), "已通过其他渠道办理"),
+        _t("DECLINED", _("Customer declined"), "客户谢绝"),
+    ],
+)
+
 # ---------------------------------------------------------------------------------- risk
 
 #: Key-account early-warning states (seed 003): 正常 → 关注 → 可疑 → 退出.
@@ -685,5 +696,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         ASSESSMENT_SOURCES,
         SUGGESTION_STATUSES,
         DECLINE_REASONS,
+        CLOSE_REASONS,
     )
 }

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core.choices import choice
-from qiao.core.vocab import CONTACT_CHANNELS
+from qiao.core.vocab import CLOSE_REASONS, CONTACT_CHANNELS
 
 
 class Requirement(models.TextChoices):
@@ -200,6 +200,14 @@ class WorkStatus(models.TextChoices):
     EXPIRED = "EXPIRED", _("Expired")
 
 
+class CloseReason(models.TextChoices):
+    """Why the CM closed an item without logging a contact (``CLOSE_REASONS``)."""
+
+    MOOT = choice(CLOSE_REASONS, "MOOT")
+    DONE_ELSEWHERE = choice(CLOSE_REASONS, "DONE_ELSEWHERE")
+    DECLINED = choice(CLOSE_REASONS, "DECLINED")
+
+
 class WorkItem(models.Model):
     """One line of a CM's daily work list.
 
@@ -250,6 +258,15 @@ class WorkItem(models.Model):
         blank=True,
         related_name="closed_items",
         verbose_name=_("closed by contact"),
+    )
+    # A database default too: the work list's PostgreSQL COPY names its columns and leaves this out.
+    close_reason = models.CharField(
+        _("closed because"),
+        max_length=16,
+        choices=CloseReason.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
 
     class Meta:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, Max, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Avg, Case, Count, IntegerField, Max, Min, Q, QuerySet, Sum, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ from qiao.engagement.models import (
     Requirement,
     Task,
     WorkItem,
+    WorkKind,
     WorkStatus,
 )
 from qiao.org.models import BANKWIDE_ROLES, OWNER_ROLES, SUBTREE_ROLES, Staff
@@ -120,6 +122,7 @@ class CoverageRow:
     covered: int = 0
     open_items: int = 0
     overdue_items: int = 0
+    overdue_customers: int = 0
     contacts_30d: int = 0
     satisfaction: float | None = None
     complaints_open: int = 0
@@ -129,6 +132,42 @@ class CoverageRow:
     @property
     def pct(self) -> float | None:
         return round(100.0 * self.covered / self.customers, 1) if self.customers else None
+
+
+# --------------------------------------------------------------------------------------------------
+# overdue: one definition for Today and coverage (docs/engagement.md "Overdue")
+# --------------------------------------------------------------------------------------------------
+
+
+def overdue_q(day: dt.date) -> Q:
+    """*Overdue* on ``day``: an open work-list item whose due date is before ``day`` (the CM has
+    until the end of the due date). A customer is overdue when one of their items is."""
+    return Q(status=WorkStatus.OPEN, due__lt=day)
+
+
+@dataclass(frozen=True)
+class OverdueCounts:
+    open_items: int
+    overdue_items: int
+    overdue_customers: int
+
+
+def overdue_counts(*, items: QuerySet[WorkItem], day: dt.date) -> dict[int, OverdueCounts]:
+    """Per staff member: open items, overdue items and customers overdue among ``items`` (already
+    scoped by the caller), by :func:`overdue_q` — what Today and coverage both show."""
+    late = overdue_q(day)
+    return {
+        sid: OverdueCounts(n, n_late, n_customers)
+        for sid, n, n_late, n_customers in items.filter(status=WorkStatus.OPEN)
+        .order_by()
+        .values("staff_id")
+        .annotate(
+            n=Count("id"),
+            late=Count("id", filter=late),
+            customers=Count("customer_id", filter=late, distinct=True),
+        )
+        .values_list("staff_id", "n", "late", "customers")
+    }
 
 
 def coverage(
@@ -176,13 +215,13 @@ def coverage(
             row.covered += 1
         elif len(row.overdue) < overdue_limit:
             row.overdue.append({"customer_no": no, "name": name, "tier": tier, "missing": missing})
-    items = WorkItem.objects.filter(staff_id__in=list(rows), status=WorkStatus.OPEN)
-    for sid, n, late in (
-        items.values("staff_id")
-        .annotate(n=Count("id"), late=Count("id", filter=Q(due__lt=day)))
-        .values_list("staff_id", "n", "late")
-    ):
-        rows[sid].open_items, rows[sid].overdue_items = n, late
+    items = WorkItem.objects.filter(staff_id__in=list(rows), status=WorkStatus.OPEN).filter(
+        _customer_in_scope(viewer)
+    )
+    for sid, counts in overdue_counts(items=items, day=day).items():
+        row = rows[sid]
+        row.open_items, row.overdue_items = counts.open_items, counts.overdue_items
+        row.overdue_customers = counts.overdue_customers
     since = day_start(day - dt.timedelta(days=29))
     for sid, n, sat in (
         Contact.objects.filter(staff_id__in=list(rows), at__gte=since, at__lt=end)
@@ -241,6 +280,94 @@ def worklist_for_staff(*, staff: Staff, day: dt.date | None = None) -> QuerySet[
     if day is not None:
         qs = qs.filter(list_day__lte=day)
     return qs.select_related("customer", "prospect").order_by("-value_at_stake", "due", "id")
+
+
+@dataclass
+class WorklistRow:
+    """One line of Today: a customer (or prospect card) with all their open items and reasons."""
+
+    customer: Customer | None
+    prospect: Prospect | None
+    items: list[WorkItem]
+    value: Decimal
+    due: dt.date
+    kind: str = ""
+
+    @property
+    def key(self) -> str:
+        return (
+            f"c{self.customer.pk}"
+            if self.customer
+            else f"p{self.prospect.pk if self.prospect else 0}"
+        )
+
+
+def worklist_rows(
+    *,
+    staff: Staff,
+    day: dt.date,
+    kind: str = "",
+    search: str = "",
+    overdue_only: bool = False,
+    by_kind: bool = False,
+    page: int | str | None = 1,
+    per_page: int = 25,
+) -> tuple[Page[Any], list[WorklistRow]]:
+    """Today's rows: the caller's open items (:func:`worklist_for_staff`) grouped per customer or
+    prospect card with their summed value at stake, largest first (then the earliest due date);
+    with ``by_kind``, per kind (in :class:`WorkKind` order) and customer. Filters: one kind, a
+    customer's name or number, overdue items only (:func:`overdue_q`). Paged in the database: one
+    query groups and counts, one fetches the page's items."""
+    qs = worklist_for_staff(staff=staff)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if search:
+        qs = qs.filter(
+            Q(customer__name__icontains=search)
+            | Q(customer__customer_no=search)
+            | Q(prospect__name__icontains=search)
+        )
+    if overdue_only:
+        qs = qs.filter(overdue_q(day))
+    fields = ["customer_id", "prospect_id"]
+    order = ["-value", "first_due", "customer_id", "prospect_id"]
+    if by_kind:
+        kind_order = Case(
+            *(When(kind=k, then=i) for i, k in enumerate(WorkKind.values)),
+            output_field=IntegerField(),
+        )
+        fields, order = ["kind", *fields], ["kind_order", *order]
+    groups = (
+        qs.order_by().values(*fields).annotate(value=Sum("value_at_stake"), first_due=Min("due"))
+    )
+    if by_kind:
+        groups = groups.annotate(kind_order=Min(kind_order))
+    paged = Paginator(groups.order_by(*order), per_page).get_page(page)
+    keys = list(paged.object_list)
+    items: dict[tuple[str, int | None, int | None], list[WorkItem]] = defaultdict(list)
+    if keys:
+        wanted = qs.filter(
+            Q(customer_id__in={k["customer_id"] for k in keys if k["customer_id"]})
+            | Q(prospect_id__in={k["prospect_id"] for k in keys if k["prospect_id"]})
+        )
+        for item in wanted:
+            items[(item.kind if by_kind else "", item.customer_id, item.prospect_id)].append(item)
+    rows = []
+    for k in keys:
+        mine = items[(k.get("kind", ""), k["customer_id"], k["prospect_id"])]
+        if not mine:
+            continue
+        rows.append(
+            WorklistRow(
+                customer=mine[0].customer,
+                prospect=mine[0].prospect,
+                items=mine,
+                value=k["value"],
+                due=k["first_due"],
+                kind=k.get("kind", ""),
+            )
+        )
+    return paged, rows
 
 
 def work_item_get_for_staff(*, staff: Staff, item_id: int) -> WorkItem:

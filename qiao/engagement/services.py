@@ -39,6 +39,7 @@ from qiao.engagement.models import (
     PHONE_STEPS,
     REQUIREMENT_CHANNELS,
     Channel,
+    CloseReason,
     Complaint,
     ComplaintStatus,
     Contact,
@@ -83,22 +84,26 @@ def _in_scope(staff: Staff, customer_id: int | None) -> bool:
     return customers_visible_to(staff=staff).filter(pk=customer_id).exists()
 
 
-def work_item_close(*, staff: Staff, item: WorkItem) -> WorkItem:
-    """The CM marks an item done without logging a contact (e.g. handled elsewhere)."""
+def work_item_close(*, staff: Staff, item: WorkItem, reason: str) -> WorkItem:
+    """The CM closes an item without logging a contact, saying why (``CLOSE_REASONS``: no longer
+    needed, done elsewhere, the customer declined); the reason is kept on the item and audited."""
     require_perm(staff, WORK_OWN_LIST)
     if item.staff_id != staff.pk or not _in_scope(staff, item.customer_id):
         raise ApplicationError(_("This item is not on your work list."), status=403)
     if item.status != WorkStatus.OPEN:
         raise ApplicationError(_("This item is already closed."))
+    if reason not in CloseReason.values:
+        raise ApplicationError(_("Say why the item is closed without a contact."), field="reason")
     item.status = WorkStatus.DONE
     item.closed_at = timezone.now()
+    item.close_reason = reason
     with transaction.atomic():
-        item.save(update_fields=["status", "closed_at"])
+        item.save(update_fields=["status", "closed_at", "close_reason"])
         audit_record(
             request_or_staff=staff,
             action=Action.ITEM_CLOSE,
             customer_no=_customer_no(item.customer),
-            detail={"item": item.pk, "kind": item.kind},
+            detail={"item": item.pk, "kind": item.kind, "reason": reason},
         )
     return item
 

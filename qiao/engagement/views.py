@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -46,7 +47,7 @@ from qiao.engagement.forms import (
     ReferralForm,
     ReferralStatusForm,
 )
-from qiao.engagement.models import Channel, PlanStatus, ProspectStatus, WorkKind
+from qiao.engagement.models import Channel, CloseReason, PlanStatus, ProspectStatus, WorkKind
 from qiao.org.http import StaffRequest
 from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Role
 from qiao.org.permissions import (
@@ -104,21 +105,44 @@ def _day(request: HttpRequest) -> dt.date:
 def today(request: StaffRequest) -> HttpResponse:
     day = _day(request)
     kind = request.GET.get("kind", "")
-    qs = selectors.worklist_for_staff(staff=request.user)
-    if kind:
-        qs = qs.filter(kind=kind)
-    items = list(qs[:300])
+    if kind not in WorkKind.values:
+        kind = ""
+    search = request.GET.get("q", "").strip()[:100]
+    overdue_only = request.GET.get("overdue") == "1"
+    by_kind = request.GET.get("group") == "kind"
+    page, rows = selectors.worklist_rows(
+        staff=request.user,
+        day=day,
+        kind=kind,
+        search=search,
+        overdue_only=overdue_only,
+        by_kind=by_kind,
+        page=request.GET.get("page"),
+    )
+    counts = selectors.overdue_counts(
+        items=selectors.worklist_for_staff(staff=request.user), day=day
+    ).get(request.user.pk)
     tasks = list(selectors.tasks_for_staff(staff=request.user)[:50])
     appointments = list(selectors.appointments_for_staff(staff=request.user, day=day))
+    filters = {"kind": kind, "q": search, "overdue": "1" if overdue_only else ""}
+    if by_kind:
+        filters["group"] = "kind"
     context = {
         "day": day,
-        "items": items,
+        "rows": rows,
+        "page": page,
+        "page_query": urlencode({k: v for k, v in filters.items() if v}),
+        "counts": counts,
         "kind": kind,
+        "q": search,
+        "overdue_only": overdue_only,
+        "by_kind": by_kind,
         "kinds": WorkKind.choices,
+        "close_reasons": CloseReason.choices,
         "tasks": tasks,
         "appointments": appointments,
     }
-    shown: list[Any] = [*items, *tasks, *appointments]
+    shown: list[Any] = [*(i for r in rows for i in r.items), *tasks, *appointments]
     _audit_list(request, "today", [o.customer.customer_no for o in shown if o.customer])
     if request.htmx:
         return render(request, "engagement/_worklist.html", context)
@@ -128,13 +152,19 @@ def today(request: StaffRequest) -> HttpResponse:
 @login_required
 @require_POST
 def item_done(request: StaffRequest, item_id: int) -> HttpResponse:
+    """Close an item without a contact; the form says why (``CLOSE_REASONS``)."""
     item = selectors.work_item_get_for_staff(staff=request.user, item_id=item_id)
     try:
-        services.work_item_close(staff=request.user, item=item)
+        services.work_item_close(
+            staff=request.user, item=item, reason=request.POST.get("reason", "")
+        )
     except ApplicationError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc.message), status=exc.status)
         messages.error(request, str(exc.message))
-    if request.htmx:
-        return HttpResponse("")
+    else:
+        if request.htmx:
+            return HttpResponse("")
     return redirect("engagement:today")
 
 

@@ -174,7 +174,7 @@ def test_every_engagement_write_leaves_an_audit_row(client, people, world):
     worklist_generate(day=DAY)
     item = WorkItem.objects.filter(staff=alice, status="OPEN").first()
     assert item is not None
-    client.post(f"/today/items/{item.pk}/done/")
+    client.post(f"/today/items/{item.pk}/done/", {"reason": "MOOT"})
     assert _events("ITEM_CLOSE", "alice") == 1
 
 
