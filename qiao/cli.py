@@ -188,6 +188,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.conf import settings
     from waitress import serve
 
+    if settings.PRODUCTION:
+        # Hashed, precompressed copies of the assets in QIAO_HOME/static (decision 0008).
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+
     from qiao.wsgi import application
 
     proxy: dict[str, object] = {}

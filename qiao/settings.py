@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "qiao.web.middleware.StaticGZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -218,7 +219,7 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        # plotly.js sets inline styles on the elements it draws.
+        # Inline style attributes (a progress bar's width).
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
@@ -247,6 +248,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if PRODUCTION:
+    # `qiao serve` collects the assets first: names with a content hash, cached by browsers for a
+    # year, and gzip / brotli copies made once (docs/operations.md, decision 0008).
+    STORAGES["staticfiles"] = {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    }
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "qiao.web.staticfinders.PackagedAssetsFinder",
@@ -269,6 +276,9 @@ QIAO = {
     # An individual customer at or above this AUM (yuan) must have an owner (seed 000: 10万).
     "QUALITY_AUM_THRESHOLD": env_int("QIAO_QUALITY_AUM_THRESHOLD", 100_000),
     "REVEAL_RATE_PER_HOUR": env_int("QIAO_REVEAL_RATE_PER_HOUR", 20),
+    # The typeahead's requests within this many seconds, each extending (or trimming) the last
+    # query, are one search in the audit trail (decision 0008).
+    "SEARCH_SETTLE_SECONDS": env_int("QIAO_SEARCH_SETTLE_SECONDS", 30),
     "EXPORT_LIMIT": env_int("QIAO_EXPORT_LIMIT", 200),
     # Plain exports (maker-checker, docs/privacy.md): most customers, requests per person per
     # hour, hours an approval stays downloadable.

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core.forms import BootstrapMixin
@@ -27,6 +28,7 @@ from qiao.customers.selectors import (
     MASKERS,
     SORTS,
     CustomerFilters,
+    customer_accounts,
     mask_field,
 )
 from qiao.customers.services import PROFILE_FIELDS, REVEALABLE_FIELDS
@@ -244,9 +246,30 @@ def _initial(value: Any) -> str:
     return str(value)
 
 
+#: The 360's sections with one reveal control each (issue 13 item 7).
+REVEAL_SECTIONS = ("identity", "accounts")
+
+
+def reveal_choices(
+    *, customer: Customer, section: str, accounts: list[Any] | None = None
+) -> list[tuple[str, str]]:
+    """The masked values one section's reveal control offers, as (field, label)."""
+    if section == "accounts":
+        shown: list[Any] = customer_accounts(customer) if accounts is None else accounts
+        # masked_no and reveal_field are set by customer_accounts
+        return [(a.reveal_field, f"{a.masked_no} · {a.product.name}") for a in shown]
+    return [
+        (f, capfirst(str(getattr(Customer._meta.get_field(f), "verbose_name", f))))
+        for f in REVEALABLE_FIELDS
+        if getattr(customer, f)
+    ]
+
+
 class RevealForm(forms.Form):
     field = forms.CharField(max_length=40)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    # Which 360 section asked: its control is shown again after the value.
+    section = forms.CharField(max_length=20, required=False)
 
     def clean_field(self) -> str:
         value = self.cleaned_data["field"]

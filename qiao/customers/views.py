@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from functools import cached_property, partial
 from typing import Any
 
@@ -16,8 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,13 +30,15 @@ from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
 from qiao.core.tiers import tier_label
 from qiao.customers.forms import (
+    REVEAL_SECTIONS,
     AssignForm,
     CustomerFilterForm,
     ProfileForm,
     RevealForm,
     SavedGroupForm,
+    reveal_choices,
 )
-from qiao.customers.models import ChangeSource, ExportRequest, SavedGroup
+from qiao.customers.models import ChangeSource, Customer, ExportRequest, SavedGroup
 from qiao.customers.selectors import (
     RECENT_MONTHS,
     customer_changes,
@@ -500,6 +503,51 @@ def describe_export_source(source: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- search
 
 
+_SEARCH_SESSION_KEY = "qiao_search"
+
+
+def _query_hashes(query: str) -> list[str]:
+    # The session keeps keyed hashes of the query and its prefixes, never the query (a mobile or
+    # an ID number typed into the box).
+    return [
+        salted_hmac("qiao.search", query[:i]).hexdigest()[:16] for i in range(1, len(query) + 1)
+    ]
+
+
+def _search_recorded(request: HttpRequest, terms: str) -> set[str] | None:
+    """The customers already audited for this search, or None when it is a new search.
+
+    The navbar's typeahead asks the server after each pause in typing. A query that extends the
+    previous one, or is one of its prefixes (the user deleted a letter), asked within
+    ``QIAO["SEARCH_SETTLE_SECONDS"]`` of it, is the same search: one SEARCH entry, and each
+    customer it shows recorded once (decision 0008).
+    """
+    last = request.session.get(_SEARCH_SESSION_KEY)
+    if not isinstance(last, dict):
+        return None
+    settle = settings.QIAO.get("SEARCH_SETTLE_SECONDS", 30)
+    if time.time() - float(last.get("at", 0)) >= settle:
+        return None
+    mine = _query_hashes(terms)
+    theirs = list(last.get("prefixes") or [])
+    if not mine or not theirs:
+        return None
+    if theirs[-1] in mine or mine[-1] in theirs:
+        return set(last.get("shown") or [])
+    return None
+
+
+def _search_remember(
+    request: HttpRequest, terms: str, results: Sequence[Customer], recorded: set[str]
+) -> None:
+    shown = recorded | {c.customer_no for c in results}
+    request.session[_SEARCH_SESSION_KEY] = {
+        "at": time.time(),
+        "prefixes": _query_hashes(terms),
+        "shown": sorted(shown)[:200],
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def search(request: StaffRequest) -> HttpResponse:
@@ -510,13 +558,20 @@ def search(request: StaffRequest) -> HttpResponse:
     terms = search_terms(query)
     audited = search_query_for_audit(terms, results) if terms else None
     if audited is not None:
-        # The search and the customers it showed, in one insert.
-        search_event = (
-            Action.SEARCH,
-            audited.customer_no,
-            {"query": audited.query, "kind": audited.kind, "results": len(results)},
-        )
-        _audit_shown(request, results, {"page": "search"}, lead=[search_event])
+        recorded = _search_recorded(request, terms) if request.htmx else None
+        if recorded is None:
+            # The search and the customers it showed, in one insert.
+            search_event = (
+                Action.SEARCH,
+                audited.customer_no,
+                {"query": audited.query, "kind": audited.kind, "results": len(results)},
+            )
+            _audit_shown(request, results, {"page": "search"}, lead=[search_event])
+        else:
+            # Typing on within the same search: only the customers it shows for the first time.
+            new = [c for c in results if c.customer_no not in recorded]
+            _audit_shown(request, new, {"page": "search"})
+        _search_remember(request, terms, results, recorded or set())
     # The page echoes a name back into the box, never a mobile or an ID number.
     echo = query if sum(ch.isdigit() for ch in query) < 7 else ""
     context = {
@@ -561,6 +616,13 @@ def customer_reveal_view(request: StaffRequest, customer_no: str) -> HttpRespons
     staff = request.user
     customer = customer_get_for_staff(staff=staff, customer_no=customer_no)
     form = RevealForm(request.POST)
+    section = request.POST.get("section", "")
+    # One control per 360 section: it offers the section's masked values and comes back after each.
+    section_ctx = (
+        {"section": section, "choices": reveal_choices(customer=customer, section=section)}
+        if section in REVEAL_SECTIONS
+        else {}
+    )
     if not form.is_valid():
         return render(
             request,
@@ -569,6 +631,7 @@ def customer_reveal_view(request: StaffRequest, customer_no: str) -> HttpRespons
                 "customer": customer,
                 "field": request.POST.get("field", ""),
                 "error": _("This field cannot be revealed."),
+                **section_ctx,
             },
             status=400,
         )
@@ -591,10 +654,15 @@ def customer_reveal_view(request: StaffRequest, customer_no: str) -> HttpRespons
                 "field": field,
                 "error": exc.message,
                 "reason": form.cleaned_data["reason"],
+                **section_ctx,
             },
             status=exc.status,
         )
-    return render(request, "customers/_revealed.html", {"value": value or "—", "field": field})
+    return render(
+        request,
+        "customers/_revealed.html",
+        {"customer": customer, "value": value or "—", "field": field, **section_ctx},
+    )
 
 
 @login_required

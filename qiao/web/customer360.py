@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
 from qiao.core.tiers import tier_label
 from qiao.customers import lake_views
+from qiao.customers.forms import reveal_choices
 from qiao.customers.models import Customer
 from qiao.customers.selectors import (
     RECENT_MONTHS,
@@ -40,6 +44,7 @@ from qiao.scoring.explain import explain_snapshot
 from qiao.scoring.selectors import customer_aum_trend_scored, customer_latest_score
 from qiao.suitability.assessments import assessment_panel
 from qiao.suitability.suggestions import cross_sell_suitable, suggestions_panel
+from qiao.web.charts import aum_line_svg
 
 
 def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
@@ -73,6 +78,7 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         "has_assets": any(a.product.category in lake_views.ASSET for a in accounts),
         "trend": trend if show_balances else None,  # the AUM chart is a series of balances
         "trend_as_of": trend_as_of,
+        "aum_svg": _aum_svg(trend) if show_balances else "",
         **customer_transactions_shown(customer=customer, months=RECENT_MONTHS),
         "ebanking": customer_ebanking(customer),
         "payroll": customer_payroll(customer),
@@ -87,7 +93,17 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         "owners": customer_ownership_history(customer)[:20],
         "changes": customer_changes(customer, limit=30),
         "can_reveal": staff_has_perm(staff, REVEAL_PII),
+        # One reveal control per section (identity, accounts), offering its masked values.
+        "reveal_identity": reveal_choices(customer=customer, section="identity"),
+        "reveal_accounts": reveal_choices(customer=customer, section="accounts", accounts=accounts),
         "can_assign": staff_has_perm(staff, ASSIGN_CUSTOMERS),
         "can_edit": staff_has_perm(staff, EDIT_CUSTOMERS),
         "show_balances": show_balances,
     }
+
+
+def _aum_svg(trend: list[dict[str, Any]] | None) -> str:
+    # Chinese readers count in 万元, English readers in yuan.
+    wan = (get_language() or "").startswith("zh")
+    title = _("AUM (10,000 yuan)") if wan else _("AUM (yuan)")
+    return aum_line_svg(trend or [], wan=wan, title=title)

@@ -2,7 +2,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.gzip import GZipMiddleware
+
+
+class StaticGZipMiddleware(GZipMiddleware):
+    """gzip for static files only, where no precompressed copy is served (development, tests).
+
+    Pages are left alone: they carry personal data next to text the user typed (BREACH). In
+    production WhiteNoise serves the ``.gz`` / ``.br`` copies ``collectstatic`` made, which this
+    leaves as they are (they already have a Content-Encoding).
+    """
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not request.path.startswith(settings.STATIC_URL):
+            return response
+        return super().process_response(request, response)
 
 
 class NoStoreMiddleware:

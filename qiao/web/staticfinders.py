@@ -1,14 +1,13 @@
 """Serve front-end assets straight from the PyPI packages that ship them (no CDN, no JS build).
 
 - Bootstrap 5 from ``xstatic-bootstrap`` → ``/static/bootstrap/...``
-- plotly.js from ``plotly`` → ``/static/plotly/plotly.min.js``
+(plotly.js is no longer served: the charts are plain SVG, decision 0008.)
 htmx comes from ``django-htmx``'s own static folder (``django_htmx/htmx-2.min.js``).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +27,6 @@ def _xstatic_bootstrap_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def _plotly_dir() -> Path | None:
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "package_data"
-    return path if (path / "plotly.min.js").exists() else None
-
-
 class PrefixedStorage(FileSystemStorage):
     def __init__(self, location: Path, prefix: str, only: set[str] | None = None) -> None:
         super().__init__(location=str(location))
@@ -50,9 +41,6 @@ class PackagedAssetsFinder(BaseFinder):
         bootstrap = _xstatic_bootstrap_dir()
         if bootstrap:
             self.storages.append(PrefixedStorage(bootstrap, "bootstrap"))
-        plotly = _plotly_dir()
-        if plotly:
-            self.storages.append(PrefixedStorage(plotly, "plotly", only={"plotly.min.js"}))
 
     def check(self, **kwargs: Any) -> list[Any]:
         return []

@@ -39,8 +39,23 @@ def test_cm_finds_edits_and_sees_history(browser, live_server, bank, lake):
     assert page.locator("#customer-header h1").inner_text().startswith("张三")
     identity = page.locator("#identity").inner_text()
     assert "360426********0071" in identity and "139****5678" in identity
-    # The AUM chart is drawn by plotly from the JSON block (no inline script under the CSP).
-    page.locator("#aum-chart .main-svg").first.wait_for(timeout=15_000)
+    # The AUM chart comes drawn with the page (inline SVG, no chart library); its labels do not
+    # overlap as the browser lays them out.
+    page.locator("#aum-chart svg").first.wait_for(timeout=15_000)
+    boxes = [
+        b
+        for b in (t.bounding_box() for t in page.locator("#aum-chart svg text").all())
+        if b is not None
+    ]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = (
+                a["x"] + a["width"] <= b["x"] + 0.5
+                or b["x"] + b["width"] <= a["x"] + 0.5
+                or a["y"] + a["height"] <= b["y"] + 0.5
+                or b["y"] + b["height"] <= a["y"] + 0.5
+            )
+            assert apart, (a, b)
 
     # A bad mobile: the field's own error, nothing saved.
     page.click("text=Edit profile")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -130,6 +131,23 @@ def test_a_proxy_at_another_address_is_not_trusted(home):
         spoofed = _get(port, "/login/", {"X-Forwarded-Proto": "https"})
         assert spoofed.status == 301
         assert spoofed.getheader("Strict-Transport-Security") is None
+
+
+def test_production_serves_hashed_compressed_assets_cached_for_a_year(home):
+    # Decision 0008: `qiao serve` collects the assets; pages name them by content hash.
+    with _serving(home, QIAO_TRUSTED_PROXY="127.0.0.1") as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request(
+            "GET", "/login/", headers={"Host": f"127.0.0.1:{port}", "X-Forwarded-Proto": "https"}
+        )
+        page = connection.getresponse().read().decode()
+        connection.close()
+        css = re.search(r'href="(/static/bootstrap/css/bootstrap\.min\.[0-9a-f]{12}\.css)"', page)
+        assert css, page[:2000]
+        asset = _get(port, css.group(1), {"X-Forwarded-Proto": "https", "Accept-Encoding": "gzip"})
+        assert asset.status == 200
+        assert asset.getheader("Content-Encoding") == "gzip"
+        assert "immutable" in (asset.getheader("Cache-Control") or "")
 
 
 def _check_deploy(home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
