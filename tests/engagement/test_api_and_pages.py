@@ -94,11 +94,18 @@ def test_today_lists_my_items_by_value_with_links(
     assert page.status_code == 200
     assert "/customers/P1000001/" in text and "/customers/P1000002/" in text
     assert "P1000003" not in text and "P1000004" not in text  # Bob's and Dave's customers
-    shown = [int(pk) for pk in re.findall(r'id="item-(\d+)"', text)]
+    # One row per customer (issue 13 item 1): rows by summed value, each row's items by value.
     values = dict(WorkItem.objects.values_list("pk", "value_at_stake"))
-    assert (
-        len(shown) == 5 and [values[pk] for pk in shown] == sorted(values[pk] for pk in shown)[::-1]
-    )
+    rows = [
+        [int(pk) for pk in re.findall(r'id="item-(\d+)"', chunk)]
+        for chunk in text.split('id="row-')[1:]
+    ]
+    shown = [pk for row in rows for pk in row]
+    assert len(rows) == 2 and len(shown) == 5
+    totals = [sum(values[pk] for pk in row) for row in rows]
+    assert totals == sorted(totals, reverse=True)
+    for row in rows:
+        assert [values[pk] for pk in row] == sorted((values[pk] for pk in row), reverse=True)
     assert values[shown[0]] == 600_000 and values[shown[2]] == 500_000
     assert "/contacts/new/P1000001/?item=" in text
     partial = client.get("/today/", {"kind": "MATURITY"}, HTTP_HX_REQUEST="true")
