@@ -61,7 +61,7 @@ def aum_line_svg(points: Sequence[dict[str, Any]], *, wan: bool, title: str) -> 
     decimals = _decimals(ticks[1] - ticks[0]) if len(ticks) > 1 else 0
     hover_decimals = 2
     labels = [_fmt(t, decimals) for t in ticks]
-    half_month = max(len(m) for m in months) * CHAR_W / 2 + 2  # x labels are centred
+    half_month = max(len(m) for m in months) * CHAR_W / 2 + 6  # x labels are centred
     left = max(max(len(s) for s in labels) * CHAR_W + 14, half_month)
     right = max(RIGHT, half_month)
     plot_w = WIDTH - left - right
