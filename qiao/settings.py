@@ -234,6 +234,8 @@ CONTENT_SECURITY_POLICY = {
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Thousands separators in every language (Django's Chinese locales group nothing).
+FORMAT_MODULE_PATH = ["qiao.formats"]
 USE_I18N = True
 # The bank's local time zone: pages, the work list's days, ingest's offset-less timestamps and
 # (passed by `qiao score`) the scoring's business day.

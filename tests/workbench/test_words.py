@@ -221,3 +221,24 @@ def test_a_legal_representative_is_named_the_same_way_on_every_part_of_the_360(b
     # Head office sees both customers: the name in clear, in both places.
     page = _client(bank.staff["head_office"], "en").get(f"/customers/{bank.z.customer_no}/")
     assert page.content.decode().count(bank.y.name) >= 2
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans", "zh-hant"])
+def test_thousands_separators_in_every_language(language):
+    from decimal import Decimal
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    template = Template("{% load humanize %}¥{{ v|floatformat:0|intcomma }}")
+    with translation.override(language):
+        assert template.render(Context({"v": Decimal("1307985.40")})) == "¥1,307,985"
+
+
+def test_the_audit_count_has_thousands_separators(bank):
+    from qiao.audit.models import AuditEvent
+
+    AuditEvent.objects.bulk_create([AuditEvent(username="cm_owner", action="VIEW")] * 1234)
+    for language in ("en", "zh-hans"):
+        page = _client(bank.staff["auditor"], language).get("/audit/").content.decode()
+        assert "1,23" in page and "1234" not in page
