@@ -253,9 +253,7 @@ STORAGES = {
 if PRODUCTION:
     # `qiao serve` collects the assets first: names with a content hash, cached by browsers for a
     # year, and gzip / brotli copies made once (docs/operations.md, decision 0008).
-    STORAGES["staticfiles"] = {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    }
+    STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "qiao.web.staticfinders.PackagedAssetsFinder",
