@@ -6,12 +6,19 @@ Usage::
     python bench/bench_score.py --quick              # 50,000 customers, 1,000,000 transactions
     python bench/bench_score.py --lake /path/lake    # reuse (or first create) a lake there
     python bench/bench_score.py --customers 200000 --transactions 4000000 --engine duckdb
+    python bench/bench_score.py --suggest --lake /tmp/lake1m   # with and without suggestions
 
 The lake is generated directly with numpy/pyarrow (no Python loops over rows) and laid out as in
 ``docs/data-interface.md``: 24 months of transactions and balances partitioned by month, a few
 duplicated rows under a later ``load_id`` (so the latest-load rule is exercised), and the reference
 snapshots. The result is printed as JSON: sizes, generation time, total and per-step seconds, and the
 diagnostics summary. Target: ≤ 5 minutes for 1 M customers / 20 M transactions on two cores.
+
+``--suggest`` runs ``run_scoring`` on the same lake twice in one process: without the product
+shelf (as above), then with a synthetic shelf of 40 products (every category and level, some
+private, some closed) and synthetic assessments (C1-C5, some expired, 15 % missing), passed as
+``qiao.scoring.services.score_run`` passes them; it prints both totals, the ``suggest`` step's
+own seconds and the difference. Target (issue 14): suggestions add ≤ 30 s at 1 M customers.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -204,6 +212,11 @@ def generate_lake(lake: Path, n_customers: int, n_txns: int, *, seed: int = 7) -
     dormant = (rng.random(n_acc) < 0.03) & ~closed
     status = np.where(closed, "CLOSED", np.where(dormant, "DORMANT", "ACTIVE"))
     acc_no = _codes("A", np.arange(n_acc), 9)
+    # Time deposits, wealth products and bonds mature within 0-400 days (about 7 % of them within
+    # the next 30 days: money coming free for the next-best products).
+    term_cats = np.array([p[1] in ("TIME", "WEALTH", "BOND") for p in PRODUCTS])
+    matures = term_cats[prod_idx] & ~closed
+    maturity = as_of + rng.integers(0, 400, n_acc)
     share = rng.dirichlet(np.ones(3), n_acc)[:, 0] + 0.05
     level = wealth[owner] * share
     accounts = pa.table(
@@ -212,9 +225,7 @@ def generate_lake(lake: Path, n_customers: int, n_txns: int, *, seed: int = 7) -
             "customer_no": pc.take(cust_no, pa.array(owner)),
             "product_code": pc.take(pa.array(codes), pa.array(prod_idx)),
             "open_date": _dates(acc_open),
-            "maturity_date": pa.array(
-                np.zeros(n_acc, dtype=np.int32), mask=np.ones(n_acc, bool)
-            ).cast(pa.date32()),
+            "maturity_date": pa.array(maturity.astype(np.int32), mask=~matures).cast(pa.date32()),
             "close_date": pa.array(acc_close.astype(np.int32), mask=~closed).cast(pa.date32()),
             "status": pa.array(status),
             "balance": _money_cents(np.round(level * 100).astype(np.int64)),
@@ -407,6 +418,122 @@ def _write_months(
     return total
 
 
+def synthetic_shelf(seed: int = 11) -> pd.DataFrame:
+    """The product shelf as ``qiao.suitability.suggestions.shelf_frame`` gives it: the lake's
+    products (rated as in the lake) and 23 more, 40 in all, over every category and level R1-R5,
+    some private, some not selling (closed), with motives and minimum amounts."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        {
+            "product_code": code,
+            "category": cat,
+            "risk_level": risk or "",
+            "private": False,
+            "sale_status": "ON_SALE",
+            "motives": motives or "",
+            "min_amount": float(rng.choice([0, 1000, 10000, 50000])),
+        }
+        for code, cat, risk, motives, _ in PRODUCTS
+    ]
+    rated = ("WEALTH", "FUND", "BOND", "INSURANCE", "PRECIOUS_METAL")
+    extra = [*rated, *rated, *rated, "TIME", "TIME", "DEMAND", "LOAN", "LOAN", "CARD", "SETTLEMENT"]
+    for i, cat in enumerate(extra[:23]):
+        is_rated = cat in rated
+        rows.append(
+            {
+                "product_code": f"NEW{i:02d}",
+                "category": cat,
+                "risk_level": f"R{i % 5 + 1}" if is_rated else "",
+                "private": bool(is_rated and i % 6 == 0),  # 3 private products
+                "sale_status": ["NEW_ISSUE", "ON_SALE", "ON_SALE", "CLOSING", "CLOSED"][i % 5],
+                "motives": ["ACCUMULATE", "APPRECIATE", "ACCUMULATE|APPRECIATE", "LOAN", ""][i % 5],
+                "min_amount": float(
+                    1_000_000 if i % 6 == 0 else rng.choice([0, 1000, 10000, 50000, 100000])
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def synthetic_assessments(lake: Path, seed: int = 12) -> pd.DataFrame:
+    """Each customer's latest assessment as ``assessments_frame`` gives it (``customer_no,
+    tolerance, valid_until, qualified_investor``; ``valid_until`` Python dates, as Django returns
+    them): 15 % of customers have none, C1-C5 for the others, about 12 % of those expired, 2 %
+    qualified investors."""
+    rng = np.random.default_rng(seed)
+    nos = pq.read_table(lake / "ref" / "customers.parquet", columns=["customer_no"])
+    customer_no = nos.column("customer_no").to_numpy(zero_copy_only=False)
+    have = np.flatnonzero(rng.random(len(customer_no)) >= 0.15)
+    k = len(have)
+    until = np.datetime64(AS_OF.isoformat()) + rng.integers(-45, 320, k).astype("timedelta64[D]")
+    return pd.DataFrame(
+        {
+            "customer_no": customer_no[have],
+            "tolerance": np.array(["C1", "C2", "C3", "C4", "C5"], dtype=object)[
+                rng.choice(5, k, p=[0.15, 0.3, 0.3, 0.15, 0.1])
+            ],
+            "valid_until": pd.Series(until).dt.date.to_numpy(dtype=object),
+            "qualified_investor": rng.random(k) < 0.02,
+        }
+    )
+
+
+def _score_once(
+    engine: str,
+    threads: int | None,
+    lake: Path,
+    shelf: pd.DataFrame | None,
+    assessments: pd.DataFrame | None,
+) -> tuple[dict[str, Any], Any]:
+    """One ``run_scoring`` on a fresh connection; the seconds and the result."""
+    from qiao.analytics.scoring import run_scoring
+
+    con = connect(engine, threads=threads)
+    out: dict[str, Any] = {"load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    result = run_scoring(
+        con=con, lake=lake, as_of=AS_OF, shelf=shelf, assessments=assessments, progress=None
+    )
+    out["total_seconds"] = round(time.perf_counter() - t0, 1)
+    out["cpu_seconds_total"] = round(time.process_time() - c0, 1)
+    out["step_seconds"] = result.diagnostics.get("seconds", {})
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    con.disconnect()
+    return out, result
+
+
+def bench_suggest(args: argparse.Namespace, lake: Path, report: dict[str, Any]) -> None:
+    """``run_scoring`` twice on the same lake: without the shelf, then with the synthetic shelf
+    and assessments (as ``qiao.scoring.services.score_run`` passes them)."""
+    shelf = synthetic_shelf()
+    assessments = synthetic_assessments(lake)
+    without, _ = _score_once(args.engine, args.threads, lake, None, None)
+    with_shelf, result = _score_once(args.engine, args.threads, lake, shelf, assessments)
+    suggest_s = float(with_shelf["step_seconds"].get("suggest", float("nan")))
+    diag = result.diagnostics.get("suggest", {})
+    report["shelf"] = {
+        "products": len(shelf),
+        "selling": int(shelf["sale_status"].ne("CLOSED").sum()),
+        "private": int(shelf["private"].sum()),
+    }
+    report["assessments"] = {
+        "rows": len(assessments),
+        "expired": int((pd.to_datetime(assessments["valid_until"]) < pd.Timestamp(AS_OF)).sum()),
+    }
+    report["without_shelf"] = without
+    report["with_shelf"] = with_shelf
+    report["suggest_seconds"] = suggest_s
+    report["difference_seconds"] = round(with_shelf["total_seconds"] - without["total_seconds"], 1)
+    report["suggest_diagnostics"] = {
+        k: diag[k]
+        for k in ("customers", "products", "suggestions", "suggested_customers", "held_back")
+        if k in diag
+    }
+    report["suggest_diagnostics"]["reasons"] = diag.get("reasons", {})
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -418,6 +545,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument(
+        "--suggest",
+        action="store_true",
+        help="run_scoring twice on the lake: without the shelf, then with a synthetic shelf "
+        "(40 products) and assessments; print both totals, the suggest step and the difference",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.transactions = 50_000, 1_000_000
@@ -435,6 +568,12 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         report["rows"] = generate_lake(lake, args.customers, args.transactions)
         report["generate_seconds"] = round(time.perf_counter() - t0, 1)
+
+    if args.suggest:
+        bench_suggest(args, lake, report)
+        report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        return 0
 
     from qiao.analytics.scoring import run_scoring
 
