@@ -8,6 +8,7 @@ search → list → 360 for ``--seconds``. Prints JSON: p50/p95 latency (ms) and
 operation and overall. Targets (issue 3): search p95 ≤ 100 ms, 360 p95 ≤ 150 ms, list p95 ≤ 200 ms.
 
     python bench/bench_workbench.py [--customers 1000000] [--users 20] [--seconds 60] [--fresh]
+        [--db qiao_bench_workbench] [--home /tmp/qiao_bench_workbench] [--build-only]
 
 The lake is full, as at a bank after two years: ``--txn-per-customer`` transactions per customer
 (default 20, 20 M at a million customers) spread over 24 months, and a month-end balance for
@@ -50,6 +51,25 @@ SURNAMES = list(
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国志红玉文斌宇浩然欣怡子涵梓轩")
 OUTLETS = [f"O{b:02d}{s}{o}" for b in range(1, 5) for s in range(1, 6) for o in range(1, 6)]
 CMS_PER_OUTLET = 8
+
+
+def use_bank(db: str, home: Path) -> None:
+    """Point the bench at database ``db`` and QIAO_HOME ``home`` (``--db``, ``--home``)."""
+    global DB, PG_URL, HOME
+    DB, HOME = db, Path(home)
+    PG_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
+
+
+def db_exists() -> bool:
+    """Whether the bench database exists."""
+    return bool(
+        subprocess.run(
+            ["psql", PG_ADMIN, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
 
 
 def _psql(sql: str) -> None:
@@ -378,9 +398,15 @@ def main() -> None:
         "--txn-per-customer", type=int, default=20, help="lake transactions per customer (0: none)"
     )
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the bench database")
+    parser.add_argument("--db", default=DB, help=f"PostgreSQL database name (default {DB})")
+    parser.add_argument("--home", type=Path, default=HOME, help=f"QIAO_HOME (default {HOME})")
+    parser.add_argument(
+        "--build-only", action="store_true", help="build (or reuse) the bank, measure nothing"
+    )
     parser.add_argument("--_build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--_plan", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    use_bank(args.db, args.home)
     if args._build:
         build(args.customers, args.fresh, args.txn_per_customer)
         return
@@ -397,13 +423,7 @@ def main() -> None:
     if args.fresh:
         _psql(f"DROP DATABASE IF EXISTS {DB}")
         shutil.rmtree(HOME / "lake", ignore_errors=True)
-    exists = subprocess.run(
-        ["psql", PG_ADMIN, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not exists:
+    if not db_exists():
         _psql(f"CREATE DATABASE {DB}")
     t0 = time.perf_counter()
     me = [
@@ -415,9 +435,16 @@ def main() -> None:
         str(args.users),
         "--txn-per-customer",
         str(args.txn_per_customer),
+        "--db",
+        DB,
+        "--home",
+        str(HOME),
     ]
     subprocess.run([*me, "--_build", *(["--fresh"] if args.fresh else [])], env=env, check=True)
     build_s = time.perf_counter() - t0
+    if args.build_only:
+        print(json.dumps({"customers": args.customers, "db": DB, "build_seconds": round(build_s)}))
+        return
     plans = json.loads(
         subprocess.run([*me, "--_plan"], env=env, check=True, capture_output=True, text=True).stdout
     )

@@ -177,7 +177,10 @@ def _largest_first(staff: Staff, qs: QuerySet[Customer]) -> QuerySet[Customer]:
 
 
 def _open_accounts(product: Product) -> QuerySet[Account]:
-    return Account.objects.filter(product=product).exclude(status=AccountStatus.CLOSED)
+    # Unordered: every use is a set, a sum or a probe of at most FEW_HOLDERS + 1 rows, and the
+    # model's default order (open date, number) made PostgreSQL sort all of a common product's
+    # accounts for the probe (~80 ms for 250,000 demand accounts, a third of the page).
+    return Account.objects.filter(product=product).exclude(status=AccountStatus.CLOSED).order_by()
 
 
 @dataclass(frozen=True)
@@ -349,4 +352,8 @@ def suited_top_customers(
 
 
 def _open_accounts_of(products: Sequence[Product]) -> QuerySet[Account]:
-    return Account.objects.filter(product__in=list(products)).exclude(status=AccountStatus.CLOSED)
+    return (
+        Account.objects.filter(product__in=list(products))
+        .exclude(status=AccountStatus.CLOSED)
+        .order_by()
+    )
