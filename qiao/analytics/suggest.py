@@ -32,7 +32,9 @@ the customer and the product) and returned with rank 0 and the code ``HOLDBACK``
 it is what "a random suitable product" is measured against.
 
 Everything is vectorised over a customers × products matrix (numpy, float32); the only loops are
-over the association rules and the few products.
+over the association rules and the few products. Text stays in Arrow (pandas' ``str`` columns are
+Arrow strings): customer numbers are matched and taken, and the reasons' JSON put together, by
+``pyarrow.compute``, never as millions of Python strings.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from qiao.core.suitability import RATED_CATEGORIES, RULE_CODES, level_rank, suitable_mask
 from qiao.core.vocab import CATEGORIES, MOTIVES, RISK_TOLERANCES, SALE_STATUSES
@@ -137,7 +141,12 @@ class SuggestParams:
 def holdback_mask(customer_nos: Any, *, share: float, key: str) -> npt.NDArray[np.bool_]:
     """Which customers are held back: SipHash-2-4 of the customer number with ``key`` (16 bytes),
     modulo 10,000, below ``share`` × 10,000. The same customers every night, on every machine."""
-    nos = pd.Series(np.asarray(customer_nos, dtype=object)).astype(str)
+    values = (
+        customer_nos
+        if isinstance(customer_nos, pd.Index)
+        else np.asarray(customer_nos, dtype=object)
+    )
+    nos = pd.Series(values).astype(str)  # str already: no copy, no Python strings
     if not len(nos):
         return np.zeros(0, dtype=bool)
     hashed = pd.util.hash_pandas_object(nos, index=False, hash_key=key).to_numpy()
@@ -164,8 +173,39 @@ def _codes(frame: pd.DataFrame, name: str, values: tuple[str, ...]) -> npt.NDArr
     """Position of each row's code in ``values`` (−1 for none or unknown)."""
     if name not in frame:
         return np.full(len(frame), -1, dtype=np.int64)
-    cat = pd.Categorical(frame[name].astype(object), categories=list(values))
+    column = frame[name]
+    if isinstance(column.dtype, pd.StringDtype):
+        return _positions(column, list(values))
+    cat = pd.Categorical(column.astype(object), categories=list(values))
     return np.asarray(cat.codes, dtype=np.int64)
+
+
+def _arrow_text(values: Any) -> pa.Array:
+    """``values`` (an Index, a Series, a sequence) as one Arrow ``large_string`` array; pandas'
+    ``str`` columns are Arrow already (no copy of the text)."""
+    if isinstance(values, pd.Index | pd.Series):
+        if not isinstance(values.dtype, pd.StringDtype):
+            values = values.astype(str)
+        values = values.array
+    out = pa.array(values, from_pandas=True)
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    return out if out.type == pa.large_string() else out.cast(pa.large_string())
+
+
+def _positions(values: Any, index: Any) -> npt.NDArray[np.int64]:
+    """Position of each of ``values`` in ``index`` (unique), −1 where absent: ``get_indexer``,
+    hashed by Arrow."""
+    found = pc.index_in(_arrow_text(values), value_set=_arrow_text(index))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _text_column(values: pa.Array) -> Any:
+    """An Arrow string array as a pandas ``str`` column (an empty one stays ``object``, as an
+    empty array of Python strings would)."""
+    if len(values) == 0:
+        return np.empty(0, dtype=object)
+    return pd.array(values.cast(pa.large_string()), dtype="str")
 
 
 def _shelf_arrays(shelf: pd.DataFrame) -> pd.DataFrame:
@@ -265,12 +305,13 @@ def next_best_products(
         on=as_of,
     )
     ok = blocked < 0
-    diag["blocked_pairs"] = {code: int((blocked == i).sum()) for i, code in enumerate(RULE_CODES)}
+    blocked_count = np.bincount(blocked.ravel() + 1, minlength=len(RULE_CODES) + 1)
+    diag["blocked_pairs"] = {code: int(blocked_count[i + 1]) for i, code in enumerate(RULE_CODES)}
 
     # ---- not held
     if len(holdings):
-        rows = idx.get_indexer(holdings["customer_no"].astype(str))
-        cols = pd.Index(codes).get_indexer(holdings["product_code"].astype(str))
+        rows = _positions(holdings["customer_no"], idx)
+        cols = _positions(holdings["product_code"], codes)
         keep = (rows >= 0) & (cols >= 0)
         ok[rows[keep], cols[keep]] = False
     restricted = _col(customers, "restricted_flag") > 0
@@ -313,8 +354,11 @@ def next_best_products(
     prop[np.ix_(has_free, asset)] *= np.float32(p.money_free_factor)
     np.minimum(prop, 1.0, out=prop)
 
-    gain = amount * margin[None, :] * prop
-    gain = np.where(ok, gain, -np.inf).astype(np.float32)
+    gain = amount  # a fresh array: computed in place, in the same order as amount × margin × prop
+    gain *= margin[None, :]
+    gain *= prop
+    del prop
+    gain[~ok] = -np.inf
     ok &= gain > 0
 
     # ---- hold-back
@@ -323,12 +367,15 @@ def next_best_products(
 
     # ---- top n per customer (not held back)
     k = min(p.top_n, m)
-    score = np.where(ok & ~held_back[:, None], gain, -np.inf)
+    # −gain where it may be suggested, +∞ elsewhere: the smallest k are the largest gains.
+    neg = np.where(ok & ~held_back[:, None], gain, -np.inf)
+    np.negative(neg, out=neg)
     if m > k:
-        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        top = np.argpartition(neg, k - 1, axis=1)[:, :k]
     else:
         top = np.tile(np.arange(m), (n, 1))
-    top_gain = np.take_along_axis(score, top, axis=1)
+    top_gain = -np.take_along_axis(neg, top, axis=1)
+    del neg
     order = np.argsort(-top_gain, axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
     top_gain = np.take_along_axis(top_gain, order, axis=1)
@@ -340,7 +387,7 @@ def next_best_products(
     hb_rows = np.flatnonzero(held_back & ok.any(axis=1))
     if len(hb_rows):
         seeds = pd.util.hash_pandas_object(
-            pd.Series(np.asarray(idx[hb_rows], dtype=object)).astype(str),
+            pd.Series(idx[hb_rows]).astype(str),
             index=False,
             hash_key=p.holdback_key,
         ).to_numpy()
@@ -400,8 +447,8 @@ def _rule_confidence(
         items = list(codes)
         held = np.zeros((m, n), dtype=bool)
         if len(holdings):
-            rows = customers.index.get_indexer(holdings["customer_no"].astype(str))
-            cols = pd.Index(codes).get_indexer(holdings["product_code"].astype(str))
+            rows = _positions(holdings["customer_no"], customers.index)
+            cols = _positions(holdings["product_code"], codes)
             keep = (rows >= 0) & (cols >= 0)
             held[cols[keep], rows[keep]] = True
         item_of_product = np.arange(m)
@@ -427,10 +474,6 @@ def _rule_confidence(
     out_conf[:, valid] = conf[item_of_product[valid]].T
     out_which[:, valid] = which[item_of_product[valid]].T
     return out_conf, out_which
-
-
-def _num_text(values: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
-    return np.asarray(values.astype(str), dtype=object)
 
 
 def _reasons(
@@ -479,55 +522,75 @@ def _reasons(
     code_i[rank == 0] = num[HOLDBACK]
     code = {name: code_i == num[name] for name in names}
 
-    params = np.full(n_pairs, "{}", dtype=object)
+    # The parameters, group by group as Arrow text (numbers formatted by Arrow, the few distinct
+    # rules, motives and categories serialised once and taken by index), then put in order.
+    pieces: list[pa.Array] = []
+    rows_of: list[npt.NDArray[np.int64]] = []
+
+    def put(w: npt.NDArray[np.bool_], text: Any) -> None:
+        pieces.append(text.cast(pa.large_string()))
+        rows_of.append(np.flatnonzero(w))
+
+    def taken(texts: list[str], positions: npt.NDArray[np.int64]) -> pa.Array:
+        return pa.array(texts, pa.large_string()).take(pa.array(positions, pa.int64()))
+
+    def number(values: npt.NDArray[np.int64]) -> pa.Array:
+        return pc.cast(pa.array(values, pa.int64()), pa.string())
+
     w = code["MATURITY"]
-    params[w] = '{"amount":' + _num_text(mat[w]) + f',"days":{int(p.maturity_days)}}}'
+    days = f',"days":{int(p.maturity_days)}}}'
+    put(w, pc.binary_join_element_wise('{"amount":', number(mat[w]), days, ""))
     w = code["INFLOW"]
-    params[w] = '{"amount":' + _num_text(inf[w]) + "}"
+    put(w, pc.binary_join_element_wise('{"amount":', number(inf[w]), "}", ""))
     w = code["ASSOCIATION"]
     if w.any() and rules is not None and not rules.empty:
         order = rules.sort_values(["confidence", "lift"], ascending=False, kind="stable")
-        texts = np.array(
-            [
-                json.dumps(
-                    {
-                        "antecedent": [str(a) for a in ante],
-                        "pct": round(float(conf) * 100),
-                        "item": str(cons),
-                    },
-                    ensure_ascii=False,
-                )
-                for ante, cons, conf in zip(
-                    order["antecedent"], order["consequent"], order["confidence"], strict=True
-                )
-            ],
-            dtype=object,
-        )
-        params[w] = texts[rule_row[w]]
+        texts = [
+            json.dumps(
+                {
+                    "antecedent": [str(a) for a in ante],
+                    "pct": round(float(conf) * 100),
+                    "item": str(cons),
+                },
+                ensure_ascii=False,
+            )
+            for ante, cons, conf in zip(
+                order["antecedent"], order["consequent"], order["confidence"], strict=True
+            )
+        ]
+        put(w, taken(texts, rule_row[w].astype(np.int64)))
     w = code["MOTIVE"]
-    motive_json = np.array([json.dumps({"motive": v}) for v in motive_values], dtype=object)
-    params[w] = motive_json[motive_pos[w]]
+    put(w, taken([json.dumps({"motive": v}) for v in motive_values], motive_pos[w]))
     w = code["IDLE"]
     pct = np.round(np.nan_to_num(liquidity[ci][w]) * 100).astype(np.int64)
     dem = np.round(demand[ci][w]).astype(np.int64)
-    params[w] = '{"pct":' + _num_text(pct) + ',"amount":' + _num_text(dem) + "}"
+    put(w, pc.binary_join_element_wise('{"pct":', number(pct), ',"amount":', number(dem), "}", ""))
     w = code["NOT_HELD"]
-    cat_json = np.array([json.dumps({"category": str(c)}) for c in cats], dtype=object)
-    params[w] = cat_json[pj[w]]
+    put(w, taken([json.dumps({"category": str(c)}) for c in cats], pj[w]))
+    rest = np.ones(n_pairs, dtype=bool)
+    for rows in rows_of:
+        rest[rows] = False
+    put(rest, taken(["{}"], np.zeros(int(rest.sum()), dtype=np.int64)))  # HOLDBACK
+    # where each pair's text is in the concatenated pieces
+    at = np.empty(n_pairs, dtype=np.int64)
+    at[np.concatenate(rows_of)] = np.arange(n_pairs, dtype=np.int64)
+    params = pa.concat_arrays(pieces)
 
     money_free = np.where(free[ci] > 0, np.round(free[ci], 2), np.nan)
     # By customer (their order in ``customers``), then rank: integer keys, no string sort.
     order = np.lexsort((rank, ci))
-    product_codes = pd.Series(codes)
-    reason_codes = pd.Series(names)
+    if isinstance(customers.index.dtype, pd.StringDtype):
+        customer_no = _text_column(_arrow_text(customers.index).take(pa.array(ci[order])))
+    else:
+        customer_no = customers.index.take(ci[order]).to_numpy()
     code_pos = code_i.astype(np.int64)
     out = pd.DataFrame(
         {
-            "customer_no": customers.index.take(ci[order]).to_numpy(),
-            "product_code": product_codes.take(pj[order]).to_numpy(),
+            "customer_no": customer_no,
+            "product_code": _text_column(taken([str(c) for c in codes], pj[order])),
             "rank": rank[order],
-            "reason_code": reason_codes.take(code_pos[order]).to_numpy(),
-            "reason_params": params[order],
+            "reason_code": _text_column(taken(names, code_pos[order])),
+            "reason_params": _text_column(params.take(pa.array(at[order]))),
             "expected_gain": np.round(gain[ci, pj].astype(np.float64), 2)[order],
             "money_free": money_free[order],
         }
