@@ -38,7 +38,7 @@ from qiao.api.services import (
     api_tokens_for_staff,
 )
 from qiao.audit.models import Action
-from qiao.audit.services import audit_record, audit_record_batch
+from qiao.audit.services import audit_list_shown, audit_record
 from qiao.core.errors import ApplicationError
 from qiao.customers.forms import CustomerFilterForm
 from qiao.customers.models import ChangeSource, Customer
@@ -435,9 +435,10 @@ def customers(
     start = (page - 1) * page_size
     shown = list(qs[start : start + page_size])
     # One VIEW_LIST row per customer shown, in one insert, as the list pages do.
-    audit_record_batch(
+    audit_list_shown(
         request_or_staff=request,
-        events=[(Action.VIEW_LIST, c.customer_no, {"page": "api list"}) for c in shown],
+        customer_nos=(c.customer_no for c in shown),
+        detail={"page": "api list"},
     )
     balances = staff_has_perm(staff, VIEW_BALANCES)
     items = [_item(c, balances=balances) for c in shown]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import HttpRequest
 
-from qiao.audit.models import AuditEvent
+from qiao.audit.models import Action, AuditEvent
 
 # Keys whose values never enter the trail (passwords, tokens, session and CSRF cookies …).
 _SECRET_KEY = re.compile(r"(?i)pass|secret|token|authori[sz]ation|cookie|session|csrf|api[_-]?key")
@@ -104,6 +104,23 @@ def audit_record_batch(
     # bulk_create inserts only: the table stays append-only.
     AuditEvent.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
+
+
+def audit_list_shown(
+    *,
+    request_or_staff: Any,
+    customer_nos: Iterable[str],
+    detail: dict[str, Any],
+    lead: Sequence[tuple[str, str, dict[str, Any]]] = (),
+) -> int:
+    """A page or answer that lists customers: one ``VIEW_LIST`` row per customer shown (each once,
+    in the order shown), after ``lead`` events (a search), in one insert; nobody shown, nothing
+    but ``lead`` written (docs/privacy.md, "What is audited")."""
+    shown = dict.fromkeys(no for no in customer_nos if no)
+    return audit_record_batch(
+        request_or_staff=request_or_staff,
+        events=[*lead, *((Action.VIEW_LIST, no, detail) for no in shown)],
+    )
 
 
 def _actor(

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qiao.audit.models import Action
-from qiao.audit.services import audit_record, audit_record_batch
+from qiao.audit.services import audit_list_shown, audit_record
 from qiao.core.csvsafe import csv_safe_row
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
@@ -140,12 +140,11 @@ def _audit_shown(
         shown = page.object_list
     else:
         shown = list(page)
-    audit_record_batch(
+    audit_list_shown(
         request_or_staff=request,
-        events=[
-            *(lead or []),
-            *((Action.VIEW_LIST, c.customer_no, detail) for c in shown),
-        ],
+        customer_nos=(c.customer_no for c in shown),
+        detail=detail,
+        lead=lead or (),
     )
 
 

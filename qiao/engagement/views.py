@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qiao.audit.models import Action
-from qiao.audit.services import audit_record, audit_record_batch
+from qiao.audit.services import audit_list_shown, audit_record
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
 from qiao.core.tiers import tier_label
@@ -77,13 +77,7 @@ def _audit_view(request: HttpRequest, customer_no: str, page: str) -> None:
 
 
 def _audit_list(request: HttpRequest, page: str, customer_nos: list[str]) -> None:
-    """A page that lists customers: one VIEW_LIST row per customer shown, in one insert (the
-    customers app's rule, docs/privacy.md "What is audited"); nobody shown, nothing written."""
-    shown = sorted({no for no in customer_nos if no})
-    audit_record_batch(
-        request_or_staff=request,
-        events=[(Action.VIEW_LIST, no, {"page": page}) for no in shown],
-    )
+    audit_list_shown(request_or_staff=request, customer_nos=customer_nos, detail={"page": page})
 
 
 def _day(request: HttpRequest) -> dt.date:

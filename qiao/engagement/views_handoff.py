@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from qiao.audit.models import Action
-from qiao.audit.services import audit_record_batch
+from qiao.audit.services import audit_list_shown
 from qiao.customers.selectors import customers_for_walk_in, search_query_for_audit
 from qiao.engagement.notifications import notifications_for_staff, notifications_mark_seen
 from qiao.engagement.views import _audit_list
@@ -42,9 +42,11 @@ def walk_in(request: StaffRequest) -> HttpResponse:
     results = customers_for_walk_in(staff=request.user, query=query)
     audited = search_query_for_audit(query)
     if audited is not None:
-        audit_record_batch(
+        audit_list_shown(
             request_or_staff=request,
-            events=[
+            customer_nos=(r.customer_no for r in results),
+            detail={"page": "walk-in"},
+            lead=[
                 (
                     Action.SEARCH,
                     audited.customer_no,
@@ -54,8 +56,7 @@ def walk_in(request: StaffRequest) -> HttpResponse:
                         "results": len(results),
                         "page": "walk-in",
                     },
-                ),
-                *((Action.VIEW_LIST, r.customer_no, {"page": "walk-in"}) for r in results),
+                )
             ],
         )
     # A name is echoed back into the box, never a mobile or an ID number.

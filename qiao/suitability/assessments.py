@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ from qiao.suitability.questionnaire import (
 ELDERLY_AGE = 65  # 2011 Measures Art. 28: take age and experience fully into account at 65+
 
 
+logger = logging.getLogger(__name__)
+
+
 def active_questionnaire() -> Questionnaire:
     """The active questionnaire of the admin (the latest changed), else the file in the repo.
 
@@ -43,8 +47,10 @@ def active_questionnaire() -> Questionnaire:
     if stored is not None:
         try:
             return parse_questionnaire(stored.definition)
-        except QuestionnaireError:
-            pass
+        except QuestionnaireError as exc:
+            logger.error(
+                "stored risk questionnaire %s is not valid (%s): using the file", stored.pk, exc
+            )
     return parse_questionnaire(None)
 
 

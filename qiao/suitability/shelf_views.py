@@ -13,8 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from qiao.audit.models import Action
-from qiao.audit.services import audit_record_batch
+from qiao.audit.services import audit_list_shown
 from qiao.org.models import Staff
 from qiao.org.permissions import EDIT_PRODUCTS, VIEW_BALANCES, require_perm, staff_has_perm
 from qiao.suitability.shelf import (
@@ -64,12 +63,10 @@ def product_detail(request: HttpRequest, code: str) -> HttpResponse:
     suited = product_suited(staff=staff, product=product, on=today)
     # Every customer shown is audited, as on the list pages (docs/privacy.md).
     detail = {"page": "product", "product": product.code}
-    audit_record_batch(
+    audit_list_shown(
         request_or_staff=request,
-        events=[
-            (Action.VIEW_LIST, c.customer_no, detail)
-            for c in [h.customer for h in holders] + suited
-        ],
+        customer_nos=(c.customer_no for c in [h.customer for h in holders] + suited),
+        detail=detail,
     )
     context = {
         "product": product,
