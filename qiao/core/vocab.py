@@ -314,6 +314,7 @@ ROLES = Vocabulary(
         _t("PRODUCT_MANAGER", _("Product manager"), "产品经理", "bankwide"),
         _t("RISK_MANAGER", _("Risk manager"), "风险经理", "bankwide"),
         _t("ANALYST", _("Analyst"), "分析员", "bankwide"),
+        _t("MARKETING", _("Marketing manager"), "营销经理", "bankwide"),
         _t("ADMIN", _("Administrator"), "管理员", "bankwide"),
         _t("AUDITOR", _("Auditor"), "审计", "bankwide"),
     ],

@@ -184,6 +184,9 @@ def build_staff(seed: int, span: Span) -> Staff:
         ("admin", "ADMIN"),
         ("prodmgr", "PRODUCT_MANAGER"),
         ("riskmgr", "RISK_MANAGER"),
+        # Two marketing managers: a campaign is approved by someone other than its author.
+        ("marketing", "MARKETING"),
+        ("marketing2", "MARKETING"),
     ):
         rows.append((no, role, "HO", -1, "", hire(2005, 2020)))
 

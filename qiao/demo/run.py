@@ -143,14 +143,13 @@ def run_demo(
 
     _say(_("Demo ready in %(seconds).1f s.") % {"seconds": time.perf_counter() - started})
     _say(_("Logins are in %(file)s; for example:") % {"file": logins_file})
+    from qiao.org.models import Role
+
+    # The first demo login of these roles is printed (the rest are in the logins file).
+    shown_roles = {Role.CM, Role.OUTLET_HEAD, Role.AUDITOR, Role.ANALYST, Role.MARKETING}
     shown = set()
     for login in logins:
-        if login["role"] not in shown and login["role"] in (
-            "CM",
-            "OUTLET_HEAD",
-            "AUDITOR",
-            "ANALYST",
-        ):
+        if login["role"] not in shown and login["role"] in shown_roles:
             shown.add(login["role"])
             _say(f"  {login['role']:<12} {login['username']:<10} {login['password']}")
     if not serve:

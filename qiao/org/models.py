@@ -54,6 +54,7 @@ class Role(models.TextChoices):
     PRODUCT_MANAGER = choice(ROLES, "PRODUCT_MANAGER")
     RISK_MANAGER = choice(ROLES, "RISK_MANAGER")
     ANALYST = choice(ROLES, "ANALYST")
+    MARKETING = choice(ROLES, "MARKETING")
     ADMIN = choice(ROLES, "ADMIN")
     AUDITOR = choice(ROLES, "AUDITOR")
 
@@ -118,6 +119,13 @@ class Staff(AbstractUser):
             ("edit_products", _("Can edit the product shelf")),
             ("assess_risk", _("Can record customers' risk assessments")),
             ("decide_suggestions", _("Can record what became of product suggestions")),
+            ("edit_consent", _("Can record customers' marketing consent and contact preferences")),
+            ("manage_campaigns", _("Can build segments and draft campaigns")),
+            ("approve_campaigns", _("Can approve another's campaign for sending")),
+            ("designate_key_accounts", _("Can propose key accounts and their teams")),
+            ("approve_key_accounts", _("Can approve key-account designations")),
+            ("confirm_warnings", _("Can confirm or reject early-warning changes")),
+            ("manage_blacklist", _("Can add customers to and remove them from the blacklist")),
         ]
 
     def __str__(self) -> str:

@@ -53,6 +53,15 @@ ASSESS_RISK = "org.assess_risk"
 #: Record what became of a product suggestion (taken up, declined, not now).
 DECIDE_SUGGESTIONS = "org.decide_suggestions"
 
+EDIT_CONSENT = "org.edit_consent"
+MANAGE_CAMPAIGNS = "org.manage_campaigns"
+APPROVE_CAMPAIGNS = "org.approve_campaigns"
+
+DESIGNATE_KEY_ACCOUNTS = "org.designate_key_accounts"
+APPROVE_KEY_ACCOUNTS = "org.approve_key_accounts"
+CONFIRM_WARNINGS = "org.confirm_warnings"
+MANAGE_BLACKLIST = "org.manage_blacklist"
+
 _SERVE = frozenset({Role.CM, Role.SENIOR_CM, Role.TEAM_LEAD, Role.OUTLET_HEAD})
 
 #: Role defaults, one row per permission. Head-office analysts, auditors, product and risk
@@ -78,6 +87,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     EDIT_PRODUCTS: frozenset({Role.PRODUCT_MANAGER}),
     ASSESS_RISK: _SERVE,
     DECIDE_SUGGESTIONS: _SERVE,
+    # Campaigns (docs/campaigns.md): the CM records consent on the 360; marketing and outlet
+    # heads build segments and campaigns; a campaign is approved by someone other than its author.
+    EDIT_CONSENT: _SERVE,
+    MANAGE_CAMPAIGNS: frozenset({Role.MARKETING, Role.OUTLET_HEAD}),
+    APPROVE_CAMPAIGNS: frozenset({Role.MARKETING, Role.OUTLET_HEAD}),
+    # Key accounts and credit risk: CMs propose, the outlet head approves, the risk manager
+    # confirms warnings and keeps the blacklist (maker–checker).
+    DESIGNATE_KEY_ACCOUNTS: _SERVE,
+    APPROVE_KEY_ACCOUNTS: frozenset({Role.OUTLET_HEAD}),
+    CONFIRM_WARNINGS: frozenset({Role.RISK_MANAGER}),
+    MANAGE_BLACKLIST: frozenset({Role.RISK_MANAGER}),
 }
 
 #: Permissions over customers and their data: never granted by superuser status alone.
