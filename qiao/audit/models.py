@@ -37,6 +37,22 @@ class Action(models.TextChoices):
     ASSESSMENT = "ASSESSMENT", _("Recorded a risk assessment")
     SUGGESTION = "SUGGESTION", _("Recorded a suggestion's outcome")
     BLOCKED = "BLOCKED", _("Unsuitable product refused")
+    # Campaigns (docs/campaigns.md)
+    CONSENT = "CONSENT", _("Changed marketing consent or contact preferences")
+    SEGMENT_EDIT = "SEGMENT_EDIT", _("Changed a segment")
+    CAMPAIGN_EDIT = "CAMPAIGN_EDIT", _("Changed a campaign")
+    CAMPAIGN_SUBMIT = "CAMPAIGN_SUBMIT", _("Submitted a campaign for approval")
+    CAMPAIGN_OK = "CAMPAIGN_OK", _("Approved a campaign")
+    CAMPAIGN_REFUSE = "CAMPAIGN_REFUSE", _("Refused a campaign")
+    CAMPAIGN_SEND = "CAMPAIGN_SEND", _("Sent a campaign step")
+    CAMPAIGN_STOP = "CAMPAIGN_STOP", _("Stopped a campaign")
+    # Key accounts and credit risk
+    KEY_ACCOUNT = "KEY_ACCOUNT", _("Changed a key-account designation or team")
+    KEY_ACCOUNT_OK = "KEY_ACCOUNT_OK", _("Decided a key-account designation")
+    WARNING_PROPOSE = "WARNING_PROPOSE", _("Proposed an early-warning change")
+    WARNING_DECIDE = "WARNING_DECIDE", _("Decided an early-warning change")
+    EXIT_PLAN = "EXIT_PLAN", _("Changed an exit plan")
+    BLACKLIST = "BLACKLIST", _("Changed the blacklist")
 
 
 class AuditEvent(models.Model):
