@@ -77,15 +77,20 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "qiao.core",
     "qiao.org",
     "qiao.customers",
     "qiao.products",
     "qiao.ingest",
     "qiao.suitability",
+    "qiao.credit",
     "qiao.audit",
     "qiao.scoring",
     "qiao.engagement",
+    "qiao.campaigns",
+    "qiao.risk",
     "qiao.web",
     "qiao.api",
 ]
@@ -289,3 +294,25 @@ QIAO = {
     "LARGE_AMOUNT": env_int("QIAO_LARGE_AMOUNT", _lake.LARGE_AMOUNT),
     "PAGE_SIZE": 25,
 }
+
+# Background work (campaign sends, docs/campaigns.md): Django's Tasks framework through the
+# django-tasks backport, queued in the operational database (django-tasks-db; no broker on SQLite
+# or PostgreSQL) and run by `qiao worker` (which `qiao serve` starts beside the web server).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# E-mail: SMTP when QIAO_EMAIL_HOST is set; otherwise each message is written to a file under
+# QIAO_HOME/outbox/email (the embedded demo has no mail server).
+EMAIL_HOST = env_str("QIAO_EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("QIAO_EMAIL_PORT", 25)
+    EMAIL_HOST_USER = env_str("QIAO_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = env_secret("QIAO_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = env_bool("QIAO_EMAIL_TLS")
+    EMAIL_TIMEOUT = env_int("QIAO_EMAIL_TIMEOUT", 30)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(QIAO_HOME / "outbox" / "email")
+DEFAULT_FROM_EMAIL = env_str("QIAO_EMAIL_FROM", "qiao@localhost")
+#: Where outbound SMS and WeChat batch files are written for the bank's message platform.
+OUTBOX_DIR = Path(env_str("QIAO_OUTBOX_DIR", str(QIAO_HOME / "outbox")))
