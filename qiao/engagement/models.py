@@ -192,6 +192,11 @@ class WorkKind(models.TextChoices):
     ASSESS_EXPIRING = "ASSESS_EXPIRING", _("Risk assessment expiring")
     REASSESS = "REASSESS", _("Re-assess risk tolerance")
     MONEY_FREE = "MONEY_FREE", _("Money coming free: next-best product")
+    CAMPAIGN_CALL = "CAMPAIGN_CALL", _("Campaign call")
+    CAMPAIGN_VISIT = "CAMPAIGN_VISIT", _("Campaign: invite to the outlet")
+    KEY_ACCOUNT_VISIT = "KA_VISIT", _("Key-account visit due")
+    WARNING_REVIEW = "WARNING_REVIEW", _("Early-warning review")
+    EXIT_PLAN = "EXIT_PLAN", _("Exit plan required")
 
 
 class WorkStatus(models.TextChoices):
