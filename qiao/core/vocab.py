@@ -36,13 +36,20 @@ __all__ = [
     "DECLINE_REASONS",
     "DEPOSIT_TIERS",
     "EBANKING_SERVICES",
+    "FACILITY_STATUSES",
+    "FINDING_KINDS",
     "GENDERS",
     "GRADES",
     "GROUP_LINKS",
     "GROUP_ROLES",
+    "GUARANTEE_TYPES",
     "ID_TYPES",
     "LIFECYCLE_STAGES",
+    "LIST_KINDS",
+    "LIST_SOURCES",
+    "LIST_STATUSES",
     "LOAN_CLASSES",
+    "LOAN_TYPES",
     "MARITAL_STATUSES",
     "MOTIVES",
     "NEED_MODES",
@@ -56,6 +63,7 @@ __all__ = [
     "RISK_TOLERANCES",
     "ROLES",
     "SALE_STATUSES",
+    "SIGNAL_KINDS",
     "SIZE_CLASSES",
     "SUGGESTION_STATUSES",
     "TIER_SCHEMES",
@@ -474,19 +482,22 @@ GROUP_LINKS = Vocabulary(
 )
 
 #: How one customer is related to another (read: customer *relation* related customer).
+#: ``family``: kin (a family link connects exposures, docs/keyaccounts.md); ``control``: a person
+#: who controls or owns part of a company (a control link connects them too).
 RELATIONS = Vocabulary(
     "relation",
     [
-        _t("SPOUSE", _("Spouse"), "配偶"),
-        _t("PARENT", _("Parent"), "父母"),
-        _t("CHILD", _("Child"), "子女"),
-        _t("SIBLING", _("Sibling"), "兄弟姐妹"),
-        _t("RELATIVE", _("Relative"), "亲属"),
+        _t("SPOUSE", _("Spouse"), "配偶", "family"),
+        _t("PARENT", _("Parent"), "父母", "family"),
+        _t("CHILD", _("Child"), "子女", "family"),
+        _t("SIBLING", _("Sibling"), "兄弟姐妹", "family"),
+        _t("RELATIVE", _("Relative"), "亲属", "family"),
         _t("REFERRED_BY", _("Referred by"), "推荐人"),
-        _t("KEY_PERSON", _("Key person in the company"), "企业关键人"),
-        _t("LEGAL_REP", _("Legal representative of"), "法定代表人"),
-        _t("SHAREHOLDER", _("Shareholder of"), "股东"),
+        _t("KEY_PERSON", _("Key person in the company"), "企业关键人", "control"),
+        _t("LEGAL_REP", _("Legal representative of"), "法定代表人", "control"),
+        _t("SHAREHOLDER", _("Shareholder of"), "股东", "control"),
     ],
+    flags=("family", "control"),
 )
 
 #: A customer manager's part in a customer (主管户 / 协管户).
@@ -642,15 +653,115 @@ WARNING_STATES = Vocabulary(
     ],
 )
 
-#: The five-category loan classification (贷款五级分类), best first.
+#: The five-category loan classification (贷款五级分类), best first. ``non_performing``: the
+#: last three (不良, compliance.md §10).
 LOAN_CLASSES = Vocabulary(
     "loan class",
     [
         _t("PASS", pgettext_noop("loan class", "Pass"), "正常"),
         _t("SPECIAL_MENTION", pgettext_noop("loan class", "Special mention"), "关注"),
-        _t("SUBSTANDARD", pgettext_noop("loan class", "Substandard"), "次级"),
-        _t("DOUBTFUL", pgettext_noop("loan class", "Doubtful"), "可疑"),
-        _t("LOSS", pgettext_noop("loan class", "Loss"), "损失"),
+        _t("SUBSTANDARD", pgettext_noop("loan class", "Substandard"), "次级", "non_performing"),
+        _t("DOUBTFUL", pgettext_noop("loan class", "Doubtful"), "可疑", "non_performing"),
+        _t("LOSS", pgettext_noop("loan class", "Loss"), "损失", "non_performing"),
+    ],
+    flags=("non_performing",),
+)
+
+#: What a loan is for (贷款品种).
+LOAN_TYPES = Vocabulary(
+    "loan type",
+    [
+        _t("WORKING_CAPITAL", _("Working-capital loan"), "流动资金贷款"),
+        _t("FIXED_ASSET", _("Fixed-asset loan"), "固定资产贷款"),
+        _t("TRADE_FINANCE", _("Trade finance"), "贸易融资"),
+        _t("DISCOUNT", _("Bill discount"), "票据贴现"),
+        _t("MORTGAGE", _("Home mortgage"), "个人住房贷款"),
+        _t("CONSUMER", _("Consumer loan"), "个人消费贷款"),
+        _t("BUSINESS", _("Personal business loan"), "个人经营贷款"),
+        _t("OTHER", pgettext_noop("loan type", "Other"), "其他"),
+    ],
+)
+
+#: How a credit facility or a loan is secured (担保方式). ``secured``: a third party or an asset
+#: stands behind it (a guarantee row may name the guarantor).
+GUARANTEE_TYPES = Vocabulary(
+    "guarantee type",
+    [
+        _t("CREDIT", _("Unsecured (on credit)"), "信用"),
+        _t("GUARANTEE", _("Guaranteed by a third party"), "保证", "secured"),
+        _t("MORTGAGE", pgettext_noop("guarantee type", "Mortgage"), "抵押", "secured"),
+        _t("PLEDGE", _("Pledge"), "质押", "secured"),
+        _t("MIXED", _("Several kinds of security"), "组合担保", "secured"),
+    ],
+    flags=("secured",),
+)
+
+#: A credit facility's status (授信状态). ``live``: it may still be drawn on.
+FACILITY_STATUSES = Vocabulary(
+    "facility status",
+    [
+        _t("ACTIVE", pgettext_noop("facility status", "Active"), "有效", "live"),
+        _t("FROZEN", _("Frozen"), "冻结"),
+        _t("EXPIRED", _("Expired"), "到期"),
+        _t("CLOSED", pgettext_noop("facility status", "Closed"), "终止"),
+    ],
+    flags=("live",),
+)
+
+#: External risk signals about a customer (外部风险信号), loaded with their source and date.
+SIGNAL_KINDS = Vocabulary(
+    "risk signal kind",
+    [
+        _t("COURT_ENFORCEMENT", _("Court enforcement"), "法院强制执行"),
+        _t("LITIGATION", _("Lawsuit"), "涉诉"),
+        _t("TAX", _("Tax irregularity"), "税务异常"),
+        _t("ADMIN_PENALTY", _("Administrative penalty"), "行政处罚"),
+        _t("NEGATIVE_NEWS", _("Negative news"), "负面舆情"),
+        _t("RATING_DOWNGRADE", _("Rating downgrade"), "评级下调"),
+        _t("OTHER", pgettext_noop("risk signal kind", "Other"), "其他"),
+    ],
+)
+
+#: The bank's lists of customers (seed 003 L55, seed 004 L154).
+LIST_KINDS = Vocabulary(
+    "customer list",
+    [
+        _t("BLACK", _("Blacklist"), "黑名单"),
+        _t("RED", _("Red list"), "红名单"),
+    ],
+)
+
+#: Where an entry of a list stands. ``open``: proposed or in force.
+LIST_STATUSES = Vocabulary(
+    "list entry status",
+    [
+        _t("PROPOSED", pgettext_noop("list entry status", "Proposed"), "待审批", "open"),
+        _t("APPROVED", pgettext_noop("list entry status", "In force"), "已生效", "open"),
+        _t("REJECTED", pgettext_noop("list entry status", "Rejected"), "已驳回"),
+        _t("REMOVED", pgettext_noop("list entry status", "Removed"), "已移出"),
+    ],
+    flags=("open",),
+)
+
+#: Where a list entry comes from.
+LIST_SOURCES = Vocabulary(
+    "list entry source",
+    [
+        _t("CORE", _("Loaded from core banking"), "核心系统导入"),
+        _t("MANUAL", _("Proposed in Qiao"), "行内提出"),
+    ],
+)
+
+#: What the classification check found (docs/data-interface.md, loans).
+FINDING_KINDS = Vocabulary(
+    "classification finding",
+    [
+        _t("BELOW_FLOOR", _("Classified better than its days overdue allow"), "分类低于逾期下限"),
+        _t(
+            "MIXED_CLASSES",
+            _("The debtor's loans are classified differently"),
+            "同一债务人分类不一致",
+        ),
     ],
 )
 
@@ -693,6 +804,14 @@ VOCABULARIES: dict[str, Vocabulary] = {
         CAMPAIGN_AIMS,
         WARNING_STATES,
         LOAN_CLASSES,
+        LOAN_TYPES,
+        GUARANTEE_TYPES,
+        FACILITY_STATUSES,
+        SIGNAL_KINDS,
+        LIST_KINDS,
+        LIST_STATUSES,
+        LIST_SOURCES,
+        FINDING_KINDS,
         SALE_STATUSES,
         ASSESSMENT_SOURCES,
         SUGGESTION_STATUSES,
