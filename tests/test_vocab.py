@@ -197,6 +197,10 @@ def _model_choices():
         (customers.LinkType, vocab.GROUP_LINKS),
         (customers.Relation, vocab.RELATIONS),
         (customers.OwnerRole, vocab.OWNERSHIP_ROLES),
+        (customers.ConsentChannel, vocab.CONSENT_CHANNELS),
+        (customers.ConsentState, vocab.CONSENT_STATES),
+        (customers.ConsentSource, vocab.CONSENT_SOURCES),
+        (customers.CustomerLanguage, vocab.CUSTOMER_LANGUAGES),
         (AccountStatus, vocab.ACCOUNT_STATUSES),
         (RelationType, vocab.PAYROLL_TYPES),
         (Category, vocab.CATEGORIES),
@@ -219,7 +223,15 @@ def test_model_choices_are_the_vocabularies():
 
 
 def test_model_fields_use_the_choices():
-    from qiao.customers.models import Customer, GroupMembership, Ownership, Relationship
+    from qiao.customers.models import (
+        Consent,
+        ConsentChange,
+        ContactPreference,
+        Customer,
+        GroupMembership,
+        Ownership,
+        Relationship,
+    )
     from qiao.engagement.models import Contact
     from qiao.org.models import OrgUnit, Staff
     from qiao.products.models import Account, EBankingService, PayrollRelation, Product
@@ -236,6 +248,12 @@ def test_model_fields_use_the_choices():
         (GroupMembership._meta.get_field("link_type"), vocab.GROUP_LINKS),
         (Relationship._meta.get_field("relation"), vocab.RELATIONS),
         (Ownership._meta.get_field("role"), vocab.OWNERSHIP_ROLES),
+        (Consent._meta.get_field("channel"), vocab.CONSENT_CHANNELS),
+        (Consent._meta.get_field("state"), vocab.CONSENT_STATES),
+        (Consent._meta.get_field("source"), vocab.CONSENT_SOURCES),
+        (ConsentChange._meta.get_field("new_state"), vocab.CONSENT_STATES),
+        (ContactPreference._meta.get_field("preferred_channel"), vocab.CONSENT_CHANNELS),
+        (ContactPreference._meta.get_field("language"), vocab.CUSTOMER_LANGUAGES),
         (Account._meta.get_field("status"), vocab.ACCOUNT_STATUSES),
         (PayrollRelation._meta.get_field("relation_type"), vocab.PAYROLL_TYPES),
         (Product._meta.get_field("category"), vocab.CATEGORIES),

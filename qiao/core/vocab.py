@@ -30,8 +30,11 @@ __all__ = [
     "CHANNELS",
     "CLOSE_REASONS",
     "CONSENT_CHANNELS",
+    "CONSENT_SOURCES",
+    "CONSENT_STATES",
     "CONTACT_CHANNELS",
     "CURRENCIES",
+    "CUSTOMER_LANGUAGES",
     "CUSTOMER_TYPES",
     "DECLINE_REASONS",
     "DEPOSIT_TIERS",
@@ -570,6 +573,36 @@ CONSENT_CHANNELS = Vocabulary(
     ],
 )
 
+#: A channel's consent: given, or withdrawn (no row at all is no consent either).
+CONSENT_STATES = Vocabulary(
+    "consent state",
+    [
+        _t("GIVEN", pgettext_noop("consent state", "Given"), "同意"),
+        _t("WITHDRAWN", pgettext_noop("consent state", "Withdrawn"), "撤回"),
+    ],
+)
+
+#: Where a consent (or its withdrawal) was recorded.
+CONSENT_SOURCES = Vocabulary(
+    "consent source",
+    [
+        _t("CORE", _("Core banking"), "核心系统"),
+        _t("BRANCH", _("Recorded by staff at the branch"), "网点/客户经理"),
+        _t("REPLY", _("Opt-out reply to a message"), "回复退订"),
+        _t("ONLINE", _("Online or mobile banking"), "网上/手机银行"),
+    ],
+)
+
+#: The language a customer's messages are written in (Django's language codes).
+CUSTOMER_LANGUAGES = Vocabulary(
+    "customer language",
+    [
+        _t("zh-hans", pgettext_noop("message language", "Simplified Chinese"), "简体中文"),
+        _t("zh-hant", pgettext_noop("message language", "Traditional Chinese"), "繁體中文"),
+        _t("en", pgettext_noop("message language", "English"), "英文"),
+    ],
+)
+
 #: What a campaign is for.
 CAMPAIGN_AIMS = Vocabulary(
     "campaign aim",
@@ -801,6 +834,9 @@ VOCABULARIES: dict[str, Vocabulary] = {
         PAYROLL_TYPES,
         CONTACT_CHANNELS,
         CONSENT_CHANNELS,
+        CONSENT_STATES,
+        CONSENT_SOURCES,
+        CUSTOMER_LANGUAGES,
         CAMPAIGN_AIMS,
         WARNING_STATES,
         LOAN_CLASSES,

@@ -5,11 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core import vocab
 from qiao.core.choices import choice
+from qiao.core.validators import FieldError
+from qiao.customers.consent_rules import DEFAULT_TIME_ZONE, clean_time_zone
 
 
 class CustomerType(models.TextChoices):
@@ -427,3 +431,159 @@ class ExportRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.requested_by_id} {self.status} {self.rows}"
+
+
+# ---------------------------------------------------------------- consent and contact preferences
+
+
+class ConsentChannel(models.TextChoices):
+    SMS = choice(vocab.CONSENT_CHANNELS, "SMS")
+    PHONE = choice(vocab.CONSENT_CHANNELS, "PHONE")
+    EMAIL = choice(vocab.CONSENT_CHANNELS, "EMAIL")
+    WECHAT = choice(vocab.CONSENT_CHANNELS, "WECHAT")
+    POST = choice(vocab.CONSENT_CHANNELS, "POST")
+
+
+class ConsentState(models.TextChoices):
+    GIVEN = choice(vocab.CONSENT_STATES, "GIVEN")
+    WITHDRAWN = choice(vocab.CONSENT_STATES, "WITHDRAWN")
+
+
+class ConsentSource(models.TextChoices):
+    CORE = choice(vocab.CONSENT_SOURCES, "CORE")
+    BRANCH = choice(vocab.CONSENT_SOURCES, "BRANCH")
+    REPLY = choice(vocab.CONSENT_SOURCES, "REPLY")
+    ONLINE = choice(vocab.CONSENT_SOURCES, "ONLINE")
+
+
+class CustomerLanguage(models.TextChoices):
+    ZH_HANS = choice(vocab.CUSTOMER_LANGUAGES, "zh-hans")
+    ZH_HANT = choice(vocab.CUSTOMER_LANGUAGES, "zh-hant")
+    EN = choice(vocab.CUSTOMER_LANGUAGES, "en")
+
+
+def _validate_time_zone(value: str) -> None:
+    try:
+        clean_time_zone(value)
+    except FieldError as exc:
+        raise ValidationError(str(exc.reason)) from None
+
+
+class Consent(models.Model):
+    """A customer's current consent to be marketed through one channel (PIPL Arts. 14–15).
+
+    One row per customer and channel: the state now, since when, from where and on what evidence.
+    No row is no consent: nothing is sent through a channel without a ``GIVEN`` row for it.
+    Every change is kept in :class:`ConsentChange` (qiao.customers.consent writes both).
+    """
+
+    customer = models.ForeignKey(
+        Customer, models.CASCADE, related_name="consents", verbose_name=_("customer")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
+    state = models.CharField(_("consent"), max_length=10, choices=ConsentState.choices)
+    on = models.DateField(_("since"))
+    source = models.CharField(_("source"), max_length=8, choices=ConsentSource.choices)
+    evidence = models.CharField(_("evidence"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("marketing consent")
+        verbose_name_plural = _("marketing consents")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel"], name="uniq_consent_channel")
+        ]
+        # "Who consents to SMS?" at a million customers: one index range, customer ids in order
+        # (an index-only scan on PostgreSQL).
+        indexes = [models.Index(fields=["channel", "state", "customer"], name="consent_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel} {self.state} {self.on}"
+
+
+class ConsentChange(models.Model):
+    """One change of a customer's consent for a channel (append-only history)."""
+
+    customer = models.ForeignKey(
+        Customer, models.CASCADE, related_name="consent_changes", verbose_name=_("customer")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
+    #: blank: there was no consent row before
+    old_state = models.CharField(
+        _("before"), max_length=10, choices=ConsentState.choices, blank=True
+    )
+    new_state = models.CharField(_("after"), max_length=10, choices=ConsentState.choices)
+    on = models.DateField(_("effective"))
+    source = models.CharField(_("source"), max_length=8, choices=ConsentSource.choices)
+    evidence = models.CharField(_("evidence"), max_length=200, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("consent change")
+        verbose_name_plural = _("consent changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["customer", "-at"], name="consent_change_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel} {self.old_state}→{self.new_state} {self.on}"
+
+
+class ContactPreference(models.Model):
+    """How a customer likes to be contacted: a preferred channel, do-not-disturb hours in their
+    own time (the window may wrap midnight), the language messages are written in, their time
+    zone. A customer without a row has the defaults (qiao.customers.consent_rules.Pref)."""
+
+    customer = models.OneToOneField(
+        Customer,
+        models.CASCADE,
+        primary_key=True,
+        related_name="contact_preference",
+        verbose_name=_("customer"),
+    )
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=8, choices=ConsentChannel.choices, blank=True
+    )
+    dnd_start = models.TimeField(_("do not disturb from"), null=True, blank=True)
+    dnd_end = models.TimeField(_("do not disturb until"), null=True, blank=True)
+    language = models.CharField(
+        _("message language"),
+        max_length=7,
+        choices=CustomerLanguage.choices,
+        default=CustomerLanguage.ZH_HANS,
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=DEFAULT_TIME_ZONE, validators=[_validate_time_zone]
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        db_table = "customers_contact_preference"
+        verbose_name = _("contact preference")
+        verbose_name_plural = _("contact preferences")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.preferred_channel} {self.language} {self.time_zone}"
