@@ -72,6 +72,14 @@ __all__ = [
     "TIER_SCHEMES",
     "TXN_TYPES",
     "UNIT_LEVELS",
+    "KEY_ACCOUNT_GRADES",
+    "KEY_ACCOUNT_SOURCES",
+    "KEY_ACCOUNT_STATUSES",
+    "KEY_ACCOUNT_ROLES",
+    "WARNING_DECISIONS",
+    "WARNING_REASONS",
+    "EXIT_STEP_KINDS",
+    "EXIT_PLAN_STATUSES",
     "VOCABULARIES",
     "WARNING_STATES",
     "Term",
@@ -798,6 +806,98 @@ FINDING_KINDS = Vocabulary(
     ],
 )
 
+# ------------------------------------------------------------------ key accounts, early warning
+
+#: A key account's grade (seed 001 L131: each grade has its own visit standard), highest first.
+KEY_ACCOUNT_GRADES = Vocabulary(
+    "key-account grade",
+    [
+        _t("KA1", _("Key account, grade 1"), "一级大客户"),
+        _t("KA2", _("Key account, grade 2"), "二级大客户"),
+        _t("KA3", _("Key account, grade 3"), "三级大客户"),
+    ],
+)
+
+#: How a customer came onto the key-account list.
+KEY_ACCOUNT_SOURCES = Vocabulary(
+    "key-account source",
+    [
+        _t("RULE", _("By the designation rules"), "规则认定"),
+        _t("MANUAL", _("Proposed by a customer manager"), "人工推荐"),
+    ],
+)
+
+#: A key-account designation's status (maker–checker: the outlet head decides).
+KEY_ACCOUNT_STATUSES = Vocabulary(
+    "key-account status",
+    [
+        _t("PROPOSED", pgettext_noop("key-account status", "Proposed"), "待审批"),
+        _t("APPROVED", pgettext_noop("key-account status", "Approved"), "已认定"),
+        _t("REJECTED", pgettext_noop("key-account status", "Rejected"), "未通过"),
+        _t("REMOVED", pgettext_noop("key-account status", "Removed"), "已移出"),
+    ],
+)
+
+#: A member's role in a key-account team (seed 003 L51, 大客户经理团队).
+KEY_ACCOUNT_ROLES = Vocabulary(
+    "key-account role",
+    [
+        _t("LEAD", _("Lead customer manager"), "主办客户经理"),
+        _t("PRODUCT_SPECIALIST", _("Product specialist"), "产品专家"),
+        _t("RISK_MANAGER", pgettext_noop("key-account role", "Risk manager"), "风险经理"),
+        _t("BACKUP_CM", _("Back-up customer manager"), "协办客户经理"),
+    ],
+)
+
+#: An early-warning change's status: proposed by the rules or a CM, decided by a risk manager.
+WARNING_DECISIONS = Vocabulary(
+    "warning decision",
+    [
+        _t("PROPOSED", pgettext_noop("warning decision", "Proposed"), "待确认"),
+        _t("CONFIRMED", pgettext_noop("warning decision", "Confirmed"), "已确认"),
+        _t("REJECTED", pgettext_noop("warning decision", "Rejected"), "已驳回"),
+    ],
+)
+
+#: Why the early-warning rules propose a state (qiao.analytics.warning; docs/keyaccounts.md).
+WARNING_REASONS = Vocabulary(
+    "warning reason",
+    [
+        _t("LOAN_CLASS", _("Loan classification"), "贷款分类"),
+        _t("WRITTEN_OFF", _("Loan written off"), "贷款核销"),
+        _t("OVERDUE", _("Days overdue"), "逾期天数"),
+        _t("DEPOSIT_OUTFLOW", _("Deposit outflow"), "存款流出"),
+        _t("AUM_DECLINE", _("Decline in assets"), "资产下降"),
+        _t("UTILISATION_JUMP", _("Credit line drawn fast"), "授信使用率骤升"),
+        _t("RISK_SIGNAL", _("External risk signal"), "外部风险信号"),
+        _t("LINKED", _("Group member or guarantor in warning"), "关联方预警"),
+        _t("BLACKLISTED", _("On the blacklist"), "黑名单"),
+        _t("NO_IMPROVEMENT", _("No improvement while watched"), "关注期内未改善"),
+        _t("CLEARED", _("No trigger any more"), "预警因素消除"),
+        _t("STAFF", _("Proposed by staff"), "人工提出"),
+    ],
+)
+
+#: An exit plan's step (seed 003 L55, 退出方案).
+EXIT_STEP_KINDS = Vocabulary(
+    "exit step",
+    [
+        _t("REDUCE_LIMIT", _("Reduce the credit limit"), "压降授信额度"),
+        _t("STOP_DRAWDOWN", _("Stop new drawdowns"), "停止新增提款"),
+        _t("CALL_COLLATERAL", _("Call in collateral"), "追加或处置押品"),
+        _t("RECOVER", _("Recover the debt"), "清收"),
+    ],
+)
+
+#: An exit plan's status: open until the exposure reaches zero.
+EXIT_PLAN_STATUSES = Vocabulary(
+    "exit plan status",
+    [
+        _t("OPEN", pgettext_noop("exit plan status", "Open"), "执行中"),
+        _t("CLOSED", pgettext_noop("exit plan status", "Closed"), "已退出"),
+    ],
+)
+
 del _
 
 #: Every vocabulary by name (the drift test walks them).
@@ -853,5 +953,13 @@ VOCABULARIES: dict[str, Vocabulary] = {
         SUGGESTION_STATUSES,
         DECLINE_REASONS,
         CLOSE_REASONS,
+        KEY_ACCOUNT_GRADES,
+        KEY_ACCOUNT_SOURCES,
+        KEY_ACCOUNT_STATUSES,
+        KEY_ACCOUNT_ROLES,
+        WARNING_DECISIONS,
+        WARNING_REASONS,
+        EXIT_STEP_KINDS,
+        EXIT_PLAN_STATUSES,
     )
 }

@@ -74,11 +74,26 @@ def _tolerance_labels() -> dict[str, str]:
     return {k: f"{k} {v}" for k, v in Tolerance.choices}
 
 
+@lru_cache(maxsize=1)
+def app_reasons() -> dict[str, Any]:
+    """Reason code → renderer ``params → text`` of the apps above engagement: an app config's
+    ``worklist_reasons()`` (their items are made by :func:`.worklist.app_generators`)."""
+    from django.apps import apps
+
+    found: dict[str, Any] = {}
+    for config in apps.get_app_configs():
+        hook = getattr(config, "worklist_reasons", None)
+        if hook is not None:
+            found.update(hook())
+    return found
+
+
 def render_reason(code: str, params: dict[str, Any]) -> str:
     labels = _labels(translation.get_language() or "")
     template = labels["templates"].get(code)
     if template is None:
-        return code
+        renderer = app_reasons().get(code)
+        return str(renderer(params or {})) if renderer is not None else code
     p = dict(params or {})
     for key, kind in (
         ("requirement", "requirement"),

@@ -870,6 +870,9 @@ def _gen_money_free(day: dt.date) -> list[_Batch]:
     return [_Batch(WorkKind.MONEY_FREE, out, stale)]
 
 
+#: A generator's batch, for the generators of the apps above this one (see app_generators).
+WorkBatch = _Batch
+
 GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_cadence,
     _gen_large,
@@ -884,6 +887,22 @@ GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
     _gen_shelf,
     _gen_money_free,
 ]
+
+
+
+def app_generators() -> list[Callable[[dt.date], list[_Batch]]]:
+    """The generators of the apps above engagement (key accounts and risk, campaigns): an app
+    config's ``worklist_generators()`` returns callables ``day → [WorkBatch]``; this app names
+    none of them (docs/architecture.md, "Layers")."""
+    from django.apps import apps
+
+    found: list[Callable[[dt.date], list[_Batch]]] = []
+    for config in apps.get_app_configs():
+        hook = getattr(config, "worklist_generators", None)
+        if hook is not None:
+            found.extend(hook())
+    return found
+
 
 #: Kinds whose items belong to the customer's primary manager (follow a reassignment).
 OWNER_KINDS = [
@@ -1058,7 +1077,7 @@ def worklist_generate(*, day: dt.date | None = None) -> dict[str, Any]:
         # Causes done within this window are not raised again (a maturity called about stays done).
         recent = now - dt.timedelta(days=120)
         with translation.override("en"):
-            for generator in GENERATORS:
+            for generator in [*GENERATORS, *app_generators()]:
                 for batch in generator(day):
                     if batch.stale:
                         by_status: dict[str, list[str]] = defaultdict(list)
