@@ -67,6 +67,9 @@ class SegmentMember(models.Model):
             models.UniqueConstraint(fields=["segment", "customer"], name="uniq_segment_member")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.customer_id}"
+
 
 class CampaignStatus(models.TextChoices):
     DRAFT = "DRAFT", _("Draft")
@@ -215,6 +218,9 @@ class Template(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.step_id} {self.variant} {self.language}"
+
 
 class Group(models.TextChoices):
     TREATED = "T", _("Treated")
@@ -235,6 +241,10 @@ class Recipient(models.Model):
     aum_at_start = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     contribution_at_start = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     responded_on = models.DateField(_("responded"), null=True, blank=True)
+    #: The campaign product this recipient's message names: the first one suitable for them.
+    product = models.ForeignKey(
+        "products.Product", models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("recipient")
@@ -243,6 +253,9 @@ class Recipient(models.Model):
             models.UniqueConstraint(fields=["campaign", "customer"], name="uniq_campaign_customer")
         ]
         indexes = [models.Index(fields=["customer", "campaign"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.customer_id} ({self.group})"
 
 
 class Exclusion(models.Model):
@@ -255,6 +268,9 @@ class Exclusion(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["campaign", "reason"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.customer_id} ({self.reason})"
 
 
 class MessageStatus(models.TextChoices):
@@ -297,6 +313,9 @@ class Message(models.Model):
             models.Index(fields=["recipient"]),
         ]
 
+    def __str__(self) -> str:
+        return self.external_id
+
 
 class ResponseKind(models.TextChoices):
     REPLIED = "REPLIED", _("Replied")
@@ -318,3 +337,6 @@ class Response(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["recipient", "kind"], name="uniq_recipient_response")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.kind}"

@@ -1,0 +1,363 @@
+"""Planning a campaign step: who gets it, who is held out, who is left out and why.
+
+Set-based throughout (numpy arrays of customer ids, one query per rule), so that a segment of a
+million customers is planned in seconds (bench/bench_campaign.py):
+
+1. the segment, resolved in the author's data scope;
+2. the exclusions, each customer left out for the first rule that applies, in this order:
+   blacklist, open complaint, in another running campaign, contacted in the last N days,
+   frequency cap (marketing messages *and* customer managers' calls, across all campaigns),
+   no consent for the step's channel, no address for it, no suitable campaign product (the one
+   suitability rule, :func:`qiao.core.suitability.suitable_mask`, per customer × product);
+3. the control group: a random share of the eligible, stratified by tier, from a seed recorded
+   on the campaign (``qiao.analytics.campaign.split_control``) — excluded *before* the split, so
+   treated and control are alike in everything but the message;
+4. the A/B variants among the treated;
+5. recipients, exclusions and one planned message per treated recipient, written in bulk.
+
+A follow-up step plans from the first step's recipients: those who have not responded (and,
+with the step's ``min_aum``, only the high-value ones); the same criteria select the control
+group's counterpart, which again receives nothing, so each step is measured on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from qiao.analytics.campaign import assign_variants, split_control
+from qiao.core.bulk import fast_insert
+from qiao.core.suitability import RATED_CATEGORIES, level_rank, suitable_mask
+from qiao.core.vocab import RISK_TOLERANCES
+from qiao.customers.consent import consented_ids
+from qiao.customers.models import Customer, CustomerStanding
+from qiao.engagement.models import Complaint, ComplaintStatus, Contact
+from qiao.products.models import Product
+from qiao.suitability.models import RiskAssessment
+
+from .models import (
+    LIVE_STATUSES,
+    Campaign,
+    Exclusion,
+    Group,
+    Message,
+    MessageStatus,
+    Recipient,
+    Step,
+)
+from .rules import Rules, campaign_rules
+from .segments import segment_ids
+
+#: Why a customer is left out, in the order the rules are applied (docs/campaigns.md).
+EXCLUSION_ORDER = (
+    "BLACKLIST",
+    "COMPLAINT",
+    "OTHER_CAMPAIGN",
+    "CONTACTED",
+    "CAP",
+    "NO_CONSENT",
+    "NO_ADDRESS",
+    "UNSUITABLE",
+)
+#: The consent a channel needs (an invitation to the outlet is made by telephone).
+CONSENT_FOR = {"SMS": "SMS", "PHONE": "PHONE", "EMAIL": "EMAIL", "WECHAT": "WECHAT"}
+CONSENT_FOR |= {"POST": "POST", "OUTLET": "PHONE"}
+#: The address a channel needs (WeChat reaches the customer through the bound mobile number).
+ADDRESS_FOR = {"SMS": "mobile", "PHONE": "mobile", "WECHAT": "mobile", "OUTLET": "mobile"}
+ADDRESS_FOR |= {"EMAIL": "email", "POST": "address"}
+#: Messages that count toward the caps (everything that went out).
+SENT_STATUSES = (
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.REPLIED,
+    MessageStatus.OPTED_OUT,
+)
+
+
+def _array(values: Iterable[Any]) -> np.ndarray:
+    return np.unique(np.fromiter(values, dtype=np.int64))
+
+
+def _ids(qs: Any, field: str = "customer_id") -> np.ndarray:
+    return _array(qs.values_list(field, flat=True).iterator(chunk_size=50_000))
+
+
+def external_id(campaign_id: int, step_number: int, customer_id: int) -> str:
+    """A message's identity outside Qiao: the same on every retry, unique across campaigns."""
+    return f"Q{campaign_id}-{step_number}-{customer_id}"
+
+
+def blacklisted() -> np.ndarray:
+    from qiao.credit.selectors import blacklisted_ids
+
+    return np.asarray(blacklisted_ids(), dtype=np.int64)
+
+
+def open_complaints() -> np.ndarray:
+    return _ids(Complaint.objects.exclude(status=ComplaintStatus.RESOLVED))
+
+
+def in_other_campaigns(campaign: Campaign) -> np.ndarray:
+    return _ids(
+        Recipient.objects.filter(campaign__status__in=LIVE_STATUSES).exclude(campaign=campaign)
+    )
+
+
+def contacted_since(since: dt.datetime) -> np.ndarray:
+    """Customers a customer manager contacted, or a campaign reached, since ``since``."""
+    contacts = _ids(Contact.objects.filter(at__gte=since))
+    messages = _ids(
+        Message.objects.filter(sent_at__gte=since, status__in=SENT_STATUSES),
+        "recipient__customer_id",
+    )
+    return np.union1d(contacts, messages)
+
+
+def contact_counts(ids: np.ndarray, since: dt.datetime) -> np.ndarray:
+    """Marketing contacts per customer of ``ids`` since ``since``: campaign messages sent plus
+    customer managers' logged contacts (one frequency cap across every campaign and the CMs)."""
+    found = np.concatenate(
+        [
+            np.fromiter(
+                Contact.objects.filter(at__gte=since)
+                .values_list("customer_id", flat=True)
+                .iterator(chunk_size=50_000),
+                dtype=np.int64,
+            ),
+            np.fromiter(
+                Message.objects.filter(sent_at__gte=since, status__in=SENT_STATUSES)
+                .values_list("recipient__customer_id", flat=True)
+                .iterator(chunk_size=50_000),
+                dtype=np.int64,
+            ),
+        ]
+    )
+    if ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    found = found[np.isin(found, ids)]
+    keys, counts = np.unique(found, return_counts=True)
+    out = np.zeros(ids.size, dtype=np.int64)
+    out[np.searchsorted(ids, keys)] = counts
+    return out
+
+
+def over_cap(ids: np.ndarray, now: dt.datetime, rules: Rules) -> np.ndarray:
+    """A mask over ``ids`` (sorted): the customers already at a weekly or monthly cap."""
+    week = contact_counts(ids, now - dt.timedelta(days=7))
+    month = contact_counts(ids, now - dt.timedelta(days=30))
+    return (week >= rules.cap_week) | (month >= rules.cap_month)
+
+
+def with_address(ids: np.ndarray, channel: str) -> np.ndarray:
+    """The customers of ``ids`` with an address for ``channel`` (mobile, e-mail, post)."""
+    field = ADDRESS_FOR[channel]
+    if ids.size < 5000:
+        qs = Customer.objects.filter(pk__in=ids.tolist()).exclude(**{field: ""})
+    else:
+        qs = Customer.objects.exclude(**{field: ""})
+    return np.intersect1d(_ids(qs, "pk"), ids)
+
+
+def suitable_product_index(ids: np.ndarray, products: Sequence[Product], on: dt.date) -> np.ndarray:
+    """Per customer of ``ids`` the index of the first campaign product they may be offered
+    (the one suitability rule), or -1 when none. No products: every customer gets 0."""
+    if not products:
+        return np.zeros(ids.size, dtype=np.int64)
+    n = ids.size
+    tolerance = np.zeros(n, dtype=np.int64)
+    until = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    qualified = np.zeros(n, dtype=bool)
+    rows = (
+        RiskAssessment.objects.filter(assessed_on__lte=on)
+        .order_by("customer_id", "assessed_on", "id")
+        .values_list("customer_id", "tolerance", "valid_until", "qualified_investor")
+    )
+    if n < 5000:
+        rows = rows.filter(customer_id__in=ids.tolist())
+    for cid, tol, valid_until, qual in rows.iterator(chunk_size=50_000):
+        at = np.searchsorted(ids, cid)
+        if at < n and ids[at] == cid:  # ascending: the latest assessment is written last
+            tolerance[at] = level_rank(tol, RISK_TOLERANCES)
+            until[at] = np.datetime64(valid_until, "D") if valid_until else np.datetime64("NaT")
+            qualified[at] = bool(qual)
+    rated = np.array([p.category in RATED_CATEGORIES for p in products])
+    level = np.array([level_rank(p.risk_level) for p in products])
+    private = np.array([bool(p.private) for p in products])
+    blocked = suitable_mask(
+        tolerance=tolerance[:, None],
+        valid_until=until[:, None],
+        qualified=qualified[:, None],
+        category_rated=rated[None, :],
+        level=level[None, :],
+        private=private[None, :],
+        on=on,
+    )
+    ok = blocked == -1
+    return np.where(ok.any(axis=1), ok.argmax(axis=1), -1).astype(np.int64)
+
+
+def _standings(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tier, AUM and contribution per customer of ``ids`` (sorted)."""
+    tier = np.full(ids.size, "", dtype=object)
+    aum = np.zeros(ids.size)
+    contribution = np.zeros(ids.size)
+    rows = CustomerStanding.objects.values_list("customer_id", "tier", "aum", "contribution")
+    if ids.size < 5000:
+        rows = rows.filter(customer_id__in=ids.tolist())
+    for cid, t, a, c in rows.iterator(chunk_size=50_000):
+        at = np.searchsorted(ids, cid)
+        if at < ids.size and ids[at] == cid:
+            tier[at], aum[at], contribution[at] = t or "", float(a or 0), float(c or 0)
+    return tier, aum, contribution
+
+
+def _variants(step: Step) -> list[str]:
+    return sorted({t.variant for t in step.templates.all()}) or ["A"]
+
+
+def plan_first_step(campaign: Campaign, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Plan the campaign's first step: recipients (treated and control), exclusions and the
+    treated recipients' messages. Idempotent: a campaign already planned is left as it is."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    rules = campaign_rules()
+    step = campaign.steps.order_by("number").first()
+    if step is None:
+        raise ValueError("a campaign needs at least one step")
+    if step.planned_at is not None:
+        return dict(campaign.plan_stats)
+    ids = segment_ids(staff=campaign.author, segment=campaign.segment)
+    segment_size = int(ids.size)
+    reason = np.full(ids.size, -1, dtype=np.int8)
+
+    def leave_out(mask: np.ndarray, code: str) -> None:
+        reason[(reason == -1) & mask] = EXCLUSION_ORDER.index(code)
+
+    if campaign.exclude_blacklist:
+        leave_out(np.isin(ids, blacklisted()), "BLACKLIST")
+    if campaign.exclude_complaints:
+        leave_out(np.isin(ids, open_complaints()), "COMPLAINT")
+    if campaign.exclude_other_campaigns:
+        leave_out(np.isin(ids, in_other_campaigns(campaign)), "OTHER_CAMPAIGN")
+    if campaign.exclude_contacted_days:
+        since = now - dt.timedelta(days=campaign.exclude_contacted_days)
+        leave_out(np.isin(ids, contacted_since(since)), "CONTACTED")
+    leave_out(over_cap(ids, now, rules), "CAP")
+    leave_out(~np.isin(ids, consented_ids(CONSENT_FOR[step.channel], ids)), "NO_CONSENT")
+    leave_out(~np.isin(ids, with_address(ids, step.channel)), "NO_ADDRESS")
+    products = list(campaign.products.order_by("code"))
+    product_index = suitable_product_index(ids, products, today)
+    leave_out(product_index < 0, "UNSUITABLE")
+
+    eligible = reason == -1
+    keys = ids[eligible]
+    tier, aum, contribution = _standings(keys)
+    seed = campaign.seed if campaign.seed is not None else secrets.randbits(62)
+    control = split_control(keys, tier, campaign.control_pct / 100, seed=seed)
+    variants = _variants(step)
+    variant = np.zeros(keys.size, dtype=np.int64)
+    treated = ~control
+    if len(variants) > 1:
+        variant[treated] = assign_variants(keys[treated], seed, [1.0] * len(variants))
+
+    product_ids = [p.pk for p in products]
+
+    def recipient_rows() -> Iterable[dict[str, Any]]:
+        for i in range(keys.size):
+            yield {
+                "campaign_id": campaign.pk,
+                "customer_id": int(keys[i]),
+                "group": Group.CONTROL if control[i] else Group.TREATED,
+                "variant": variants[int(variant[i])],
+                "stratum": tier[i],
+                "aum_at_start": round(aum[i], 2),
+                "contribution_at_start": round(contribution[i], 2),
+                "product_id": product_ids[int(product_index[eligible][i])] if products else None,
+            }
+
+    def exclusion_rows() -> Iterable[dict[str, Any]]:
+        for i in np.flatnonzero(~eligible):
+            yield {
+                "campaign_id": campaign.pk,
+                "customer_id": int(ids[i]),
+                "step": step.number,
+                "reason": EXCLUSION_ORDER[int(reason[i])],
+            }
+
+    counts = {code: int((reason == k).sum()) for k, code in enumerate(EXCLUSION_ORDER)}
+    stats = {
+        "segment": segment_size,
+        "eligible": int(keys.size),
+        "treated": int(treated.sum()),
+        "control": int(control.sum()),
+        "excluded": {k: v for k, v in counts.items() if v},
+        "seed": str(seed),
+        "products": {
+            p.code: int((product_index[eligible] == j).sum()) for j, p in enumerate(products)
+        },
+    }
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.steps.filter(number=step.number, planned_at__isnull=False).exists():
+            return dict(locked.plan_stats)
+        fast_insert(Recipient, recipient_rows())
+        fast_insert(Exclusion, exclusion_rows())
+        _plan_messages(campaign, step)
+        Step.objects.filter(pk=step.pk).update(planned_at=now)
+        Campaign.objects.filter(pk=campaign.pk).update(seed=seed, plan_stats=stats, planned_at=now)
+    campaign.seed, campaign.plan_stats, campaign.planned_at = seed, stats, now
+    return stats
+
+
+def _plan_messages(campaign: Campaign, step: Step, audience: Q | None = None) -> int:
+    """One planned message per treated recipient of ``audience`` for ``step`` (set-based)."""
+    recipients = Recipient.objects.filter(campaign=campaign, group=Group.TREATED)
+    if audience is not None:
+        recipients = recipients.filter(audience)
+    rows = recipients.values_list("pk", "customer_id")
+
+    def message_rows() -> Iterable[dict[str, Any]]:
+        for pk, customer_id in rows.iterator(chunk_size=50_000):
+            yield {
+                "recipient_id": pk,
+                "step_id": step.pk,
+                "channel": step.channel,
+                "external_id": external_id(campaign.pk, step.number, customer_id),
+                "status": MessageStatus.PLANNED,
+                "text": "",
+                "skip_reason": "",
+            }
+
+    before = Message.objects.filter(step=step).count()
+    fast_insert(Message, message_rows())
+    return Message.objects.filter(step=step).count() - before
+
+
+def follow_up_audience(step: Step) -> Q:
+    """Who a follow-up step is for: recipients who have not responded, with at least the step's
+    AUM when it names one (the same criteria pick the control group's counterpart)."""
+    audience = Q(responded_on__isnull=True)
+    if step.min_aum is not None:
+        audience &= Q(aum_at_start__gte=step.min_aum)
+    return audience
+
+
+def plan_follow_up(step: Step, *, now: dt.datetime | None = None) -> int:
+    """Plan a follow-up step's messages (idempotent): the non-responders of the treated group
+    who still consent to the step's channel; returns the number of messages planned."""
+    now = now or timezone.now()
+    campaign = step.campaign
+    with transaction.atomic():
+        locked = Step.objects.select_for_update().get(pk=step.pk)
+        if locked.planned_at is not None:
+            return 0
+        n = _plan_messages(campaign, step, follow_up_audience(step))
+        Step.objects.filter(pk=step.pk).update(planned_at=now)
+    return n
