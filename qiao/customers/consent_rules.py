@@ -69,6 +69,16 @@ def clean_channel(value: object) -> str:
     return v.clean_enum(value, vocab.CONSENT_CHANNELS.codes)
 
 
+def clean_language(value: object) -> str:
+    """A message language by Django's code, in any case (``zh-Hant`` → ``zh-hant``)."""
+    text = v.clean_text(value, max_length=10).lower()
+    if text not in vocab.CUSTOMER_LANGUAGES:
+        raise v.FieldError(
+            _("must be one of %(choices)s") % {"choices": ", ".join(vocab.CUSTOMER_LANGUAGES.codes)}
+        )
+    return text
+
+
 def dnd_problem(start: dt.time | None, end: dt.time | None) -> str | None:
     """Why a do-not-disturb window is wrong, or ``None``: both ends or neither, not equal."""
     if (start is None) != (end is None):

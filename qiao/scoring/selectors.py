@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qiao.core.lake import KEYS, lake_files
 from qiao.core.tiers import tier_codes, tier_label
-from qiao.customers.models import Customer
+from qiao.customers.models import Consent, ContactPreference, Customer
 from qiao.ingest.models import LoadRecord
 from qiao.org.models import BANKWIDE_ROLES, Role
 from qiao.products.models import Account
@@ -57,6 +57,8 @@ def system_status() -> dict[str, Any]:
         "customers": Customer.objects.count(),
         "accounts": Account.objects.count(),
         "assessments": RiskAssessment.objects.count(),
+        "consents": Consent.objects.count(),
+        "contact_preferences": ContactPreference.objects.count(),
         "transactions": lake_count("transactions"),
         "balances": lake_count("balances"),
         "last_load_at": last_load.isoformat() if last_load else None,
