@@ -23,22 +23,42 @@ order) never changes who is held out, and the seed recorded with the campaign re
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
+
+from qiao.analytics.lake import LakeError
+from qiao.core.lake import (
+    TIME_ZONE,
+    lake_files,
+    month_key,
+    month_of,
+    months_between,
+    newest_load_sql,
+)
+from qiao.core.vocab import CATEGORIES
 
 __all__ = [
     "Difference",
     "Uplift",
+    "OUTCOME_SCHEMA",
     "assign_variants",
+    "campaign_outcomes",
     "mean_difference",
+    "month_end_on_or_before",
     "split_control",
     "uplift",
     "wilson_interval",
@@ -48,6 +68,9 @@ __all__ = [
 #: of the control split's ``default_rng(seed)`` even when a campaign records one seed for both
 #: (two permutations drawn from one seed over key sets of different sizes are not independent).
 VARIANT_STREAM = 1
+
+#: Categories whose balances count towards AUM (as in :mod:`qiao.analytics.features`).
+ASSET_CATEGORIES: tuple[str, ...] = CATEGORIES.having("aum")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -425,7 +448,9 @@ def mean_difference(
             low = high = d
             p_value = 1.0 if d == 0.0 else 0.0
         else:
-            df = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+            # (a + b)² / (a²/(n₁−1) + b²/(n₂−1)) with shares of se² (no underflow of a², b²)
+            sa, sb = a / (a + b), b / (a + b)
+            df = 1.0 / (sa * sa / (n1 - 1) + sb * sb / (n2 - 1))
             q = float(stats.t.ppf((1.0 + confidence) / 2.0, df))
             low, high = d - q * se, d + q * se
             p_value = float(2.0 * stats.t.sf(abs(d) / se, df))
@@ -444,4 +469,295 @@ def mean_difference(
         incremental_total=total,
         incremental_low=None if low is None else low * n1,
         incremental_high=None if high is None else high * n1,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# attribution over the lake
+# --------------------------------------------------------------------------------------------------
+
+#: The columns of :func:`campaign_outcomes`'s result, in order.
+OUTCOME_SCHEMA = pa.schema(
+    [
+        ("customer_no", pa.string()),
+        ("bought", pa.bool_()),
+        ("purchased", pa.bool_()),
+        ("inflow", pa.float64()),
+        ("txn_count", pa.int64()),
+        ("aum_start", pa.float64()),
+        ("aum_end", pa.float64()),
+        ("aum_change", pa.float64()),
+        ("balance_up", pa.bool_()),
+    ]
+)
+
+
+def month_end_on_or_before(day: _dt.date) -> _dt.date:
+    """The last month end on or before ``day`` (``day`` itself when it is one)."""
+    following = day + _dt.timedelta(days=1)
+    if following.day == 1:
+        return day
+    return day.replace(day=1) - _dt.timedelta(days=1)
+
+
+def _recipients(recipients: pa.Table) -> pa.Table:
+    """``customer_no`` (text, no nulls, distinct) with its position ``_i``."""
+    if "customer_no" not in recipients.column_names:
+        raise ValueError("recipients: required column customer_no missing")
+    col = recipients.column("customer_no")
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise ValueError(f"recipients: customer_no must be text, got {col.type}")
+    if col.null_count:
+        first = pc.index(pc.is_null(col), True).as_py()
+        raise ValueError(f"recipients: customer_no is empty on row {first + 1}")
+    nos = col.cast(pa.string())
+    if pc.count_distinct(nos).as_py() != len(nos):
+        counts = pc.value_counts(nos)
+        dup = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+        raise ValueError(f"recipients: customer_no {dup} appears more than once")
+    return pa.table({"customer_no": nos, "_i": pa.array(np.arange(len(nos), dtype=np.int64))})
+
+
+def _opened(opened: pa.Table) -> pa.Table:
+    missing = [
+        c for c in ("customer_no", "product_code", "open_date") if c not in opened.column_names
+    ]
+    if missing:
+        raise ValueError(f"opened: required column {missing[0]} missing")
+    day = opened.column("open_date")
+    if not pa.types.is_date(day.type):
+        raise ValueError(f"opened: open_date must be a date, got {day.type}")
+    return opened.select(["customer_no", "product_code", "open_date"])
+
+
+def _local_midnight_us(day: _dt.date, time_zone: str) -> int:
+    """Microseconds since 1970 UTC of 00:00 of ``day`` in ``time_zone``."""
+    start = _dt.datetime.combine(day, _dt.time.min, tzinfo=zoneinfo.ZoneInfo(time_zone))
+    return int(start.timestamp()) * 1_000_000
+
+
+def campaign_outcomes(
+    lake: Path,
+    recipients: pa.Table,
+    *,
+    window_start: _dt.date,
+    window_end: _dt.date,
+    product_codes: Sequence[str],
+    engine: str = "duckdb",
+    opened: pa.Table | None = None,
+    time_zone: str = TIME_ZONE,
+    threads: int | None = None,
+) -> pa.Table:
+    """What each recipient did in the campaign's window, read from the lake.
+
+    Parameters
+    ----------
+    lake
+        The lake folder (``QIAO_HOME/lake``; the contract of :mod:`qiao.core.lake`).
+    recipients
+        A table with a text column ``customer_no`` (distinct): everyone measured, treated and
+        control alike.
+    window_start, window_end
+        The window, local dates in ``time_zone``, both included.
+    product_codes
+        The campaign's products.
+    engine
+        ``"duckdb"`` (the only engine: the attribution is a few SQL statements over Parquet).
+    opened
+        Accounts opened, ``(customer_no, product_code, open_date)``, from the operational
+        database. When ``None`` the lake's ``ref/accounts`` snapshot (exported nightly) is read.
+    time_zone
+        The bank's time zone (a transaction's day is its local date there).
+    threads
+        DuckDB threads (default: DuckDB's, all cores).
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per recipient, in the order given, with the columns of :data:`OUTCOME_SCHEMA`:
+
+        ``bought``
+            An account of one of ``product_codes`` was opened in the window.
+        ``purchased``
+            A ``PURCHASE`` transaction of one of ``product_codes`` in the window (a subscription
+            to a fund or wealth product the customer may already hold).
+        ``inflow``, ``txn_count``
+            The sum of the credit (``direction = 'C'``) amounts, yuan, and the number of
+            transactions (any direction) in the window.
+        ``aum_start``, ``aum_end``, ``aum_change``, ``balance_up``
+            The customer's balances in asset categories (those whose balances count towards
+            AUM, :data:`qiao.core.vocab.CATEGORIES`) at the last month end on or before
+            ``window_start`` and on or before ``window_end``; their difference; and whether it
+            is positive.
+
+    Notes
+    -----
+    Reading: only the transaction partitions of the window's months (and a day either side:
+    a loader may partition by the UTC or the local month) and only the columns needed; rows are
+    cut to the window's instants and to the recipients (a semi-join) in the scan, before the
+    newest-load rule (:func:`qiao.core.lake.newest_load_sql`), as the other lake readers do.
+    A balance holds until the account's next row (carry-forward), so balances are read from the
+    first partition up to ``aum_end``'s month; an account's balance on a day is that of its row
+    of the latest date on or before it, the newest load of that date winning (``arg_max`` over
+    ``(balance_date, load_id)``), and 0 from its ``close_date``. Accounts the ``ref/accounts``
+    snapshot does not know (opened after the last export) have no category and are left out of
+    AUM. Amounts are summed exactly as decimals in DuckDB and returned as float yuan.
+    """
+    if engine != "duckdb":
+        raise ValueError(f"campaign_outcomes runs on DuckDB only, got engine {engine!r}")
+    if window_end < window_start:
+        raise ValueError(f"the window ends ({window_end}) before it starts ({window_start})")
+    codes = sorted({str(c) for c in product_codes})
+    people = _recipients(recipients)
+    lake = Path(lake).absolute()
+    start_me = month_end_on_or_before(window_start)
+    end_me = month_end_on_or_before(window_end)
+    one_day = _dt.timedelta(days=1)
+    txn_files = [
+        str(f)
+        for f in lake_files(
+            lake, "transactions", months_between(window_start - one_day, window_end + one_day)
+        )
+    ]
+    bal_files = [str(f) for f in lake_files(lake, "balances") if month_of(f) <= month_key(end_me)]
+    accounts_path, products_path = (
+        lake / "ref" / "accounts.parquet",
+        lake / "ref" / "products.parquet",
+    )
+    for needed in (products_path,) + (() if opened is not None else (accounts_path,)):
+        if not needed.is_file():
+            raise LakeError(f"{needed} is missing: campaign outcomes need it")
+
+    # Rows come back in the recipients' order (ORDER BY _i), so the scans need not keep theirs.
+    config: dict[str, Any] = {"preserve_insertion_order": False}
+    if threads is not None:
+        config["threads"] = threads
+    con = duckdb.connect(config=config)
+    try:
+        con.register("people", people)
+        con.register("codes", pa.table({"product_code": pa.array(codes, pa.string())}))
+        con.register("assets", pa.table({"category": pa.array(ASSET_CATEGORIES, pa.string())}))
+        if opened is not None:
+            con.register("opened_rows", _opened(opened))
+        else:
+            con.from_parquet(str(accounts_path)).create_view("opened_rows")
+        con.execute(
+            """
+            CREATE TEMP TABLE bought AS
+            SELECT DISTINCT CAST(customer_no AS VARCHAR) AS customer_no FROM opened_rows
+            WHERE product_code IN (SELECT product_code FROM codes)
+              AND open_date BETWEEN ? AND ?
+              AND customer_no IN (SELECT customer_no FROM people)
+            """,
+            [window_start, window_end],
+        )
+        _txn_table(con, txn_files, window_start, window_end, time_zone)
+        _aum_table(con, bal_files, accounts_path, products_path, start_me, end_me)
+        result = con.execute(
+            """
+            SELECT p.customer_no,
+                   b.customer_no IS NOT NULL AS bought,
+                   coalesce(t.purchased, false) AS purchased,
+                   CAST(coalesce(t.inflow, 0) AS DOUBLE) AS inflow,
+                   coalesce(t.txn_count, 0)::BIGINT AS txn_count,
+                   CAST(coalesce(a.aum_start, 0) AS DOUBLE) AS aum_start,
+                   CAST(coalesce(a.aum_end, 0) AS DOUBLE) AS aum_end,
+                   CAST(coalesce(a.aum_end, 0) - coalesce(a.aum_start, 0) AS DOUBLE) AS aum_change,
+                   coalesce(a.aum_end, 0) > coalesce(a.aum_start, 0) AS balance_up
+            FROM people p
+            LEFT JOIN bought b USING (customer_no)
+            LEFT JOIN txn t USING (customer_no)
+            LEFT JOIN aum a USING (customer_no)
+            ORDER BY p._i
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return result.cast(OUTCOME_SCHEMA)
+
+
+def _txn_table(
+    con: duckdb.DuckDBPyConnection,
+    files: list[str],
+    window_start: _dt.date,
+    window_end: _dt.date,
+    time_zone: str,
+) -> None:
+    """``txn``: per recipient with transactions in the window, inflow, count, purchased."""
+    if not files:
+        con.execute(
+            "CREATE TEMP TABLE txn (customer_no VARCHAR, inflow DECIMAL(38, 2), "
+            "txn_count BIGINT, purchased BOOLEAN)"
+        )
+        return
+    newest = newest_load_sql(
+        "transactions",
+        "$files",
+        columns="txn_id, customer_no, amount, direction, txn_type, product_code, load_id",
+        where="epoch_us(txn_time) >= $lo AND epoch_us(txn_time) < $hi "
+        "AND customer_no IN (SELECT customer_no FROM people)",
+    )
+    # The text of newest_load_sql is built from constants; every value is a bound parameter.
+    con.execute(
+        f"""
+        CREATE TEMP TABLE txn AS
+        SELECT customer_no,
+               sum(CASE WHEN direction = 'C' THEN amount ELSE 0 END) AS inflow,
+               count(*) AS txn_count,
+               bool_or(txn_type = 'PURCHASE'
+                       AND product_code IN (SELECT product_code FROM codes)) AS purchased
+        FROM ({newest})
+        GROUP BY customer_no
+        """,  # noqa: S608
+        {
+            "files": files,
+            "lo": _local_midnight_us(window_start, time_zone),
+            "hi": _local_midnight_us(window_end + _dt.timedelta(days=1), time_zone),
+        },
+    )
+
+
+def _aum_table(
+    con: duckdb.DuckDBPyConnection,
+    files: list[str],
+    accounts_path: Path,
+    products_path: Path,
+    start_me: _dt.date,
+    end_me: _dt.date,
+) -> None:
+    """``aum``: per recipient with asset balances, the totals at the two month ends."""
+    if not files or not accounts_path.is_file():
+        con.execute(
+            "CREATE TEMP TABLE aum (customer_no VARCHAR, aum_start DECIMAL(38, 2), "
+            "aum_end DECIMAL(38, 2))"
+        )
+        return
+    con.from_parquet(str(accounts_path)).create_view("ref_accounts")
+    con.from_parquet(str(products_path)).create_view("ref_products")
+    con.execute(
+        """
+        CREATE TEMP TABLE aum AS
+        WITH last AS (
+            SELECT account_no,
+                   arg_max(balance, (balance_date, load_id))
+                       FILTER (WHERE balance_date <= $start_me) AS bal_start,
+                   arg_max(balance, (balance_date, load_id)) AS bal_end
+            FROM read_parquet($files, union_by_name = true)
+            WHERE balance_date <= $end_me AND customer_no IN (SELECT customer_no FROM people)
+            GROUP BY account_no
+        ), acc AS (
+            SELECT account_no, customer_no, close_date FROM (
+                SELECT a.account_no, a.customer_no, a.close_date, p.category
+                FROM ref_accounts a JOIN ref_products p USING (product_code)
+            ) WHERE category IN (SELECT category FROM assets)
+        )
+        SELECT acc.customer_no,
+               sum(CASE WHEN acc.close_date <= $start_me THEN 0
+                        ELSE coalesce(last.bal_start, 0) END) AS aum_start,
+               sum(CASE WHEN acc.close_date <= $end_me THEN 0
+                        ELSE coalesce(last.bal_end, 0) END) AS aum_end
+        FROM last JOIN acc USING (account_no)
+        GROUP BY acc.customer_no
+        """,
+        {"files": files, "start_me": start_me, "end_me": end_me},
     )

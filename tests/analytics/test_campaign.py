@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import zoneinfo
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 from qiao.analytics.campaign import (
+    OUTCOME_SCHEMA,
     assign_variants,
+    campaign_outcomes,
     mean_difference,
+    month_end_on_or_before,
     split_control,
     uplift,
     wilson_interval,
 )
+from qiao.analytics.lake import LakeError
 
 TIERS = np.array(["DIAMOND", "PLATINUM", "GOLD", "ORDINARY", "RESTRICTED", ""], dtype=object)
 
@@ -361,3 +369,233 @@ def test_welch_interval_contains_the_difference(treated, control) -> None:
     assert d.difference <= d.ci_high + 1e-6 * (1 + abs(d.difference))
     wider = mean_difference(treated, control, confidence=0.99)
     assert wider.ci_low <= d.ci_low + 1e-9 * (1 + abs(d.ci_low))
+
+
+# --------------------------------------------------------------------------------------------------
+# campaign_outcomes on a tiny lake
+# --------------------------------------------------------------------------------------------------
+
+UTC = dt.UTC
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+START, END = dt.date(2026, 3, 1), dt.date(2026, 4, 20)
+PRODUCTS = ["WM1", "BD1"]
+
+
+def _tiny_bank(lake_builder):
+    """Four recipients and a bystander (hand-checkable; see the expected values below)."""
+    b = lake_builder()
+    for c in ("P1", "P2", "P3", "P4", "X9"):
+        b.customer(c)
+    # P1: demand + a wealth product opened in the window + a loan (not an asset).
+    b.account("A1", "P1", "DEM")
+    b.account("W1", "P1", "WM1", open_date=dt.date(2026, 3, 20))
+    b.account("L1", "P1", "LN1")
+    b.balance("A1", dt.date(2026, 1, 5), 10_000)
+    b.balance("A1", dt.date(2026, 2, 20), 12_000)
+    b.balance("A1", dt.date(2026, 3, 15), 15_000)
+    b.balance("A1", dt.date(2026, 3, 15), 15_500, load_id=2)  # a correction: the newest load wins
+    b.balance("A1", dt.date(2026, 4, 10), 90_000)  # after the last month end of the window
+    b.balance("W1", dt.date(2026, 3, 20), 50_000)
+    b.balance("L1", dt.date(2026, 1, 1), 300_000)
+    # local 2026-03-01 00:30 (UTC the day before, in the February partition): in the window
+    b.txn("A1", dt.datetime(2026, 2, 28, 16, 30, tzinfo=UTC), 1_000, direction="C")
+    # local 2026-02-28 23:30: before the window
+    b.txn("A1", dt.datetime(2026, 2, 28, 15, 30, tzinfo=UTC), 7_000, direction="C")
+    b.txn("A1", dt.date(2026, 3, 12), 500, direction="D")
+    b.txn("W1", dt.date(2026, 3, 20), 50_000, txn_type="PURCHASE", product_code="WM1")
+    fixed = b.txn("A1", dt.date(2026, 3, 25), 200, direction="C")
+    b.txn("A1", dt.date(2026, 3, 25), 300, direction="C", txn_id=fixed, load_id=2)
+    # local 2026-04-20 23:00: in; local 2026-04-21 00:30: out
+    b.txn("A1", dt.datetime(2026, 4, 20, 15, 0, tzinfo=UTC), 40, direction="C")
+    b.txn("A1", dt.datetime(2026, 4, 20, 16, 30, tzinfo=UTC), 60, direction="C")
+    # P2: balance down; a time deposit closed inside the window.
+    b.account("A2", "P2", "DEM")
+    b.account("T2", "P2", "TD1", close_date=dt.date(2026, 3, 15))
+    b.balance("A2", dt.date(2026, 1, 10), 5_000)
+    b.balance("A2", dt.date(2026, 3, 31), 4_000)
+    b.balance("T2", dt.date(2026, 1, 1), 20_000)
+    # P3: nothing at all.  P4: a campaign product opened before the window, another in it.
+    b.account("A4", "P4", "DEM")
+    b.account("W4", "P4", "WM1", open_date=dt.date(2026, 2, 15))
+    b.account("F4", "P4", "FD1", open_date=dt.date(2026, 3, 5))
+    b.txn("F4", dt.date(2026, 3, 5), 9_000, txn_type="PURCHASE", product_code="FD1")
+    # X9: not a recipient.
+    b.account("A9", "X9", "WM1", open_date=dt.date(2026, 3, 2))
+    b.balance("A9", dt.date(2026, 3, 2), 1_000_000)
+    b.txn("A9", dt.date(2026, 3, 3), 1_000_000, direction="C")
+    return b
+
+
+def _expected(b, recipients, codes, opened=None):
+    """The documented rules applied row by row to the builder's raw rows (no SQL)."""
+    start_me, end_me = dt.date(2026, 2, 28), dt.date(2026, 3, 31)
+    lo = dt.datetime.combine(START, dt.time.min, tzinfo=SHANGHAI)
+    hi = dt.datetime.combine(END + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI)
+    newest_txn = {}
+    for row in b.txns:
+        if row["txn_id"] not in newest_txn or row["load_id"] > newest_txn[row["txn_id"]]["load_id"]:
+            newest_txn[row["txn_id"]] = row
+    category = {p["product_code"]: p["category"] for p in b.products}
+    account = {a["account_no"]: a for a in b.accounts}
+    out = {}
+    for c in recipients:
+        txns = [
+            r for r in newest_txn.values() if r["customer_no"] == c and lo <= r["txn_time"] < hi
+        ]
+
+        def aum(day, c=c):
+            total = Decimal(0)
+            for acc in account.values():
+                if acc["customer_no"] != c or category[acc["product_code"]] not in (
+                    "DEMAND",
+                    "TIME",
+                    "WEALTH",
+                    "FUND",
+                    "BOND",
+                    "INSURANCE",
+                    "PRECIOUS_METAL",
+                ):
+                    continue
+                if acc["close_date"] is not None and acc["close_date"] <= day:
+                    continue
+                rows = [r for r in b.balances if r["account_no"] == acc["account_no"]]
+                rows = [r for r in rows if r["balance_date"] <= day]
+                if rows:
+                    total += max(rows, key=lambda r: (r["balance_date"], r["load_id"]))["balance"]
+            return float(total)
+
+        opens = opened if opened is not None else b.accounts
+        out[c] = {
+            "customer_no": c,
+            "bought": any(
+                a["customer_no"] == c
+                and a["product_code"] in codes
+                and START <= a["open_date"] <= END
+                for a in opens
+            ),
+            "purchased": any(
+                r["txn_type"] == "PURCHASE" and r["product_code"] in codes for r in txns
+            ),
+            "inflow": float(sum(r["amount"] for r in txns if r["direction"] == "C")),
+            "txn_count": len(txns),
+            "aum_start": aum(start_me),
+            "aum_end": aum(end_me),
+        }
+        out[c]["aum_change"] = out[c]["aum_end"] - out[c]["aum_start"]
+        out[c]["balance_up"] = out[c]["aum_end"] > out[c]["aum_start"]
+    return [out[c] for c in recipients]
+
+
+def test_campaign_outcomes_on_a_tiny_lake(lake_builder) -> None:
+    b = _tiny_bank(lake_builder)
+    lake = b.write()
+    recipients = ["P3", "P1", "P4", "P2"]  # any order: the result keeps it
+    got = campaign_outcomes(
+        lake,
+        pa.table({"customer_no": recipients}),
+        window_start=START,
+        window_end=END,
+        product_codes=PRODUCTS,
+    )
+    assert got.schema == OUTCOME_SCHEMA
+    rows = got.to_pylist()
+    assert rows == _expected(b, recipients, PRODUCTS)
+    # The same numbers by hand.
+    p3, p1, p4, p2 = rows
+    assert p1 == {
+        "customer_no": "P1",
+        "bought": True,
+        "purchased": True,
+        "inflow": 1_000 + 300 + 40,
+        "txn_count": 5,
+        "aum_start": 12_000.0,
+        "aum_end": 15_500.0 + 50_000.0,
+        "aum_change": 53_500.0,
+        "balance_up": True,
+    }
+    assert (p2["aum_start"], p2["aum_end"], p2["balance_up"]) == (25_000.0, 4_000.0, False)
+    assert (p2["inflow"], p2["txn_count"], p2["bought"]) == (0.0, 0, False)
+    assert (p4["bought"], p4["purchased"], p4["txn_count"]) == (False, False, 1)
+    assert p3 == {
+        "customer_no": "P3",
+        "bought": False,
+        "purchased": False,
+        "inflow": 0.0,
+        "txn_count": 0,
+        "aum_start": 0.0,
+        "aum_end": 0.0,
+        "aum_change": 0.0,
+        "balance_up": False,
+    }
+
+
+def test_campaign_outcomes_with_accounts_from_the_operational_database(lake_builder) -> None:
+    b = _tiny_bank(lake_builder)
+    lake = b.write()
+    opened_rows = [
+        {"customer_no": "P3", "product_code": "BD1", "open_date": dt.date(2026, 4, 20)},
+        {"customer_no": "P2", "product_code": "BD1", "open_date": dt.date(2026, 4, 21)},
+        {"customer_no": "X9", "product_code": "WM1", "open_date": dt.date(2026, 3, 2)},
+    ]
+    opened = pa.Table.from_pylist(
+        opened_rows,
+        schema=pa.schema(
+            [
+                ("customer_no", pa.string()),
+                ("product_code", pa.string()),
+                ("open_date", pa.date32()),
+            ]
+        ),
+    )
+    recipients = ["P1", "P2", "P3"]
+    got = campaign_outcomes(
+        lake,
+        pa.table({"customer_no": recipients}),
+        window_start=START,
+        window_end=END,
+        product_codes=PRODUCTS,
+        opened=opened,
+    )
+    assert got.to_pylist() == _expected(b, recipients, PRODUCTS, opened=opened_rows)
+    assert got.column("bought").to_pylist() == [False, False, True]
+
+
+def test_campaign_outcomes_bad_input(lake_builder) -> None:
+    lake = _tiny_bank(lake_builder).write()
+    kw = {"window_start": START, "window_end": END, "product_codes": PRODUCTS}
+    with pytest.raises(ValueError, match="customer_no P1 appears more than once"):
+        campaign_outcomes(lake, pa.table({"customer_no": ["P1", "P2", "P1"]}), **kw)
+    with pytest.raises(ValueError, match="required column customer_no missing"):
+        campaign_outcomes(lake, pa.table({"customer": ["P1"]}), **kw)
+    with pytest.raises(ValueError, match="empty on row 2"):
+        campaign_outcomes(lake, pa.table({"customer_no": ["P1", None]}), **kw)
+    with pytest.raises(ValueError, match="ends \\(2026-02-01\\) before it starts"):
+        campaign_outcomes(
+            lake,
+            pa.table({"customer_no": ["P1"]}),
+            window_start=START,
+            window_end=dt.date(2026, 2, 1),
+            product_codes=PRODUCTS,
+        )
+    with pytest.raises(ValueError, match="DuckDB only"):
+        campaign_outcomes(lake, pa.table({"customer_no": ["P1"]}), engine="spark", **kw)
+    (lake / "ref" / "products.parquet").unlink()
+    with pytest.raises(LakeError, match="products.parquet is missing"):
+        campaign_outcomes(lake, pa.table({"customer_no": ["P1"]}), **kw)
+
+
+def test_campaign_outcomes_of_an_empty_window(lake_builder) -> None:
+    """A window with no partitions yet (a campaign just sent): zeros, AUM carried forward."""
+    lake = _tiny_bank(lake_builder).write()
+    got = campaign_outcomes(
+        lake,
+        pa.table({"customer_no": ["P1", "P2"]}),
+        window_start=dt.date(2026, 9, 1),
+        window_end=dt.date(2026, 9, 30),
+        product_codes=PRODUCTS,
+    )
+    assert got.column("txn_count").to_pylist() == [0, 0]
+    # P1 at 2026-08-31: A1 90,000 (its 10 April row) + W1 50,000; P2: A2 4,000 (T2 closed).
+    assert got.column("aum_start").to_pylist() == [140_000.0, 4_000.0]
+    assert month_end_on_or_before(dt.date(2026, 9, 30)) == dt.date(2026, 9, 30)
+    assert month_end_on_or_before(dt.date(2024, 3, 1)) == dt.date(2024, 2, 29)
