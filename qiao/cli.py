@@ -205,6 +205,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "trusted_proxy_headers": " ".join(settings.TRUSTED_PROXY_HEADERS),
         }
     print(f"Qiao is serving at http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    from qiao.campaigns.tasks import start_worker
+
+    worker = start_worker() if not args.no_worker else None
+    try:
+        _serve(serve, application, args, proxy)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+    return 0
+
+
+def _serve(
+    serve: Any, application: Any, args: argparse.Namespace, proxy: dict[str, object]
+) -> None:
     serve(
         application,
         host=args.host,
@@ -214,6 +229,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         clear_untrusted_proxy_headers=True,
         **proxy,
     )
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the background tasks (campaign sends): first queue again whatever a killed worker
+    left unfinished, then Django Tasks' database worker (django-tasks-db's ``db_worker``)."""
+    _django()
+    database_migrate()
+    from django.core.management import call_command
+
+    from qiao.campaigns.tasks import resume_interrupted
+
+    resumed = resume_interrupted()
+    if resumed:
+        print(f"resumed {resumed} unfinished campaign step(s)", flush=True)
+    options: dict[str, object] = {"interval": args.interval, "reload": False}
+    if args.batch:
+        options["batch"] = True
+    call_command("db_worker", **options)
     return 0
 
 
@@ -237,6 +270,25 @@ def cmd_worklist(args: argparse.Namespace) -> int:
 
     summary = worklist_generate(day=args.date)
     print(json.dumps(summary, ensure_ascii=False, default=str))
+    return 0
+
+
+def cmd_risk(args: argparse.Namespace) -> int:
+    """``qiao risk warnings`` (nightly, after the scoring and the credit loads, before the work
+    list) and ``qiao risk keyaccounts`` (the designation rules; docs/keyaccounts.md)."""
+    _django()
+    database_migrate()
+    if args.risk_command == "warnings":
+        from qiao.risk.warnings import warnings_evaluate
+
+        print(json.dumps(warnings_evaluate(day=args.date), ensure_ascii=False, default=str))
+        return 0
+    from django.utils import timezone
+
+    from qiao.risk.keyaccounts import key_accounts_designate
+
+    year = args.year or (args.date or timezone.localdate()).year
+    print(json.dumps(key_accounts_designate(year=year), ensure_ascii=False, default=str))
     return 0
 
 
@@ -321,7 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--no-worker", action="store_true", help="do not run `qiao worker` beside it")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run background tasks (campaign sends)")
+    p.add_argument("--batch", action="store_true", help="run what is queued, then stop")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("score", help="the nightly scoring: features, tiers, models, events")
     p.add_argument("--as-of", type=_date, default=None)
@@ -331,6 +389,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worklist", help="build every customer manager's work list for a day")
     p.add_argument("--date", type=_date, default=None)
     p.set_defaults(func=cmd_worklist)
+
+    p = sub.add_parser("risk", help="key accounts and early warning (docs/keyaccounts.md)")
+    risk = p.add_subparsers(dest="risk_command", required=True)
+    q = risk.add_parser("warnings", help="evaluate the early-warning rules; file proposals")
+    q.add_argument("--date", type=_date, default=None)
+    q.set_defaults(func=cmd_risk)
+    q = risk.add_parser("keyaccounts", help="propose key accounts by the designation rules")
+    q.add_argument("--year", type=int, default=None)
+    q.add_argument("--date", type=_date, default=None)
+    q.set_defaults(func=cmd_risk)
 
     p = sub.add_parser("check", help="Django's system checks (--deploy: on production settings)")
     p.add_argument("--deploy", action="store_true")

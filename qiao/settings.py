@@ -294,6 +294,8 @@ QIAO = {
     "LARGE_AMOUNT": env_int("QIAO_LARGE_AMOUNT", _lake.LARGE_AMOUNT),
     "PAGE_SIZE": 25,
 }
+# The campaign rules file (caps, quiet hours, batch sizes); default qiao/campaigns/config.
+CAMPAIGN_CONFIG = env_str("QIAO_CAMPAIGN_CONFIG")
 
 # Background work (campaign sends, docs/campaigns.md): Django's Tasks framework through the
 # django-tasks backport, queued in the operational database (django-tasks-db; no broker on SQLite

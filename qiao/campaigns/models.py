@@ -148,6 +148,9 @@ class Campaign(models.Model):
     #: What planning found: eligible, treated, control, excluded by reason (counts).
     plan_stats = models.JSONField(_("plan"), default=dict, blank=True)
     planned_at = models.DateTimeField(_("planned"), null=True, blank=True)
+    #: The measured return (``qiao.campaigns.results``), kept when it is measured.
+    results = models.JSONField(_("results"), default=dict, blank=True)
+    measured_on = models.DateField(_("measured on"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 

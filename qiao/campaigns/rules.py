@@ -18,6 +18,8 @@ CONFIG = Path(__file__).resolve().parent / "config"
 
 
 def _hm(text: str) -> dt.time:
+    if text == "24:00":
+        return dt.time.max
     hours, minutes = text.split(":")
     return dt.time(int(hours), int(minutes))
 
@@ -37,7 +39,10 @@ class Rules:
 
 @lru_cache(maxsize=1)
 def campaign_rules() -> Rules:
-    data = tomllib.loads((CONFIG / "campaigns.toml").read_text(encoding="utf-8"))
+    from django.conf import settings
+
+    path = Path(settings.CAMPAIGN_CONFIG or CONFIG / "campaigns.toml")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
     caps, quiet, defaults, sending = (
         data["caps"],
         data["quiet_hours"],

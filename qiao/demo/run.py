@@ -159,5 +159,13 @@ def run_demo(
     from qiao.wsgi import application
 
     _say(_("Qiao is serving at %(url)s  (Ctrl-C to stop)") % {"url": f"http://{host}:{port}/"})
-    waitress_serve(application, host=host, port=port, threads=8, ident="qiao")
+    from qiao.campaigns.tasks import start_worker
+
+    # Campaign sends run in the background: a worker beside the server (docs/campaigns.md).
+    worker = start_worker()
+    try:
+        waitress_serve(application, host=host, port=port, threads=8, ident="qiao")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
     return 0

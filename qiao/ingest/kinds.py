@@ -321,3 +321,18 @@ LOAD_ORDER = [
     "consents",
     "contact_preferences",
 ]
+
+
+def register(kind: Kind, applier: Callable[..., None], *, after: str | None = None) -> None:
+    """Add the extract kind of an app above ingest (its ``AppConfig.ready`` calls this): the
+    same reader, validation, rejects, atomic load and audit as every kind here, with the app's
+    ``applier(rows, counts, by)``; ``after`` places it in :data:`LOAD_ORDER`. Ingest names none
+    of those apps (docs/architecture.md, "Layers")."""
+    from qiao.ingest.master import APPLIERS
+
+    KINDS[kind.name] = kind
+    APPLIERS[kind.name] = applier
+    if kind.name not in LOAD_ORDER:
+        LOAD_ORDER.insert(
+            LOAD_ORDER.index(after) + 1 if after in LOAD_ORDER else len(LOAD_ORDER), kind.name
+        )
