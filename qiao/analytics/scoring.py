@@ -38,7 +38,7 @@ import datetime as _dt
 import json
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -70,7 +70,13 @@ from qiao.analytics.features import (
 from qiao.analytics.jsonable import jsonable
 from qiao.analytics.riskstyle import rate_risk_style
 from qiao.analytics.suggest import suggest_step
-from qiao.analytics.tiers import TierResult, join_text, parse_tier_rules, replay_tiers
+from qiao.analytics.tiers import (
+    TierResult,
+    join_text,
+    mark_blacklisted,
+    parse_tier_rules,
+    replay_tiers,
+)
 from qiao.core.lake import LARGE_AMOUNT, TIME_ZONE
 
 __all__ = [
@@ -329,6 +335,7 @@ def run_scoring(
     large_amount: float = LARGE_AMOUNT,
     shelf: pd.DataFrame | None = None,
     assessments: pd.DataFrame | None = None,
+    blacklisted: Collection[str] | None = None,
 ) -> ScoringResult:
     """Score every customer of the lake as of ``as_of``.
 
@@ -361,6 +368,9 @@ def run_scoring(
     assessments
         Each customer's latest risk assessment (``customer_no, tolerance, valid_until,
         qualified_investor``), for the suitability of the next-best products.
+    blacklisted
+        The customer numbers on the blacklist: they fall into 限制 and get no next-best
+        product (:func:`qiao.analytics.tiers.mark_blacklisted`).
 
     Returns
     -------
@@ -384,6 +394,8 @@ def run_scoring(
 
     with steps.step("features"):
         data, features, diag["counts"] = _features_step(con, lake, as_of, params)
+        if blacklisted:
+            diag["counts"]["blacklisted"] = mark_blacklisted(features, blacklisted)
     with steps.step("contribution"):
         contrib, diag["pareto"] = _contribution_step(features, cfg["contribution"])
     with steps.step("tiers"):

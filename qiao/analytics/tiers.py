@@ -29,7 +29,7 @@ import datetime as _dt
 import json
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -51,6 +51,7 @@ __all__ = [
     "TierScheme",
     "assign_tiers",
     "default_tier_rules",
+    "mark_blacklisted",
     "parse_tier_rules",
     "replay_tiers",
 ]
@@ -748,3 +749,21 @@ def _events(
             "to_tier": code_arr[to],
         }
     )
+
+
+def mark_blacklisted(features: pd.DataFrame, customer_nos: Collection[str]) -> int:
+    """The 限制 tier's blacklist branch: the customers of ``customer_nos`` (indexed by number,
+    as ``features``) get ``blacklisted`` and ``restricted_flag`` = 1, the feature the default
+    pyramid's override tier reads (``config/tiers.toml``), so they fall into 限制 at this scoring;
+    the next-best products skip them for the same flag. The operational side passes the customers
+    on the blacklist now (``qiao.credit.selectors.blacklisted_customer_nos``). Returns how many of
+    them were scored."""
+    hit = features.index.isin(list(customer_nos))
+    if "blacklisted" in features.columns:
+        features["blacklisted"] = features["blacklisted"].astype(bool) | hit
+    else:
+        features["blacklisted"] = hit
+    if "restricted_flag" not in features.columns:
+        features["restricted_flag"] = 0.0
+    features.loc[hit, "restricted_flag"] = 1.0
+    return int(hit.sum())

@@ -17,8 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from qiao.core import vocab
 from qiao.core.choices import choice
 
-_MONEY = {"max_digits": 18, "decimal_places": 2}
-
 
 class GuaranteeType(models.TextChoices):
     CREDIT = choice(vocab.GUARANTEE_TYPES, "CREDIT")
@@ -96,8 +94,8 @@ class Facility(models.Model):
         related_name="facilities",
         verbose_name=_("customer"),
     )
-    limit = models.DecimalField(_("credit limit"), **_MONEY)
-    used = models.DecimalField(_("amount used"), default=0, **_MONEY)
+    limit = models.DecimalField(_("credit limit"), max_digits=18, decimal_places=2)
+    used = models.DecimalField(_("amount used"), default=0, max_digits=18, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until"))
@@ -105,7 +103,9 @@ class Facility(models.Model):
         _("security"), max_length=10, choices=GuaranteeType.choices, default=GuaranteeType.CREDIT
     )
     collateral = models.CharField(_("collateral"), max_length=200, blank=True)
-    collateral_value = models.DecimalField(_("collateral value"), null=True, blank=True, **_MONEY)
+    collateral_value = models.DecimalField(
+        _("collateral value"), null=True, blank=True, max_digits=18, decimal_places=2
+    )
     status = models.CharField(
         _("status"), max_length=8, choices=FacilityStatus.choices, default=FacilityStatus.ACTIVE
     )
@@ -150,8 +150,8 @@ class Loan(models.Model):
     loan_type = models.CharField(
         _("loan type"), max_length=16, choices=LoanType.choices, default=LoanType.OTHER
     )
-    principal = models.DecimalField(_("principal"), **_MONEY)
-    balance = models.DecimalField(_("balance"), **_MONEY)
+    principal = models.DecimalField(_("principal"), max_digits=18, decimal_places=2)
+    balance = models.DecimalField(_("balance"), max_digits=18, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     start_date = models.DateField(_("drawn on"))
     maturity_date = models.DateField(_("matures on"))
@@ -159,7 +159,9 @@ class Loan(models.Model):
         _("classification"), max_length=16, choices=LoanClass.choices, default=LoanClass.PASS
     )
     days_overdue = models.PositiveIntegerField(_("days overdue"), default=0)
-    interest_arrears = models.DecimalField(_("interest in arrears"), default=0, **_MONEY)
+    interest_arrears = models.DecimalField(
+        _("interest in arrears"), default=0, max_digits=18, decimal_places=2
+    )
     as_of = models.DateField(_("as of"))
     floor_class = models.CharField(
         _("least class by days overdue"), max_length=16, choices=LoanClass.choices, blank=True
@@ -211,7 +213,7 @@ class Guarantee(models.Model):
         related_name="guarantees",
         verbose_name=_("credit facility"),
     )
-    amount = models.DecimalField(_("amount guaranteed"), **_MONEY)
+    amount = models.DecimalField(_("amount guaranteed"), max_digits=18, decimal_places=2)
     guarantee_type = models.CharField(
         _("security"), max_length=10, choices=GuaranteeType.choices, default=GuaranteeType.GUARANTEE
     )

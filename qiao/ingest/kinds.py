@@ -34,6 +34,7 @@ ROLES = vocab.ROLES.codes
 GRADES = vocab.GRADES.codes
 CATEGORIES = vocab.CATEGORIES.codes
 RATED = frozenset(vocab.CATEGORIES.having("rated"))
+LIABILITY = frozenset(vocab.CATEGORIES.having("liability"))
 RISK_LEVELS = vocab.RISK_LEVELS.codes
 MOTIVES = vocab.MOTIVES.codes
 SALE_STATUSES = vocab.SALE_STATUSES.codes
@@ -86,6 +87,14 @@ def _pct(value: str) -> Any:
     number = v.clean_decimal(value, places=2)
     if not 0 <= number <= 100:
         raise v.FieldError(_("must be between 0 and 100"))
+    return number
+
+
+def _days(value: str) -> Any:
+    """Days overdue: a whole number from 0 to 36,500 (a hundred years)."""
+    number = v.clean_int(value, minimum=0)
+    if number > 36_500:
+        raise v.FieldError(_("must be at most %(max)s") % {"max": "36,500"})
     return number
 
 
@@ -269,6 +278,81 @@ KINDS: dict[str, Kind] = {
             },
             key=("customer_no",),
         ),
+        # Credit data from core banking (issue 16; docs/data-interface.md, docs/keyaccounts.md).
+        Kind(
+            "facilities",
+            {
+                "facility_no": (True, v.clean_code),
+                "customer_no": (True, v.clean_code),
+                "limit": (True, v.clean_amount),
+                "used": (False, v.clean_amount),
+                "currency": (False, _enum(*CURRENCIES)),
+                "start_date": (True, v.clean_past_date),
+                "end_date": (True, v.clean_date),
+                "guarantee_type": (False, _enum(*vocab.GUARANTEE_TYPES.codes)),
+                "collateral": (False, _text),
+                "collateral_value": (False, v.clean_amount),
+                "status": (False, _enum(*vocab.FACILITY_STATUSES.codes)),
+            },
+            key=("facility_no",),
+        ),
+        Kind(
+            "loans",
+            {
+                "loan_no": (True, v.clean_code),
+                "customer_no": (True, v.clean_code),
+                "facility_no": (False, v.clean_code),
+                "product_code": (False, v.clean_code),
+                "loan_type": (False, _enum(*vocab.LOAN_TYPES.codes)),
+                "principal": (True, v.clean_amount),
+                "balance": (True, v.clean_amount),
+                "currency": (False, _enum(*CURRENCIES)),
+                "start_date": (True, v.clean_past_date),
+                "maturity_date": (True, v.clean_date),
+                "classification": (True, _enum(*vocab.LOAN_CLASSES.codes)),
+                "days_overdue": (False, _days),
+                "interest_arrears": (False, v.clean_amount),
+                "as_of_date": (True, v.clean_past_date),
+            },
+            key=("loan_no",),
+        ),
+        Kind(
+            "guarantees",
+            {
+                "guarantee_no": (True, v.clean_code),
+                "guarantor_customer_no": (True, v.clean_code),
+                "borrower_customer_no": (True, v.clean_code),
+                "loan_no": (False, v.clean_code),
+                "facility_no": (False, v.clean_code),
+                "amount": (True, partial(v.clean_amount, positive=True)),
+                "guarantee_type": (False, _enum(*vocab.GUARANTEE_TYPES.having("secured"))),
+                "start_date": (True, v.clean_past_date),
+                "end_date": (False, v.clean_date),
+            },
+            key=("guarantee_no",),
+        ),
+        Kind(
+            "risk_signals",
+            {
+                "customer_no": (True, v.clean_code),
+                "kind": (True, _enum(*vocab.SIGNAL_KINDS.codes)),
+                "source": (True, partial(v.clean_text, max_length=100)),
+                "signal_date": (True, v.clean_past_date),
+                "detail": (False, partial(v.clean_text, max_length=1000)),
+            },
+            key=("customer_no", "kind", "signal_date", "source"),
+        ),
+        Kind(
+            "list_entries",
+            {
+                "customer_no": (True, v.clean_code),
+                "list_kind": (True, _enum(*vocab.LIST_KINDS.codes)),
+                "reason": (True, _text),
+                "listed_on": (True, v.clean_past_date),
+                "removed_on": (False, v.clean_past_date),
+            },
+            key=("customer_no", "list_kind"),
+        ),
         # The lake kinds are validated column-wise in DuckDB (qiao.ingest.lake); the cleaners here
         # document the same rules and serve single-row checks.
         Kind(
@@ -320,6 +404,11 @@ LOAD_ORDER = [
     "assessments",
     "consents",
     "contact_preferences",
+    "facilities",
+    "loans",
+    "guarantees",
+    "risk_signals",
+    "list_entries",
 ]
 
 

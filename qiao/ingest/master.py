@@ -30,7 +30,7 @@ from qiao.customers.models import (
 from qiao.customers.rules import CUSTOMER_FIELDS, customer_identity_rule
 from qiao.customers.search import pinyin_keys
 from qiao.customers.services import standings_create
-from qiao.ingest.kinds import CORPORATE_SERVICES, RATED, Kind
+from qiao.ingest.kinds import CORPORATE_SERVICES, LIABILITY, RATED, Kind
 from qiao.org.models import LEVEL_DEPTH, OWNER_ROLES, OrgUnit, Staff
 from qiao.products.models import (
     Account,
@@ -280,6 +280,29 @@ def _contact_preference_rule(r: Record) -> list[tuple[str, str]]:
     return []
 
 
+# Credit data (issue 16): the checks across columns; the classification check is not a reject
+# (the loan is the bank's data: it is loaded and flagged, qiao.credit.services).
+def _facility_rule(r: Record) -> list[tuple[str, str]]:
+    errors = _not_before("end_date", "start_date")(r)
+    if r.get("guarantee_type") == "CREDIT" and (r.get("collateral") or r.get("collateral_value")):
+        errors.append(("collateral", _("is given but the facility is unsecured (CREDIT)")))
+    return errors
+
+
+def _loan_rule(r: Record) -> list[tuple[str, str]]:
+    errors = _not_before("maturity_date", "start_date")(r)
+    if r["start_date"] > r["as_of_date"]:
+        errors.append(("start_date", _("is after as_of_date")))
+    return errors
+
+
+def _guarantee_rule(r: Record) -> list[tuple[str, str]]:
+    errors = _not_before("end_date", "start_date")(r)
+    if r["guarantor_customer_no"] == r["borrower_customer_no"]:
+        errors.append(("borrower_customer_no", _("is the guarantor themself")))
+    return errors
+
+
 ROW_RULES: dict[str, RowRule] = {
     "customers": _customer_rule,
     "products": _product_rule,
@@ -290,6 +313,10 @@ ROW_RULES: dict[str, RowRule] = {
     "ownership": _not_before("end_date", "start_date"),
     "staff": _not_before("leave_date", "hire_date"),
     "assessments": _assessment_rule,
+    "facilities": _facility_rule,
+    "loans": _loan_rule,
+    "guarantees": _guarantee_rule,
+    "list_entries": _not_before("removed_on", "listed_on"),
     "contact_preferences": _contact_preference_rule,
 }
 
@@ -1027,6 +1054,235 @@ def apply_contact_preferences(
     counts.updated += len(changed)
 
 
+def _owned_by(
+    rows: list[tuple[int, Record]],
+    counts: Counts,
+    column: str,
+    table: dict[str, Any],
+    owner_column: str,
+    customers: dict[str, Customer],
+    message: str,
+) -> list[tuple[int, Record]]:
+    """The rows whose ``column`` (a facility, a loan) is not someone else's: the row's
+    ``owner_column`` customer must be its customer."""
+    kept = []
+    for line, r in rows:
+        ref = table.get(r.get(column) or "")
+        if ref is not None and ref.customer_id != customers[r[owner_column]].pk:
+            counts.rejects.append(Reject(line, column, r[column], message))
+        else:
+            kept.append((line, r))
+    return kept
+
+
+def apply_facilities(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    from qiao.credit.models import Facility
+
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    stored = _lookup(Facility, "facility_no", (r["facility_no"] for _l, r in rows))
+    rows = _owned_by(
+        rows,
+        counts,
+        "facility_no",
+        stored,
+        "customer_no",
+        customers,
+        _("the facility belongs to another customer"),
+    )
+    records = [
+        {
+            "facility_no": r["facility_no"],
+            "customer": customers[r["customer_no"]],
+            "limit": r["limit"],
+            "used": r.get("used"),
+            "currency": r.get("currency"),
+            "start_date": r["start_date"],
+            "end_date": r["end_date"],
+            "guarantee_type": r.get("guarantee_type"),
+            "collateral": r.get("collateral"),
+            "collateral_value": r.get("collateral_value"),
+            "status": r.get("status"),
+        }
+        for _l, r in rows
+    ]
+    upsert(Facility, ["facility_no"], records, counts)
+
+
+def apply_loans(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    """Loans as of their date. The classification is checked against the days overdue (the
+    floors of qiao/credit/config/limits.toml): a loan classified better than its floor is loaded
+    as the bank classified it and flagged, and so is a debtor whose loans are in different
+    classes (qiao.credit.services.loan_findings_refresh). A row older than the state loaded is
+    refused."""
+    from qiao.credit.models import Facility, Loan
+    from qiao.credit.rules import floor_class, is_below_floor
+    from qiao.credit.services import loan_findings_refresh
+
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    facilities = _lookup(
+        Facility, "facility_no", (r["facility_no"] for _l, r in rows if r.get("facility_no"))
+    )
+    rows = _resolve(rows, counts, "facility_no", facilities, _("is not a known credit facility"))
+    rows = _owned_by(
+        rows,
+        counts,
+        "facility_no",
+        facilities,
+        "customer_no",
+        customers,
+        _("the facility belongs to another customer"),
+    )
+    products = _lookup(
+        Product, "code", (r["product_code"] for _l, r in rows if r.get("product_code"))
+    )
+    rows = _resolve(rows, counts, "product_code", products, _("is not a known product"))
+    stored = _lookup(Loan, "loan_no", (r["loan_no"] for _l, r in rows))
+    rows = _owned_by(
+        rows,
+        counts,
+        "loan_no",
+        stored,
+        "customer_no",
+        customers,
+        _("the loan belongs to another customer"),
+    )
+    records = []
+    for line, r in rows:
+        product = products.get(r.get("product_code") or "")
+        if product is not None and product.category not in LIABILITY:
+            counts.rejects.append(
+                Reject(line, "product_code", r["product_code"], _("is not a loan product"))
+            )
+            continue
+        known = stored.get(r["loan_no"])
+        if known is not None and r["as_of_date"] < known.as_of:
+            counts.rejects.append(
+                Reject(
+                    line,
+                    "as_of_date",
+                    r["as_of_date"].isoformat(),
+                    _("is older than the state already loaded (as of %(date)s)")
+                    % {"date": known.as_of.isoformat()},
+                )
+            )
+            continue
+        days = r.get("days_overdue") or 0
+        floor = floor_class(days, r.get("interest_arrears") or 0)
+        records.append(
+            {
+                "loan_no": r["loan_no"],
+                "customer": customers[r["customer_no"]],
+                "facility": facilities.get(r.get("facility_no") or ""),
+                "product": product,
+                "loan_type": r.get("loan_type"),
+                "principal": r["principal"],
+                "balance": r["balance"],
+                "currency": r.get("currency"),
+                "start_date": r["start_date"],
+                "maturity_date": r["maturity_date"],
+                "classification": r["classification"],
+                "days_overdue": days,
+                "interest_arrears": r.get("interest_arrears") or 0,
+                "as_of": r["as_of_date"],
+                "floor_class": floor,
+                "below_floor": is_below_floor(r["classification"], floor),
+            }
+        )
+    upsert(Loan, ["loan_no"], records, counts)
+    loan_findings_refresh(customer_ids=sorted({rec["customer"].pk for rec in records}))
+
+
+def apply_guarantees(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    from qiao.credit.models import Facility, Guarantee, Loan
+
+    customers = _lookup(
+        Customer,
+        "customer_no",
+        [r["guarantor_customer_no"] for _l, r in rows]
+        + [r["borrower_customer_no"] for _l, r in rows],
+    )
+    unknown = _("is not a known customer")
+    rows = _resolve(rows, counts, "guarantor_customer_no", customers, unknown)
+    rows = _resolve(rows, counts, "borrower_customer_no", customers, unknown)
+    loans = _lookup(Loan, "loan_no", (r["loan_no"] for _l, r in rows if r.get("loan_no")))
+    rows = _resolve(rows, counts, "loan_no", loans, _("is not a known loan"))
+    facilities = _lookup(
+        Facility, "facility_no", (r["facility_no"] for _l, r in rows if r.get("facility_no"))
+    )
+    rows = _resolve(rows, counts, "facility_no", facilities, _("is not a known credit facility"))
+    not_borrowers = _("belongs to another customer than the borrower")
+    rows = _owned_by(
+        rows, counts, "loan_no", loans, "borrower_customer_no", customers, not_borrowers
+    )
+    rows = _owned_by(
+        rows, counts, "facility_no", facilities, "borrower_customer_no", customers, not_borrowers
+    )
+    records = [
+        {
+            "guarantee_no": r["guarantee_no"],
+            "guarantor": customers[r["guarantor_customer_no"]],
+            "borrower": customers[r["borrower_customer_no"]],
+            "loan": loans.get(r.get("loan_no") or ""),
+            "facility": facilities.get(r.get("facility_no") or ""),
+            "amount": r["amount"],
+            "guarantee_type": r.get("guarantee_type"),
+            "start_date": r["start_date"],
+            "end_date": r.get("end_date"),
+        }
+        for _l, r in rows
+    ]
+    upsert(Guarantee, ["guarantee_no"], records, counts)
+
+
+def apply_risk_signals(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    from qiao.credit.models import RiskSignal
+
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    records = [
+        {
+            "customer": customers[r["customer_no"]],
+            "kind": r["kind"],
+            "on": r["signal_date"],
+            "source": r["source"],
+            "detail": r.get("detail"),
+        }
+        for _l, r in rows
+    ]
+    upsert(RiskSignal, ["customer_id", "kind", "on", "source"], records, counts)
+
+
+def apply_list_entries(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
+    """Black and red list entries kept in core banking (source CORE): in force from the day
+    listed, removed from the day given. Entries proposed in Qiao are not touched."""
+    from qiao.credit.models import ListEntry, ListSource, ListStatus
+
+    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
+    records = [
+        {
+            "customer": customers[r["customer_no"]],
+            "list_kind": r["list_kind"],
+            "source": ListSource.CORE,
+            "reason": r["reason"],
+            "listed_on": r["listed_on"],
+            "removed_on": r.get("removed_on"),
+            "status": ListStatus.REMOVED if r.get("removed_on") else ListStatus.APPROVED,
+        }
+        for _l, r in rows
+    ]
+    upsert(ListEntry, ["customer_id", "list_kind", "source"], records, counts)
+    # Listed again in core banking: the earlier removal day no longer holds.
+    relisted = sorted({rec["customer"].pk for rec in records if not rec["removed_on"]})
+    stale = ListEntry.objects.filter(
+        source=ListSource.CORE, status=ListStatus.APPROVED, removed_on__isnull=False
+    )
+    for qs in _where_in(stale, "customer_id", relisted):
+        qs.update(removed_on=None)
+
+
 APPLIERS: dict[str, Callable[[list[tuple[int, Record]], Counts, Staff | None], None]] = {
     "org_units": apply_org_units,
     "staff": apply_staff,
@@ -1040,6 +1296,11 @@ APPLIERS: dict[str, Callable[[list[tuple[int, Record]], Counts, Staff | None], N
     "payroll": apply_payroll,
     "ownership": apply_ownership,
     "assessments": apply_assessments,
+    "facilities": apply_facilities,
+    "loans": apply_loans,
+    "guarantees": apply_guarantees,
+    "risk_signals": apply_risk_signals,
+    "list_entries": apply_list_entries,
     "consents": apply_consents,
     "contact_preferences": apply_contact_preferences,
 }

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qiao.core.lake import KEYS, lake_files
 from qiao.core.tiers import tier_codes, tier_label
+from qiao.credit.selectors import credit_counts
 from qiao.customers.models import Consent, ContactPreference, Customer
 from qiao.ingest.models import LoadRecord
 from qiao.org.models import BANKWIDE_ROLES, Role
@@ -57,6 +58,7 @@ def system_status() -> dict[str, Any]:
         "customers": Customer.objects.count(),
         "accounts": Account.objects.count(),
         "assessments": RiskAssessment.objects.count(),
+        **credit_counts(),
         "consents": Consent.objects.count(),
         "contact_preferences": ContactPreference.objects.count(),
         "transactions": lake_count("transactions"),

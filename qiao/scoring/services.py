@@ -27,6 +27,7 @@ from qiao.analytics.scoring import MAIN_FEATURES
 from qiao.core.bulk import copy_arrow
 from qiao.core.lake import lake_files
 from qiao.core.refs import refs_export
+from qiao.credit.selectors import blacklisted_customer_nos
 from qiao.customers.models import Customer, CustomerStanding
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
 from qiao.suitability.suggestions import assessments_frame, shelf_frame, suggestions_store
@@ -126,6 +127,8 @@ def score_run(
                 # The next-best products: the shelf and the latest assessments, as data.
                 shelf=shelf_frame(),
                 assessments=assessments_frame(as_of=as_of),
+                # The blacklist now: 限制 and no suggestion (docs/keyaccounts.md).
+                blacklisted=blacklisted_customer_nos(),
             )
         finally:
             disconnect = getattr(con, "disconnect", None)
