@@ -21,5 +21,7 @@ urlpatterns = [
     # The risk assessment of a customer: a suitability page under the customer's address (the
     # customers app stands below suitability, so it is routed here, before the customers' paths).
     path("customers/<str:customer_no>/assess/", assessment_new, name="assessment_new"),
+    # Key accounts, early warning and exit plans (docs/keyaccounts.md).
+    path("", include("qiao.risk.urls")),
     path("", include("qiao.web.urls")),
 ]

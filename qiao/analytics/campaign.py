@@ -54,6 +54,7 @@ from qiao.core.vocab import CATEGORIES
 __all__ = [
     "Difference",
     "Uplift",
+    "ASSET_CATEGORIES",
     "OUTCOME_SCHEMA",
     "assign_variants",
     "campaign_outcomes",

@@ -55,6 +55,7 @@ from qiao.customers.services import customer_reveal, customer_update_profile
 from qiao.engagement.api import engagement_router
 from qiao.org.models import Staff
 from qiao.org.permissions import ASSESS_RISK, VIEW_BALANCES, staff_has_perm
+from qiao.risk.api import risk_router
 from qiao.suitability.api import suggestions_router
 from qiao.suitability.assessments import tolerance_on
 from qiao.suitability.services import assessment_record
@@ -551,3 +552,5 @@ api.add_router("/", engagement_router)
 api.add_router("/", suggestions_router)
 # The product shelf (qiao.suitability.shelf_api).
 api.add_router("/", shelf_router)
+# Early warning and group exposure (qiao.risk.api).
+api.add_router("/", risk_router)

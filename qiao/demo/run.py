@@ -138,6 +138,14 @@ def run_demo(
         % {"n": f"{run.customers:,}", "date": run.as_of}
     )
 
+    # Key accounts proposed by the rules, and the early warning: the risk page has its proposals.
+    from qiao.risk.keyaccounts import key_accounts_designate
+    from qiao.risk.warnings import warnings_evaluate
+
+    _say(_("Key accounts and early warning …"))
+    _say("  " + json.dumps(key_accounts_designate(year=as_of.year), default=str))
+    _say("  " + json.dumps(warnings_evaluate(day=as_of), default=str))
+
     _say(_("Building the work lists …"))
     _say("  " + json.dumps(worklist_generate(day=as_of + dt.timedelta(days=1)), default=str))
 

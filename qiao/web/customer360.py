@@ -40,6 +40,7 @@ from qiao.org.permissions import (
     VIEW_BALANCES,
     staff_has_perm,
 )
+from qiao.risk.selectors import customer_risk_panel
 from qiao.scoring.explain import explain_snapshot
 from qiao.scoring.selectors import customer_aum_trend_scored, customer_latest_score
 from qiao.suitability.assessments import assessment_panel
@@ -87,6 +88,8 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         # The night's next-best products, checked again today.
         "suggestions": suggestions_panel(staff=staff, customer=customer),
         "engagement": engagement_panel(customer, staff),
+        # Credit, early warning, key-account team, group exposure (qiao.risk, docs/keyaccounts.md).
+        "risk": customer_risk_panel(staff=staff, customer=customer),
         # The regulatory tolerance C1–C5 (not the behavioural risk style of the scores).
         "assessment": assessment_panel(customer=customer, accounts=accounts),
         "can_assess": staff_has_perm(staff, ASSESS_RISK),
