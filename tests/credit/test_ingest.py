@@ -16,10 +16,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from qiao.credit.models import ClassFinding, Facility, Guarantee, ListEntry, Loan, RiskSignal
-from qiao.credit.rules import floor_class, is_below_floor, parse_floors, CreditConfigError
+from qiao.credit.rules import CreditConfigError, floor_class, is_below_floor, parse_floors
 from qiao.ingest.services import ingest_file
 from qiao.scoring.selectors import system_status
-
 from tests.ingest.conftest import write
 
 pytestmark = pytest.mark.django_db
@@ -217,7 +216,9 @@ def test_guarantees_signals_and_lists(credit_loaded: Path) -> None:
 
 
 def test_a_removed_entry_listed_again(credit_loaded: Path, tmp_path: Path) -> None:
-    text = "customer_no,list_kind,reason,listed_on,removed_on\nP0000001,BLACK,再次逃废债,2025-01-01,\n"
+    text = (
+        "customer_no,list_kind,reason,listed_on,removed_on\nP0000001,BLACK,再次逃废债,2025-01-01,\n"
+    )
     _path, result = _load(tmp_path, "list_entries_again.csv", text)
     assert result.updated == 1
     entry = ListEntry.objects.get(customer__customer_no="P0000001")
@@ -267,10 +268,14 @@ def test_floor_boundaries(days: int, arrears: Decimal, floor: str) -> None:
 def test_floor_config_is_checked() -> None:
     with pytest.raises(CreditConfigError, match=r"floors\[2\]: must have more days"):
         parse_floors(
-            {"classification": {"floors": [
-                {"over_days": 90, "class": "SUBSTANDARD"},
-                {"over_days": 30, "class": "DOUBTFUL"},
-            ]}}
+            {
+                "classification": {
+                    "floors": [
+                        {"over_days": 90, "class": "SUBSTANDARD"},
+                        {"over_days": 30, "class": "DOUBTFUL"},
+                    ]
+                }
+            }
         )
     with pytest.raises(CreditConfigError, match=r"floors\[1\].class: 'BAD'"):
         parse_floors({"classification": {"floors": [{"over_days": 1, "class": "BAD"}]}})
@@ -278,10 +283,35 @@ def test_floor_config_is_checked() -> None:
 
 NASTY = st.sampled_from(
     [
-        "", " ", "-1", "0", "1e3", "NaN", "Infinity", "36501", "2147483648", "9" * 40,
-        "PASS", "pass", "LOSS ", "2026-02-29", "2025-13-01", "２０２５-01-01", "\u202e",
-        "张三", "\x00", "\t", '"', ",", "\n", "C0000001", "F001", "'; DROP TABLE x;--",
-        "1.005", "-0", "+5",
+        "",
+        " ",
+        "-1",
+        "0",
+        "1e3",
+        "NaN",
+        "Infinity",
+        "36501",
+        "2147483648",
+        "9" * 40,
+        "PASS",
+        "pass",
+        "LOSS ",
+        "2026-02-29",
+        "2025-13-01",
+        "２０２５-01-01",
+        "\u202e",
+        "张三",
+        "\x00",
+        "\t",
+        '"',
+        ",",
+        "\n",
+        "C0000001",
+        "F001",
+        "'; DROP TABLE x;--",
+        "1.005",
+        "-0",
+        "+5",
     ]
 )
 HEADER = LOANS.splitlines()[0].split(",")
