@@ -42,6 +42,8 @@ from scipy import stats
 
 from qiao.analytics.lake import LakeError
 from qiao.core.lake import (
+    LOAD_ID,
+    REF_KEYS,
     TIME_ZONE,
     lake_files,
     month_key,
@@ -641,7 +643,7 @@ def campaign_outcomes(
         if opened is not None:
             con.register("opened_rows", _opened(opened))
         else:
-            con.from_parquet(str(accounts_path)).create_view("opened_rows")
+            _ref_view(con, "accounts", accounts_path, "opened_rows")
         con.execute(
             """
             CREATE TEMP TABLE bought AS
@@ -675,6 +677,18 @@ def campaign_outcomes(
     finally:
         con.close()
     return result.cast(OUTCOME_SCHEMA)
+
+
+def _ref_view(con: duckdb.DuckDBPyConnection, name: str, path: Path, view: str) -> None:
+    """The snapshot ``lake/ref/<name>.parquet`` as the view ``view``, newest load per key."""
+    relation = con.from_parquet(str(path))
+    if LOAD_ID not in relation.columns:
+        relation.create_view(view)
+        return
+    relation.create_view(f"{view}_all")
+    keys = ", ".join(REF_KEYS[name])  # names from code, as newest_load_sql builds them
+    newest = f"SELECT * FROM {view}_all QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {LOAD_ID} DESC) = 1"  # noqa: S608
+    con.execute(f"CREATE TEMP VIEW {view} AS {newest}")
 
 
 def _txn_table(
@@ -733,8 +747,8 @@ def _aum_table(
             "aum_end DECIMAL(38, 2))"
         )
         return
-    con.from_parquet(str(accounts_path)).create_view("ref_accounts")
-    con.from_parquet(str(products_path)).create_view("ref_products")
+    _ref_view(con, "accounts", accounts_path, "ref_accounts")
+    _ref_view(con, "products", products_path, "ref_products")
     con.execute(
         """
         CREATE TEMP TABLE aum AS

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ from qiao.analytics.campaign import (
     uplift,
     wilson_interval,
 )
-from qiao.analytics.lake import LakeError
+from qiao.analytics.lake import LakeError, write_ref_table
 
 TIERS = np.array(["DIAMOND", "PLATINUM", "GOLD", "ORDINARY", "RESTRICTED", ""], dtype=object)
 
@@ -599,3 +600,27 @@ def test_campaign_outcomes_of_an_empty_window(lake_builder) -> None:
     assert got.column("aum_start").to_pylist() == [140_000.0, 4_000.0]
     assert month_end_on_or_before(dt.date(2026, 9, 30)) == dt.date(2026, 9, 30)
     assert month_end_on_or_before(dt.date(2024, 3, 1)) == dt.date(2024, 2, 29)
+
+
+def test_campaign_outcomes_read_the_newest_load_of_a_snapshot(lake_builder) -> None:
+    """A ``ref/accounts`` snapshot with ``load_id`` keeps each account's newest row (as
+    ``read_ref`` does): W1 restated as opened before the window and as a loan counts once, not
+    twice, and no longer towards AUM."""
+    b = _tiny_bank(lake_builder)
+    lake = b.write()
+    accounts = pq.read_table(lake / "ref" / "accounts.parquet")
+    accounts = accounts.append_column("load_id", pa.array([1] * accounts.num_rows, pa.int64()))
+    restated = [r for r in accounts.to_pylist() if r["account_no"] == "W1"][0]
+    restated.update(open_date=dt.date(2026, 2, 1), product_code="LN1", load_id=2)
+    accounts = pa.concat_tables(
+        [accounts, pa.Table.from_pylist([restated], schema=accounts.schema)]
+    )
+    write_ref_table(lake, "accounts", accounts)
+    got = campaign_outcomes(
+        lake,
+        pa.table({"customer_no": ["P1"]}),
+        window_start=START,
+        window_end=END,
+        product_codes=PRODUCTS,
+    ).to_pylist()[0]
+    assert (got["bought"], got["aum_start"], got["aum_end"]) == (False, 12_000.0, 15_500.0)
