@@ -546,3 +546,25 @@ def preference_for(customer: Customer) -> Pref:
     """``customer``'s preferences (the defaults when none are recorded)."""
     row = ContactPreference.objects.filter(customer=customer).first()
     return _pref(row) if row is not None else DEFAULT_PREF
+
+
+def contact_panel(customer: Customer, *, history: int = 10) -> dict[str, Any]:
+    """The 360's "Consent and contact preferences" section: every channel's consent in words, the
+    preferences in words, the latest changes."""
+    pref = preference_for(customer)
+    return {
+        "consents": consents_for(customer),
+        "pref": pref,
+        "preferred_channel": (
+            str(labels(vocab.CONSENT_CHANNELS)[pref.preferred_channel])
+            if pref.preferred_channel
+            else ""
+        ),
+        "language": str(labels(vocab.CUSTOMER_LANGUAGES)[pref.language]),
+        "dnd": (
+            f"{pref.dnd_start:%H:%M}–{pref.dnd_end:%H:%M}"
+            if pref.dnd_start is not None and pref.dnd_end is not None
+            else ""
+        ),
+        "history": consent_history(customer, limit=history),
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from qiao.customers import views
+from qiao.customers import consent_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -29,4 +29,5 @@ urlpatterns = [
     path("<str:customer_no>/transactions/", views.customer_transactions, name="transactions"),
     path("<str:customer_no>/edit/", views.customer_edit, name="edit"),
     path("<str:customer_no>/assign/", views.customer_assign_view, name="assign"),
+    path("<str:customer_no>/consent/", consent_views.consent_edit, name="consent"),
 ]

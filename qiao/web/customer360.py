@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from qiao.core.tiers import tier_label
 from qiao.customers import lake_views
+from qiao.customers.consent import contact_panel
 from qiao.customers.forms import reveal_choices
 from qiao.customers.models import Customer
 from qiao.customers.selectors import (
@@ -35,6 +36,7 @@ from qiao.org.models import Staff
 from qiao.org.permissions import (
     ASSESS_RISK,
     ASSIGN_CUSTOMERS,
+    EDIT_CONSENT,
     EDIT_CUSTOMERS,
     REVEAL_PII,
     VIEW_BALANCES,
@@ -93,6 +95,9 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         # The regulatory tolerance C1–C5 (not the behavioural risk style of the scores).
         "assessment": assessment_panel(customer=customer, accounts=accounts),
         "can_assess": staff_has_perm(staff, ASSESS_RISK),
+        # Marketing consent per channel and contact preferences (qiao.customers.consent).
+        "contact": contact_panel(customer),
+        "can_edit_consent": staff_has_perm(staff, EDIT_CONSENT),
         "owners": customer_ownership_history(customer)[:20],
         "changes": customer_changes(customer, limit=30),
         "can_reveal": staff_has_perm(staff, REVEAL_PII),

@@ -286,3 +286,143 @@ def test_a_customer_with_no_row_is_never_consenting(bank):
     for channel in ("SMS", "PHONE", "EMAIL", "WECHAT", "POST"):
         assert not consent_is_given(fresh.pk, channel)
         assert fresh.pk not in consented_ids(channel).tolist()
+
+
+# ---------------------------------------------------------------- the pages
+
+
+def _page(login, persona: str, customer_no: str, language: str = "en"):
+    from django.conf import settings
+
+    client = login(persona)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    return client
+
+
+def test_the_consent_page_permission_and_scope(bank, login):
+    x = bank.x.customer_no
+    assert _page(login, "cm_owner", x).get(f"/customers/{x}/consent/").status_code == 200
+    assert _page(login, "outlet_head", x).get(f"/customers/{x}/consent/").status_code == 200
+    assert _page(login, "head_office", x).get(f"/customers/{x}/consent/").status_code == 403
+    assert _page(login, "auditor", x).get(f"/customers/{x}/consent/").status_code == 403
+    assert _page(login, "cm_other", x).get(f"/customers/{x}/consent/").status_code == 404
+    data = {"form": "consent", "c-channel": "SMS", "c-state": "GIVEN", "c-on": "2026-01-05"}
+    assert _page(login, "head_office", x).post(f"/customers/{x}/consent/", data).status_code == 403
+    assert _page(login, "cm_other", x).post(f"/customers/{x}/consent/", data).status_code == 404
+    assert not Consent.objects.exists() and _audits(x) == []
+
+
+def test_a_cm_records_consent_and_preferences_on_the_page(bank, login):
+    x = bank.x.customer_no
+    client = _page(login, "cm_owner", x)
+    url = f"/customers/{x}/consent/"
+    response = client.post(
+        url,
+        {
+            "form": "consent",
+            "c-channel": "WECHAT",
+            "c-state": "GIVEN",
+            "c-on": "2026-02-01",
+            "c-evidence": "签字授权书 2026-02-01",
+        },
+    )
+    assert response.status_code == 302
+    c = Consent.objects.get(customer=bank.x, channel="WECHAT")
+    assert (c.state, c.source, c.recorded_by) == ("GIVEN", "BRANCH", bank.staff["cm_owner"])
+    event = _audits(x)[0]
+    assert event.channel == "WEB" and event.detail["channel"] == "WECHAT"
+    # a date in the future: refused on the form, nothing changed
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    response = client.post(
+        url, {"form": "consent", "c-channel": "WECHAT", "c-state": "WITHDRAWN", "c-on": tomorrow}
+    )
+    assert response.status_code == 200 and "cannot be dated in the future" in response.text
+    assert Consent.objects.get(customer=bank.x, channel="WECHAT").state == "GIVEN"
+    # preferences: a bad zone is refused on its field, a good one saved
+    prefs = {
+        "form": "preferences",
+        "p-preferred_channel": "WECHAT",
+        "p-dnd_start": "21:00",
+        "p-dnd_end": "08:00",
+        "p-language": "zh-hant",
+        "p-time_zone": "Mars/Olympus",
+    }
+    response = client.post(url, prefs)
+    assert response.status_code == 200 and "not a known time zone" in response.text
+    assert not ContactPreference.objects.exists()
+    response = client.post(url, {**prefs, "p-time_zone": "Asia/Hong_Kong"})
+    assert response.status_code == 302
+    pref = ContactPreference.objects.get(customer=bank.x)
+    assert (pref.dnd_start, pref.language, pref.time_zone) == (
+        dt.time(21, 0),
+        "zh-hant",
+        "Asia/Hong_Kong",
+    )
+    assert len(_audits(x)) == 2
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "en",
+            [
+                "Consent and contact preferences",
+                "Given",
+                "Withdrawn",
+                "No consent recorded",
+                "Opt-out reply to a message",
+                "Recorded by staff at the branch",
+                "Traditional Chinese",
+                "21:00–08:00",
+            ],
+        ),
+        (
+            "zh-hans",
+            [
+                "营销授权与联系偏好",
+                "已同意",
+                "已撤回",
+                "未登记授权",
+                "回复退订",
+                "网点/客户经理登记",
+                "繁体中文",
+                "微信",
+            ],
+        ),
+    ],
+)
+def test_the_360_shows_consent_in_words(bank, login, language, words):
+    owner, x = bank.staff["cm_owner"], bank.x
+    consent_set(staff=owner, customer=x, channel="SMS", state="GIVEN", on=D(2026, 1, 1))
+    consent_set(staff=owner, customer=x, channel="WECHAT", state="GIVEN", on=D(2026, 1, 1))
+    consent_withdraw_by_reply(customer_id=x.pk, channel="WECHAT", on=D(2026, 2, 1), evidence="TD")
+    preference_set(
+        staff=owner,
+        customer=x,
+        preferred_channel="WECHAT",
+        dnd_start=dt.time(21, 0),
+        dnd_end=dt.time(8, 0),
+        language="zh-hant",
+        time_zone="Asia/Shanghai",
+    )
+    response = _page(login, "cm_owner", x.customer_no, language).get(f"/customers/{x.customer_no}/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    start = text.index('id="consent"')
+    section = text[start : text.index('id="connections"', start)]
+    for word in words:
+        assert word in section, word
+    # words, not codes (in English the SMS channel's word is "SMS")
+    codes = ["GIVEN", "WITHDRAWN", "REPLY", "BRANCH", "zh-hant", ">WECHAT<"]
+    codes += [">SMS<"] if language != "en" else []
+    for code in codes:
+        assert code not in section, code
+    assert 'id="consent-link"' in section  # the owner may change it
+
+
+def test_readers_see_the_section_without_the_change_link(bank, login):
+    x = bank.x.customer_no
+    response = _page(login, "head_office", x).get(f"/customers/{x}/")
+    text = response.content.decode()
+    assert 'id="consent"' in text and 'id="consent-link"' not in text

@@ -270,6 +270,23 @@ POLICY: dict[str, list[Probe]] = {
         _get(_x("/customers/{x}/assess/"), on_x(200, SERVE)),
         _post(_x("/customers/{x}/assess/"), on_x(200, SERVE), lambda w: _answers("q_")),
     ],
+    # Marketing consent and contact preferences (qiao.customers.consent): those who serve the
+    # customer (org.edit_consent) on a customer in their scope; readers 403, out of scope 404.
+    # The GET is the page; the POST records SMS consent given today (a change, audited: 302).
+    "customers/<str:customer_no>/consent/ consent": [
+        _get(_x("/customers/{x}/consent/"), on_x(200, SERVE)),
+        _post(
+            _x("/customers/{x}/consent/"),
+            on_x(302, SERVE),
+            lambda w: {
+                "form": "consent",
+                "c-channel": "SMS",
+                "c-state": "GIVEN",
+                "c-on": timezone.localdate().isoformat(),
+                "c-evidence": "签字授权书",
+            },
+        ),
+    ],
     # ------------------------------------------------------------------ audit, analyst
     "audit/ list": [_get("/audit/", only({"auditor"}, 200))],
     "analyst/ analyst": [
