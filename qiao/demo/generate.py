@@ -39,6 +39,7 @@ from .activity import ActivityResult, Simulator, aum_cents
 from .assessments import assessments_table
 from .base import Span, stream
 from .codes import NA_DAY, date_array, decimal_array, take
+from .credit import credit_tables
 from .links import (
     build_ebanking,
     build_payroll,
@@ -73,6 +74,11 @@ KINDS = (
     "payroll",
     "ownership",
     "assessments",
+    "facilities",
+    "loans",
+    "guarantees",
+    "risk_signals",
+    "list_entries",
 )
 PARQUET_KINDS = ("balances", "transactions")
 
@@ -155,6 +161,8 @@ def generate_bank(
         "payroll": payroll_table(payroll, cust, accts),
         "ownership": ownership_table(seed, span, cust, accts, staff, aum),
         "assessments": assessments_table(seed, span, cust.customer_no, cust.age, accts, aum),
+        # The credit book (docs/keyaccounts.md).
+        **credit_tables(seed, span, cust, groups, accts, result.last_cents),
     }
     for kind, table in tables.items():
         write_csv(table, out / files[kind])

@@ -28,6 +28,13 @@ AS_OF = date(2026, 6, 30)
 SMALL = {"customers": 3000, "months": 12, "seed": 7, "as_of": AS_OF}
 BIG_AS_OF = date(2026, 11, 23)
 
+
+def _spec(kind: str) -> dict:
+    from qiao.ingest.kinds import KINDS
+
+    return KINDS[kind].spec
+
+
 # kind → (required columns, optional columns), as documented
 COLUMNS = {
     "org_units": ({"unit_code", "name", "level"}, {"parent_code", "address"}),
@@ -126,6 +133,14 @@ COLUMNS = {
             "qualified_evidence",
         },
     ),
+    # The credit book (issue 16): every column of each kind, required or optional.
+    **{
+        kind: (
+            {c for c, (required, _cleaner) in _spec(kind).items() if required},
+            {c for c, (required, _cleaner) in _spec(kind).items() if not required},
+        )
+        for kind in ("facilities", "loans", "guarantees", "risk_signals", "list_entries")
+    },
 }
 
 
