@@ -16,6 +16,7 @@ SLOW = {
     "tests/scoring/test_explain.py": "scores a bank for the 360's explanations (19 s set-up)",
     "tests/scoring/test_score_run.py": "scores a bank into snapshots, twice",
     "tests/scoring/test_analyst.py": "scores a bank for the analyst's pages",
+    "tests/campaigns/test_kill.py": "sets up a bank in a subprocess and kills its worker",
     "tests/credit/test_lists.py::test_scoring_": "scores a small bank twice (blacklist → 限制)",
     "tests/credit/test_demo.py": "generates and loads a small bank twice over",
 }
