@@ -260,6 +260,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(
         f"scored {run.customers:,} customers as of {run.as_of} on {run.engine} in {seconds:.1f} s"
     )
+    if run.ok:
+        # After the scoring: standing campaigns' cohorts; live campaigns measured (issue 15).
+        from qiao.campaigns.triggers import campaigns_nightly
+
+        print(json.dumps({"campaigns": campaigns_nightly()}, default=str))
     return 0 if run.ok else 1
 
 

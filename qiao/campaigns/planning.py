@@ -226,14 +226,32 @@ def plan_first_step(campaign: Campaign, *, now: dt.datetime | None = None) -> di
     """Plan the campaign's first step: recipients (treated and control), exclusions and the
     treated recipients' messages. Idempotent: a campaign already planned is left as it is."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    rules = campaign_rules()
     step = campaign.steps.order_by("number").first()
     if step is None:
         raise ValueError("a campaign needs at least one step")
     if step.planned_at is not None:
         return dict(campaign.plan_stats)
     ids = segment_ids(staff=campaign.author, segment=campaign.segment)
+    seed = campaign.seed if campaign.seed is not None else secrets.randbits(62)
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.steps.filter(number=step.number, planned_at__isnull=False).exists():
+            return dict(locked.plan_stats)
+        stats = plan_cohort(campaign, step, ids, now=now, seed=seed)
+        Step.objects.filter(pk=step.pk).update(planned_at=now)
+        Campaign.objects.filter(pk=campaign.pk).update(seed=seed, plan_stats=stats, planned_at=now)
+    campaign.seed, campaign.plan_stats, campaign.planned_at = seed, stats, now
+    return stats
+
+
+def plan_cohort(
+    campaign: Campaign, step: Step, ids: np.ndarray, *, now: dt.datetime, seed: int
+) -> dict[str, Any]:
+    """Exclude, split and write one cohort of customers (``ids``, sorted) for the campaign's
+    first step: the whole segment of a one-off campaign, or the customers an event brought to
+    a standing campaign on one day. Call inside a transaction."""
+    today = timezone.localdate(now)
+    rules = campaign_rules()
     segment_size = int(ids.size)
     reason = np.full(ids.size, -1, dtype=np.int8)
 
@@ -258,15 +276,14 @@ def plan_first_step(campaign: Campaign, *, now: dt.datetime | None = None) -> di
 
     eligible = reason == -1
     keys = ids[eligible]
+    chosen = product_index[eligible]
     tier, aum, contribution = _standings(keys)
-    seed = campaign.seed if campaign.seed is not None else secrets.randbits(62)
     control = split_control(keys, tier, campaign.control_pct / 100, seed=seed)
     variants = _variants(step)
     variant = np.zeros(keys.size, dtype=np.int64)
     treated = ~control
     if len(variants) > 1:
         variant[treated] = assign_variants(keys[treated], seed, [1.0] * len(variants))
-
     product_ids = [p.pk for p in products]
 
     def recipient_rows() -> Iterable[dict[str, Any]]:
@@ -279,7 +296,7 @@ def plan_first_step(campaign: Campaign, *, now: dt.datetime | None = None) -> di
                 "stratum": tier[i],
                 "aum_at_start": round(aum[i], 2),
                 "contribution_at_start": round(contribution[i], 2),
-                "product_id": product_ids[int(product_index[eligible][i])] if products else None,
+                "product_id": product_ids[int(chosen[i])] if products else None,
             }
 
     def exclusion_rows() -> Iterable[dict[str, Any]]:
@@ -292,28 +309,20 @@ def plan_first_step(campaign: Campaign, *, now: dt.datetime | None = None) -> di
             }
 
     counts = {code: int((reason == k).sum()) for k, code in enumerate(EXCLUSION_ORDER)}
-    stats = {
+    fast_insert(Recipient, recipient_rows())
+    fast_insert(Exclusion, exclusion_rows())
+    _plan_messages(
+        campaign, step, Q(customer_id__in=keys[treated].tolist()) if campaign.trigger else None
+    )
+    return {
         "segment": segment_size,
         "eligible": int(keys.size),
         "treated": int(treated.sum()),
         "control": int(control.sum()),
         "excluded": {k: v for k, v in counts.items() if v},
         "seed": str(seed),
-        "products": {
-            p.code: int((product_index[eligible] == j).sum()) for j, p in enumerate(products)
-        },
+        "products": {p.code: int((chosen == j).sum()) for j, p in enumerate(products)},
     }
-    with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.steps.filter(number=step.number, planned_at__isnull=False).exists():
-            return dict(locked.plan_stats)
-        fast_insert(Recipient, recipient_rows())
-        fast_insert(Exclusion, exclusion_rows())
-        _plan_messages(campaign, step)
-        Step.objects.filter(pk=step.pk).update(planned_at=now)
-        Campaign.objects.filter(pk=campaign.pk).update(seed=seed, plan_stats=stats, planned_at=now)
-    campaign.seed, campaign.plan_stats, campaign.planned_at = seed, stats, now
-    return stats
 
 
 def _plan_messages(campaign: Campaign, step: Step, audience: Q | None = None) -> int:

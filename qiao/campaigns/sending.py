@@ -418,6 +418,8 @@ def send_step(step_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]
         return {"state": "not approved"}
     if step.sent_at is not None:
         return {"state": "sent"}
+    if campaign.trigger and step.planned_at is None:
+        return {"state": "waiting for its trigger"}
     if not take_lease(step, now, rules):
         return {"state": "busy"}
     try:

@@ -5,6 +5,7 @@ is audited; sending happens in the background (``qiao.campaigns.tasks``)."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import string
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -325,6 +326,10 @@ def campaign_approve(*, staff: Staff, campaign: Campaign, note: str = "") -> Cam
         decided_at=timezone.now(),
         decision_note=note[:300],
     )
+    if campaign.seed is None:
+        # The control group's seed, fixed and recorded before anyone is split.
+        campaign.seed = secrets.randbits(62)
+        Campaign.objects.filter(pk=campaign.pk).update(seed=campaign.seed)
     if not campaign.trigger:
         from .tasks import enqueue_start
 

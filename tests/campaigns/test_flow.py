@@ -87,7 +87,10 @@ def test_plan_leaves_out_by_rule_and_holds_out_a_stratified_control(bank, any_ho
 
     for hours in (5, 30):
         Contact.objects.create(
-            customer=c[7], staff=bank.cm, channel="PHONE", at=timezone.now() - dt.timedelta(days=3, hours=hours)
+            customer=c[7],
+            staff=bank.cm,
+            channel="PHONE",
+            at=timezone.now() - dt.timedelta(days=3, hours=hours),
         )
     campaign = sms_campaign(bank, exclude_contacted_days=0)
     stats = plan_first_step(campaign)
@@ -161,10 +164,15 @@ def test_quiet_hours_hold_the_send_until_the_morning(bank):
     late = dt.datetime(2026, 12, 8, 22, 30, tzinfo=shanghai)  # a Tuesday evening
     result = send_step(step.pk, now=late)
     assert result["state"] == "waiting"
-    assert result["retry_at"].astimezone(shanghai) == dt.datetime(2026, 12, 9, 9, 0, tzinfo=shanghai)
-    assert not Message.objects.filter(step=step).exclude(status=MessageStatus.PLANNED).exclude(
-        status=MessageStatus.SKIPPED
-    ).exists()
+    assert result["retry_at"].astimezone(shanghai) == dt.datetime(
+        2026, 12, 9, 9, 0, tzinfo=shanghai
+    )
+    assert (
+        not Message.objects.filter(step=step)
+        .exclude(status=MessageStatus.PLANNED)
+        .exclude(status=MessageStatus.SKIPPED)
+        .exists()
+    )
 
 
 def test_the_holiday_calendar_knows_the_adjusted_working_days():
@@ -259,3 +267,26 @@ def test_measured_results_compare_treated_and_control(bank, any_hour):
     assert results["ci_low"] < results["uplift"] < results["ci_high"]
     assert results["cost"] == pytest.approx(0.05 * n_t)
     assert Recipient.objects.filter(campaign=campaign, responded_on__isnull=False).count() == 3
+
+
+def test_a_standing_birthday_campaign_takes_in_the_day_s_cohort_once(bank, any_hour):
+    from qiao.campaigns.triggers import campaigns_nightly
+
+    today = timezone.localdate()
+    born = [bank.customers[i] for i in (10, 11, 12, 13, 14, 15, 16, 17, 18, 19)]
+    for c in born:
+        c.birth_date = today.replace(year=1980)
+        c.save(update_fields=["birth_date"])
+    campaign = sms_campaign(bank, trigger="BIRTHDAY", trigger_days=0)
+    assert campaign.seed is not None
+    out = campaigns_nightly(today)
+    assert out["triggered"][campaign.pk] == len(born)
+    recipients = Recipient.objects.filter(campaign=campaign)
+    assert set(recipients.values_list("customer_id", flat=True)) == {c.pk for c in born}
+    step = campaign.steps.get(number=1)
+    assert send_step(step.pk)["state"] == "sent"
+    assert Message.objects.filter(step=step, status=MessageStatus.SENT).count() == (
+        recipients.filter(group="T").count()
+    )
+    # The next night brings no one twice.
+    assert campaigns_nightly(today)["triggered"][campaign.pk] == 0
