@@ -297,25 +297,6 @@ def cmd_risk(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_risk(args: argparse.Namespace) -> int:
-    """``qiao risk warnings`` (nightly, after the scoring and the credit loads, before the work
-    list) and ``qiao risk keyaccounts`` (the designation rules; docs/keyaccounts.md)."""
-    _django()
-    database_migrate()
-    if args.risk_command == "warnings":
-        from qiao.risk.warnings import warnings_evaluate
-
-        print(json.dumps(warnings_evaluate(day=args.date), ensure_ascii=False, default=str))
-        return 0
-    from django.utils import timezone
-
-    from qiao.risk.keyaccounts import key_accounts_designate
-
-    year = args.year or (args.date or timezone.localdate()).year
-    print(json.dumps(key_accounts_designate(year=year), ensure_ascii=False, default=str))
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     _django()
     from qiao.demo.run import run_demo
@@ -413,16 +394,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worklist", help="build every customer manager's work list for a day")
     p.add_argument("--date", type=_date, default=None)
     p.set_defaults(func=cmd_worklist)
-
-    p = sub.add_parser("risk", help="key accounts and early warning (docs/keyaccounts.md)")
-    risk = p.add_subparsers(dest="risk_command", required=True)
-    q = risk.add_parser("warnings", help="evaluate the early-warning rules; file proposals")
-    q.add_argument("--date", type=_date, default=None)
-    q.set_defaults(func=cmd_risk)
-    q = risk.add_parser("keyaccounts", help="propose key accounts by the designation rules")
-    q.add_argument("--year", type=int, default=None)
-    q.add_argument("--date", type=_date, default=None)
-    q.set_defaults(func=cmd_risk)
 
     p = sub.add_parser("risk", help="key accounts and early warning (docs/keyaccounts.md)")
     risk = p.add_subparsers(dest="risk_command", required=True)

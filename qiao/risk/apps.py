@@ -6,3 +6,14 @@ class RiskConfig(AppConfig):
     name = "qiao.risk"
     label = "risk"
     verbose_name = _("key accounts and risk")
+
+    def worklist_generators(self):  # type: ignore[no-untyped-def]
+        """Key-account visits, early-warning reviews and exit plans (qiao.engagement.worklist)."""
+        from qiao.risk.worklist import worklist_generators
+
+        return worklist_generators()
+
+    def worklist_reasons(self):  # type: ignore[no-untyped-def]
+        from qiao.risk.worklist import worklist_reasons
+
+        return worklist_reasons()

@@ -174,6 +174,63 @@ def _answers(prefix: str) -> dict[str, str]:
     return {prefix + q.id: q.answers[0].id for q in parse_questionnaire(None).questions}
 
 
+#: Key accounts and early warning (docs/keyaccounts.md): X's objects, made on first use.
+RISKY = SERVE | {"risk_manager"}  # who proposes a closer watch or keeps an exit plan
+
+
+def _risk_url(kind: str, path: str) -> Callable[[World], str]:
+    def url(w: World) -> str:
+        from qiao.customers.models import CustomerGroup, GroupMembership
+        from qiao.risk.models import ExitPlan, ExitStep, KeyAccount, WarningTransition
+
+        today = timezone.localdate()
+        if kind == "ka":
+            # Next year's list: apart from this year's, which the propose row adds to.
+            ka = KeyAccount.objects.filter(customer=w.x, year=today.year + 1).first()
+            if ka is None:
+                ka = KeyAccount.objects.create(
+                    customer=w.x,
+                    year=today.year + 1,
+                    grade="KA3",
+                    source="MANUAL",
+                    proposed_by=w.staff["cm_owner"],
+                    proposed_at=timezone.now(),
+                )
+            return path.format(pk=ka.pk)
+        if kind == "change":
+            t = WarningTransition.objects.filter(customer=w.x, status="PROPOSED").first()
+            if t is None:
+                t = WarningTransition.objects.create(
+                    customer=w.x,
+                    from_state="NORMAL",
+                    to_state="WATCH",
+                    reasons=[{"code": "OVERDUE", "params": {"state": "WATCH", "days": 5}}],
+                    as_of=today,
+                    proposed_at=timezone.now(),
+                )
+            return path.format(pk=t.pk)
+        if kind == "step":
+            plan = ExitPlan.objects.filter(customer=w.x).first() or ExitPlan.objects.create(
+                customer=w.x,
+                start=today,
+                target_date=today + dt.timedelta(days=90),
+                start_exposure=Decimal("1000"),
+                exposure=Decimal("1000"),
+                measured_on=today,
+            )
+            step = plan.steps.first() or ExitStep.objects.create(
+                plan=plan, kind="RECOVER", due=today
+            )
+            return path.format(pk=plan.pk, step=step.pk)
+        group, _ = CustomerGroup.objects.get_or_create(code="G-X", defaults={"name": "张氏家族"})
+        GroupMembership.objects.get_or_create(
+            group=group, customer=w.x, defaults={"member_role": "OTHER", "link_type": "FAMILY"}
+        )
+        return path.format(pk=group.pk)
+
+    return url
+
+
 RESOLVE = {"status": "IN_PROGRESS", "resolution": "", "service_recovery": ""}
 API_READ = on_x(200, anonymous=401)
 
@@ -338,6 +395,88 @@ POLICY: dict[str, list[Probe]] = {
             {"status": "NOT_NOW"},
         )
     ],
+    # ------------------------------------------------------------------ key accounts, risk
+    # The risk page: the risk manager (confirms warnings) and the outlet head (approves key
+    # accounts); the key-account list is everyone's, scoped. Proposals by those who serve X
+    # (404 out of scope), decisions by the outlet head (key accounts) and the risk manager.
+    "risk/ home": [_get("/risk/", only({"risk_manager", "outlet_head"}, 200))],
+    "risk/key-accounts/ key_accounts": [_get("/risk/key-accounts/", everyone(200))],
+    "risk/key-accounts/propose/ key_account_propose": [
+        _post(
+            "/risk/key-accounts/propose/",
+            table(
+                cm_owner=302,
+                outlet_head=302,
+                team_lead=302,
+                cm_peer=404,
+                cm_other=404,
+                former=404,
+                anonymous=302,
+                default=403,
+            ),
+            {"customer_no": "{x}", "grade": "KA3", "note": "结算量大"},
+        )
+    ],
+    "risk/key-accounts/freeze/ key_accounts_freeze": [
+        _post("/risk/key-accounts/freeze/", only({"outlet_head"}, 302), {})
+    ],
+    "risk/key-accounts/<int:pk>/decide/ key_account_decide": [
+        _post(
+            _risk_url("ka", "/risk/key-accounts/{pk}/decide/"),
+            only({"outlet_head"}, 302),
+            {"decision": "approve"},
+        )
+    ],
+    "risk/key-accounts/<int:pk>/remove/ key_account_remove": [
+        _post(
+            _risk_url("ka", "/risk/key-accounts/{pk}/remove/"),
+            table(
+                cm_owner=302,
+                outlet_head=302,
+                team_lead=302,
+                cm_peer=404,
+                cm_other=404,
+                former=404,
+                anonymous=302,
+                default=403,
+            ),
+            {"note": "不再符合"},
+        )
+    ],
+    "risk/key-accounts/<int:pk>/team/ key_account_team": [
+        _post(
+            _risk_url("ka", "/risk/key-accounts/{pk}/team/"),
+            table(
+                cm_owner=302,
+                outlet_head=302,
+                team_lead=302,
+                cm_peer=404,
+                cm_other=404,
+                former=404,
+                anonymous=302,
+                default=403,
+            ),
+            {"username": "cm_peer", "role": "BACKUP_CM"},
+        )
+    ],
+    "risk/changes/<int:pk>/decide/ transition_decide": [
+        _post(
+            _risk_url("change", "/risk/changes/{pk}/decide/"),
+            only({"risk_manager"}, 302),
+            {"decision": "confirm"},
+        )
+    ],
+    "risk/customers/<str:customer_no>/propose/ warning_propose": [
+        _post(
+            _x("/risk/customers/{x}/propose/"), on_x(302, RISKY), {"state": "DOUBTFUL", "note": "x"}
+        )
+    ],
+    "risk/customers/<str:customer_no>/exit-plan/ exit_plan_new": [
+        _post(_x("/risk/customers/{x}/exit-plan/"), on_x(302, RISKY), {"target_date": "2099-01-01"})
+    ],
+    "risk/exit-plans/<int:pk>/steps/<int:step_id>/done/ exit_step_done": [
+        _post(_risk_url("step", "/risk/exit-plans/{pk}/steps/{step}/done/"), on_x(302, RISKY))
+    ],
     # ------------------------------------------------------------------ engagement
     "today/ today": [_get("/today/", everyone(200))],
     "today/items/<int:item_id>/done/ item_done": [
@@ -499,6 +638,10 @@ POLICY: dict[str, list[Probe]] = {
         _api("get", "/api/customers/{x}/suggestions", API_READ)
     ],
     "api/products products": [_api("get", "/api/products", table(anonymous=401, default=200))],
+    "api/warnings warnings": [_api("get", "/api/warnings", table(anonymous=401, default=200))],
+    "api/groups/<group_id>/exposure group_exposure": [
+        Probe("get", _risk_url("group", "/api/groups/{pk}/exposure"), API_READ, api=True)
+    ],
     "api/worklist worklist": [_api("get", "/api/worklist", table(anonymous=401, default=200))],
     "api/contacts contacts": [
         _api(

@@ -1,0 +1,170 @@
+"""The early-warning endpoints of the REST API (django-ninja), mounted on ``qiao.api.api.api``
+with ``api.add_router("/", risk_router)``: the same token and error shape as the rest.
+
+- ``GET /api/warnings[?state=WATCH]``: the customers in the caller's scope who are not NORMAL
+  (or in ``state``), each with the reasons of the change that put them there, in the caller's
+  language, and since when;
+- ``GET /api/groups/{id}/exposure``: a group and every customer connected to it (control,
+  guarantee, family links): exposure against the group limit, each member's parts and the links
+  (``qiao.credit.exposure.group_exposure``), for a caller who may see at least one of the group's
+  own members (404 otherwise, as for a missing group).
+
+Scope as the pages: a CM their customers, a team lead or outlet head their subtree, the risk
+manager everyone, a key-account team member their key accounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import Http404, HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+
+from qiao.audit.services import audit_list_shown
+from qiao.customers.models import Customer, GroupMembership
+from qiao.org.models import Staff
+from qiao.risk.selectors import risk_scope_q, warnings_list
+
+State = Literal["NORMAL", "WATCH", "DOUBTFUL", "EXIT"]
+
+
+class WarningOut(Schema):
+    customer_no: str
+    state: State
+    state_label: str
+    reasons: list[str]
+    since: dt.date
+
+
+class WarningList(Schema):
+    items: list[WarningOut]
+
+
+class WarningFilter(Schema):
+    state: State | None = None
+
+
+class MemberOut(Schema):
+    customer_no: str
+    in_group: bool
+    loans: Decimal
+    facilities: Decimal
+    guarantees: Decimal
+    exposure: Decimal
+    share: float
+
+
+class LinkOut(Schema):
+    a: str
+    b: str
+    kinds: list[str]
+
+
+class GroupExposureOut(Schema):
+    group_id: int
+    code: str
+    name: str
+    as_of: dt.date
+    exposure: Decimal
+    share: float
+    limit: float
+    status: Literal["OK", "NEAR", "BREACH"]
+    large: bool
+    members: list[MemberOut]
+    links: list[LinkOut]
+
+
+class ErrorOut(Schema):
+    error: str
+    fields: dict[str, str]
+
+
+def _caller(request: HttpRequest) -> Staff:
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, Staff):
+        return auth
+    raise HttpError(401, "Unauthorized")
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(float(value), 2)))
+
+
+def build_router() -> Router:
+    router = Router(tags=["early warning"])
+
+    @router.get(
+        "/warnings",
+        response={200: WarningList, 422: ErrorOut},
+        summary="Customers in early warning (正常 → 关注 → 可疑 → 退出) with the reasons",
+    )
+    def warnings(request: HttpRequest, filters: Query[WarningFilter]) -> dict[str, Any]:
+        items = warnings_list(staff=_caller(request), state=filters.state)
+        audit_list_shown(
+            request_or_staff=request,
+            customer_nos=[i["customer_no"] for i in items],
+            detail={"page": "api warnings", "state": filters.state or ""},
+        )
+        return {"items": items}
+
+    @router.get(
+        "/groups/{group_id}/exposure",
+        response={200: GroupExposureOut, 404: ErrorOut},
+        summary="A group's exposure, added up over its connected members",
+    )
+    def group_exposure(request: HttpRequest, group_id: int) -> dict[str, Any]:
+        from qiao.customers.models import CustomerGroup
+
+        staff = _caller(request)
+        group = CustomerGroup.objects.filter(pk=group_id).first()
+        if group is None:
+            raise Http404("No group matches the given query.")
+        member_ids = list(
+            GroupMembership.objects.filter(group=group).values_list("customer_id", flat=True)
+        )
+        scope = risk_scope_q(staff)
+        if scope is not None and not Customer.objects.filter(scope, pk__in=member_ids).exists():
+            raise Http404("No group matches the given query.")
+        from qiao.credit.exposure import group_exposure as credit_group_exposure
+
+        found = credit_group_exposure(group.pk)
+        if found is None:
+            raise Http404("No group matches the given query.")
+        members = [
+            {
+                "customer_no": m["customer_no"],
+                "in_group": m["in_group"],
+                "loans": _money(m["loans"]),
+                "facilities": _money(m["facilities"]),
+                "guarantees": _money(m["guarantees"]),
+                "exposure": _money(m["exposure"]),
+                "share": round(float(m["share"]), 6),
+            }
+            for m in found["members"]
+        ]
+        audit_list_shown(
+            request_or_staff=request,
+            customer_nos=[m["customer_no"] for m in members],
+            detail={"page": "api group exposure", "group": group.code},
+        )
+        return {
+            "group_id": group.pk,
+            "code": group.code,
+            "name": group.name,
+            "as_of": found["as_of"],
+            "exposure": _money(found["exposure"]),
+            "share": round(float(found["share"]), 6),
+            "limit": float(found["limit"]),
+            "status": found["status"],
+            "large": bool(found["large"]),
+            "members": members,
+            "links": found["links"],
+        }
+
+    return router
+
+
+risk_router = build_router()

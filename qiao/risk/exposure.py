@@ -1,0 +1,46 @@
+"""A customer's credit exposure, for the exit plans (issue 16 item 4).
+
+Exposure = the balances of the customer's loans + what is drawn on its live facilities beyond the
+loans booked on them (acceptances, letters of credit …; a loan drawn on a facility is counted
+once) + the amounts it guarantees for others. The group figure is the credit app's
+(``qiao.credit.exposure``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from qiao.credit.models import Facility, Guarantee, Loan
+
+
+def customer_exposures(customer_ids: Iterable[int]) -> dict[int, Decimal]:
+    ids = sorted(set(customer_ids))
+    out: dict[int, Decimal] = defaultdict(Decimal)
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        on_facility: dict[int, Decimal] = defaultdict(Decimal)
+        for cid, fid, total in (
+            Loan.objects.filter(customer_id__in=chunk)
+            .values("customer_id", "facility_id")
+            .annotate(total=Sum("balance"))
+            .values_list("customer_id", "facility_id", "total")
+        ):
+            out[cid] += Decimal(total or 0)
+            if fid is not None:
+                on_facility[fid] += Decimal(total or 0)
+        for fid, cid, used in Facility.objects.filter(
+            customer_id__in=chunk, status="ACTIVE"
+        ).values_list("pk", "customer_id", "used"):
+            out[cid] += max(Decimal(0), Decimal(used or 0) - on_facility.get(fid, Decimal(0)))
+        for cid, total in (
+            Guarantee.objects.filter(guarantor_id__in=chunk)
+            .values("guarantor_id")
+            .annotate(total=Sum("amount"))
+            .values_list("guarantor_id", "total")
+        ):
+            out[cid] += Decimal(total or 0)
+    return {cid: out.get(cid, Decimal(0)) for cid in ids}

@@ -1,0 +1,322 @@
+"""Reads of key accounts, warnings and exit plans, always through the data scope.
+
+Scope: the customer scope of :mod:`qiao.customers.selectors` (a CM their customers, a team lead
+or outlet head their subtree, a bank-wide role — the risk manager — everyone), plus, for a
+key-account team member, the key accounts whose team they are on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Max, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from qiao.customers.models import Customer, GroupMembership
+from qiao.customers.selectors import staff_scope_q
+from qiao.org.models import Staff
+from qiao.org.permissions import (
+    CONFIRM_WARNINGS,
+    DESIGNATE_KEY_ACCOUNTS,
+    VIEW_BALANCES,
+    staff_has_perm,
+)
+from qiao.risk.models import (
+    Decision,
+    ExitPlan,
+    ExitPlanStatus,
+    KeyAccount,
+    KeyAccountMember,
+    KeyAccountStatus,
+    WarningState,
+    WarningTransition,
+)
+from qiao.risk.reasons import render_reasons, state_label
+
+
+def risk_scope_q(staff: Staff, field: str = "pk") -> Q | None:
+    """Customers ``staff`` may see here (``field`` names the customer id); ``None``: all."""
+    scope = staff_scope_q(staff)
+    if scope is None:
+        return None
+    team = KeyAccountMember.objects.filter(
+        staff=staff, key_account__status=KeyAccountStatus.APPROVED
+    ).values("key_account__customer_id")
+    visible = Customer.objects.filter(scope).values("pk")
+    return Q(**{f"{field}__in": Subquery(visible)}) | Q(**{f"{field}__in": Subquery(team)})
+
+
+def _scoped(qs: QuerySet[Any], staff: Staff, field: str = "customer_id") -> QuerySet[Any]:
+    q = risk_scope_q(staff, field)
+    return qs if q is None else qs.filter(q)
+
+
+def customer_get_for_risk(*, staff: Staff, customer_no: str) -> Customer:
+    """The customer if ``staff`` may see them here; 404 whether missing or out of scope."""
+    qs = _scoped(Customer.objects.filter(customer_no=customer_no), staff, "pk")
+    customer = qs.select_related("branch", "primary_manager").first()
+    if customer is None:
+        raise Http404("No customer matches the given query.")
+    return customer
+
+
+def key_account_get_for_staff(*, staff: Staff, pk: int) -> KeyAccount:
+    ka = _scoped(KeyAccount.objects.filter(pk=pk), staff).select_related("customer").first()
+    if ka is None:
+        raise Http404("No key account matches the given query.")
+    return ka
+
+
+def transition_get_for_staff(*, staff: Staff, pk: int) -> WarningTransition:
+    t = _scoped(WarningTransition.objects.filter(pk=pk), staff).select_related("customer").first()
+    if t is None:
+        raise Http404("No change matches the given query.")
+    return t
+
+
+def exit_plan_get_for_staff(*, staff: Staff, pk: int) -> ExitPlan:
+    plan = _scoped(ExitPlan.objects.filter(pk=pk), staff).select_related("customer").first()
+    if plan is None:
+        raise Http404("No exit plan matches the given query.")
+    return plan
+
+
+def _transition_row(t: WarningTransition) -> dict[str, Any]:
+    return {
+        "t": t,
+        "customer": t.customer,
+        "from": state_label(t.from_state),
+        "to": state_label(t.to_state),
+        "to_code": t.to_state,
+        "worse": WARNING_RANK[t.to_state] > WARNING_RANK[t.from_state],
+        "reasons": render_reasons(t.reasons),
+        "by": t.proposed_by.display_name if t.proposed_by else None,
+        "decided_by": t.decided_by.display_name if t.decided_by else None,
+    }
+
+
+WARNING_RANK = {"NORMAL": 0, "WATCH": 1, "DOUBTFUL": 2, "EXIT": 3}
+
+
+def risk_overview(*, staff: Staff, limit: int = 200) -> dict[str, Any]:
+    """The risk manager's page: last night's moves to 关注 (and worse), every open proposal,
+    the exposure limits' breaches and near-breaches, the exit plans, the latest decisions."""
+    proposals = _scoped(WarningTransition.objects.filter(status=Decision.PROPOSED), staff)
+    last_night = proposals.aggregate(d=Max("as_of"))["d"]
+    rows = [
+        _transition_row(t)
+        for t in proposals.select_related("customer", "proposed_by").order_by("-as_of", "-id")[
+            :limit
+        ]
+    ]
+    rows.sort(key=lambda r: (-WARNING_RANK[r["to_code"]], r["customer"].customer_no))
+    moved_to_watch = [
+        r for r in rows if r["to_code"] == "WATCH" and r["worse"] and r["t"].as_of == last_night
+    ]
+    decided = [
+        _transition_row(t)
+        for t in _scoped(
+            WarningTransition.objects.exclude(status=Decision.PROPOSED).filter(
+                decided_by__isnull=False
+            ),
+            staff,
+        )
+        .select_related("customer", "proposed_by", "decided_by")
+        .order_by("-decided_at")[:20]
+    ]
+    plans = list(
+        _scoped(ExitPlan.objects.all(), staff)
+        .select_related("customer")
+        .prefetch_related("steps")
+        .order_by("status", "target_date")[:100]
+    )
+    by_state = {
+        code: _scoped(WarningState.objects.filter(state=code), staff).count()
+        for code in ("WATCH", "DOUBTFUL", "EXIT")
+    }
+    return {
+        "last_night": last_night,
+        "moved_to_watch": moved_to_watch,
+        "proposals": rows,
+        "decided": decided,
+        "plans": plans,
+        "by_state": [(state_label(k), v) for k, v in by_state.items()],
+        "limits": exposure_limits(staff=staff),
+    }
+
+
+def exposure_limits(*, staff: Staff) -> list[dict[str, Any]]:
+    """Breaches and near-breaches (≥ 80 % of the limit) of the exposure limits — connected groups
+    against the group limit, single customers against the single-customer limit — each with the
+    members that make it up, largest first (the credit app's figures, qiao.credit.exposure); only
+    those with a member in ``staff``'s scope."""
+    try:
+        from qiao.analytics.exposure import OK
+        from qiao.credit.exposure import exposure_compute
+    except ImportError:  # the credit app's exposure not installed
+        return []
+
+    result = exposure_compute()
+    limits = result.limits
+    rows: list[dict[str, Any]] = []
+    for gid, g in result.groups.iterrows():
+        if g["status"] == OK:
+            continue
+        members = result.members(gid)
+        rows.append(
+            {
+                "kind": "group",
+                "breach": g["status"] != "NEAR",
+                "exposure": g["exposure"],
+                "share": g["share"],
+                "limit_pct": limits.connected_group,
+                "limit": limits.connected_group * limits.tier_one_capital,
+                "ids": [int(i) for i in members.index],
+                "parts": [(int(i), float(m["exposure"])) for i, m in members.iterrows()],
+            }
+        )
+    for cid, c in result.customers.iterrows():
+        if c["status"] == OK:
+            continue
+        rows.append(
+            {
+                "kind": "customer",
+                "breach": c["status"] != "NEAR",
+                "exposure": c["exposure"],
+                "share": c["share"],
+                "limit_pct": limits.single_customer,
+                "limit": limits.single_customer * limits.tier_one_capital,
+                "ids": [int(cid)],
+                "parts": [(int(cid), float(c["exposure"]))],
+            }
+        )
+    scope = risk_scope_q(staff)
+    wanted = {i for r in rows for i in r["ids"]}
+    visible_qs = Customer.objects.filter(pk__in=sorted(wanted))
+    if scope is not None:
+        visible_qs = visible_qs.filter(scope)
+    names = dict(visible_qs.values_list("pk", "name"))
+    nos = dict(Customer.objects.filter(pk__in=sorted(wanted)).values_list("pk", "customer_no"))
+    out = []
+    for r in rows:
+        if not set(r["ids"]) & set(names):
+            continue
+        r["members"] = [
+            {"name": names.get(i, "—"), "customer_no": nos.get(i, ""), "exposure": amount}
+            for i, amount in r["parts"][:20]
+        ]
+        r["name"] = r["members"][0]["name"] if r["members"] else "—"
+        out.append(r)
+    out.sort(key=lambda r: (not r["breach"], -r["share"]))
+    return out[:50]
+
+
+def key_accounts_for(*, staff: Staff, year: int | None = None) -> QuerySet[KeyAccount]:
+    year = year or timezone.localdate().year
+    members = KeyAccountMember.objects.select_related("staff").order_by("role", "staff__name")
+    return (
+        _scoped(KeyAccount.objects.filter(year=year), staff)
+        .select_related("customer", "customer__branch", "proposed_by", "plan")
+        .prefetch_related(Prefetch("members", queryset=members))
+        .order_by("status", "grade", "customer__name")
+    )
+
+
+def warning_history(customer: Customer) -> list[dict[str, Any]]:
+    return [
+        _transition_row(t)
+        for t in WarningTransition.objects.filter(customer=customer)
+        .select_related("proposed_by", "decided_by", "customer")
+        .order_by("-proposed_at", "-id")[:30]
+    ]
+
+
+def warnings_list(*, staff: Staff, state: str | None = None) -> list[dict[str, Any]]:
+    """The API's list: customers in a state other than NORMAL (or in ``state``), with the
+    reasons of the change that put them there."""
+    qs = _scoped(WarningState.objects.all(), staff)
+    qs = qs.filter(state=state) if state else qs.exclude(state="NORMAL")
+    rows = list(qs.select_related("customer").order_by("customer__customer_no")[:5000])
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    ids = [r.customer_id for r in rows]
+    for i in range(0, len(ids), 900):
+        for cid, rs in (
+            WarningTransition.objects.filter(
+                customer_id__in=ids[i : i + 900], status=Decision.CONFIRMED
+            )
+            .order_by("customer_id", "decided_at", "id")
+            .values_list("customer_id", "reasons")
+        ):
+            reasons[cid] = rs  # the latest confirmed wins
+    return [
+        {
+            "customer_no": r.customer.customer_no,
+            "state": r.state,
+            "state_label": state_label(r.state),
+            "reasons": [x["text"] for x in render_reasons(reasons.get(r.customer_id, []))],
+            "since": r.since,
+        }
+        for r in rows
+    ]
+
+
+def customer_risk_panel(*, staff: Staff, customer: Customer) -> dict[str, Any]:
+    """The 360's credit and risk section: facilities, loans, warning state and its history, the
+    key-account team, and the group's exposure."""
+    from qiao.credit.models import Facility, Loan
+
+    state = WarningState.objects.filter(customer=customer).first()
+    year = timezone.localdate().year
+    ka = (
+        KeyAccount.objects.filter(customer=customer, year=year)
+        .exclude(status__in=[KeyAccountStatus.REJECTED, KeyAccountStatus.REMOVED])
+        .prefetch_related("members__staff")
+        .first()
+    )
+    groups = []
+    for m in GroupMembership.objects.filter(customer=customer).select_related("group"):
+        groups.append({"group": m.group, "exposure": _group_exposure(m.group_id)})
+    facilities = list(Facility.objects.filter(customer=customer).order_by("-limit")[:50])
+    loans = list(Loan.objects.filter(customer=customer).order_by("-balance")[:50])
+    plan = ExitPlan.objects.filter(customer=customer, status=ExitPlanStatus.OPEN).first()
+    code = state.state if state else "NORMAL"
+    may_propose = staff_has_perm(staff, DESIGNATE_KEY_ACCOUNTS) or staff_has_perm(
+        staff, CONFIRM_WARNINGS
+    )
+    return {
+        # Credit figures in clear for those who see balances and for the risk manager.
+        "show_credit": staff_has_perm(staff, VIEW_BALANCES)
+        or staff_has_perm(staff, CONFIRM_WARNINGS),
+        "can_propose": may_propose and code != "EXIT",
+        "worse_states": [
+            (c, state_label(c)) for c in WARNING_RANK if WARNING_RANK[c] > WARNING_RANK[code]
+        ],
+        "can_plan_exit": may_propose and code in ("DOUBTFUL", "EXIT") and plan is None,
+        "state": state.state if state else "NORMAL",
+        "state_label": state_label(state.state if state else "NORMAL"),
+        "since": state.since if state and state.state != "NORMAL" else None,
+        "history": warning_history(customer),
+        "key_account": ka,
+        "groups": groups,
+        "facilities": facilities,
+        "loans": loans,
+        "exit_plan": plan,
+        "has_credit": bool(facilities or loans),
+        "total_limit": sum((f.limit for f in facilities), Decimal(0)),
+        "total_balance": sum((x.balance for x in loans), Decimal(0)),
+    }
+
+
+def _group_exposure(group_id: int) -> Any:
+    try:
+        from qiao.credit.exposure import group_exposure
+    except ImportError:
+        return None
+    return group_exposure(group_id)
+
+
+def last_evaluation_day() -> dt.date | None:
+    return WarningTransition.objects.aggregate(d=Max("as_of"))["d"]

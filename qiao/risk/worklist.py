@@ -1,0 +1,276 @@
+"""The work-list items of key accounts and early warning (registered by the app config; the
+engine is :mod:`qiao.engagement.worklist`).
+
+- ``KA_VISIT``: the lead of an approved key account's team visits at the grade's standard
+  (config/keyaccounts.toml ``[[visit]]``; any face-to-face contact with the customer counts);
+- ``WARNING_REVIEW``: a customer in 关注 WATCH: the owning CM, and the key-account lead, review
+  within ``review_days`` of the state's start;
+- ``EXIT_PLAN``: a customer in 可疑 DOUBTFUL or 退出 EXIT with no open exit plan: an exit plan is
+  required within ``exit_plan_days`` (done when one is opened).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from qiao.core.choices import labels
+from qiao.core.vocab import KEY_ACCOUNT_GRADES
+from qiao.customers.models import Customer
+from qiao.engagement.models import Requirement, WorkItem, WorkKind, WorkStatus
+from qiao.engagement.selectors import day_start, last_contacts
+from qiao.engagement.worklist import Candidate, WorkBatch
+from qiao.risk.conf import key_account_rules, warning_action
+from qiao.risk.models import (
+    ExitPlan,
+    ExitPlanStatus,
+    KeyAccount,
+    KeyAccountMember,
+    KeyAccountStatus,
+    TeamRole,
+    WarningState,
+)
+
+REASONS = {
+    "KA_VISIT_NEVER": _("Key account (%(grade)s): visit due — every %(interval)s days; none yet"),
+    "KA_VISIT_LAST": _(
+        "Key account (%(grade)s): visit due by %(due)s — every %(interval)s days; last on %(last)s"
+    ),
+    "WARNING_REVIEW": _("Early warning: under watch since %(since)s — review by %(due)s"),
+    "EXIT_PLAN": _(
+        "Early warning: %(state)s since %(since)s — an exit plan is required by %(due)s"
+    ),
+}
+
+
+def _renderer(code: str) -> Callable[[dict[str, Any]], str]:
+    def render(params: dict[str, Any]) -> str:
+        from qiao.risk.reasons import state_label
+
+        p = dict(params)
+        if "grade" in p:
+            p["grade"] = str(labels(KEY_ACCOUNT_GRADES).get(p["grade"], p["grade"]))
+        if "state" in p:
+            p["state"] = state_label(p["state"])
+        try:
+            return str(REASONS[code]) % p
+        except (KeyError, TypeError, ValueError):
+            return str(REASONS[code])
+
+    return render
+
+
+def worklist_reasons() -> dict[str, Callable[[dict[str, Any]], str]]:
+    return {code: _renderer(code) for code in REASONS}
+
+
+def _managers(customer_ids: Iterable[int]) -> dict[int, int]:
+    ids = sorted(set(customer_ids))
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 900):
+        out.update(
+            Customer.objects.filter(
+                pk__in=ids[i : i + 900], primary_manager__isnull=False
+            ).values_list("pk", "primary_manager_id")
+        )
+    return out
+
+
+def _leads(customer_ids: Iterable[int], year: int) -> dict[int, int]:
+    ids = sorted(set(customer_ids))
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 900):
+        out.update(
+            KeyAccountMember.objects.filter(
+                role=TeamRole.LEAD,
+                key_account__year=year,
+                key_account__status=KeyAccountStatus.APPROVED,
+                key_account__customer_id__in=ids[i : i + 900],
+            ).values_list("key_account__customer_id", "staff_id")
+        )
+    return out
+
+
+def _warning_candidates(
+    day: dt.date, customer_ids: list[int] | None = None
+) -> tuple[list[Candidate], list[Candidate], set[int]]:
+    states = WarningState.objects.filter(state__in=["WATCH", "DOUBTFUL", "EXIT"])
+    if customer_ids is not None:
+        states = states.filter(customer_id__in=customer_ids)
+    rows = list(states.values_list("customer_id", "state", "since"))
+    planned = (
+        set(
+            ExitPlan.objects.filter(
+                status=ExitPlanStatus.OPEN, customer_id__in=[r[0] for r in rows]
+            ).values_list("customer_id", flat=True)
+        )
+        if rows
+        else set()
+    )
+    owners = _managers(r[0] for r in rows)
+    leads = _leads((r[0] for r in rows), day.year)
+    review_days = warning_action("review_days")
+    plan_days = warning_action("exit_plan_days")
+    reviews: list[Candidate] = []
+    plans: list[Candidate] = []
+    for cid, state, since in rows:
+        staff = {s for s in (owners.get(cid), leads.get(cid)) if s is not None}
+        for sid in sorted(staff):
+            if state == "WATCH":
+                due = since + dt.timedelta(days=review_days)
+                reviews.append(
+                    Candidate(
+                        staff_id=sid,
+                        customer_id=cid,
+                        prospect_id=None,
+                        kind=WorkKind.WARNING_REVIEW,
+                        reason_code="WARNING_REVIEW",
+                        params={"since": since.isoformat(), "due": due.isoformat()},
+                        value=Decimal(0),
+                        due=due,
+                        expires_on=None,
+                        cause_key=f"WARNING_REVIEW:{cid}:{since.isoformat()}:{sid}",
+                    )
+                )
+            elif cid not in planned:
+                due = since + dt.timedelta(days=plan_days)
+                plans.append(
+                    Candidate(
+                        staff_id=sid,
+                        customer_id=cid,
+                        prospect_id=None,
+                        kind=WorkKind.EXIT_PLAN,
+                        reason_code="EXIT_PLAN",
+                        params={"state": state, "since": since.isoformat(), "due": due.isoformat()},
+                        value=Decimal(0),
+                        due=due,
+                        expires_on=None,
+                        cause_key=f"EXIT_PLAN:{cid}:{since.isoformat()}:{sid}",
+                    )
+                )
+    return reviews, plans, planned
+
+
+def _gen_warnings(day: dt.date) -> list[WorkBatch]:
+    reviews, plans, _planned = _warning_candidates(day)
+    current_reviews = {c.cause_key for c in reviews}
+    current_plans = {c.cause_key for c in plans}
+    planned_now = set(
+        ExitPlan.objects.filter(status=ExitPlanStatus.OPEN).values_list("customer_id", flat=True)
+    )
+    stale_reviews = {
+        key: WorkStatus.EXPIRED
+        for key in WorkItem.objects.filter(
+            kind=WorkKind.WARNING_REVIEW, status=WorkStatus.OPEN
+        ).values_list("cause_key", flat=True)
+        if key not in current_reviews
+    }
+    stale_plans: dict[str, str] = {}
+    for key, cid in WorkItem.objects.filter(
+        kind=WorkKind.EXIT_PLAN, status=WorkStatus.OPEN
+    ).values_list("cause_key", "customer_id"):
+        if key not in current_plans:
+            stale_plans[key] = WorkStatus.DONE if cid in planned_now else WorkStatus.EXPIRED
+    return [
+        WorkBatch(WorkKind.WARNING_REVIEW, reviews, stale_reviews),
+        WorkBatch(WorkKind.EXIT_PLAN, plans, stale_plans),
+    ]
+
+
+def _gen_visits(day: dt.date) -> list[WorkBatch]:
+    rules = key_account_rules()
+    accounts = list(
+        KeyAccount.objects.filter(year=day.year, status=KeyAccountStatus.APPROVED).values_list(
+            "pk", "customer_id", "grade"
+        )
+    )
+    leads = _leads((a[1] for a in accounts), day.year)
+    longest = max((v.interval_days for v in rules.visits.values()), default=0)
+    end = day_start(day + dt.timedelta(days=1))
+    lasts = (
+        last_contacts(requirement=Requirement.MEETING, since=end - dt.timedelta(days=longest + 1))
+        if accounts
+        else {}
+    )
+    out: list[Candidate] = []
+    current: set[str] = set()
+    in_scope: set[int] = set()
+    for pk, cid, grade in accounts:
+        standard = rules.visits.get(grade)
+        lead = leads.get(cid)
+        if standard is None or lead is None:
+            continue
+        in_scope.add(pk)
+        last = lasts.get(cid)
+        last_day = timezone.localtime(last).date() if last else None
+        key = f"KA_VISIT:{pk}:{last_day.isoformat() if last_day else 'NONE'}:{lead}"
+        current.add(key)
+        due = last_day + dt.timedelta(days=standard.interval_days) if last_day else day
+        if due - dt.timedelta(days=standard.lead_days) > day:
+            continue
+        params = {"grade": grade, "interval": standard.interval_days, "due": due.isoformat()}
+        if last_day:
+            params["last"] = last_day.isoformat()
+        out.append(
+            Candidate(
+                staff_id=lead,
+                customer_id=cid,
+                prospect_id=None,
+                kind=WorkKind.KEY_ACCOUNT_VISIT,
+                reason_code="KA_VISIT_LAST" if last_day else "KA_VISIT_NEVER",
+                params=params,
+                value=Decimal(0),
+                due=due,
+                expires_on=None,
+                cause_key=key,
+            )
+        )
+    stale: dict[str, str] = {}
+    for key in WorkItem.objects.filter(
+        kind=WorkKind.KEY_ACCOUNT_VISIT, status=WorkStatus.OPEN
+    ).values_list("cause_key", flat=True):
+        if key in current:
+            continue
+        pk = int(key.split(":")[1])
+        # A newer visit met the standard (done), or the account left the list or its lead (moot).
+        stale[key] = WorkStatus.DONE if pk in in_scope else WorkStatus.EXPIRED
+    return [WorkBatch(WorkKind.KEY_ACCOUNT_VISIT, out, stale)]
+
+
+def worklist_generators() -> list[Callable[[dt.date], list[WorkBatch]]]:
+    return [_gen_visits, _gen_warnings]
+
+
+def warning_items_raise(*, customer_ids: list[int], day: dt.date) -> int:
+    """Put the required actions of these customers' states on the work lists now (a risk
+    manager has just confirmed a change), as the nightly run would; an open item is kept."""
+    reviews, plans, _planned = _warning_candidates(day, customer_ids)
+    made = 0
+    with translation.override("en"):
+        for c in [*reviews, *plans]:
+            if WorkItem.objects.filter(cause_key=c.cause_key, status=WorkStatus.OPEN).exists():
+                continue
+            try:
+                with transaction.atomic():
+                    WorkItem.objects.create(
+                        staff_id=c.staff_id,
+                        customer_id=c.customer_id,
+                        kind=c.kind,
+                        reason_code=c.reason_code,
+                        reason_params=c.params,
+                        reason_text=_renderer(c.reason_code)(c.params)[:300],
+                        value_at_stake=c.value,
+                        due=c.due,
+                        list_day=day,
+                        cause_key=c.cause_key,
+                    )
+                made += 1
+            except IntegrityError:  # the nightly run made it meanwhile
+                continue
+    return made
