@@ -146,6 +146,13 @@ def run_demo(
     _say("  " + json.dumps(key_accounts_designate(year=as_of.year), default=str))
     _say("  " + json.dumps(warnings_evaluate(day=as_of), default=str))
 
+    # A finished campaign with its delivery report, the accounts it sold and its measured
+    # return (docs/campaigns.md): the campaigns page has numbers from the start.
+    from qiao.demo.campaign import demo_campaign
+
+    _say(_("A finished campaign, measured …"))
+    _say("  " + json.dumps(demo_campaign(as_of=as_of, folder=home / "demo-campaign", seed=seed)))
+
     _say(_("Building the work lists …"))
     _say("  " + json.dumps(worklist_generate(day=as_of + dt.timedelta(days=1)), default=str))
 
