@@ -46,6 +46,7 @@ __all__ = [
     "connected_groups",
     "customer_exposure",
     "limit_status",
+    "link_table",
 ]
 
 #: Limit status of a share: within the limit, near it (≥ near_breach × limit), above it.
@@ -247,10 +248,29 @@ def customer_exposure(*, loans: Columns, facilities: Columns, guarantees: Column
     return out
 
 
+def link_table(
+    a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], kind: npt.NDArray[Any]
+) -> pd.DataFrame:
+    """The distinct links ``a < b`` (a link to oneself dropped) with ``kinds``: a bit per kind of
+    :data:`LINK_KINDS` (1 control, 2 guarantee, 4 family) for every kind that links the two."""
+    keep = a != b
+    lo = np.minimum(a[keep], b[keep])
+    hi = np.maximum(a[keep], b[keep])
+    bits = np.left_shift(1, np.asarray(kind, dtype=np.int64)[keep])
+    order = np.lexsort((hi, lo))
+    lo, hi, bits = lo[order], hi[order], bits[order]
+    if len(lo) == 0:
+        return pd.DataFrame({"a": lo, "b": hi, "kinds": bits})
+    start = np.flatnonzero(np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])])
+    return pd.DataFrame(
+        {"a": lo[start], "b": hi[start], "kinds": np.bitwise_or.reduceat(bits, start)}
+    )
+
+
 def connected_groups(
-    nodes: npt.ArrayLike, links: Columns
-) -> tuple[npt.NDArray[np.int64], nx.Graph]:
-    """The connected group of every node: networkx's connected components of the link graph.
+    nodes: npt.ArrayLike, links: Columns, *, engine: str = "networkx"
+) -> tuple[npt.NDArray[np.int64], pd.DataFrame]:
+    """The connected group of every node: the connected components of the link graph.
 
     Parameters
     ----------
@@ -258,38 +278,66 @@ def connected_groups(
         Customer ids (sorted, unique) that must each get a group, linked or not.
     links
         ``a``, ``b`` (customer ids) and optionally ``kind`` (one of :data:`LINK_KINDS`); a link to
-        a customer outside ``nodes`` adds that customer to the graph but not to the answer.
+        a customer outside ``nodes`` connects through that customer but gives them no group.
+    engine
+        ``"networkx"`` (:func:`networkx.connected_components`, the default) or ``"scipy"``
+        (:func:`scipy.sparse.csgraph.connected_components`, the same components computed in C:
+        bench/bench_risk.py measures both).
 
     Returns
     -------
-    (group, graph)
+    (group, edges)
         ``group[i]`` is the id of ``nodes[i]``'s group: the smallest customer id in it (stable
-        from one run to the next); the graph, whose edges carry their ``kinds``.
+        from one run to the next); the distinct links (:func:`link_table`).
     """
     node_ids = np.asarray(nodes, dtype=np.int64)
     a = _column(links, "links", "a", np.int64)
     b = _column(links, "links", "b", np.int64)
     kinds = _column(links, "links", "kind", object, default="control")
-    bad = sorted({str(k) for k in kinds} - set(LINK_KINDS))
+    bad = sorted(set(pd.unique(kinds).tolist()) - set(LINK_KINDS))
     if bad:
         raise ExposureError(f"links: kind {bad[0]!r} is not one of {', '.join(LINK_KINDS)}")
+    code = pd.Categorical(kinds, categories=list(LINK_KINDS)).codes
+    edges = link_table(a, b, code)
+    lo, hi = edges["a"].to_numpy(), edges["b"].to_numpy()
+    group = node_ids.copy()  # a customer alone is their own group
+    if engine == "scipy":
+        from scipy.sparse import coo_array
+        from scipy.sparse.csgraph import connected_components as cc
+
+        universe = np.unique(np.concatenate([node_ids, lo, hi]))
+        m = len(universe)
+        adj = coo_array(
+            (
+                np.ones(len(lo), dtype=np.int8),
+                (np.searchsorted(universe, lo), np.searchsorted(universe, hi)),
+            ),
+            shape=(m, m),
+        )
+        n_comp, label = cc(adj, directed=False)
+        head = np.full(n_comp, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(head, label, universe)
+        if len(node_ids):
+            group = head[label[np.searchsorted(universe, node_ids)]]
+        return group, edges
+    if engine != "networkx":
+        raise ExposureError(f"engine {engine!r} is not networkx or scipy")
     graph: nx.Graph = nx.Graph()
-    graph.add_nodes_from(node_ids.tolist())
-    keep = a != b
-    edges: dict[tuple[int, int], set[str]] = {}
-    for x, y, k in zip(a[keep].tolist(), b[keep].tolist(), kinds[keep].tolist(), strict=True):
-        key = (x, y) if x < y else (y, x)
-        edges.setdefault(key, set()).add(k)
-    graph.add_edges_from((x, y, {"kinds": ks}) for (x, y), ks in edges.items())
-    group = node_ids.copy()  # a node alone is its own group
+    graph.add_edges_from(zip(lo.tolist(), hi.tolist(), strict=True))
+    # Every component (of two or more, linked): its members and their group (the smallest id),
+    # placed on ``nodes`` at once.
+    members: list[int] = []
+    labels: list[int] = []
     for component in nx.connected_components(graph):
-        if len(component) < 2:
-            continue
-        members = np.fromiter(component, dtype=np.int64, count=len(component))
-        members = members[np.isin(members, node_ids)]
-        if len(members):
-            group[np.searchsorted(node_ids, members)] = min(component)
-    return group, graph
+        head_id = min(component)
+        members.extend(component)
+        labels.extend([head_id] * len(component))
+    if members and len(node_ids):
+        mem = np.asarray(members, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(node_ids, mem), len(node_ids) - 1)
+        found = node_ids[pos] == mem
+        group[pos[found]] = np.asarray(labels, dtype=np.int64)[found]
+    return group, edges
 
 
 def limit_status(share: npt.ArrayLike, limit: float, near_breach: float) -> npt.NDArray[Any]:
@@ -319,15 +367,25 @@ class ExposureResult:
         guarantees included); ``top10_customers`` (share of ``total_customers``),
         ``top10_groups`` (every customer in a group, alone or not; share of ``total``);
         ``by_industry`` (industry → customer exposure and share of ``total_customers``).
-    graph
-        The link graph (networkx), edges carrying their ``kinds``.
+    edges
+        The distinct links (:func:`link_table`); :attr:`graph` is their networkx graph.
     """
 
     customers: pd.DataFrame
     groups: pd.DataFrame
     concentration: dict[str, Any]
     limits: ExposureLimits
-    graph: nx.Graph = field(repr=False)
+    edges: pd.DataFrame = field(repr=False)
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The link graph (networkx), edges carrying their ``kinds`` (for a picture)."""
+        graph: nx.Graph = nx.Graph()
+        graph.add_edges_from(
+            (int(x), int(y), {"kinds": _kind_names(int(bits))})
+            for x, y, bits in self.edges.itertuples(index=False)
+        )
+        return graph
 
     def members(self, group: int) -> pd.DataFrame:
         """The rows of ``customers`` in ``group``, largest exposure first."""
@@ -336,12 +394,16 @@ class ExposureResult:
 
     def links(self, group: int) -> list[tuple[int, int, list[str]]]:
         """The links inside ``group`` as ``(a, b, kinds)`` (for a picture of the group)."""
-        ids = set(self.members(group).index.tolist())
-        return sorted(
-            (int(x), int(y), sorted(d["kinds"]))
-            for x, y, d in self.graph.edges(data=True)
-            if x in ids and y in ids
-        )
+        ids = self.members(group).index.to_numpy()
+        inside = self.edges[self.edges["a"].isin(ids) & self.edges["b"].isin(ids)]
+        return [
+            (int(x), int(y), _kind_names(int(bits)))
+            for x, y, bits in inside.itertuples(index=False)
+        ]
+
+
+def _kind_names(bits: int) -> list[str]:
+    return [k for i, k in enumerate(LINK_KINDS) if bits >> i & 1]
 
 
 def compute_exposure(
@@ -353,6 +415,7 @@ def compute_exposure(
     limits: ExposureLimits,
     industries: Mapping[int, str] | None = None,
     top: int = 10,
+    engine: str = "networkx",
 ) -> ExposureResult:
     """Exposures, connected groups, limit checks and concentration.
 
@@ -369,6 +432,8 @@ def compute_exposure(
         Customer id → industry, for the concentration by industry (others: "").
     top
         How many customers and groups the top concentration counts (10).
+    engine
+        How the connected components are found (:func:`connected_groups`).
     """
     limits.check()
     cust = customer_exposure(loans=loans, facilities=facilities, guarantees=guarantees)
@@ -384,7 +449,7 @@ def compute_exposure(
         "kind": np.concatenate([l_k, np.full(len(g_from), "guarantee", dtype=object)]),
     }
     ids = cust.index.to_numpy()
-    group, graph = connected_groups(ids, all_links)
+    group, edges = connected_groups(ids, all_links, engine=engine)
     cust["group"] = group
     tier1 = limits.tier_one_capital
     cust["share"] = cust["exposure"] / tier1
@@ -423,7 +488,7 @@ def compute_exposure(
         "by_industry": _by_industry(cust, gross) if industries is not None else [],
     }
     return ExposureResult(
-        customers=cust, groups=groups, concentration=concentration, limits=limits, graph=graph
+        customers=cust, groups=groups, concentration=concentration, limits=limits, edges=edges
     )
 
 

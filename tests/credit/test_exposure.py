@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -107,12 +108,28 @@ def test_inputs_as_arrow_and_a_lone_customer() -> None:
     assert r.concentration["total"] == 5.0
 
 
-def test_connected_groups_through_outsiders() -> None:
+@pytest.mark.parametrize("engine", ["networkx", "scipy"])
+def test_connected_groups_through_outsiders(engine: str) -> None:
     """A link through a customer with no exposure still connects two who have some."""
-    group, graph = connected_groups(
-        [1, 2, 9], {"a": [1, 50], "b": [50, 2], "kind": ["family", "control"]}
-    )
-    assert group.tolist() == [1, 1, 9] and graph.number_of_nodes() == 4
+    links = {"a": [1, 50, 2], "b": [50, 2, 50], "kind": ["family", "control", "guarantee"]}
+    group, edges = connected_groups([1, 2, 9], links, engine=engine)
+    assert group.tolist() == [1, 1, 9]
+    assert edges.to_dict("list") == {"a": [1, 2], "b": [50, 50], "kinds": [4, 3]}
+
+
+def test_both_engines_agree_on_a_random_graph() -> None:
+    rng = np.random.default_rng(3)
+    nodes = np.unique(rng.integers(1, 2000, 1500))
+    links = {"a": rng.integers(1, 2500, 1200), "b": rng.integers(1, 2500, 1200)}
+    by_nx, _e = connected_groups(nodes, links, engine="networkx")
+    by_scipy, _e = connected_groups(nodes, links, engine="scipy")
+    assert by_nx.tolist() == by_scipy.tolist()
+    assert len(set(by_nx.tolist())) < len(nodes)  # some groups of several
+    r = _hand()
+    g = r.graph
+    assert sorted(g.edges(data="kinds")) == [
+        (1, 2, ["guarantee"]), (1, 3, ["control"]), (4, 5, ["guarantee"]), (4, 6, ["family"])
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
