@@ -45,6 +45,7 @@ from qiao.risk.models import (
 )
 
 OPEN = [KeyAccountStatus.PROPOSED, KeyAccountStatus.APPROVED]
+CENT = Decimal("0.01")
 
 
 def year_is_frozen(year: int) -> bool:
@@ -58,7 +59,9 @@ def _credit_limits() -> dict[int, Decimal]:
         .annotate(total=Sum("limit"))
         .values_list("customer_id", "total")
     )
-    return {cid: Decimal(total or 0) for cid, total in rows.iterator(chunk_size=20000)}
+    return {
+        cid: Decimal(total or 0).quantize(CENT) for cid, total in rows.iterator(chunk_size=20000)
+    }
 
 
 def key_accounts_designate(*, year: int, rules: KeyAccountRules | None = None) -> dict[str, Any]:
@@ -82,7 +85,7 @@ def key_accounts_designate(*, year: int, rules: KeyAccountRules | None = None) -
             customer_id__in=credit_ids[i : i + 900],
             customer__customer_type__in=list(rules.customer_types),
         ).values_list("customer_id", "contribution"):
-            contributions.setdefault(cid, Decimal(contribution or 0))
+            contributions.setdefault(cid, Decimal(contribution or 0).quantize(CENT))
     taken = set(
         KeyAccount.objects.filter(year=year, status__in=OPEN).values_list("customer_id", flat=True)
     )
