@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from qiao.core.tiers import tier_label
+from qiao.credit.selectors import list_marks
 from qiao.customers import lake_views
 from qiao.customers.consent import contact_panel
 from qiao.customers.forms import reveal_choices
@@ -71,6 +72,8 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     return {
         "customer": customer,
         "tier": tier_label(customer.tier),
+        # On the blacklist or the red list now, and why (docs/keyaccounts.md).
+        "lists": list_marks(customer),
         "masked": {f: mask_field(f, getattr(customer, f)) for f in REVEALABLE_FIELDS},
         "identity_fields": [
             (f, getattr(Customer._meta.get_field(f), "verbose_name", f)) for f in REVEALABLE_FIELDS

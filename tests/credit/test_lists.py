@@ -25,7 +25,7 @@ from qiao.credit.selectors import (
 from qiao.credit.services import list_entry_decide, list_entry_propose, list_entry_remove
 from qiao.org.models import Role
 from tests.factories import make_staff
-from tests.workbench.conftest import _fast_hasher, bank, lake  # noqa: F401
+from tests.workbench.conftest import _fast_hasher, bank, lake, login  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +153,19 @@ def test_scoring_puts_the_blacklisted_in_restricted(bank, lake, risk) -> None:  
     assert CustomerStanding.objects.get(customer=bank.x).tier == "RESTRICTED"
     # Another customer keeps their tier.
     assert ScoreSnapshot.objects.get(customer=bank.y, as_of=AS_OF).tier_pyramid != "RESTRICTED"
+
+
+def test_the_360_marks_the_lists(bank, login, risk) -> None:  # noqa: F811
+    maker, checker = risk
+    page = login("cm_owner").get("/customers/P0000001/").content.decode()
+    assert 'id="blacklisted"' not in page
+    entry = list_entry_propose(staff=maker, customer=bank.x, list_kind="BLACK", reason="骗取贷款")
+    page = login("cm_owner").get("/customers/P0000001/").content.decode()
+    assert 'id="blacklisted"' not in page  # proposed only
+    list_entry_decide(staff=checker, entry=entry, approve=True)
+    ListEntry.objects.create(
+        customer=bank.x, list_kind="RED", reason="纳税信用A级", status="APPROVED", source="CORE"
+    )
+    page = login("cm_owner").get("/customers/P0000001/").content.decode()
+    assert 'id="blacklisted"' in page and "骗取贷款" in page
+    assert 'id="red-listed"' in page and "纳税信用A级" in page
