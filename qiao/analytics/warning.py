@@ -322,7 +322,9 @@ class WarningResult:
 def _pct_drop(now: float, base: float) -> float:
     if not base or np.isnan(base) or np.isnan(now):
         return 0.0
-    return round(float((base - now) / base * 100.0), 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        pct = float((base - now) / base * 100.0)
+    return round(pct, 1) if np.isfinite(pct) else 0.0
 
 
 def _rank(state: str) -> int:
@@ -359,7 +361,7 @@ def evaluate_warnings(inputs: WarningInputs, rules: WarningRules) -> WarningResu
         fire(overdue == rank, STATES[rank], "OVERDUE")
 
     # Money leaving: deposits over the window, assets over the months, a credit line drawn fast.
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         dep_base = inputs.deposits_base
         dep_drop = (dep_base - inputs.deposits_now) / dep_base * 100.0
         fire(

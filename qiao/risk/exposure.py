@@ -2,7 +2,7 @@
 
 Exposure = the balances of the customer's loans + what is drawn on its live facilities beyond the
 loans booked on them (acceptances, letters of credit …; a loan drawn on a facility is counted
-once) + the amounts it guarantees for others. The group figure is the credit app's
+once) + the amounts it guarantees for others (guarantees in force today). The group figure is the credit app's
 (``qiao.credit.exposure``).
 """
 
@@ -12,13 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
+from django.utils import timezone
 
 from qiao.credit.models import Facility, Guarantee, Loan
 
 
 def customer_exposures(customer_ids: Iterable[int]) -> dict[int, Decimal]:
     ids = sorted(set(customer_ids))
+    today = timezone.localdate()
     out: dict[int, Decimal] = defaultdict(Decimal)
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
@@ -37,7 +39,8 @@ def customer_exposures(customer_ids: Iterable[int]) -> dict[int, Decimal]:
         ).values_list("pk", "customer_id", "used"):
             out[cid] += max(Decimal(0), Decimal(used or 0) - on_facility.get(fid, Decimal(0)))
         for cid, total in (
-            Guarantee.objects.filter(guarantor_id__in=chunk)
+            Guarantee.objects.filter(guarantor_id__in=chunk, start_date__lte=today)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
             .values("guarantor_id")
             .annotate(total=Sum("amount"))
             .values_list("guarantor_id", "total")

@@ -190,7 +190,7 @@ def warnings_evaluate(*, day: dt.date | None = None) -> dict[str, Any]:
         dep_base[p] = [float(r[3]) if r[3] is not None else np.nan for r in rows]
         util_base[p] = [float(r[4]) if r[4] is not None else np.nan for r in rows]
         base_on = {r[0]: r[5] for r in rows}
-    deposits_now = _deposits(frame, min_base=rules.deposit_outflow_min_base)
+    deposits_now = _deposits(frame)
     aum_now, aum_base = _aum(
         frame, months=rules.aum_decline_months, min_base=rules.aum_decline_min_base
     )
@@ -232,6 +232,7 @@ def warnings_evaluate(*, day: dt.date | None = None) -> dict[str, Any]:
             base_on=base_on,
             day=day,
             baseline_days=int(rules.actions.get("baseline_days", 30)),
+            min_deposits=rules.deposit_outflow_min_base,
         )
         plans = exit_plans_measure(day=day)
     return {
@@ -246,8 +247,9 @@ def warnings_evaluate(*, day: dt.date | None = None) -> dict[str, Any]:
     }
 
 
-def _deposits(frame: _Frame, *, min_base: float) -> np.ndarray:
-    """Deposit balances now (0 for a watched customer without deposits)."""
+def _deposits(frame: _Frame) -> np.ndarray:
+    """Deposit balances now (0 for a watched customer without deposits): one GROUP BY over the
+    deposit accounts, kept for the watched customers."""
     out = np.zeros(len(frame))
     rows = (
         Account.objects.filter(product__category__in=DEPOSITS)
@@ -257,13 +259,13 @@ def _deposits(frame: _Frame, *, min_base: float) -> np.ndarray:
         .values_list("customer_id", "total")
     )
     cids, totals = [], []
-    ids = frame.ids
-    for i in range(0, len(ids), 5000):
-        for cid, total in rows.filter(customer_id__in=ids[i : i + 5000].tolist()):
-            cids.append(cid)
-            totals.append(float(total or 0))
+    for cid, total in rows.iterator(chunk_size=50000):
+        cids.append(cid)
+        totals.append(float(total or 0))
     if cids:
-        out[frame.pos(_ids(cids))] = np.array(totals)
+        p = frame.pos(_ids(cids))
+        ok = p >= 0
+        out[p[ok]] = np.array(totals)[ok]
     return out
 
 
@@ -377,27 +379,55 @@ def _baselines(
     base_on: dict[int, dt.date | None],
     day: dt.date,
     baseline_days: int,
+    min_deposits: float,
 ) -> int:
     """Take the deposit and utilisation baselines the next evaluations compare with: for a
-    customer first seen, and again once the baseline is ``baseline_days`` old."""
-    new, stale = [], []
-    for i, cid in enumerate(frame.ids.tolist()):
-        dep = Decimal(str(round(float(deposits_now[i]), 2)))
+    customer first seen with something to compare (deposits of at least the outflow rule's base,
+    or a credit line), and again once the baseline is ``baseline_days`` old. A customer with
+    nothing to compare gets no row (NORMAL needs none)."""
+    ids = frame.ids
+    known = np.isin(ids, _ids(states)) if states else np.zeros(len(ids), bool)
+    worth = (deposits_now >= min_deposits) | ~np.isnan(util_now)
+    new = []
+    for i in np.flatnonzero(worth & ~known).tolist():
         util = None if math.isnan(util_now[i]) else float(util_now[i])
-        if cid not in states:
-            new.append(
-                WarningState(
-                    customer_id=cid, since=day, deposit_base=dep, utilisation_base=util, base_on=day
-                )
+        new.append(
+            WarningState(
+                customer_id=int(ids[i]),
+                since=day,
+                deposit_base=Decimal(str(round(float(deposits_now[i]), 2))),
+                utilisation_base=util,
+                base_on=day,
             )
-            continue
+        )
+    WarningState.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
+    stale = []
+    for i in np.flatnonzero(known).tolist():
+        cid = int(ids[i])
         taken = base_on.get(cid)
         if taken is None or (day - taken).days >= baseline_days:
-            stale.append((cid, dep, util))
-    WarningState.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
-    for cid, dep, util in stale:
-        WarningState.objects.filter(customer_id=cid).update(
-            deposit_base=dep, utilisation_base=util, base_on=day
+            stale.append(
+                WarningState(
+                    customer_id=cid,
+                    deposit_base=Decimal(str(round(float(deposits_now[i]), 2))),
+                    utilisation_base=None if math.isnan(util_now[i]) else float(util_now[i]),
+                    base_on=day,
+                )
+            )
+    if stale:
+        pks = (
+            dict(
+                WarningState.objects.filter(
+                    customer_id__in=[w.customer_id for w in stale]
+                ).values_list("customer_id", "pk")
+            )
+            if len(stale) <= 900
+            else dict(WarningState.objects.values_list("customer_id", "pk"))
+        )
+        for w in stale:
+            w.pk = pks[w.customer_id]
+        WarningState.objects.bulk_update(
+            stale, ["deposit_base", "utilisation_base", "base_on"], batch_size=2000
         )
     return len(new) + len(stale)
 
