@@ -40,6 +40,7 @@ from qiao.core.bulk import copy_arrow
 from qiao.core.errors import ApplicationError
 from qiao.core.labels import code_label
 from qiao.core.suitability import Verdict, check
+from qiao.credit.selectors import is_blacklisted
 from qiao.customers.models import Customer
 from qiao.customers.selectors import customers_visible_to
 from qiao.org.models import Staff
@@ -230,8 +231,11 @@ def suggestions_shown(
     customer: Customer, *, on: dt.date | None = None
 ) -> tuple[list[Shown], list[Shown]]:
     """``(suitable, blocked)``: the latest suggestions, each checked again on ``on`` (today);
-    a product no longer selling is left out of both."""
+    a product no longer selling is left out of both, and a blacklisted customer has none."""
     on = on or timezone.localdate()
+    if is_blacklisted(customer):
+        # On the blacklist since the night's suggestions were made: none (docs/keyaccounts.md).
+        return [], []
     rows = [s for s in suggestions_latest(customer) if s.product.sale_status in SELLING]
     facts = customer_facts([customer.pk])[customer.pk]
     ok: list[Shown] = []

@@ -169,3 +169,24 @@ def test_the_360_marks_the_lists(bank, login, risk) -> None:  # noqa: F811
     page = login("cm_owner").get("/customers/P0000001/").content.decode()
     assert 'id="blacklisted"' in page and "骗取贷款" in page
     assert 'id="red-listed"' in page and "纳税信用A级" in page
+
+
+def test_a_blacklisted_customer_has_no_suggestion(bank, risk) -> None:  # noqa: F811
+    from qiao.suitability.models import Suggestion
+    from qiao.suitability.suggestions import suggestions_shown
+
+    Suggestion.objects.create(
+        customer=bank.x,
+        product=bank.products["TD1Y"],
+        as_of=AS_OF,
+        rank=1,
+        reason_code="MATURITY",
+        expected_gain=100,
+    )
+    ok, blocked = suggestions_shown(bank.x)
+    assert len(ok) + len(blocked) == 1
+    maker, checker = risk
+    entry = list_entry_propose(staff=maker, customer=bank.x, list_kind="BLACK", reason="欺诈")
+    assert sum(map(len, suggestions_shown(bank.x))) == 1  # proposed only
+    list_entry_decide(staff=checker, entry=entry, approve=True)
+    assert suggestions_shown(bank.x) == ([], [])
