@@ -18,6 +18,7 @@ urlpatterns = [
     path("analyst/", include("qiao.scoring.urls")),
     path("products/", include("qiao.suitability.shelf_urls")),
     path("suggestions/", include("qiao.suitability.suggestion_urls")),
+    path("campaigns/", include("qiao.campaigns.urls")),
     # The risk assessment of a customer: a suitability page under the customer's address (the
     # customers app stands below suitability, so it is routed here, before the customers' paths).
     path("customers/<str:customer_no>/assess/", assessment_new, name="assessment_new"),

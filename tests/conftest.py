@@ -19,6 +19,9 @@ SLOW = {
     "tests/campaigns/test_kill.py": "sets up a bank in a subprocess and kills its worker",
     "tests/credit/test_lists.py::test_scoring_": "scores a small bank twice (blacklist → 限制)",
     "tests/credit/test_demo.py": "generates and loads a small bank twice over",
+    "tests/campaigns/test_pages.py::test_the_live_count_answers_any_input": (
+        "40 generated inputs through the segment builder's live count (6 s)"
+    ),
 }
 
 

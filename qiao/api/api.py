@@ -39,6 +39,7 @@ from qiao.api.services import (
 )
 from qiao.audit.models import Action
 from qiao.audit.services import audit_list_shown, audit_record
+from qiao.campaigns.api import campaigns_router
 from qiao.core.errors import ApplicationError
 from qiao.customers.forms import CustomerFilterForm
 from qiao.customers.models import ChangeSource, Customer
@@ -552,5 +553,7 @@ api.add_router("/", engagement_router)
 api.add_router("/", suggestions_router)
 # The product shelf (qiao.suitability.shelf_api).
 api.add_router("/", shelf_router)
+# Campaigns and segments (qiao.campaigns.api).
+api.add_router("/", campaigns_router)
 # Early warning and group exposure (qiao.risk.api).
 api.add_router("/", risk_router)

@@ -512,4 +512,4 @@ class CampaignForm(BootstrapMixin, forms.Form):
 
 
 #: The service's names for fields this form names differently.
-_SERVICE_FIELDS = {"segment_id": "segment", "product_codes": "products", "__all__": None}
+_SERVICE_FIELDS = {"segment_id": "segment", "product_codes": "products"}

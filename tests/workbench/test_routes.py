@@ -51,6 +51,7 @@ PERSONAS = [
     "auditor",
     "product_manager",
     "risk_manager",
+    "marketing",  # marketing manager at head office: bank-wide reader of customers, masked
     "lobby",  # lobby manager at X's outlet
     "teller",  # the lobby / teller role at the other outlet
     "superuser",  # an administrator with superuser status
@@ -66,11 +67,12 @@ SEES_X = {
     "auditor",
     "product_manager",
     "risk_manager",
+    "marketing",
     "superuser",
 }
 SERVE = {"cm_owner", "cm_peer", "cm_other", "outlet_head", "team_lead", "former"}
 LOBBY = {"lobby", "teller"}
-READERS = {"head_office", "auditor", "product_manager", "risk_manager", "superuser"}
+READERS = {"head_office", "auditor", "product_manager", "risk_manager", "marketing", "superuser"}
 #: Subtree and bank-wide readers of engagement objects owned by X's outlet's staff.
 OVER_X = {"outlet_head", "team_lead"} | READERS
 
@@ -232,6 +234,50 @@ def _risk_url(kind: str, path: str) -> Callable[[World], str]:
 
 
 RESOLVE = {"status": "IN_PROGRESS", "resolution": "", "service_recovery": ""}
+#: Who makes campaigns (org.manage_campaigns, org.approve_campaigns): marketing and outlet heads.
+CAMPAIGNERS = {"marketing", "outlet_head"}
+
+
+def on_campaign(ok: int, allowed: set[str] | None = None, *, anonymous: int = 302) -> Callable:
+    """About a campaign of X's outlet head: read by the outlet's head and team lead and by the
+    bank-wide roles (OVER_X); 404 for anyone else, 403 to a reader without the permission."""
+
+    def expect(p: str) -> int:
+        if p == "anonymous":
+            return anonymous
+        if p not in OVER_X:
+            return 404
+        return ok if allowed is None or p in allowed else 403
+
+    return expect
+
+
+def _campaign_post(w: World) -> dict[str, Any]:
+    return {
+        "name": "白金客户短信",
+        "aim": "CROSS_SELL",
+        "segment": w.ids["segment_o"],
+        "products": ["SUG1"],
+        "starts_on": (timezone.localdate() + dt.timedelta(days=1)).isoformat(),
+        "window_days": "30",
+        "budget": "1000",
+        "control_pct": "10",
+        "exclude_contacted_days": "7",
+        "exclude_complaints": "on",
+        "s1_channel": "SMS",
+        "s1_delay_days": "0",
+        "s1_cost_per_contact": "0.05",
+        "s1_A_zh_hans_body": "{name}您好，{product}上新。",
+    }
+
+
+def _segment_file(w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = f"{w.x.customer_no}\nNOPE!\n".encode()
+    return {"name": "名单", "file": SimpleUploadedFile("list.csv", data, "text/csv")}
+
+
 API_READ = on_x(200, anonymous=401)
 
 #: One decision per route: "pattern name" → the requests that exercise it.
@@ -272,7 +318,9 @@ POLICY: dict[str, list[Probe]] = {
     "customers/groups/ group_create": [
         _post(
             "/customers/groups/",
-            only(SERVE | READERS - {"superuser"}, 302),
+            # The role table gives org.save_groups to the serving roles and the analysts,
+            # auditors, product and risk managers, not to marketing (asked of the lead).
+            only(SERVE | READERS - {"superuser", "marketing"}, 302),
             {"name": "我的分组", "kind": "STATIC"},
         )
     ],
@@ -350,7 +398,12 @@ POLICY: dict[str, list[Probe]] = {
         _get(
             # Others get 404, as decided with the page (tests/scoring/test_analyst.py).
             "/analyst/",
-            only({"head_office", "risk_manager", "product_manager", "superuser"}, 200, denied=404),
+            # The bank-wide roles but the auditor (ANALYST_ROLES): marketing too.
+            only(
+                {"head_office", "risk_manager", "product_manager", "marketing", "superuser"},
+                200,
+                denied=404,
+            ),
         )
     ],
     # ------------------------------------------------------------------ the product shelf
@@ -586,6 +639,77 @@ POLICY: dict[str, list[Probe]] = {
             _x("/complaints/{former_complaint}/"), on_x(302, {"cm_owner", "outlet_head"}), RESOLVE
         ),
     ],
+    # ------------------------------------------------------------------ campaigns
+    # Read by those who make them and the bank-wide and subtree roles (campaigns_visible_to);
+    # a customer manager's list is empty. Made by marketing and outlet heads; a campaign is
+    # approved or refused by someone other than its author (docs/campaigns.md, "Pages").
+    "campaigns/ list": [_get("/campaigns/", everyone(200))],
+    "campaigns/new/ new": [
+        _get("/campaigns/new/", only(CAMPAIGNERS, 200)),
+        _post("/campaigns/new/", only(CAMPAIGNERS, 302), _campaign_post),
+    ],
+    "campaigns/segments/ segments": [_get("/campaigns/segments/", everyone(200))],
+    "campaigns/segments/new/ segment_new": [
+        _get("/campaigns/segments/new/", only(CAMPAIGNERS, 200)),
+        _post(
+            "/campaigns/segments/new/",
+            only(CAMPAIGNERS, 302),
+            {"name": "白金无网银", "tiers": ["PLATINUM"], "ebanking": "NONE"},
+        ),
+    ],
+    "campaigns/segments/count/ segment_count": [
+        _get("/campaigns/segments/count/?tiers=GOLD", only(CAMPAIGNERS, 200))
+    ],
+    "campaigns/segments/upload/ segment_upload": [
+        _get("/campaigns/segments/upload/", only(CAMPAIGNERS, 200)),
+        # X is in both campaigners' scope: saved, the bad line reported on the page.
+        _post("/campaigns/segments/upload/", only(CAMPAIGNERS, 200), _segment_file),
+    ],
+    # The outlet head's segment: its owner and bank-wide marketing change it; other bank-wide
+    # roles read it (403); the team lead, without the permission, sees only their own (404).
+    "campaigns/segments/<int:segment_id>/edit/ segment_edit": [
+        _get(
+            _x("/campaigns/segments/{segment_o}/edit/"),
+            table(
+                anonymous=302,
+                default=404,
+                outlet_head=200,
+                marketing=200,
+                **dict.fromkeys(READERS - {"marketing"}, 403),
+            ),
+        )
+    ],
+    "campaigns/<int:campaign_id>/ detail": [
+        _get(_x("/campaigns/{c_submitted}/"), on_campaign(200))
+    ],
+    # Only its author changes a draft (before it is submitted below).
+    "campaigns/<int:campaign_id>/edit/ edit": [
+        _get(_x("/campaigns/{c_draft}/edit/"), on_campaign(200, {"outlet_head"})),
+        _post(_x("/campaigns/{c_draft}/edit/"), on_campaign(302, {"outlet_head"}), _campaign_post),
+    ],
+    "campaigns/<int:campaign_id>/progress/ progress": [
+        _get(_x("/campaigns/{c_submitted}/progress/"), on_campaign(200))
+    ],
+    "campaigns/<int:campaign_id>/submit/ submit": [
+        _post(_x("/campaigns/{c_draft}/submit/"), on_campaign(302, {"outlet_head"}))
+    ],
+    # Maker–checker: the author (the outlet head) may not approve or refuse their own.
+    "campaigns/<int:campaign_id>/approve/ approve": [
+        _post(_x("/campaigns/{c_submitted}/approve/"), on_campaign(302, {"marketing"}))
+    ],
+    "campaigns/<int:campaign_id>/refuse/ refuse": [
+        _post(
+            _x("/campaigns/{c_refusable}/refuse/"),
+            on_campaign(302, {"marketing"}),
+            {"note": "预算不足"},
+        )
+    ],
+    "campaigns/<int:campaign_id>/stop/ stop": [
+        _post(_x("/campaigns/{c_approved}/stop/"), on_campaign(302, CAMPAIGNERS))
+    ],
+    "campaigns/<int:campaign_id>/results.xlsx results_xlsx": [
+        _get(_x("/campaigns/{c_submitted}/results.xlsx"), on_campaign(200))
+    ],
     # ------------------------------------------------------------------ API
     "api/ api-root": [_api("get", "/api/", table(default=404))],
     "api/openapi.json openapi-json": [_api("get", "/api/openapi.json", table(default=200))],
@@ -638,6 +762,11 @@ POLICY: dict[str, list[Probe]] = {
         _api("get", "/api/customers/{x}/suggestions", API_READ)
     ],
     "api/products products": [_api("get", "/api/products", table(anonymous=401, default=200))],
+    "api/campaigns campaigns": [_api("get", "/api/campaigns", table(anonymous=401, default=200))],
+    "api/campaigns/<campaign_id>/results campaign_results_api": [
+        _api("get", "/api/campaigns/{c_submitted}/results", on_campaign(200, anonymous=401))
+    ],
+    "api/segments segments": [_api("get", "/api/segments", table(anonymous=401, default=200))],
     "api/warnings warnings": [_api("get", "/api/warnings", table(anonymous=401, default=200))],
     "api/groups/<group_id>/exposure group_exposure": [
         Probe("get", _risk_url("group", "/api/groups/{pk}/exposure"), API_READ, api=True)
@@ -700,6 +829,7 @@ def world(bank) -> World:
     s["product_manager"] = _staff("product_manager", "陈产品", Role.PRODUCT_MANAGER, ho)
     s["risk_manager"] = _staff("risk_manager", "褚风险", Role.RISK_MANAGER, ho)
     s["teller"] = _staff("teller", "卫柜员", Role.LOBBY, o2)
+    s["marketing"] = _staff("marketing", "林营销", Role.MARKETING, ho)
     s["superuser"] = _staff("superuser", "蒋管理", Role.ADMIN, ho)
     s["superuser"].is_superuser = s["superuser"].is_staff = True
     s["superuser"].save()
@@ -796,7 +926,53 @@ def world(bank) -> World:
             expected_gain=Decimal("80"),
         ).pk,
     }
+    ids |= _campaigns(s)
     return World(staff=s, x=x, y=bank.y, ids=ids)
+
+
+def _campaigns(s: dict[str, Staff]) -> dict[str, int]:
+    """The outlet head's segment and four campaigns: a draft, two waiting for approval and an
+    approved one (set directly: approving queues the send)."""
+    from qiao.campaigns.models import Campaign, CampaignStatus
+    from qiao.campaigns.segments import SegmentFilters, segment_save
+    from qiao.campaigns.services import (
+        CampaignData,
+        StepData,
+        TemplateData,
+        campaign_save,
+        campaign_submit,
+    )
+
+    head = s["outlet_head"]
+    segment = segment_save(
+        staff=head, name="金卡客户", filters=SegmentFilters.from_json({"tiers": ["GOLD"]})
+    )
+
+    def draft(name: str) -> Campaign:
+        step = StepData(
+            channel="SMS",
+            templates=[TemplateData(variant="A", language="zh-hans", body="{name}您好")],
+        )
+        data = CampaignData(
+            name=name,
+            aim="CROSS_SELL",
+            segment_id=segment.pk,
+            starts_on=timezone.localdate() + dt.timedelta(days=1),
+            steps=[step],
+        )
+        return campaign_save(staff=head, data=data)
+
+    submitted, refusable, approved = draft("待审批"), draft("待拒绝"), draft("已批准")
+    for c in (submitted, refusable, approved):
+        campaign_submit(staff=head, campaign=c)
+    Campaign.objects.filter(pk=approved.pk).update(status=CampaignStatus.APPROVED)
+    return {
+        "segment_o": segment.pk,
+        "c_draft": draft("草稿").pk,
+        "c_submitted": submitted.pk,
+        "c_refusable": refusable.pk,
+        "c_approved": approved.pk,
+    }
 
 
 def _fill(value: Any, w: World, persona: str) -> Any:
