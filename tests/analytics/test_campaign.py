@@ -517,6 +517,18 @@ def test_campaign_outcomes_on_a_tiny_lake(lake_builder) -> None:
     assert (p2["aum_start"], p2["aum_end"], p2["balance_up"]) == (25_000.0, 4_000.0, False)
     assert (p2["inflow"], p2["txn_count"], p2["bought"]) == (0.0, 0, False)
     assert (p4["bought"], p4["purchased"], p4["txn_count"]) == (False, False, 1)
+    # Four of the five customers: the scans keep everyone and the last join cuts; one or two
+    # of five: the scans are cut to the recipients (_recipient_cut). The same rows either way.
+    for few in (["P1"], ["P2", "P4"]):
+        alone = campaign_outcomes(
+            lake,
+            pa.table({"customer_no": few}),
+            window_start=START,
+            window_end=END,
+            product_codes=PRODUCTS,
+        )
+        by_no = {r["customer_no"]: r for r in rows}
+        assert alone.to_pylist() == [by_no[c] for c in few]
     assert p3 == {
         "customer_no": "P3",
         "bought": False,
