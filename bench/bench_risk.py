@@ -184,11 +184,208 @@ def _median_time(fn: Any, data: Any, runs: int) -> tuple[float, Any]:
 
 # --------------------------------------------------------------------------------------------
 # RISK HELPER — the nightly warning evaluation bench (issue 16, Speed: 1 M customers, 2 M loans,
-# 200 k guarantees ≤ 60 s). Fill in: build the inputs at that size and time the evaluation;
-# return {"name": ..., "median_s": ..., "target_s": 60, ...}. Left as None until then: main()
-# reports it as not measured.
+# 200 k guarantees ≤ 60 s). ``qiao.risk.warnings.warnings_evaluate`` itself (the database reads,
+# the Django-free rules of qiao.analytics.warning, the proposals and baselines it writes) on a
+# synthetic credit book in PostgreSQL, built by COPY (bench/bench_worklist.py's helpers). Sizes
+# and the database come from the environment (main() takes no options of this part):
+#   QIAO_BENCH_WARNING_CUSTOMERS (default 1,000,000; loans = 2 ×, guarantees = 0.2 ×)
+#   QIAO_BENCH_WARNING_DB (default postgres://postgres@127.0.0.1:5432/qiao_bench_risk; its name
+#   must contain "bench": it is EMPTIED of customers and credit data first)
+#   QIAO_BENCH_WARNING=0 skips it; QIAO_BENCH_WARNING_REUSE=1 keeps a book built before.
+# Measured: the first night (every proposal filed, the baselines taken), the next night (nothing
+# new: the idempotent re-run) and a night 31 days on (every baseline refreshed).
 def bench_warning_evaluation(args: argparse.Namespace) -> dict[str, Any] | None:
-    return None
+    import datetime as dt
+    import os
+    import random
+    import sys
+    import tempfile
+    from decimal import Decimal
+    from pathlib import Path
+
+    if os.environ.get("QIAO_BENCH_WARNING", "1") == "0":
+        return None
+    n = int(os.environ.get("QIAO_BENCH_WARNING_CUSTOMERS", "1000000"))
+    db = os.environ.get(
+        "QIAO_BENCH_WARNING_DB", "postgres://postgres@127.0.0.1:5432/qiao_bench_risk"
+    )
+    if "bench" not in db.rsplit("/", 1)[-1]:
+        return {"skipped": f"database {db!r}: its name must contain 'bench'"}
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    from bench_worklist import _copy, _setup  # the worklist bench's COPY helpers
+
+    _setup(db, Path(tempfile.mkdtemp(prefix="qiao-bench-risk-")))
+    from django.db import connection
+
+    from qiao.credit.models import Facility, Guarantee, Loan, RiskSignal
+    from qiao.customers.models import Customer, CustomerGroup, GroupMembership
+    from qiao.org.models import OrgUnit
+    from qiao.risk.models import WarningState, WarningTransition
+    from qiao.risk.warnings import warnings_evaluate
+
+    day = dt.date(2026, 11, 30)
+    rng = random.Random(args.seed)
+    built_s = 0.0
+    if os.environ.get("QIAO_BENCH_WARNING_REUSE") != "1" or not Customer.objects.exists():
+        t0 = time.perf_counter()
+        tables = [
+            m._meta.db_table
+            for m in (
+                WarningTransition,
+                WarningState,
+                RiskSignal,
+                Guarantee,
+                Loan,
+                Facility,
+                GroupMembership,
+                CustomerGroup,
+                Customer,
+            )
+        ]
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
+        OrgUnit.objects.filter(code="BENCH-RISK").delete()
+        unit = OrgUnit.objects.create(
+            code="BENCH-RISK", name="网点", level="OUTLET", path="/BENCH-RISK/"
+        )
+        _copy(
+            Customer,
+            [
+                {
+                    "customer_no": f"R{i:08d}",
+                    "customer_type": "C" if i % 3 == 0 else "P",
+                    "name": f"客户{i}",
+                    "id_type": "USCC" if i % 3 == 0 else "RIC",
+                    "id_no": f"BENCH{i:013d}",
+                    "branch_id": unit.pk,
+                    "open_date": dt.date(2015, 1, 1),
+                }
+                for i in range(n)
+            ],
+        )
+        ids = np.array(Customer.objects.order_by("pk").values_list("pk", flat=True), np.int64)
+        firms = ids[::3]
+        # Facilities for most firms; 2 loans a customer on average, a few bad (the shares of a
+        # real book: about 2 % special mention, 1.5 % non-performing).
+        fac_owner = firms[: int(len(firms) * 0.9)]
+        # bulk_create: the COPY helper does not quote column names, and "limit" is reserved.
+        Facility.objects.bulk_create(
+            [
+                Facility(
+                    facility_no=f"F{i:08d}",
+                    customer_id=int(c),
+                    limit=Decimal(5_000_000),
+                    used=Decimal(rng.choice((1_000_000, 2_500_000, 4_800_000))),
+                    start_date=dt.date(2025, 1, 1),
+                    end_date=dt.date(2027, 12, 31),
+                )
+                for i, c in enumerate(fac_owner.tolist())
+            ],
+            batch_size=5000,
+        )
+        classes = ["PASS", "SPECIAL_MENTION", "SUBSTANDARD", "DOUBTFUL", "LOSS"]
+        weights = [0.965, 0.02, 0.008, 0.005, 0.002]
+        overdue = {"PASS": 0, "SPECIAL_MENTION": 30, "SUBSTANDARD": 120, "DOUBTFUL": 300}
+        borrowers = rng.choices(ids.tolist(), k=2 * n)
+        rows = []
+        for i, c in enumerate(borrowers):
+            cls = rng.choices(classes, weights)[0]
+            rows.append(
+                {
+                    "loan_no": f"L{i:09d}",
+                    "customer_id": c,
+                    "principal": Decimal(100_000),
+                    "balance": Decimal(80_000),
+                    "start_date": dt.date(2025, 1, 1),
+                    "maturity_date": dt.date(2027, 1, 1),
+                    "classification": cls,
+                    "days_overdue": overdue.get(cls, 400),
+                    "as_of": day,
+                }
+            )
+        _copy(Loan, rows)
+        del rows, borrowers
+        g = rng.choices(ids.tolist(), k=n // 5)
+        b = rng.choices(ids.tolist(), k=n // 5)
+        _copy(
+            Guarantee,
+            [
+                {
+                    "guarantee_no": f"G{i:08d}",
+                    "guarantor_id": x,
+                    "borrower_id": y if y != x else int(ids[(i + 1) % len(ids)]),
+                    "amount": Decimal(500_000),
+                    "start_date": dt.date(2025, 1, 1),
+                }
+                for i, (x, y) in enumerate(zip(g, b, strict=True))
+            ],
+        )
+        kinds = ["COURT_ENFORCEMENT", "TAX", "NEGATIVE_NEWS", "RATING_DOWNGRADE"]
+        RiskSignal.objects.bulk_create(  # "on" is reserved too
+            [
+                RiskSignal(
+                    customer_id=int(c),
+                    kind=kinds[i % 4],
+                    source="bench",
+                    on=day - dt.timedelta(days=i % 120),
+                )
+                for i, c in enumerate(rng.sample(firms.tolist(), k=min(len(firms), n // 100)))
+            ],
+            batch_size=5000,
+        )
+        groups = CustomerGroup.objects.bulk_create(
+            [CustomerGroup(code=f"BG{i:06d}", name=f"集团{i}") for i in range(n // 20)],
+            batch_size=5000,
+        )
+        members = []
+        for k, grp in enumerate(groups):
+            for j in range(3):
+                members.append(
+                    {
+                        "group_id": grp.pk,
+                        "customer_id": int(firms[(k * 3 + j) % len(firms)]),
+                        "member_role": "PARENT" if j == 0 else "SUBSIDIARY",
+                        "link_type": "EQUITY",
+                    }
+                )
+        _copy(GroupMembership, members)
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+        built_s = time.perf_counter() - t0
+    runs = []
+    for label, on in (
+        ("first night", day),
+        ("next night", day + dt.timedelta(days=1)),
+        ("baselines refreshed", day + dt.timedelta(days=32)),
+    ):
+        t0 = time.perf_counter()
+        summary = warnings_evaluate(day=on)
+        runs.append(
+            {
+                "night": label,
+                "seconds": round(time.perf_counter() - t0, 2),
+                "rules_seconds": summary["rules_seconds"],
+                "watched": summary["watched"],
+                "proposed": summary["proposed"],
+                "baselines": summary["baselines"],
+                "called_for": summary["called_for"],
+            }
+        )
+    return {
+        "name": "nightly warning evaluation (qiao.risk.warnings.warnings_evaluate, PostgreSQL)",
+        "customers": Customer.objects.count(),
+        "loans": Loan.objects.count(),
+        "facilities": Facility.objects.count(),
+        "guarantees": Guarantee.objects.count(),
+        "group_members": GroupMembership.objects.count(),
+        "signals": RiskSignal.objects.count(),
+        "build_s": round(built_s, 1),
+        "runs": runs,
+        "median_s": round(statistics.median(r["seconds"] for r in runs), 2),
+        "max_s": max(r["seconds"] for r in runs),
+        "target_s": 60,
+    }
 
 
 # --------------------------------------------------------------------------------------------
