@@ -38,9 +38,9 @@ from qiao.risk.models import (
 )
 
 REASONS = {
-    "KA_VISIT_NEVER": _("Key account (%(grade)s): visit due — every %(interval)s days; none yet"),
+    "KA_VISIT_NEVER": _("%(grade)s: a visit is due — every %(interval)s days; none yet"),
     "KA_VISIT_LAST": _(
-        "Key account (%(grade)s): visit due by %(due)s — every %(interval)s days; last on %(last)s"
+        "%(grade)s: a visit is due by %(due)s — every %(interval)s days; last on %(last)s"
     ),
     "WARNING_REVIEW": _("Early warning: under watch since %(since)s — review by %(due)s"),
     "EXIT_PLAN": _(

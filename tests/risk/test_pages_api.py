@@ -201,3 +201,28 @@ def test_api_group_exposure_shape_and_scope(risk_bank):
     assert _api(risk_bank.staff["cm_other"], f"/api/groups/{group.pk}/exposure").status_code == 404
     assert _api(risk_bank.staff["cm_owner"], f"/api/groups/{group.pk}/exposure").status_code == 200
     assert _api(risk_bank.staff["risk_manager"], "/api/groups/999999/exposure").status_code == 404
+
+
+def test_a_group_near_its_limit_shows_with_its_members(risk_bank, settings):
+    settings.QIAO = {**settings.QIAO, "TIER_ONE_CAPITAL": 50_000_000}
+    group = CustomerGroup.objects.create(code="G-DA", name="德安集团")
+    for c, role in ((risk_bank.z, "PARENT"), (risk_bank.w, "SUBSIDIARY")):
+        GroupMembership.objects.create(
+            group=group, customer=c, member_role=role, link_type="EQUITY"
+        )
+    Loan.objects.create(
+        loan_no="L-W-1",
+        customer=risk_bank.w,
+        principal=Decimal("2500000"),
+        balance=Decimal("2500000"),
+        start_date=dt.date(2025, 1, 1),
+        maturity_date=dt.date(2027, 1, 1),
+        as_of=dt.date(2026, 11, 30),
+    )
+    page = _client(risk_bank.staff["risk_manager"]).get("/risk/").content.decode()
+    table = page[page.index('id="limits"') :]
+    # The group: 8.5 M of 50 M = 17 %, at least 80 % of the 20 % limit; Z alone 12 % of 15 %.
+    assert "Connected group of 九江德安建材有限公司" in table
+    assert "17.0%" in table and "Near the limit (80 % or more)" in table
+    assert "王五" in table and "2,500,000.00" in table and "6,000,000.00" in table
+    assert "Limit breached" not in table
