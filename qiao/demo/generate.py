@@ -39,6 +39,7 @@ from .activity import ActivityResult, Simulator, aum_cents
 from .assessments import assessments_table
 from .base import Span, stream
 from .codes import NA_DAY, date_array, decimal_array, take
+from .consents import consent_tables
 from .credit import credit_tables
 from .links import (
     build_ebanking,
@@ -74,6 +75,8 @@ KINDS = (
     "payroll",
     "ownership",
     "assessments",
+    "consents",
+    "contact_preferences",
     "facilities",
     "loans",
     "guarantees",
@@ -161,6 +164,15 @@ def generate_bank(
         "payroll": payroll_table(payroll, cust, accts),
         "ownership": ownership_table(seed, span, cust, accts, staff, aum),
         "assessments": assessments_table(seed, span, cust.customer_no, cust.age, accts, aum),
+        # Marketing consent and contact preferences (docs/privacy.md, "Consent").
+        **consent_tables(
+            seed,
+            span,
+            cust.customer_no,
+            cust.corp,
+            cust.open_d,
+            ident["email"].is_valid().to_numpy(zero_copy_only=False),
+        ),
         # The credit book (docs/keyaccounts.md).
         **credit_tables(seed, span, cust, groups, accts, result.last_cents),
     }

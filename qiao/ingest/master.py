@@ -943,69 +943,71 @@ def apply_assessments(rows: list[tuple[int, Record]], counts: Counts, by: Staff 
     upsert(RiskAssessment, ["customer_id", "assessed_on", "source"], records, counts)
 
 
+def _customer_pks(rows: list[tuple[int, Record]]) -> dict[str, int]:
+    """customer_no → id for the file's customers (plain values: no Customer objects)."""
+    found: dict[str, int] = {}
+    nos = sorted({r["customer_no"] for _l, r in rows})
+    for qs in _where_in(Customer.objects.all(), "customer_no", nos):
+        found.update(qs.values_list("customer_no", "pk"))
+    return found
+
+
 def apply_consents(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None) -> None:
     """Marketing consent per customer and channel (source ``CORE`` when the file gives none).
 
     The row is the channel's state as of its date: it replaces the stored state unless the stored
     one is newer (an older row is unchanged, so a late file never undoes a newer withdrawal or
     consent) or is a withdrawal of the same day (when in doubt, no consent). Every change is kept
-    in the consent history, as the CM's changes are (docs/privacy.md, "Consent").
+    in the consent history, as the CM's changes are (docs/privacy.md, "Consent"). New rows and
+    the history are written in bulk (``COPY`` on PostgreSQL).
     """
     from qiao.customers.models import Consent, ConsentChange
 
-    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    customers = _customer_pks(rows)
     rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
-    ids = sorted({customers[r["customer_no"]].pk for _l, r in rows})
-    stored: dict[tuple[int, str], Consent] = {}
-    for qs in _where_in(Consent.objects.all(), "customer_id", ids):
-        for c in qs.only("id", "customer_id", "channel", "state", "on", "source", "evidence"):
-            stored[(c.customer_id, c.channel)] = c
+    stored: dict[tuple[int, str], tuple[Any, ...]] = {}
+    columns = ("pk", "customer_id", "channel", "state", "on", "source", "evidence")
+    for qs in _where_in(Consent.objects.all(), "customer_id", sorted(set(customers.values()))):
+        for row in qs.values_list(*columns):
+            stored[(row[1], row[2])] = row
     now = timezone.now()
-    new: list[Consent] = []
+    by_id = by.pk if by is not None else None
+    new: list[Record] = []
     changed: list[Consent] = []
-    history: list[ConsentChange] = []
+    history: list[Record] = []
     for _line, r in rows:
-        cid = customers[r["customer_no"]].pk
+        cid, channel = customers[r["customer_no"]], r["channel"]
         state, on = r["state"], r["on"]
         source, evidence = r.get("source") or "CORE", r.get("evidence") or ""
-        current = stored.get((cid, r["channel"]))
-        old = ""
+        current = stored.get((cid, channel))
+        values = {"state": state, "on": on, "source": source, "evidence": evidence}
         if current is None:
-            current = Consent(customer_id=cid, channel=r["channel"])
-            new.append(current)
-        elif (
-            on < current.on
-            or (on == current.on and current.state == "WITHDRAWN" and state != "WITHDRAWN")
-            or (current.state, current.on, current.source, current.evidence)
-            == (state, on, source, evidence)
-        ):
-            counts.unchanged += 1
-            continue
-        else:
-            old = current.state
-            changed.append(current)
-        current.state, current.on, current.source, current.evidence = state, on, source, evidence
-        current.recorded_by, current.recorded_at = by, now
-        history.append(
-            ConsentChange(
-                customer_id=cid,
-                channel=r["channel"],
-                old_state=old,
-                new_state=state,
-                on=on,
-                source=source,
-                evidence=evidence,
-                by=by,
-                at=now,
+            old = ""
+            new.append(
+                {"customer_id": cid, "channel": channel, **values}
+                | {"recorded_by_id": by_id, "recorded_at": now}
             )
+        else:
+            pk, _cid, _ch, old, stored_on, stored_source, stored_evidence = current
+            if (
+                on < stored_on
+                or (on == stored_on and old == "WITHDRAWN" and state != "WITHDRAWN")
+                or (old, stored_on, stored_source, stored_evidence) == (state, on, source, evidence)
+            ):
+                counts.unchanged += 1
+                continue
+            changed.append(Consent(pk=pk, **values, recorded_by_id=by_id, recorded_at=now))
+        history.append(
+            {"customer_id": cid, "channel": channel, "old_state": old, "new_state": state}
+            | {"on": on, "source": source, "evidence": evidence, "by_id": by_id, "at": now}
         )
-    Consent.objects.bulk_create(new, batch_size=2000)
+    fast_insert(Consent, new)
     Consent.objects.bulk_update(
         changed,
         ["state", "on", "source", "evidence", "recorded_by", "recorded_at"],
         batch_size=1000,
     )
-    ConsentChange.objects.bulk_create(history, batch_size=2000)
+    fast_insert(ConsentChange, history)
     counts.loaded += len(new)
     counts.updated += len(changed)
 
@@ -1019,10 +1021,10 @@ def apply_contact_preferences(
     from qiao.customers.models import ContactPreference
 
     fields = ("preferred_channel", "dnd_start", "dnd_end", "language", "time_zone")
-    customers = _lookup(Customer, "customer_no", (r["customer_no"] for _l, r in rows))
+    customers = _customer_pks(rows)
     rows = _resolve(rows, counts, "customer_no", customers, _("is not a known customer"))
-    ids = sorted({customers[r["customer_no"]].pk for _l, r in rows})
     stored: dict[int, ContactPreference] = {}
+    ids = sorted(set(customers.values()))
     for qs in _where_in(ContactPreference.objects.all(), "customer_id", ids):
         for pref in qs:
             stored[pref.customer_id] = pref
@@ -1030,7 +1032,7 @@ def apply_contact_preferences(
     new: list[ContactPreference] = []
     changed: list[ContactPreference] = []
     for line, r in rows:
-        cid = customers[r["customer_no"]].pk
+        cid = customers[r["customer_no"]]
         current = stored.get(cid)
         before = {f: getattr(current or DEFAULT_PREF, f) for f in fields}
         after = {f: (r[f] if r.get(f) is not None else before[f]) for f in fields}

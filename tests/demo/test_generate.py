@@ -133,6 +133,14 @@ COLUMNS = {
             "qualified_evidence",
         },
     ),
+    # Marketing consent and contact preferences (issue 15): every column of each kind.
+    **{
+        kind: (
+            {c for c, (required, _cleaner) in _spec(kind).items() if required},
+            {c for c, (required, _cleaner) in _spec(kind).items() if not required},
+        )
+        for kind in ("consents", "contact_preferences")
+    },
     # The credit book (issue 16): every column of each kind, required or optional.
     **{
         kind: (
@@ -170,6 +178,7 @@ DATE_COLUMNS = {
     "ebanking": ["opened_date", "activated_date", "closed_date"],
     "payroll": ["start_date", "end_date"],
     "ownership": ["start_date", "end_date"],
+    "consents": ["on"],
 }
 AMOUNT_COLUMNS = {  # column → must be > 0
     ("products", "min_amount"): False,
@@ -869,3 +878,28 @@ def test_csv_quotes_only_when_a_value_needs_it(tmp_path: Path) -> None:
     write_csv(pa.table({"a": ["x,y", 'say "hi"'], "b": [1, 2]}), quoted)
     back = pd.read_csv(quoted, dtype=str)
     assert back.a.tolist() == ["x,y", 'say "hi"']
+
+
+def test_consents_and_contact_preferences_follow_the_shares(big: Bank) -> None:
+    """docs/privacy.md, "Consent": SMS ~75 % of individuals, phone ~60 %, WeChat ~45 %, e-mail
+    ~30 % of those with an address, post ~20 %; ~5 % withdrawn; ~3 % traditional Chinese, ~2 %
+    English; do-not-disturb hours with both ends."""
+    cust, consents, prefs = big["customers"], big["consents"], big["contact_preferences"]
+    personal = set(cust.customer_no[cust.customer_type == "P"])
+    mine = consents[consents.customer_no.isin(personal)]
+    share = mine.channel.value_counts() / len(personal)
+    for channel, expected in {"SMS": 0.75, "PHONE": 0.60, "WECHAT": 0.45, "POST": 0.20}.items():
+        assert abs(share[channel] - expected) < 0.03, (channel, share[channel])
+    with_email = set(cust.customer_no[(cust.customer_type == "P") & (cust.email != "")])
+    email = mine[mine.channel == "EMAIL"]
+    assert set(email.customer_no) <= with_email
+    assert abs(len(email) / len(with_email) - 0.30) < 0.04
+    assert abs((consents.state == "WITHDRAWN").mean() - 0.05) < 0.01
+    assert set(consents.source[consents.state == "WITHDRAWN"]) == {"REPLY", "BRANCH", "ONLINE"}
+    assert (consents.on <= big.as_of.isoformat()).all()
+    assert not consents.duplicated(["customer_no", "channel"]).any()
+    languages = prefs.language.value_counts() / len(personal)
+    assert abs(languages["zh-hant"] - 0.03) < 0.01 and abs(languages["en"] - 0.02) < 0.01
+    assert ((prefs.dnd_start == "") == (prefs.dnd_end == "")).all()
+    assert 0.03 < (prefs.dnd_start != "").sum() / len(personal) < 0.07
+    assert prefs.customer_no.is_unique

@@ -316,3 +316,27 @@ def test_a_bad_row_changes_nothing_else(base: Path, tmp_path: Path) -> None:
         ("4", "state"),
     }
     assert _state() == before
+
+
+def test_the_demo_banks_files_load_without_a_reject(db, tmp_path: Path) -> None:
+    """``qiao demo`` writes consents.csv and contact_preferences.csv; they load through the one
+    ingest path with no reject, and a second load changes nothing."""
+    import shutil
+
+    from qiao.demo import generate_bank
+    from qiao.ingest.services import ingest_paths
+
+    generated = tmp_path / "demo"
+    summary = generate_bank(generated, customers=600, months=3, seed=5, as_of=dt.date(2026, 6, 30))
+    folder = tmp_path / "load"
+    folder.mkdir()
+    for kind in ("org_units", "customers", "consents", "contact_preferences"):
+        shutil.copy(generated / summary["files"][kind], folder)
+    results = ingest_paths([folder])
+    assert [r.kind for r in results][-2:] == ["consents", "contact_preferences"]
+    assert all(r.ok and r.rejected == 0 for r in results), [r.summary() for r in results]
+    assert Consent.objects.count() == summary["consents"] > 600
+    assert ContactPreference.objects.count() == summary["contact_preferences"] > 0
+    assert Consent.objects.filter(state="WITHDRAWN", source="REPLY").exists()
+    again = ingest_paths([folder])
+    assert all(r.loaded == 0 and r.updated == 0 for r in again[-2:])
