@@ -200,7 +200,7 @@ def credit_tables(
     limit = (np.round(base * headroom / (10_000 * _YUAN)).astype(np.int64) + 1) * 10_000 * _YUAN
     f_start = asof - rng.integers(60, 700, len(f_cust))
     f_end = f_start + 1095
-    first_loan = {}
+    first_loan: dict[int, int] = {}
     for i in range(n_loans):
         c = int(l_cust[i])
         first_loan[c] = min(first_loan.get(c, start[i]), start[i])
@@ -331,7 +331,7 @@ def credit_tables(
         }
     )
     # the same customer, kind, day and source once
-    keys = {}
+    keys: dict[tuple[int, str, int], int] = {}
     for i, (c, k, d) in enumerate(zip(s_cust.tolist(), s_kind, s_day.tolist(), strict=True)):
         keys.setdefault((c, k, d), i)
     signals = signals.take(pa.array(sorted(keys.values())))
