@@ -603,7 +603,8 @@ def campaign_outcomes(
     A balance holds until the account's next row (carry-forward), so balances are read from the
     first partition up to ``aum_end``'s month; an account's balance on a day is that of its row
     of the latest date on or before it, the newest load of that date winning (``arg_max`` over
-    ``(balance_date, load_id)``), and 0 from its ``close_date``. Accounts the ``ref/accounts``
+    ``(balance_date, load_id)``, as one number ``days × 2⁶⁴ + load_id``), and 0 from its
+    ``close_date``. Accounts the ``ref/accounts``
     snapshot does not know (opened after the last export) have no category and are left out of
     AUM. Amounts are summed exactly as decimals in DuckDB and returned as float yuan.
     """
@@ -777,13 +778,18 @@ def _aum_table(
     con.execute(
         f"""
         CREATE TEMP TABLE aum AS
-        WITH last AS (
-            SELECT account_no,
-                   arg_max(balance, (balance_date, load_id))
-                       FILTER (WHERE balance_date <= $start_me) AS bal_start,
-                   arg_max(balance, (balance_date, load_id)) AS bal_end
+        WITH rows AS (
+            -- (balance_date, load_id) as one number: half the CPU of a struct key
+            SELECT account_no, balance, balance_date,
+                   date_diff('day', DATE '1970-01-01', balance_date)::HUGEINT
+                       * 18446744073709551616 + load_id AS newest
             FROM read_parquet($files, union_by_name = true)
             WHERE balance_date <= $end_me{cut}
+        ), last AS (
+            SELECT account_no,
+                   arg_max(balance, newest) FILTER (WHERE balance_date <= $start_me) AS bal_start,
+                   arg_max(balance, newest) AS bal_end
+            FROM rows
             GROUP BY account_no
         ), acc AS (
             SELECT account_no, customer_no, close_date FROM (
