@@ -27,12 +27,12 @@ from .models import Message, MessageStatus, Response, ResponseKind
 
 OUTCOMES = ("DELIVERED", "FAILED", "REPLIED", "OPTED_OUT")
 #: An outcome never goes back to a weaker one (a late "delivered" after a reply).
-RANK = {
-    MessageStatus.SENT: 0,
-    MessageStatus.FAILED: 1,
-    MessageStatus.DELIVERED: 2,
-    MessageStatus.REPLIED: 3,
-    MessageStatus.OPTED_OUT: 4,
+RANK: dict[str, int] = {
+    MessageStatus.SENT.value: 0,
+    MessageStatus.FAILED.value: 1,
+    MessageStatus.DELIVERED.value: 2,
+    MessageStatus.REPLIED.value: 3,
+    MessageStatus.OPTED_OUT.value: 4,
 }
 
 MESSAGE_RESULTS = Kind(

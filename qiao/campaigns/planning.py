@@ -28,12 +28,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from qiao.analytics.campaign import assign_variants, split_control
-from qiao.core.bulk import fast_insert
+from qiao.core.bulk import copy_arrow
 from qiao.core.suitability import RATED_CATEGORIES, level_rank, suitable_mask
 from qiao.core.vocab import RISK_TOLERANCES
 from qiao.customers.consent import consented_ids
@@ -165,6 +167,22 @@ def with_address(ids: np.ndarray, channel: str) -> np.ndarray:
     return np.intersect1d(_ids(qs, "pk"), ids)
 
 
+def _last_per_customer(customer_ids: np.ndarray) -> np.ndarray:
+    """Positions of each customer's last row in rows sorted by customer (then by date)."""
+    if customer_ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    last = np.flatnonzero(np.append(customer_ids[1:] != customer_ids[:-1], True))
+    return last
+
+
+def _positions(ids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``keys`` found in the sorted ``ids``: (index into keys, index into ids)."""
+    at = np.searchsorted(ids, keys)
+    at_clipped = np.minimum(at, max(ids.size - 1, 0))
+    found = (at < ids.size) & (ids[at_clipped] == keys) if ids.size else np.zeros(0, bool)
+    return np.flatnonzero(found), at_clipped[found]
+
+
 def suitable_product_index(ids: np.ndarray, products: Sequence[Product], on: dt.date) -> np.ndarray:
     """Per customer of ``ids`` the index of the first campaign product they may be offered
     (the one suitability rule), or -1 when none. No products: every customer gets 0."""
@@ -181,12 +199,16 @@ def suitable_product_index(ids: np.ndarray, products: Sequence[Product], on: dt.
     )
     if n < 5000:
         rows = rows.filter(customer_id__in=ids.tolist())
-    for cid, tol, valid_until, qual in rows.iterator(chunk_size=50_000):
-        at = np.searchsorted(ids, cid)
-        if at < n and ids[at] == cid:  # ascending: the latest assessment is written last
-            tolerance[at] = level_rank(tol, RISK_TOLERANCES)
-            until[at] = np.datetime64(valid_until, "D") if valid_until else np.datetime64("NaT")
-            qualified[at] = bool(qual)
+    found = list(rows.iterator(chunk_size=50_000))
+    if found:
+        cids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+        last = _last_per_customer(cids)
+        rank = {code: level_rank(code, RISK_TOLERANCES) for code in RISK_TOLERANCES.codes}
+        tol = np.fromiter((rank.get(found[k][1], 0) for k in last), dtype=np.int64, count=last.size)
+        valid = np.array([found[k][2] or None for k in last], dtype="datetime64[D]")
+        qual = np.fromiter((bool(found[k][3]) for k in last), dtype=bool, count=last.size)
+        src, dst = _positions(ids, cids[last])
+        tolerance[dst], until[dst], qualified[dst] = tol[src], valid[src], qual[src]
     rated = np.array([p.category in RATED_CATEGORIES for p in products])
     level = np.array([level_rank(p.risk_level) for p in products])
     private = np.array([bool(p.private) for p in products])
@@ -211,10 +233,13 @@ def _standings(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = CustomerStanding.objects.values_list("customer_id", "tier", "aum", "contribution")
     if ids.size < 5000:
         rows = rows.filter(customer_id__in=ids.tolist())
-    for cid, t, a, c in rows.iterator(chunk_size=50_000):
-        at = np.searchsorted(ids, cid)
-        if at < ids.size and ids[at] == cid:
-            tier[at], aum[at], contribution[at] = t or "", float(a or 0), float(c or 0)
+    found = list(rows.iterator(chunk_size=50_000))
+    if found:
+        cids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+        src, dst = _positions(ids, cids)
+        tier[dst] = np.array([found[k][1] or "" for k in src], dtype=object)
+        aum[dst] = np.array([float(found[k][2] or 0) for k in src])
+        contribution[dst] = np.array([float(found[k][3] or 0) for k in src])
     return tier, aum, contribution
 
 
@@ -284,33 +309,37 @@ def plan_cohort(
     treated = ~control
     if len(variants) > 1:
         variant[treated] = assign_variants(keys[treated], seed, [1.0] * len(variants))
-    product_ids = [p.pk for p in products]
-
-    def recipient_rows() -> Iterable[dict[str, Any]]:
-        for i in range(keys.size):
-            yield {
-                "campaign_id": campaign.pk,
-                "customer_id": int(keys[i]),
-                "group": Group.CONTROL if control[i] else Group.TREATED,
-                "variant": variants[int(variant[i])],
-                "stratum": tier[i],
-                "aum_at_start": round(aum[i], 2),
-                "contribution_at_start": round(contribution[i], 2),
-                "product_id": product_ids[int(chosen[i])] if products else None,
-            }
-
-    def exclusion_rows() -> Iterable[dict[str, Any]]:
-        for i in np.flatnonzero(~eligible):
-            yield {
-                "campaign_id": campaign.pk,
-                "customer_id": int(ids[i]),
-                "step": step.number,
-                "reason": EXCLUSION_ORDER[int(reason[i])],
-            }
-
+    product_ids = np.array([p.pk for p in products] or [0], dtype=np.int64)
+    n = keys.size
+    out_of = np.flatnonzero(~eligible)
+    # Column-wise into Arrow, then COPY (qiao.core.bulk.copy_arrow): no Python object per row.
+    recipients = pa.table(
+        {
+            "campaign_id": pa.array(np.full(n, campaign.pk, dtype=np.int64)),
+            "customer_id": pa.array(keys),
+            "group": pa.array(np.where(control, Group.CONTROL.value, Group.TREATED.value)),
+            "variant": pa.array(np.array(variants, dtype=object)[variant], pa.string()),
+            "stratum": pa.array(tier, pa.string()),
+            "aum_at_start": pa.array(np.round(aum, 2)),
+            "contribution_at_start": pa.array(np.round(contribution, 2)),
+            "product_id": pa.array(
+                product_ids[np.maximum(chosen, 0)], mask=np.full(n, not products)
+            ),
+        }
+    )
+    exclusions = pa.table(
+        {
+            "campaign_id": pa.array(np.full(out_of.size, campaign.pk, dtype=np.int64)),
+            "customer_id": pa.array(ids[out_of]),
+            "step": pa.array(np.full(out_of.size, step.number, dtype=np.int64)),
+            "reason": pa.array(
+                np.array(EXCLUSION_ORDER, dtype=object)[reason[out_of]], pa.string()
+            ),
+        }
+    )
     counts = {code: int((reason == k).sum()) for k, code in enumerate(EXCLUSION_ORDER)}
-    fast_insert(Recipient, recipient_rows())
-    fast_insert(Exclusion, exclusion_rows())
+    copy_arrow(Recipient, recipients)
+    copy_arrow(Exclusion, exclusions)
     _plan_messages(
         campaign, step, Q(customer_id__in=keys[treated].tolist()) if campaign.trigger else None
     )
@@ -330,23 +359,33 @@ def _plan_messages(campaign: Campaign, step: Step, audience: Q | None = None) ->
     recipients = Recipient.objects.filter(campaign=campaign, group=Group.TREATED)
     if audience is not None:
         recipients = recipients.filter(audience)
-    rows = recipients.values_list("pk", "customer_id")
+    # Read before the COPY starts: a server-side cursor cannot be read on a connection that is
+    # in the middle of a COPY.
+    pairs = np.array(
+        list(
+            recipients.order_by("pk").values_list("pk", "customer_id").iterator(chunk_size=50_000)
+        ),
+        dtype=np.int64,
+    ).reshape(-1, 2)
 
-    def message_rows() -> Iterable[dict[str, Any]]:
-        for pk, customer_id in rows.iterator(chunk_size=50_000):
-            yield {
-                "recipient_id": pk,
-                "step_id": step.pk,
-                "channel": step.channel,
-                "external_id": external_id(campaign.pk, step.number, customer_id),
-                "status": MessageStatus.PLANNED,
-                "text": "",
-                "skip_reason": "",
-            }
-
-    before = Message.objects.filter(step=step).count()
-    fast_insert(Message, message_rows())
-    return Message.objects.filter(step=step).count() - before
+    n = pairs.shape[0]
+    prefix = f"Q{campaign.pk}-{step.number}-"
+    messages = pa.table(
+        {
+            "recipient_id": pa.array(pairs[:, 0]),
+            "step_id": pa.array(np.full(n, step.pk, dtype=np.int64)),
+            "channel": pa.array([step.channel] * n, pa.string()),
+            "external_id": pc.binary_join_element_wise(
+                pa.array([prefix] * n, pa.string()),
+                pc.cast(pa.array(pairs[:, 1]), pa.string()),
+                "",
+            ),
+            "status": pa.array([MessageStatus.PLANNED.value] * n, pa.string()),
+            "text": pa.array([""] * n, pa.string()),
+            "skip_reason": pa.array([""] * n, pa.string()),
+        }
+    )
+    return copy_arrow(Message, messages) if n else 0
 
 
 def follow_up_audience(step: Step) -> Q:

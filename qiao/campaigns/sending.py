@@ -29,18 +29,18 @@ import os
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from qiao.customers.consent import consented_ids, preferences_for
 from qiao.customers.consent_rules import Pref
-from qiao.customers.models import Customer
+from qiao.customers.models import CustomerStanding
 from qiao.engagement.models import WorkItem, WorkKind, WorkStatus
 
 from .models import (
@@ -48,7 +48,6 @@ from .models import (
     CampaignStatus,
     Message,
     MessageStatus,
-    Recipient,
     Step,
 )
 from .planning import CONSENT_FOR, over_cap, plan_first_step, plan_follow_up
@@ -137,22 +136,40 @@ def render(template: Any, values: dict[str, str]) -> tuple[str, str]:
     return template.subject.format_map(fill), template.body.format_map(fill)
 
 
-def _values(customer: Customer, recipient: Recipient, language: str) -> dict[str, str]:
-    product = recipient.product
-    rate = ""
-    if product is not None and product.rate is not None:
-        rate = f"{Decimal(product.rate).normalize():f}%"
-    manager = customer.primary_manager
-    return {
-        "name": customer.name,
-        "product": product.name if product is not None else "",
-        "manager": (manager.name or "") if manager is not None else "",
-        "outlet": customer.branch.name if customer.branch_id else "",
-        "rate": rate,
-    }
-
-
 # ---------------------------------------------------------------------------------- claiming
+
+#: What a batch needs of each message, read in one query (no model objects: a million messages).
+_FIELDS = (
+    "pk",
+    "external_id",
+    "recipient__variant",
+    "recipient__customer_id",
+    "recipient__customer__customer_no",
+    "recipient__customer__name",
+    "recipient__customer__mobile",
+    "recipient__customer__email",
+    "recipient__customer__address",
+    "recipient__customer__branch__name",
+    "recipient__customer__primary_manager_id",
+    "recipient__customer__primary_manager__name",
+    "recipient__product__name",
+    "recipient__product__rate",
+)
+
+
+class Out(NamedTuple):
+    pk: int
+    external_id: str
+    customer_id: int
+    customer_no: str
+    address: str
+    language: str
+    text: str
+    manager_id: int | None
+
+
+def _rate(value: Any) -> str:
+    return f"{Decimal(value).normalize():f}%" if value is not None else ""
 
 
 def _claim(
@@ -161,41 +178,75 @@ def _claim(
     now: dt.datetime,
     after_id: int,
     batch: int,
-) -> tuple[list[int], int, dt.datetime | None]:
-    """Claim the next batch: ``(claimed message ids, last id looked at, earliest deferred)``."""
+) -> tuple[list[Out], int, dt.datetime | None]:
+    """Claim the next batch: ``(claimed messages, last id looked at, earliest deferred)``."""
     cal = calendar()
     candidates = list(
         Message.objects.filter(step=step, status=MessageStatus.PLANNED, pk__gt=after_id)
         .order_by("pk")
-        .values_list("pk", "recipient__customer_id")[: rules.batch_size]
+        .values_list(*_FIELDS)[: rules.batch_size]
     )
     if not candidates:
         return [], after_id, None
     last_id = candidates[-1][0]
-    ids = np.array(sorted({c for _, c in candidates}), dtype=np.int64)
+    ids = np.array(sorted({c[3] for c in candidates}), dtype=np.int64)
     prefs = preferences_for(ids)
-    consenting = consented_ids(CONSENT_FOR[step.channel], ids)
-    capped = ids[over_cap(ids, now, rules)] if step.number > 1 else np.zeros(0, dtype=np.int64)
+    consenting = set(consented_ids(CONSENT_FOR[step.channel], ids).tolist())
+    capped = set(ids[over_cap(ids, now, rules)].tolist()) if step.number > 1 else set()
+    templates = _templates(step)
     deferred: dt.datetime | None = None
     withdrawn: list[int] = []
     at_cap: list[int] = []
-    ready: list[int] = []
-    for message_id, customer_id in candidates:
-        pref: Pref = prefs.get(customer_id) or Pref()
-        if not np.isin(customer_id, consenting):
-            withdrawn.append(message_id)
+    ready: list[Out] = []
+    person_or_post = step.channel in ITEM_CHANNELS or step.channel == "POST"
+    allowed_by_zone: dict[tuple[str, Any, Any], bool] = {}
+    default = Pref()
+    for row in candidates:
+        pk, ext, variant, customer_id = row[0], row[1], row[2], row[3]
+        pref = prefs.get(customer_id) or default
+        if customer_id not in consenting:
+            withdrawn.append(pk)
             continue
-        if capped.size and np.isin(customer_id, capped):
-            at_cap.append(message_id)
+        if customer_id in capped:
+            at_cap.append(pk)
             continue
-        dnd = (pref.dnd_start, pref.dnd_end)
-        if step.channel in ITEM_CHANNELS or step.channel == "POST":
-            ready.append(message_id)  # a person or the post office chooses the hour
-        elif cal.allowed(now, rules, zone=pref.time_zone, dnd=dnd):
-            ready.append(message_id)
-        else:
-            moment = cal.next_allowed(now, rules, zone=pref.time_zone, dnd=dnd)
-            deferred = moment if deferred is None else min(deferred, moment)
+        if not person_or_post:
+            key = (pref.time_zone, pref.dnd_start, pref.dnd_end)
+            if key not in allowed_by_zone:
+                allowed_by_zone[key] = cal.allowed(
+                    now, rules, zone=pref.time_zone, dnd=(pref.dnd_start, pref.dnd_end)
+                )
+            if not allowed_by_zone[key]:
+                moment = cal.next_allowed(
+                    now, rules, zone=pref.time_zone, dnd=(pref.dnd_start, pref.dnd_end)
+                )
+                deferred = moment if deferred is None else min(deferred, moment)
+                continue
+        values = {
+            "name": row[5],
+            "product": row[12] or "",
+            "manager": row[11] or "",
+            "outlet": row[9] or "",
+            "rate": _rate(row[13]),
+        }
+        subject, body = render(_template_for(templates, variant, pref.language), values)
+        if step.channel in ("SMS", "WECHAT"):
+            body = f"{body}{OPT_OUT.get(pref.language, OPT_OUT['zh-hans'])}"
+        address = (
+            row[7] if step.channel == "EMAIL" else row[8] if step.channel == "POST" else row[6]
+        )
+        ready.append(
+            Out(
+                pk=pk,
+                external_id=ext,
+                customer_id=customer_id,
+                customer_no=row[4],
+                address=address,
+                language=pref.language,
+                text=f"{subject}\n{body}" if subject else body,
+                manager_id=row[10],
+            )
+        )
     with transaction.atomic():
         if withdrawn:
             Message.objects.filter(pk__in=withdrawn, status=MessageStatus.PLANNED).update(
@@ -206,75 +257,73 @@ def _claim(
                 status=MessageStatus.SKIPPED, skip_reason="CAP", result_at=now
             )
         if ready:
-            _fill_texts(step, ready, prefs)
-            Message.objects.filter(pk__in=ready, status=MessageStatus.PLANNED).update(
-                status=MessageStatus.SENDING, batch=batch
-            )
+            table = Message._meta.db_table
+            with connection.cursor() as cur:
+                cur.executemany(
+                    f"UPDATE {table} SET status = %s, batch = %s, text = %s "  # noqa: S608
+                    "WHERE id = %s AND status = %s",
+                    [
+                        (MessageStatus.SENDING, batch, out.text, out.pk, MessageStatus.PLANNED)
+                        for out in ready
+                    ],
+                )
     return ready, last_id, deferred
 
 
-def _fill_texts(step: Step, message_ids: Sequence[int], prefs: dict[int, Pref]) -> None:
-    templates = _templates(step)
-    messages = list(
-        Message.objects.filter(pk__in=message_ids).select_related(
-            "recipient__product",
-            "recipient__customer__primary_manager",
-            "recipient__customer__branch",
+def _stored(step: Step, batch: int) -> list[Out]:
+    """A batch claimed by a sender that was killed, as it was claimed (texts included)."""
+    rows = (
+        Message.objects.filter(step=step, batch=batch, status=MessageStatus.SENDING)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "external_id",
+            "recipient__customer_id",
+            "recipient__customer__customer_no",
+            "recipient__customer__mobile",
+            "recipient__customer__email",
+            "recipient__customer__address",
+            "text",
+            "recipient__customer__primary_manager_id",
         )
     )
-    for m in messages:
-        customer = m.recipient.customer
-        language = (prefs.get(customer.pk) or Pref()).language
-        template = _template_for(templates, m.recipient.variant, language)
-        with translation.override(language):
-            subject, body = render(template, _values(customer, m.recipient, language))
-        if step.channel in ("SMS", "WECHAT"):
-            body = f"{body}{OPT_OUT.get(language, OPT_OUT['zh-hans'])}"
-        m.text = f"{subject}\n{body}" if subject else body
-    Message.objects.bulk_update(messages, ["text"], batch_size=2000)
+    found = list(rows)
+    prefs = preferences_for([r[2] for r in found])
+    out = []
+    for r in found:
+        address = r[5] if step.channel == "EMAIL" else r[6] if step.channel == "POST" else r[4]
+        language = (prefs.get(r[2]) or Pref()).language
+        out.append(Out(r[0], r[1], r[2], r[3], address, language, r[7], r[8]))
+    return out
 
 
 # -------------------------------------------------------------------------------- delivering
 
 
-def _address(customer: Customer, channel: str) -> str:
-    if channel == "EMAIL":
-        return customer.email
-    if channel == "POST":
-        return customer.address
-    return customer.mobile
-
-
-def _deliver_file(step: Step, batch: int, message_ids: Sequence[int], now: dt.datetime) -> Path:
+def _deliver_file(step: Step, batch: int, messages: Sequence[Out], now: dt.datetime) -> Path:
     """Write the batch's outbound file (temporary name, fsync, rename: all or nothing)."""
     path = batch_path(step, batch)
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = (
-        Message.objects.filter(pk__in=list(message_ids))
-        .order_by("pk")
-        .select_related("recipient__customer")
-    )
-    prefs = preferences_for([m.recipient.customer_id for m in rows])
     tmp = path.with_suffix(".csv.part")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(OUTBOUND_COLUMNS)
-        for m in rows:
-            customer = m.recipient.customer
-            writer.writerow(
-                [
-                    m.external_id,
-                    step.channel,
-                    customer.customer_no,
-                    _address(customer, step.channel),
-                    (prefs.get(customer.pk) or Pref()).language,
-                    m.text,
-                    step.campaign_id,
-                    now.isoformat(timespec="seconds"),
-                ]
-            )
+        stamp = now.isoformat(timespec="seconds")
+        writer.writerows(
+            [
+                m.external_id,
+                step.channel,
+                m.customer_no,
+                m.address,
+                m.language,
+                m.text,
+                step.campaign_id,
+                stamp,
+            ]
+            for m in messages
+        )
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -286,111 +335,92 @@ def _deliver_file(step: Step, batch: int, message_ids: Sequence[int], now: dt.da
     return path
 
 
-def _deliver_email(step: Step, message_ids: Sequence[int], now: dt.datetime) -> None:
+def _deliver_email(step: Step, messages: Sequence[Out], now: dt.datetime) -> None:
     """One SMTP connection per batch; each message marked sent as soon as the server took it."""
-    rows = list(
-        Message.objects.filter(pk__in=list(message_ids), status=MessageStatus.SENDING)
-        .order_by("pk")
-        .select_related("recipient__customer")
-    )
-    if not rows:
+    if not messages:
         return
-    connection = get_connection()
-    connection.open()
+    connection_ = get_connection()
+    connection_.open()
     try:
-        for m in rows:
+        for m in messages:
             subject, _sep, body = m.text.partition("\n") if "\n" in m.text else ("", "", m.text)
             mail = EmailMessage(
                 subject=subject or step.campaign.name,
                 body=body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
-                to=[m.recipient.customer.email],
+                to=[m.address],
                 headers={
                     "Message-ID": f"<{m.external_id}@qiao>",
                     "List-Unsubscribe": f"<mailto:{settings.DEFAULT_FROM_EMAIL}?subject=TD>",
                     "X-Qiao-Message": m.external_id,
                 },
-                connection=connection,
+                connection=connection_,
             )
             mail.send()
             Message.objects.filter(pk=m.pk).update(status=MessageStatus.SENT, sent_at=now)
     finally:
-        connection.close()
+        connection_.close()
 
 
-def _deliver_items(step: Step, message_ids: Sequence[int], now: dt.datetime) -> list[int]:
+def _deliver_items(step: Step, messages: Sequence[Out], now: dt.datetime) -> list[int]:
     """Work-list items for the owning customer managers (unique per message); returns the
     messages whose customer has no manager (not sent)."""
     kind = ITEM_CHANNELS[step.channel]
     today = timezone.localdate(now)
-    rows = list(
-        Message.objects.filter(pk__in=list(message_ids))
-        .select_related("recipient__customer__standing")
-        .order_by("pk")
+    aum = dict(
+        CustomerStanding.objects.filter(
+            customer_id__in=[m.customer_id for m in messages]
+        ).values_list("customer_id", "aum")
     )
-    orphans: list[int] = []
-    items = []
-    for m in rows:
-        customer = m.recipient.customer
-        if customer.primary_manager_id is None:
-            orphans.append(m.pk)
-            continue
-        standing = getattr(customer, "standing", None)
-        items.append(
-            WorkItem(
-                staff_id=customer.primary_manager_id,
-                customer=customer,
-                kind=kind,
-                reason_code="CAMPAIGN",
-                reason_params={
-                    "campaign": step.campaign.name,
-                    "script": m.text[:200],
-                },
-                reason_text=f"Campaign {step.campaign.name}"[:300],
-                value_at_stake=standing.aum if standing is not None else 0,
-                due=today,
-                list_day=today,
-                expires_on=today + dt.timedelta(days=max(step.campaign.window_days, 1)),
-                status=WorkStatus.OPEN,
-                cause_key=f"CAMPAIGN:{m.external_id}",
-            )
+    orphans = [m.pk for m in messages if m.manager_id is None]
+    items = [
+        WorkItem(
+            staff_id=m.manager_id,
+            customer_id=m.customer_id,
+            kind=kind,
+            reason_code="CAMPAIGN",
+            reason_params={"campaign": step.campaign.name, "script": m.text[:200]},
+            reason_text=f"Campaign {step.campaign.name}"[:300],
+            value_at_stake=aum.get(m.customer_id, 0),
+            due=today,
+            list_day=today,
+            expires_on=today + dt.timedelta(days=max(step.campaign.window_days, 1)),
+            status=WorkStatus.OPEN,
+            cause_key=f"CAMPAIGN:{m.external_id}",
         )
-    try:
-        WorkItem.objects.bulk_create(items, batch_size=2000, ignore_conflicts=True)
-    except IntegrityError:  # pragma: no cover - ignore_conflicts covers the unique cause
-        raise
+        for m in messages
+        if m.manager_id is not None
+    ]
+    WorkItem.objects.bulk_create(items, batch_size=2000, ignore_conflicts=True)
     return orphans
 
 
-def _finish_batch(step: Step, batch: int, message_ids: Sequence[int], now: dt.datetime) -> None:
+def _finish_batch(step: Step, batch: int, messages: Sequence[Out], now: dt.datetime) -> None:
     if step.channel in FILE_CHANNELS:
-        _deliver_file(step, batch, message_ids, now)
+        _deliver_file(step, batch, messages, now)
     elif step.channel == "EMAIL":
-        _deliver_email(step, message_ids, now)
+        _deliver_email(step, messages, now)
     else:
-        orphans = _deliver_items(step, message_ids, now)
+        orphans = _deliver_items(step, messages, now)
         if orphans:
             Message.objects.filter(pk__in=orphans).update(
                 status=MessageStatus.SKIPPED, skip_reason="NO_MANAGER", result_at=now
             )
-    Message.objects.filter(pk__in=list(message_ids), status=MessageStatus.SENDING).update(
+    Message.objects.filter(step=step, batch=batch, status=MessageStatus.SENDING).update(
         status=MessageStatus.SENT, sent_at=now
     )
 
 
 def _recover(step: Step, now: dt.datetime) -> int:
     """Finish what a killed sender left *being sent* (module docstring)."""
-    left = (
-        Message.objects.filter(step=step, status=MessageStatus.SENDING)
-        .values_list("batch", "pk")
-        .order_by("batch", "pk")
-    )
-    by_batch: dict[int, list[int]] = {}
-    for batch, pk in left:
-        by_batch.setdefault(batch or 0, []).append(pk)
-    for batch, ids in by_batch.items():
-        _finish_batch(step, batch, ids, now)
-    return sum(len(v) for v in by_batch.values())
+    claimed = Message.objects.filter(step=step, status=MessageStatus.SENDING)
+    batches = sorted({b for b in claimed.values_list("batch", flat=True) if b is not None})
+    n = 0
+    for batch in batches:
+        messages = _stored(step, batch)
+        _finish_batch(step, batch, messages, now)
+        n += len(messages)
+    return n
 
 
 # ------------------------------------------------------------------------------------- send
@@ -439,17 +469,17 @@ def send_step(step_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]
             campaign.refresh_from_db(fields=["status"])
             if campaign.status == CampaignStatus.STOPPED:
                 return {"state": "stopped", "sent": sent}
-            ids, after_id, later = _claim(step, rules, clock(), after_id, batch)
+            claimed, after_id, later = _claim(step, rules, clock(), after_id, batch)
             if later is not None:
                 deferred = later if deferred is None else min(deferred, later)
-            if not ids:
+            if not claimed:
                 if not Message.objects.filter(
                     step=step, status=MessageStatus.PLANNED, pk__gt=after_id
                 ).exists():
                     break
                 continue
-            _finish_batch(step, batch, ids, clock())
-            sent += len(ids)
+            _finish_batch(step, batch, claimed, clock())
+            sent += len(claimed)
             batch += 1
             renew_lease(step, rules)
         if (

@@ -54,13 +54,18 @@ def bank(db, settings, tmp_path: Path) -> Bank:
     marketing2 = make_staff("marketing2", "MARKETING", ho, "周审批")
     cm = make_staff("cm1", "CM", o1, "王经理")
     r2 = Product.objects.create(
-        code="WM-R2", name="稳盈理财", category="WEALTH", seller_risk_level="R2", rate=Decimal("2.8")
+        code="WM-R2",
+        name="稳盈理财",
+        category="WEALTH",
+        seller_risk_level="R2",
+        rate=Decimal("2.8"),
     )
     r4 = Product.objects.create(
         code="WM-R4", name="进取基金", category="FUND", seller_risk_level="R4"
     )
     customers = []
     today = timezone.localdate()
+    consents, assessments = [], []
     for i, tier in enumerate(TIERS):
         c = make_customer(
             f"C{i + 1:05d}",
@@ -73,28 +78,31 @@ def bank(db, settings, tmp_path: Path) -> Bank:
         )
         own(c, cm)
         customers.append(c)
-        # Customers 1-50 consent to SMS (from 2025); 51-60 never did.
-        if i < 50:
-            Consent.objects.create(
-                customer=c, channel="SMS", state="GIVEN", on=dt.date(2025, 1, 1), source="CORE"
-            )
-        if i < 30:
-            Consent.objects.create(
-                customer=c, channel="EMAIL", state="GIVEN", on=dt.date(2025, 1, 1), source="CORE"
-            )
-        if i < 40:
-            Consent.objects.create(
-                customer=c, channel="PHONE", state="GIVEN", on=dt.date(2025, 1, 1), source="CORE"
-            )
+        # SMS consent for customers 1-50 (51-60 never gave it), e-mail 1-30, phone 1-40.
+        for channel, upto in (("SMS", 50), ("EMAIL", 30), ("PHONE", 40)):
+            if i < upto:
+                consents.append(
+                    Consent(
+                        customer=c,
+                        channel=channel,
+                        state="GIVEN",
+                        on=dt.date(2025, 1, 1),
+                        source="CORE",
+                    )
+                )
         # Every customer is assessed C3 (R2 suits, R4 does not) but customers 1-5 are C1.
-        RiskAssessment.objects.create(
-            customer=c,
-            tolerance="C1" if i < 5 else "C3",
-            assessed_on=today - dt.timedelta(days=30),
-            valid_until=today + dt.timedelta(days=330),
-            source="BRANCH",
-            customer_signed=True,
+        assessments.append(
+            RiskAssessment(
+                customer=c,
+                tolerance="C1" if i < 5 else "C3",
+                assessed_on=today - dt.timedelta(days=30),
+                valid_until=today + dt.timedelta(days=330),
+                source="BRANCH",
+                customer_signed=True,
+            )
         )
+    Consent.objects.bulk_create(consents)
+    RiskAssessment.objects.bulk_create(assessments)
     return Bank(marketing, marketing2, cm, customers, r2, r4)
 
 
@@ -147,7 +155,9 @@ def sms_campaign(
                 channel="SMS",
                 cost_per_contact=Decimal("0.05"),
                 templates=[
-                    TemplateData("A", "zh-hans", "尊敬的{name}，{product}年化{rate}，欢迎咨询{manager}。"),
+                    TemplateData(
+                        "A", "zh-hans", "尊敬的{name}，{product}年化{rate}，欢迎咨询{manager}。"
+                    ),
                     TemplateData("A", "en", "Dear {name}, {product} pays {rate}."),
                 ],
             )
