@@ -127,6 +127,8 @@ def test_detail_page_shows_plan_progress_and_results(bank, any_hour):
     n_t = Recipient.objects.filter(campaign=campaign, group="T").count()
     assert f"{2 / n_t * 100:.1f}%" in main
     assert "交叉销售" in main and "短信" in main
+    # Contacts cost cents: the cost in yuan with fen, not 0.00万元.
+    assert f"{0.05 * n_t:,.2f}元" in main
 
 
 def test_results_are_an_empty_state_before_measurement(bank):
