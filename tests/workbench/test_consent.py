@@ -426,3 +426,19 @@ def test_readers_see_the_section_without_the_change_link(bank, login):
     response = _page(login, "head_office", x).get(f"/customers/{x}/")
     text = response.content.decode()
     assert 'id="consent"' in text and 'id="consent-link"' not in text
+
+
+def test_the_id_helpers_match_numpy():
+    """The fast sort-and-search helpers of consented_ids against numpy's own set functions."""
+    from qiao.customers.consent import _as_ids, _sorted_intersection
+
+    rng = np.random.default_rng(3)
+    for n, m in [(0, 5), (5, 0), (1, 1), (50, 80), (3000, 2000), (10_000, 100)]:
+        a = rng.integers(0, 4000, n)
+        b = rng.integers(0, 4000, m)
+        assert _as_ids(a).tolist() == np.unique(a).tolist()
+        assert _sorted_intersection(_as_ids(a), _as_ids(b)).tolist() == (
+            np.intersect1d(a, b).tolist()
+        )
+    assert _as_ids(np.arange(5)).tolist() == [0, 1, 2, 3, 4]
+    assert _as_ids([7, 7, 3]).tolist() == [3, 7]
