@@ -257,17 +257,37 @@ def _claim(
                 status=MessageStatus.SKIPPED, skip_reason="CAP", result_at=now
             )
         if ready:
-            table = Message._meta.db_table
-            with connection.cursor() as cur:
-                cur.executemany(
-                    f"UPDATE {table} SET status = %s, batch = %s, text = %s "  # noqa: S608
-                    "WHERE id = %s AND status = %s",
-                    [
-                        (MessageStatus.SENDING, batch, out.text, out.pk, MessageStatus.PLANNED)
-                        for out in ready
-                    ],
-                )
+            _mark_sending(ready, batch)
     return ready, last_id, deferred
+
+
+def _mark_sending(ready: Sequence[Out], batch: int) -> None:
+    """Claimed messages: *being sent*, with their batch and text — one statement on PostgreSQL
+    (the ids and texts as two arrays), an ``executemany`` on SQLite (in-process, as fast)."""
+    table = Message._meta.db_table
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                f"UPDATE {table} AS m SET status = %s, batch = %s, text = v.text "  # noqa: S608
+                "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS text) AS v "
+                "WHERE m.id = v.id AND m.status = %s",
+                [
+                    MessageStatus.SENDING,
+                    batch,
+                    [out.pk for out in ready],
+                    [out.text for out in ready],
+                    MessageStatus.PLANNED,
+                ],
+            )
+            return
+        cur.executemany(
+            f"UPDATE {table} SET status = %s, batch = %s, text = %s "  # noqa: S608
+            "WHERE id = %s AND status = %s",
+            [
+                (MessageStatus.SENDING, batch, out.text, out.pk, MessageStatus.PLANNED)
+                for out in ready
+            ],
+        )
 
 
 def _stored(step: Step, batch: int) -> list[Out]:
