@@ -238,3 +238,31 @@ def test_an_improvement_is_proposed_after_the_state_has_held(risk_bank):
         "NORMAL",
         ["CLEARED"],
     )
+
+
+def test_a_deposit_outflow_against_the_baseline_proposes_watch(risk_bank):
+    from qiao.products.models import Account
+
+    account = Account.objects.create(
+        customer=risk_bank.z,
+        product=risk_bank.products["DEM"],
+        account_no="6222000000009999",
+        balance=Decimal("3000000"),
+        open_date=dt.date(2020, 1, 1),
+    )
+    day = timezone.localdate()
+    warnings_evaluate(day=day)  # the baseline: 3,000,000
+    state = WarningState.objects.get(customer=risk_bank.z)
+    assert (state.deposit_base, state.base_on) == (Decimal("3000000.00"), day)
+    account.balance = Decimal("1000000")
+    account.save(update_fields=["balance"])
+    later = day + dt.timedelta(days=31)
+    warnings_evaluate(day=later)
+    t = _proposal(risk_bank)
+    assert [r["code"] for r in t.reasons] == ["DEPOSIT_OUTFLOW"]
+    assert render_reasons(t.reasons)[0]["text"] == (
+        "Deposits fell 66.7% (¥2,000,000) against the baseline"
+    )
+    # The baseline was 31 days old: taken again after the comparison.
+    state.refresh_from_db()
+    assert (state.deposit_base, state.base_on) == (Decimal("1000000.00"), later)
