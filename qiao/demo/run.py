@@ -161,7 +161,14 @@ def run_demo(
     from qiao.org.models import Role
 
     # The first demo login of these roles is printed (the rest are in the logins file).
-    shown_roles = {Role.CM, Role.OUTLET_HEAD, Role.AUDITOR, Role.ANALYST, Role.MARKETING}
+    shown_roles = {
+        Role.CM,
+        Role.OUTLET_HEAD,
+        Role.AUDITOR,
+        Role.ANALYST,
+        Role.MARKETING,
+        Role.RISK_MANAGER,  # the risk page: last night's warnings to confirm
+    }
     shown = set()
     for login in logins:
         if login["role"] not in shown and login["role"] in shown_roles:
