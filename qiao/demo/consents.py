@@ -106,6 +106,10 @@ def consent_tables(
     source[w], evidence[w] = _pick(rng, WITHDRAWN, len(w))
     early = (source == "ONLINE") & (on < EARLY_ONLINE)
     source[early], evidence[early] = "BRANCH", WITHDRAWN["BRANCH"][1]
+    # One replies to a message, not to a call or a letter: those are withdrawn at the branch.
+    spoken = np.isin(chan_idx, [CHANNELS.index("PHONE"), CHANNELS.index("POST")])
+    reply = spoken & (source == "REPLY")
+    source[reply], evidence[reply] = "BRANCH", WITHDRAWN["BRANCH"][1]
     consents = pa.table(
         {
             "customer_no": customer_no.take(pa.array(cust_idx)),
