@@ -52,6 +52,7 @@ def risk_home(request: StaffRequest) -> HttpResponse:
     shown += [p.customer.customer_no for p in ctx["plans"]]
     audit_list_shown(request_or_staff=request, customer_nos=shown, detail={"page": "risk"})
     ctx["can_confirm"] = staff_has_perm(staff, CONFIRM_WARNINGS)
+    ctx["can_plan"] = ctx["can_confirm"] or staff_has_perm(staff, DESIGNATE_KEY_ACCOUNTS)
     return render(request, "risk/home.html", ctx)
 
 

@@ -82,8 +82,15 @@ def test_exit_plans_on_the_risk_page_with_grouped_amounts(risk_bank):
         customer=risk_bank.z,
         target_date=timezone.localdate() + dt.timedelta(days=120),
     )
-    page = _client(risk_bank.staff["risk_manager"]).get("/risk/").content.decode()
+    rm = _client(risk_bank.staff["risk_manager"])
+    page = rm.get("/risk/").content.decode()
     assert "6,000,000.00" in page and "Stop new drawdowns" in page
+    plan = risk_bank.z.exit_plans.get()
+    step = plan.steps.get(kind="STOP_DRAWDOWN")
+    assert f"/risk/exit-plans/{plan.pk}/steps/{step.pk}/done/" in page
+    assert rm.post(f"/risk/exit-plans/{plan.pk}/steps/{step.pk}/done/").status_code == 302
+    step.refresh_from_db()
+    assert (step.done_on, step.done_by) == (timezone.localdate(), risk_bank.staff["risk_manager"])
 
 
 def test_the_360_shows_credit_state_history_and_team(risk_bank):
