@@ -46,6 +46,7 @@ class Action(models.TextChoices):
     CAMPAIGN_REFUSE = "CAMPAIGN_REFUSE", _("Refused a campaign")
     CAMPAIGN_SEND = "CAMPAIGN_SEND", _("Sent a campaign step")
     CAMPAIGN_STOP = "CAMPAIGN_STOP", _("Stopped a campaign")
+    CAMPAIGN_EXPORT = "CAMPAIGN_EXPORT", _("Downloaded a campaign's results")
     # Key accounts and credit risk
     KEY_ACCOUNT = "KEY_ACCOUNT", _("Changed a key-account designation or team")
     KEY_ACCOUNT_OK = "KEY_ACCOUNT_OK", _("Decided a key-account designation")

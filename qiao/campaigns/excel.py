@@ -193,7 +193,7 @@ def results_workbook_export(*, request: Any, campaign: Campaign) -> bytes:
     data = results_workbook(campaign, results if results.get("measured") else None)
     audit_record(
         request_or_staff=request,
-        action=Action.EXPORT,
+        action=Action.CAMPAIGN_EXPORT,
         detail={"campaign": campaign.pk, "file": "campaign results (xlsx)", "bytes": len(data)},
     )
     return data

@@ -397,6 +397,11 @@ def campaign_progress(campaign: Campaign) -> list[dict[str, Any]]:
                 "skipped": skipped,
                 "planned": planned,
                 "pct": round(100 * done / total) if total else (100 if step.sent_at else 0),
+                "state_code": "SENT"
+                if step.sent_at
+                else "SENDING"
+                if step.planned_at
+                else "WAITING",
                 "state": (
                     _("Sent") if step.sent_at else _("Sending") if step.planned_at else _("Waiting")
                 ),

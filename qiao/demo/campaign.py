@@ -95,7 +95,10 @@ def demo_campaign(*, as_of: dt.date, folder: Path, seed: int) -> dict[str, Any]:
     sent_at = dt.datetime.combine(start, dt.time(10, 0), tzinfo=zone)
     step = campaign.steps.get(number=1)
     # The sending the worker would do, at 10:00 on the start day.
-    send_step(step.pk, now=sent_at)
+    result = send_step(step.pk, now=sent_at)
+    while result.get("retry_at"):
+        # Customers in their quiet or do-not-disturb hours: the worker comes back when they end.
+        result = send_step(step.pk, now=result["retry_at"])
 
     rng = np.random.default_rng(seed + 15)
     folder.mkdir(parents=True, exist_ok=True)

@@ -366,5 +366,5 @@ def test_the_results_workbook_opens_and_is_audited(bank, any_hour, language):
     assert 'formatCode="0.0%"' in parts["xl/styles.xml"]
     n_t = Recipient.objects.filter(campaign=campaign, group="T").count()
     assert f"<v>{n_t}</v>" in parts["xl/worksheets/sheet1.xml"]
-    event = AuditEvent.objects.get(action="EXPORT", username=bank.marketing2.username)
+    event = AuditEvent.objects.get(action="CAMPAIGN_EXPORT", username=bank.marketing2.username)
     assert event.detail["campaign"] == campaign.pk
