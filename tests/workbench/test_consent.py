@@ -14,6 +14,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from qiao.audit.models import Action, AuditEvent
 from qiao.core.errors import ApplicationError
@@ -442,3 +445,70 @@ def test_the_id_helpers_match_numpy():
         )
     assert _as_ids(np.arange(5)).tolist() == [0, 1, 2, 3, 4]
     assert _as_ids([7, 7, 3]).tolist() == [3, 7]
+
+
+_HOSTILE_TEXT = st.one_of(
+    st.text(max_size=260),
+    st.sampled_from(
+        [
+            '=HYPERLINK("http://x")',
+            "+1+1",
+            "@SUM(A1)",
+            "-2+3",
+            "\t=1",
+            "\r\n",
+            "\u2028",
+            "\x00",
+            "../../etc/passwd",
+            "Asia/Shanghai ",
+            "asia/shanghai",
+            "UTC",
+            "退订",
+            "x" * 201,
+        ]
+    ),
+)
+
+
+@hsettings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(evidence=_HOSTILE_TEXT, zone=_HOSTILE_TEXT, reply=_HOSTILE_TEXT)
+def test_hostile_text_is_refused_or_kept_safe(bank, evidence, zone, reply):
+    """Whatever is typed or replied: refused with the field named, or kept as one line of at most
+    200 characters that no spreadsheet runs as a formula; a zone is one the database knows."""
+    import zoneinfo
+
+    owner, x = bank.staff["cm_owner"], bank.x
+    try:
+        c = consent_set(
+            staff=owner,
+            customer=x,
+            channel="SMS",
+            state="GIVEN",
+            on=D(2026, 1, 1),
+            evidence=evidence,
+        )
+    except ApplicationError as exc:
+        assert exc.field == "evidence"
+    else:
+        assert len(c.evidence) <= 200 and not c.evidence.startswith(("=", "+", "@"))
+        assert not any(ch in c.evidence for ch in "\n\r\x00")
+    try:
+        pref = preference_set(
+            staff=owner,
+            customer=x,
+            preferred_channel="",
+            dnd_start=None,
+            dnd_end=None,
+            language="en",
+            time_zone=zone,
+        )
+    except ApplicationError as exc:
+        assert exc.field == "time_zone"
+    else:
+        assert pref.time_zone in zoneinfo.available_timezones()
+    consent_withdraw_by_reply(customer_id=x.pk, channel="WECHAT", on=D(2026, 2, 1), evidence=reply)
+    stored = Consent.objects.get(customer=x, channel="WECHAT").evidence
+    assert len(stored) <= 200 and not stored.startswith(("=", "+", "@"))
+    assert stored.isprintable()
