@@ -293,6 +293,10 @@ QIAO = {
     # A large movement (yuan): the work list's and, passed by `qiao score`, the scoring's.
     "LARGE_AMOUNT": env_int("QIAO_LARGE_AMOUNT", _lake.LARGE_AMOUNT),
     "PAGE_SIZE": 25,
+    # The bank's tier-one and net capital (yuan) for the large-exposure limits; 0 keeps the
+    # figures of qiao/credit/config/limits.toml (docs/keyaccounts.md).
+    "TIER_ONE_CAPITAL": env_int("QIAO_TIER_ONE_CAPITAL", 0),
+    "NET_CAPITAL": env_int("QIAO_NET_CAPITAL", 0),
 }
 # The campaign rules file (caps, quiet hours, batch sizes); default qiao/campaigns/config.
 CAMPAIGN_CONFIG = env_str("QIAO_CAMPAIGN_CONFIG")

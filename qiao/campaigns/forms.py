@@ -304,7 +304,11 @@ class CampaignForm(BootstrapMixin, forms.Form):
         label=_("Leave out customers with an open complaint"), required=False, initial=True
     )
     exclude_blacklist = forms.BooleanField(
-        label=_("Leave out customers on the blacklist"), required=False, initial=True
+        label=_("Leave out customers on the blacklist"),
+        required=False,
+        initial=True,
+        disabled=True,
+        help_text=_("Always: a blacklisted customer gets no campaign."),
     )
     exclude_contacted_days = forms.IntegerField(
         label=_("Leave out customers contacted in the last N days"),

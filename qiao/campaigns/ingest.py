@@ -23,7 +23,7 @@ from qiao.ingest.kinds import Kind
 from qiao.ingest.master import Counts, Reject
 from qiao.org.models import Staff
 
-from .models import Message, MessageStatus, Response, ResponseKind
+from .models import Campaign, Message, MessageStatus, Response, ResponseKind
 
 OUTCOMES = ("DELIVERED", "FAILED", "REPLIED", "OPTED_OUT")
 #: An outcome never goes back to a weaker one (a late "delivered" after a reply).
@@ -55,6 +55,7 @@ def apply_message_results(
         m.external_id: m
         for m in Message.objects.filter(external_id__in=list(ids)).select_related("recipient")
     }
+    touched: set[int] = set()
     for line, r in rows:
         message = found.get(r["message_id"])
         if message is None:
@@ -95,5 +96,17 @@ def apply_message_results(
                 )
         if changed:
             counts.updated += 1
+            touched.add(message.recipient.campaign_id)
         else:
             counts.unchanged += 1
+    if touched:
+        # The campaigns' results follow the report once the load has committed (the page shows
+        # the replies and the treated vs control numbers the next day's report brings).
+        transaction.on_commit(lambda: _measure(sorted(touched)))
+
+
+def _measure(campaign_ids: list[int]) -> None:
+    from .results import measure_campaign
+
+    for campaign in Campaign.objects.filter(pk__in=campaign_ids):
+        measure_campaign(campaign)

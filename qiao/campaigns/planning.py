@@ -37,7 +37,7 @@ from django.utils import timezone
 from qiao.analytics.campaign import assign_variants, split_control
 from qiao.core.bulk import copy_arrow
 from qiao.core.suitability import RATED_CATEGORIES, level_rank, suitable_mask
-from qiao.core.vocab import RISK_TOLERANCES
+from qiao.core.vocab import CONSENT_CHANNELS, RISK_TOLERANCES
 from qiao.customers.consent import consented_ids
 from qiao.customers.models import Customer, CustomerStanding
 from qiao.engagement.models import Complaint, ComplaintStatus, Contact
@@ -69,11 +69,13 @@ EXCLUSION_ORDER = (
     "UNSUITABLE",
 )
 #: The consent a channel needs (an invitation to the outlet is made by telephone).
-CONSENT_FOR = {"SMS": "SMS", "PHONE": "PHONE", "EMAIL": "EMAIL", "WECHAT": "WECHAT"}
-CONSENT_FOR |= {"POST": "POST", "OUTLET": "PHONE"}
-#: The address a channel needs (WeChat reaches the customer through the bound mobile number).
-ADDRESS_FOR = {"SMS": "mobile", "PHONE": "mobile", "WECHAT": "mobile", "OUTLET": "mobile"}
-ADDRESS_FOR |= {"EMAIL": "email", "POST": "address"}
+CONSENT_FOR = {code: code for code in CONSENT_CHANNELS.codes} | {"OUTLET": "PHONE"}
+#: The customer field a channel needs: the mobile number (WeChat reaches the customer through
+#: the bound number; the outlet's invitation is a call), the e-mail or the postal address.
+ADDRESS_FOR = dict.fromkeys([*CONSENT_CHANNELS.having("mobile"), "OUTLET"], "mobile") | {
+    "EMAIL": "email",
+    "POST": "address",
+}
 #: Messages that count toward the caps (everything that went out).
 SENT_STATUSES = (
     MessageStatus.SENT,
@@ -283,8 +285,8 @@ def plan_cohort(
     def leave_out(mask: np.ndarray, code: str) -> None:
         reason[(reason == -1) & mask] = EXCLUSION_ORDER.index(code)
 
-    if campaign.exclude_blacklist:
-        leave_out(np.isin(ids, blacklisted()), "BLACKLIST")
+    # A blacklisted customer gets no campaign, whatever the campaign says.
+    leave_out(np.isin(ids, blacklisted()), "BLACKLIST")
     if campaign.exclude_complaints:
         leave_out(np.isin(ids, open_complaints()), "COMPLAINT")
     if campaign.exclude_other_campaigns:

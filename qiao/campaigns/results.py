@@ -31,6 +31,7 @@ from django.utils import timezone
 from qiao.analytics.campaign import campaign_outcomes, mean_difference, uplift
 from qiao.core.bulk import fast_insert
 from qiao.core.refs import refs_export
+from qiao.core.vocab import CONTACT_CHANNELS
 from qiao.customers.models import CustomerStanding
 from qiao.engagement.models import Contact
 from qiao.products.models import Account
@@ -46,7 +47,7 @@ RESPONSE_FOR_AIM = {
     "WIN_BACK": ResponseKind.STAYED,
     "AFTER_SALES": ResponseKind.VISITED,
 }
-VISIT_CHANNELS = ("MEETING", "VISIT", "OUTLET")
+VISIT_CHANNELS = CONTACT_CHANNELS.having("in_person")
 SENT_LIKE = (
     MessageStatus.SENT,
     MessageStatus.DELIVERED,

@@ -36,8 +36,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import Max, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
+from qiao.core.vocab import CONSENT_CHANNELS
 from qiao.customers.consent import consented_ids, preferences_for
 from qiao.customers.consent_rules import Pref
 from qiao.customers.models import CustomerStanding
@@ -53,15 +55,18 @@ from .models import (
 from .planning import CONSENT_FOR, over_cap, plan_first_step, plan_follow_up
 from .rules import Rules, calendar, campaign_rules
 
-FILE_CHANNELS = ("SMS", "WECHAT", "POST")
+FILE_CHANNELS = CONSENT_CHANNELS.having("file")
 ITEM_CHANNELS = {"PHONE": WorkKind.CAMPAIGN_CALL, "OUTLET": WorkKind.CAMPAIGN_VISIT}
 #: The opt-out line every marketing SMS and WeChat message ends with (PIPL Art. 24: a
-#: convenient way to refuse), in the customer's language.
-OPT_OUT = {
-    "zh-hans": "回复TD退订",
-    "zh-hant": "回覆TD退訂",
-    "en": "Reply TD to opt out",
-}
+#: convenient way to refuse), in the customer's language (translated: 回复TD退订).
+OPT_OUT = gettext_noop("Reply TD to opt out")
+
+
+def opt_out_line(language: str) -> str:
+    with translation.override(language):
+        return translation.gettext(OPT_OUT)
+
+
 #: The columns of an outbound file (docs/data-interface.md, "Outbound message files").
 OUTBOUND_COLUMNS = (
     "message_id",
@@ -231,7 +236,7 @@ def _claim(
         }
         subject, body = render(_template_for(templates, variant, pref.language), values)
         if step.channel in ("SMS", "WECHAT"):
-            body = f"{body}{OPT_OUT.get(pref.language, OPT_OUT['zh-hans'])}"
+            body = f"{body}{opt_out_line(pref.language)}"
         address = (
             row[7] if step.channel == "EMAIL" else row[8] if step.channel == "POST" else row[6]
         )

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from qiao.audit.models import Action
 from qiao.audit.services import audit_record
-from qiao.core.vocab import CAMPAIGN_AIMS
+from qiao.core.vocab import CAMPAIGN_AIMS, CONSENT_CHANNELS, CUSTOMER_LANGUAGES
 from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES, Staff
 from qiao.org.permissions import APPROVE_CAMPAIGNS, MANAGE_CAMPAIGNS, require_perm
 from qiao.products.models import Product
@@ -41,7 +41,7 @@ from .segments import segment_get_for_staff
 
 #: The variables a message template may use.
 TEMPLATE_VARIABLES = ("name", "product", "manager", "outlet", "rate")
-LANGUAGES = ("zh-hans", "zh-hant", "en")
+LANGUAGES = CUSTOMER_LANGUAGES.codes
 MAX_STEPS = 3
 #: Roles that read campaigns without making them (analysts, auditors, team leads).
 READ_ROLES = BANKWIDE_ROLES | SUBTREE_ROLES
@@ -138,7 +138,7 @@ def _validate(data: CampaignData) -> None:
                 _("Step %(n)s: a follow-up comes at least one day after the step before.")
                 % {"n": i}
             )
-        if step.channel in ("SMS", "EMAIL", "WECHAT", "POST") and not step.templates:
+        if step.channel in CONSENT_CHANNELS.having("message") and not step.templates:
             errors.setdefault("steps", []).append(
                 _("Step %(n)s: a message channel needs a message.") % {"n": i}
             )
@@ -222,7 +222,8 @@ def campaign_save(
         campaign.budget = data.budget
         campaign.control_pct = rules.control_pct if data.control_pct is None else data.control_pct
         campaign.exclude_complaints = data.exclude_complaints
-        campaign.exclude_blacklist = data.exclude_blacklist
+        # Always: a blacklisted customer gets no campaign (issue 16, the blacklist).
+        campaign.exclude_blacklist = True
         campaign.exclude_contacted_days = (
             rules.exclude_contacted_days
             if data.exclude_contacted_days is None

@@ -560,25 +560,30 @@ CONTACT_CHANNELS = Vocabulary(
     "contact channel",
     [
         _t("PHONE", _("Phone call"), "电话"),
-        _t("MEETING", _("Meeting"), "面谈"),
-        _t("VISIT", _("Visit"), "拜访"),
+        _t("MEETING", _("Meeting"), "面谈", "in_person"),
+        _t("VISIT", _("Visit"), "拜访", "in_person"),
         _t("SMS", _("SMS"), "短信"),
         _t("WECHAT", _("WeChat"), "微信"),
         _t("EMAIL", _("E-mail"), "电子邮件"),
-        _t("OUTLET", _("At the outlet"), "网点"),
+        _t("OUTLET", _("At the outlet"), "网点", "in_person"),
     ],
+    # in_person: the customer came or was met (a campaign counts it as a visit).
+    flags=("in_person",),
 )
 
 #: Channels a customer consents (or not) to be marketed through.
 CONSENT_CHANNELS = Vocabulary(
     "consent channel",
     [
-        _t("SMS", _("SMS"), "短信"),
-        _t("PHONE", _("Phone"), "电话"),
-        _t("EMAIL", _("E-mail"), "电子邮件"),
-        _t("WECHAT", _("WeChat"), "微信"),
-        _t("POST", pgettext_noop("consent channel", "Post"), "邮寄"),
+        _t("SMS", _("SMS"), "短信", "message", "file", "mobile"),
+        _t("PHONE", _("Phone"), "电话", "mobile"),
+        _t("EMAIL", _("E-mail"), "电子邮件", "message"),
+        _t("WECHAT", _("WeChat"), "微信", "message", "file", "mobile"),
+        _t("POST", pgettext_noop("consent channel", "Post"), "邮寄", "message", "file"),
     ],
+    # message: a campaign step on it needs a written message; file: sent as an outbound batch
+    # file for the bank's message platform; mobile: reaches the customer's mobile number.
+    flags=("message", "file", "mobile"),
 )
 
 #: A channel's consent: given, or withdrawn (no row at all is no consent either).
@@ -805,6 +810,7 @@ FINDING_KINDS = Vocabulary(
         ),
     ],
 )
+
 
 # ------------------------------------------------------------------ key accounts, early warning
 

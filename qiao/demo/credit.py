@@ -334,7 +334,7 @@ def credit_tables(
     keys: dict[tuple[int, str, int], int] = {}
     for i, (c, k, d) in enumerate(zip(s_cust.tolist(), s_kind, s_day.tolist(), strict=True)):
         keys.setdefault((c, k, d), i)
-    signals = signals.take(pa.array(sorted(keys.values())))
+    signals = signals.take(pa.array(sorted(keys.values()), pa.int64()))
 
     # ---------------------------------------------------------------- black and red lists
     worst = l_cust[np.argmax(days)] if n_loans else 0

@@ -220,7 +220,9 @@ def test_phone_follow_up_reaches_the_cm_work_list_once(bank, any_hour):
     assert WorkItem.objects.filter(kind=WorkKind.CAMPAIGN_CALL).count() == items.count()
 
 
-def test_delivery_reports_record_replies_and_opt_outs(bank, any_hour, tmp_path):
+def test_delivery_reports_record_replies_and_opt_outs(
+    bank, any_hour, tmp_path, django_capture_on_commit_callbacks
+):
     campaign = sms_campaign(bank)
     send_step(campaign.steps.get(number=1).pk)
     sent = list(
@@ -236,7 +238,9 @@ def test_delivery_reports_record_replies_and_opt_outs(bank, any_hour, tmp_path):
         "Q999-1-1,DELIVERED,2026-12-05T10:07:00,\n",
         encoding="utf-8",
     )
-    result = ingest_file(report)
+    # The callbacks that run when the load commits (the tests' transaction never does).
+    with django_capture_on_commit_callbacks(execute=True):
+        result = ingest_file(report)
     assert result.ok and result.rejected == 1
     assert "is not a message Qiao sent" in result.rejects_file.read_text(encoding="utf-8")
     opted_consent = Consent.objects.get(customer_id=opted.recipient.customer_id, channel="SMS")
@@ -244,6 +248,11 @@ def test_delivery_reports_record_replies_and_opt_outs(bank, any_hour, tmp_path):
     assert Response.objects.filter(recipient=replied.recipient, kind="REPLIED").exists()
     delivered.refresh_from_db()
     assert delivered.status == MessageStatus.DELIVERED
+    # The load measured the campaign: its page shows the reply beside treated vs control.
+    campaign.refresh_from_db()
+    assert campaign.measured_on == timezone.localdate()
+    assert campaign.results["replied"] == 1
+    assert campaign.results["treated"]["n"] > 0 and campaign.results["control"]["n"] > 0
     again = ingest_file(report)
     assert again.ok and again.updated == 0
 
@@ -290,3 +299,16 @@ def test_a_standing_birthday_campaign_takes_in_the_day_s_cohort_once(bank, any_h
     )
     # The next night brings no one twice.
     assert campaigns_nightly(today)["triggered"][campaign.pk] == 0
+
+
+def test_a_blacklisted_customer_gets_no_campaign(bank, any_hour):
+    from qiao.credit.models import ListEntry
+
+    listed = bank.customers[20]
+    ListEntry.objects.create(
+        customer=listed, list_kind="BLACK", reason="失信被执行人", status="APPROVED", source="CORE"
+    )
+    campaign = sms_campaign(bank, exclude_blacklist=False)
+    plan_first_step(campaign)
+    assert Exclusion.objects.get(campaign=campaign, customer=listed).reason == "BLACKLIST"
+    assert not Recipient.objects.filter(campaign=campaign, customer=listed).exists()

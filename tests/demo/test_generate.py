@@ -160,6 +160,9 @@ def _enum_columns() -> dict[tuple[str, str], set[str]]:
     enums = {
         (kind.name, col): set(cleaner.keywords["choices"])
         for kind in KINDS.values()
+        # The message platform's report is written by the demo's campaign after its send
+        # (qiao/demo/campaign.py), not by the bank's generator.
+        if kind.name != "message_results"
         for col, (_required, cleaner) in kind.spec.items()
         if isinstance(cleaner, functools.partial) and cleaner.func is validators.clean_enum
     }
@@ -603,7 +606,9 @@ def test_organisation_staff_and_logins(small: Bank) -> None:
         assert roles["OUTLET_HEAD"] == roles["TEAM_LEAD"] == roles["LOBBY"] == 1, unit
         assert roles["SENIOR_CM"] == 1 and 4 <= roles["SENIOR_CM"] + roles["CM"] <= 6, unit
     ho = st[st.unit_code == "HO"].role.tolist()
-    assert sorted(ho) == ["ADMIN", "ANALYST", "AUDITOR", "PRODUCT_MANAGER", "RISK_MANAGER"]
+    assert sorted(ho) == sorted(
+        ["ADMIN", "ANALYST", "AUDITOR", "MARKETING", "MARKETING", "PRODUCT_MANAGER", "RISK_MANAGER"]
+    )
     left = st[st.leave_date != ""]
     assert len(left) == 1 and left.role.iloc[0] == "CM"
     # the departed CM still owns customers: the reassignment queue is not empty
