@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -75,6 +75,17 @@ def _blacklisted() -> set[int]:
     return {int(i) for i in blacklisted_ids()}
 
 
+def _int_rows(qs: Any, width: int) -> np.ndarray:
+    """The rows of an all-integer ``values_list`` query as an int64 array (``n × width``)."""
+    sql, params = qs.query.sql_with_params()
+    parts = [np.zeros((0, width), np.int64)]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        while rows := cur.fetchmany(100_000):
+            parts.append(np.array(rows, dtype=np.int64).reshape(-1, width))
+    return np.concatenate(parts)
+
+
 def _ids(values: Iterable[int]) -> np.ndarray:
     return np.fromiter(values, dtype=np.int64)
 
@@ -106,17 +117,21 @@ def warnings_evaluate(*, day: dt.date | None = None) -> dict[str, Any]:
     rules = warning_rules()
     now = timezone.now()
 
-    # -- loans: the worst class and the longest overdue per borrower
-    class_rank = {code: i for i, code in enumerate(LOAN_CLASSES.codes)}
-    loan_rows = Loan.objects.values_list("customer_id", "classification").annotate(
-        d=Max("days_overdue")
+    # -- loans: the worst class and the longest overdue per borrower, aggregated in SQL and read
+    # through the raw cursor (Django's row converters cost more than the query at 2 M loans)
+    rank = Case(
+        *[When(classification=code, then=Value(i)) for i, code in enumerate(LOAN_CLASSES.codes)],
+        default=Value(0),
+        output_field=IntegerField(),
     )
-    lc, lk, ld = [], [], []
-    for cid, cls, days in loan_rows.iterator(chunk_size=50000):
-        lc.append(cid)
-        lk.append(class_rank.get(cls, 0))
-        ld.append(days or 0)
-    loan_c, loan_k, loan_d = _ids(lc), _ids(lk), _ids(ld)
+    loans = (
+        Loan.objects.values("customer_id")
+        .annotate(k=Max(rank), d=Max("days_overdue"))
+        .values_list("customer_id", "k", "d")
+        .order_by()
+    )
+    table = _int_rows(loans, 3)
+    loan_c, loan_k, loan_d = table[:, 0], table[:, 1], table[:, 2]
     # -- facilities: the share of live limits drawn
     fc, fl, fu = [], [], []
     for cid, limit, used in (
@@ -363,18 +378,21 @@ def _file_proposals(
         if RANK[want] < RANK[cur] and result.inputs.days_in_state[i] < improve_after:
             continue
         wanted.add(cid)
-        reasons = _reasons_json(result.reasons_of(i))
         existing = open_by_customer.get(cid)
         if existing is not None:
             pk, to, by = existing
             if by is None and to != want:
                 WarningTransition.objects.filter(pk=pk).update(
-                    to_state=want, reasons=reasons, as_of=day, proposed_at=now
+                    to_state=want,
+                    reasons=_reasons_json(result.reasons_of(i)),
+                    as_of=day,
+                    proposed_at=now,
                 )
                 updated += 1
             continue
         if (cid, cur, want) in rejected:
             continue
+        reasons = _reasons_json(result.reasons_of(i))
         created.append((cid, cur, want, reasons, day, now, "", Decision.PROPOSED, ""))
     _insert(
         WarningTransition,

@@ -233,3 +233,9 @@ def test_a_group_near_its_limit_shows_with_its_members(risk_bank, settings):
     assert "17.0%" in table and "Near the limit (80 % or more)" in table
     assert "王五" in table and "2,500,000.00" in table and "6,000,000.00" in table
     assert "Limit breached" not in table
+    zh = (
+        _client(risk_bank.staff["risk_manager"])
+        .get("/risk/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .content.decode()
+    )
+    assert "临近限额(80% 及以上)" in zh and "九江德安建材有限公司 所在关联集团" in zh
