@@ -311,7 +311,9 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["step", "recipient"], name="uniq_step_recipient")
         ]
         indexes = [
-            models.Index(fields=["step", "status"]),
+            # The sender walks a step's planned messages in id order, a batch at a time: with
+            # the id in the index each batch is a range scan, not a sort of all that is left.
+            models.Index(fields=["step", "status", "id"], name="message_step_status_id"),
             models.Index(fields=["step", "batch"]),
             models.Index(fields=["recipient"]),
         ]
