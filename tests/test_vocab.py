@@ -29,6 +29,25 @@ DELIBERATE: dict[tuple[str, frozenset[str]], str] = {
     ("qiao/demo/run.py", frozenset({"CM", "OUTLET_HEAD", "AUDITOR", "ANALYST"})): (
         "the roles whose example login the demo prints"
     ),
+    (
+        "qiao/risk/reasons.py",
+        frozenset(
+            {
+                "AUM_DECLINE",
+                "BLACKLISTED",
+                "CLEARED",
+                "DEPOSIT_OUTFLOW",
+                "LINKED",
+                "LOAN_CLASS",
+                "NO_IMPROVEMENT",
+                "OVERDUE",
+                "RISK_SIGNAL",
+                "STAFF",
+                "UTILISATION_JUMP",
+                "WRITTEN_OFF",
+            }
+        ),
+    ): "each warning reason's sentence with its numbers (the vocabulary has its short name)",
 }
 
 _LABEL_CALLS = {"_", "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy"}

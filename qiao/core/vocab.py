@@ -693,10 +693,12 @@ WARNING_STATES = Vocabulary(
     "warning state",
     [
         _t("NORMAL", pgettext_noop("warning state", "Normal"), "正常"),
-        _t("WATCH", pgettext_noop("warning state", "Watch"), "关注"),
-        _t("DOUBTFUL", pgettext_noop("warning state", "Doubtful"), "可疑"),
-        _t("EXIT", pgettext_noop("warning state", "Exit"), "退出"),
+        _t("WATCH", pgettext_noop("warning state", "Watch"), "关注", "in_warning"),
+        _t("DOUBTFUL", pgettext_noop("warning state", "Doubtful"), "可疑", "in_warning"),
+        _t("EXIT", pgettext_noop("warning state", "Exit"), "退出", "in_warning"),
     ],
+    # in_warning: every state but normal (a review or an exit plan is due).
+    flags=("in_warning",),
 )
 
 #: The five-category loan classification (贷款五级分类), best first. ``non_performing``: the

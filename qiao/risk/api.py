@@ -22,13 +22,16 @@ from typing import Any, Literal
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
+from pydantic import field_validator
 
 from qiao.audit.services import audit_list_shown
+from qiao.core.vocab import WARNING_STATES
 from qiao.customers.models import Customer, GroupMembership
 from qiao.org.models import Staff
 from qiao.risk.selectors import risk_scope_q, warnings_list
 
-State = Literal["NORMAL", "WATCH", "DOUBTFUL", "EXIT"]
+#: A code of ``qiao.core.vocab.WARNING_STATES`` (NORMAL, WATCH, DOUBTFUL, EXIT).
+State = str
 
 
 class WarningOut(Schema):
@@ -45,6 +48,13 @@ class WarningList(Schema):
 
 class WarningFilter(Schema):
     state: State | None = None
+
+    @field_validator("state")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None and value not in WARNING_STATES:
+            raise ValueError(f"unknown state {value!r}: one of {', '.join(WARNING_STATES.codes)}")
+        return value
 
 
 class MemberOut(Schema):

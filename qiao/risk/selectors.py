@@ -16,6 +16,7 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from qiao.core.vocab import WARNING_STATES
 from qiao.customers.models import Customer, GroupMembership
 from qiao.customers.selectors import staff_scope_q
 from qiao.org.models import Staff
@@ -136,7 +137,7 @@ def risk_overview(*, staff: Staff, limit: int = 200) -> dict[str, Any]:
     )
     by_state = {
         code: _scoped(WarningState.objects.filter(state=code), staff).count()
-        for code in ("WATCH", "DOUBTFUL", "EXIT")
+        for code in WARNING_STATES.having("in_warning")
     }
     return {
         "last_night": last_night,

@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from qiao.core.choices import labels
-from qiao.core.vocab import KEY_ACCOUNT_GRADES
+from qiao.core.vocab import KEY_ACCOUNT_GRADES, WARNING_STATES
 from qiao.customers.models import Customer
 from qiao.engagement.models import Requirement, WorkItem, WorkKind, WorkStatus
 from qiao.engagement.selectors import day_start, last_contacts
@@ -100,7 +100,7 @@ def _leads(customer_ids: Iterable[int], year: int) -> dict[int, int]:
 def _warning_candidates(
     day: dt.date, customer_ids: list[int] | None = None
 ) -> tuple[list[Candidate], list[Candidate], set[int]]:
-    states = WarningState.objects.filter(state__in=["WATCH", "DOUBTFUL", "EXIT"])
+    states = WarningState.objects.filter(state__in=WARNING_STATES.having("in_warning"))
     if customer_ids is not None:
         states = states.filter(customer_id__in=customer_ids)
     rows = list(states.values_list("customer_id", "state", "since"))
