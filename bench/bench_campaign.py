@@ -337,16 +337,26 @@ def bench_outcomes(lake: Path, runs: int, threads: int | None, baseline: bool) -
 
 
 def bench_plan(lake: Path, customers: int, runs: int) -> dict[str, Any]:
-    """PLACEHOLDER for the campaigns app (issue 15, Speed): time the planning pipeline at 1 M.
+    """The planning pipeline (issue 15, Speed): segment, consent, caps, exclusions,
+    suitability, the control group and the outbound files, through the campaigns app on a
+    PostgreSQL bank — ``bench/bench_campaign_plan.py``, run here as a child process (it needs
+    Django and a database, which the rest of this file does not). ``lake`` is not used."""
+    import subprocess
 
-    To be filled in by the campaigns app's author: resolve a segment of ``customers`` customers,
-    apply consent, frequency caps, exclusions and suitability, split the control group
-    (``split_control``) and write the outbound file — through the app's own services on a
-    database holding the bench bank — and return its medians in the form of
-    :func:`bench_outcomes` (``qiao_s``, ``qiao_runs_s``, ``target_s: 60``). It needs Django and a
-    database, which the rest of this file does not.
-    """
-    return {"implemented": False, "note": "bench_plan is a placeholder for the campaigns app"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("bench_campaign_plan.py")),
+            "--customers",
+            str(customers),
+            "--runs",
+            str(runs),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout[done.stdout.index("{\n") :]))
 
 
 # --------------------------------------------------------------------------- main
