@@ -44,4 +44,27 @@ def audit_detail_words(key: str, value: Any) -> str | None:
         return _field_label(value)
     if key == "fields" and isinstance(value, list):
         return ", ".join(_field_label(str(v)) for v in value)
+    return _consent_words(key, value)
+
+
+def _consent_words(key: str, value: Any) -> str | None:
+    """A consent change's channel, states, source and preference fields (qiao.customers.consent)."""
+    from qiao.core.choices import labels
+    from qiao.core.vocab import CONSENT_CHANNELS, CONSENT_SOURCES, CONSENT_STATES
+    from qiao.customers.models import ContactPreference
+
+    for keys, vocabulary in (
+        (("channel",), CONSENT_CHANNELS),
+        (("state", "old_state"), CONSENT_STATES),
+        (("source",), CONSENT_SOURCES),
+    ):
+        if key in keys and isinstance(value, str) and value in vocabulary:
+            return str(labels(vocabulary)[value])
+    if key == "preferences" and isinstance(value, list):
+        names = {
+            f.name: str(f.verbose_name)
+            for f in ContactPreference._meta.get_fields()
+            if hasattr(f, "verbose_name")
+        }
+        return ", ".join(names.get(str(v), str(v)) for v in value)
     return None

@@ -512,3 +512,17 @@ def test_hostile_text_is_refused_or_kept_safe(bank, evidence, zone, reply):
     stored = Consent.objects.get(customer=x, channel="WECHAT").evidence
     assert len(stored) <= 200 and not stored.startswith(("=", "+", "@"))
     assert stored.isprintable()
+
+
+def test_the_audit_trail_shows_a_consent_change_in_words(bank):
+    from django.utils import translation
+
+    from qiao.audit.display import audit_event_rows
+
+    owner, x = bank.staff["cm_owner"], bank.x
+    consent_set(staff=owner, customer=x, channel="WECHAT", state="GIVEN", on=D(2026, 3, 1))
+    event = AuditEvent.objects.filter(customer_no=x.customer_no, action=Action.CONSENT).get()
+    with translation.override("en"):
+        text = str(audit_event_rows([event])[0].__dict__)
+    assert "WeChat" in text and "Given" in text
+    assert "WECHAT" not in text and "'GIVEN'" not in text
