@@ -889,7 +889,6 @@ GENERATORS: list[Callable[[dt.date], list[_Batch]]] = [
 ]
 
 
-
 def app_generators() -> list[Callable[[dt.date], list[_Batch]]]:
     """The generators of the apps above engagement (key accounts and risk, campaigns): an app
     config's ``worklist_generators()`` returns callables ``day → [WorkBatch]``; this app names
