@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from qiao.core.lake import TIME_ZONE
+
 CONFIG = Path(__file__).resolve().parent / "config"
 
 
@@ -84,7 +86,7 @@ class Calendar:
         at: dt.datetime,
         rules: Rules,
         *,
-        zone: str = "Asia/Shanghai",
+        zone: str = TIME_ZONE,
         dnd: tuple[dt.time | None, dt.time | None] = (None, None),
     ) -> bool:
         """Whether a message may reach a customer in ``zone`` at the moment ``at`` (aware):
@@ -111,7 +113,7 @@ class Calendar:
         at: dt.datetime,
         rules: Rules,
         *,
-        zone: str = "Asia/Shanghai",
+        zone: str = TIME_ZONE,
         dnd: tuple[dt.time | None, dt.time | None] = (None, None),
     ) -> dt.datetime:
         """The first moment at or after ``at`` when :meth:`allowed` holds (in 15-minute steps

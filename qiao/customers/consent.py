@@ -470,7 +470,7 @@ _PREF_COLUMNS = (
 
 
 def preferences_for(customer_ids: Iterable[int] | np.ndarray) -> dict[int, Pref]:
-    """Each customer's contact preferences, the defaults (simplified Chinese, Asia/Shanghai, no
+    """Each customer's contact preferences, the defaults (simplified Chinese, the bank's time zone, no
     preferred channel, no do-not-disturb hours) for those without a row."""
     wanted = _as_ids(
         list(customer_ids) if not isinstance(customer_ids, np.ndarray) else customer_ids

@@ -65,5 +65,5 @@ class PreferenceForm(BootstrapMixin, forms.Form):
     time_zone = forms.CharField(
         label=_("Time zone"),
         max_length=64,
-        help_text=_("An IANA name: Asia/Shanghai, Asia/Hong_Kong, Europe/London …"),
+        help_text=_("An IANA name: Asia/Hong_Kong, Europe/London …"),
     )

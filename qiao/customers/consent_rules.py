@@ -17,10 +17,11 @@ from django.utils.translation import gettext_lazy as _
 
 from qiao.core import validators as v
 from qiao.core import vocab
+from qiao.core.lake import TIME_ZONE
 
 #: The bank's default for a customer without preferences (docs/privacy.md, "Consent").
 DEFAULT_LANGUAGE = "zh-hans"
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
+DEFAULT_TIME_ZONE = TIME_ZONE  # the bank's own default (qiao.core.lake)
 EVIDENCE_MAX = 200
 
 _CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
@@ -32,11 +33,11 @@ def _zones() -> frozenset[str]:
 
 
 def clean_time_zone(value: object) -> str:
-    """An IANA time-zone name that this machine's zone database knows (``Asia/Shanghai``)."""
+    """An IANA time-zone name that this machine's zone database knows (``Asia/Hong_Kong``)."""
     text = v.clean_text(value, max_length=64)
     if text not in _zones():
         raise v.FieldError(
-            _("is not a known time zone (an IANA name such as Asia/Shanghai or Asia/Hong_Kong)")
+            _("is not a known time zone (an IANA name such as Asia/Hong_Kong or Europe/London)")
         )
     return text
 

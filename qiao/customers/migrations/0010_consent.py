@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
+import qiao.customers.consent_rules
 import qiao.customers.models
 from django.conf import settings
 from django.db import migrations, models
@@ -67,7 +68,7 @@ class Migration(migrations.Migration):
                 (
                     "time_zone",
                     models.CharField(
-                        default="Asia/Shanghai",
+                        default=qiao.customers.consent_rules.DEFAULT_TIME_ZONE,
                         max_length=64,
                         validators=[qiao.customers.models._validate_time_zone],
                         verbose_name="time zone",
