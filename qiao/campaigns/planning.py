@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ from .models import (
     Step,
 )
 from .rules import Rules, campaign_rules
-from .segments import segment_ids
+from .segments import ids_of, segment_ids
 
 #: Why a customer is left out, in the order the rules are applied (docs/campaigns.md).
 EXCLUSION_ORDER = (
@@ -85,12 +85,9 @@ SENT_STATUSES = (
 )
 
 
-def _array(values: Iterable[Any]) -> np.ndarray:
-    return np.unique(np.fromiter(values, dtype=np.int64))
-
-
-def _ids(qs: Any, field: str = "customer_id") -> np.ndarray:
-    return _array(qs.values_list(field, flat=True).iterator(chunk_size=50_000))
+def customer_ids_of(qs: Any, field: str = "customer_id") -> np.ndarray:
+    """The distinct customer ids of ``qs`` (its ``customer_id``, or ``field``), sorted."""
+    return ids_of(qs, field)
 
 
 def external_id(campaign_id: int, step_number: int, customer_id: int) -> str:
@@ -105,19 +102,19 @@ def blacklisted() -> np.ndarray:
 
 
 def open_complaints() -> np.ndarray:
-    return _ids(Complaint.objects.exclude(status=ComplaintStatus.RESOLVED))
+    return customer_ids_of(Complaint.objects.exclude(status=ComplaintStatus.RESOLVED))
 
 
 def in_other_campaigns(campaign: Campaign) -> np.ndarray:
-    return _ids(
+    return customer_ids_of(
         Recipient.objects.filter(campaign__status__in=LIVE_STATUSES).exclude(campaign=campaign)
     )
 
 
 def contacted_since(since: dt.datetime) -> np.ndarray:
     """Customers a customer manager contacted, or a campaign reached, since ``since``."""
-    contacts = _ids(Contact.objects.filter(at__gte=since))
-    messages = _ids(
+    contacts = customer_ids_of(Contact.objects.filter(at__gte=since))
+    messages = customer_ids_of(
         Message.objects.filter(sent_at__gte=since, status__in=SENT_STATUSES),
         "recipient__customer_id",
     )
@@ -166,7 +163,7 @@ def with_address(ids: np.ndarray, channel: str) -> np.ndarray:
         qs = Customer.objects.filter(pk__in=ids.tolist()).exclude(**{field: ""})
     else:
         qs = Customer.objects.exclude(**{field: ""})
-    return np.intersect1d(_ids(qs, "pk"), ids)
+    return np.intersect1d(customer_ids_of(qs, "pk"), ids)
 
 
 def _last_per_customer(customer_ids: np.ndarray) -> np.ndarray:

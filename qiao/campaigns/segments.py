@@ -12,7 +12,6 @@ unknown or outside the uploader's scope are reported by line and nothing is adde
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
@@ -35,6 +34,7 @@ from qiao.customers.models import Customer
 from qiao.customers.selectors import (
     AGE_BANDS,
     CustomerFilters,
+    _years_before,
     customers_matching,
     customers_visible_to,
 )
@@ -124,13 +124,6 @@ class SegmentFilters:
         )
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def _queryset(staff: Staff, filters: SegmentFilters) -> QuerySet[Customer]:
     """The customers of ``filters`` that ``staff`` may see (unordered)."""
     qs = customers_matching(staff=staff, filters=filters.base)
@@ -168,12 +161,10 @@ def segment_count(*, staff: Staff, filters: SegmentFilters) -> int:
     return _queryset(staff, filters).count()
 
 
-def _ids(qs: QuerySet[Any]) -> np.ndarray:
-    values = np.fromiter(
-        (pk for pk in qs.values_list("pk", flat=True).iterator(chunk_size=50_000)),
-        dtype=np.int64,
-    )
-    return np.unique(values)
+def ids_of(qs: QuerySet[Any], field: str = "pk") -> np.ndarray:
+    """The distinct values of an id column of ``qs``, sorted, as ``int64`` (streamed)."""
+    values = qs.values_list(field, flat=True).iterator(chunk_size=50_000)
+    return np.unique(np.fromiter(values, dtype=np.int64))
 
 
 def segment_ids(*, staff: Staff, segment: Segment) -> np.ndarray:
@@ -182,8 +173,8 @@ def segment_ids(*, staff: Staff, segment: Segment) -> np.ndarray:
         members = customers_visible_to(staff=staff).filter(
             pk__in=SegmentMember.objects.filter(segment=segment).values("customer_id")
         )
-        return _ids(members)
-    return _ids(_queryset(staff, SegmentFilters.from_json(segment.filters)))
+        return ids_of(members)
+    return ids_of(_queryset(staff, SegmentFilters.from_json(segment.filters)))
 
 
 def segments_visible_to(staff: Staff) -> QuerySet[Segment]:

@@ -24,7 +24,7 @@ from qiao.products.models import AccountStatus, ProductRate
 from qiao.scoring.models import ScoreEvent
 
 from .models import Campaign, CampaignStatus, Recipient, Step, Trigger
-from .planning import _ids, plan_cohort
+from .planning import customer_ids_of, plan_cohort
 from .results import measure_campaign
 from .segments import segment_ids
 
@@ -45,17 +45,19 @@ def triggered_ids(campaign: Campaign, day: dt.date) -> np.ndarray:
     trigger = campaign.trigger
     if trigger == Trigger.MATURITY:
         due = day + dt.timedelta(days=days or 30)
-        return _ids(Account.objects.filter(maturity_date=due).exclude(status=AccountStatus.CLOSED))
+        return customer_ids_of(
+            Account.objects.filter(maturity_date=due).exclude(status=AccountStatus.CLOSED)
+        )
     if trigger == Trigger.BIRTHDAY:
         ahead = day + dt.timedelta(days=days)
-        return _ids(
+        return customer_ids_of(
             Customer.objects.filter(birth_date__month=ahead.month, birth_date__day=ahead.day),
             "pk",
         )
     if trigger == Trigger.FESTIVAL:
         ahead = day + dt.timedelta(days=days or 7)
         if any(when == ahead for _code, when in festivals_between(ahead, ahead)):
-            return _ids(Customer.objects.all(), "pk")
+            return customer_ids_of(Customer.objects.all(), "pk")
         return np.zeros(0, dtype=np.int64)
     if trigger == Trigger.NEW_PRODUCT:
         products = campaign.products.filter(
@@ -63,11 +65,15 @@ def triggered_ids(campaign: Campaign, day: dt.date) -> np.ndarray:
             | Q(pk__in=ProductRate.objects.filter(effective=day).values("product"))
         )
         # Everyone in the segment may hear of it; suitability then keeps those it suits.
-        return _ids(Customer.objects.all(), "pk") if products.exists() else np.zeros(0, np.int64)
+        return (
+            customer_ids_of(Customer.objects.all(), "pk")
+            if products.exists()
+            else np.zeros(0, np.int64)
+        )
     kind = SCORE_EVENT_FOR.get(Trigger(trigger)) if trigger else None
     if kind is None:
         return np.zeros(0, dtype=np.int64)
-    return _ids(ScoreEvent.objects.filter(kind=kind, event_date=day))
+    return customer_ids_of(ScoreEvent.objects.filter(kind=kind, event_date=day))
 
 
 def _day_seed(seed: int, day: dt.date) -> int:
@@ -85,7 +91,7 @@ def run_trigger(campaign: Campaign, day: dt.date, *, now: dt.datetime | None = N
         segment_ids(staff=campaign.author, segment=campaign.segment),
         triggered_ids(campaign, day),
     )
-    ids = np.setdiff1d(ids, _ids(Recipient.objects.filter(campaign=campaign)))
+    ids = np.setdiff1d(ids, customer_ids_of(Recipient.objects.filter(campaign=campaign)))
     if not ids.size:
         return 0
     with transaction.atomic():
