@@ -54,6 +54,13 @@ class Action(models.TextChoices):
     WARNING_DECIDE = "WARNING_DECIDE", _("Decided an early-warning change")
     EXIT_PLAN = "EXIT_PLAN", _("Changed an exit plan")
     BLACKLIST = "BLACKLIST", _("Changed the blacklist")
+    # Performance, reports and surveys (docs/reports.md)
+    TARGET_EDIT = "TARGET_EDIT", _("Set or changed targets")
+    BENCHMARK_EDIT = "BENCHMARK_EDIT", _("Entered peer benchmarks")
+    REPORT_EXPORT = "REPORT_EXPORT", _("Downloaded a report")
+    SURVEY_EDIT = "SURVEY_EDIT", _("Changed a survey")
+    SURVEY_SEND = "SURVEY_SEND", _("Sent a survey")
+    SURVEY_ANSWER = "SURVEY_ANSWER", _("Recorded a survey answer")
 
 
 class AuditEvent(models.Model):

@@ -197,6 +197,9 @@ class WorkKind(models.TextChoices):
     KEY_ACCOUNT_VISIT = "KA_VISIT", _("Key-account visit due")
     WARNING_REVIEW = "WARNING_REVIEW", _("Early-warning review")
     EXIT_PLAN = "EXIT_PLAN", _("Exit plan required")
+    REDLIST_SEEN = "REDLIST_SEEN", _("Red-listed customer transacted at an outlet")
+    EXPOSURE_BREACH = "EXPOSURE_BREACH", _("Group exposure over its limit")
+    EBANK_OFFER = "EBANK_OFFER", _("Payroll customer without e-banking")
 
 
 class WorkStatus(models.TextChoices):

@@ -126,6 +126,11 @@ class Staff(AbstractUser):
             ("approve_key_accounts", _("Can approve key-account designations")),
             ("confirm_warnings", _("Can confirm or reject early-warning changes")),
             ("manage_blacklist", _("Can add customers to and remove them from the blacklist")),
+            ("set_targets", _("Can set and split performance targets")),
+            ("edit_benchmarks", _("Can enter peer benchmarks for the reports")),
+            ("export_reports", _("Can download reports as Excel workbooks")),
+            ("manage_surveys", _("Can build and send satisfaction surveys")),
+            ("record_survey_answers", _("Can record customers' survey answers")),
         ]
 
     def __str__(self) -> str:

@@ -62,6 +62,19 @@ APPROVE_KEY_ACCOUNTS = "org.approve_key_accounts"
 CONFIRM_WARNINGS = "org.confirm_warnings"
 MANAGE_BLACKLIST = "org.manage_blacklist"
 
+# -- performance, reports and surveys (docs/reports.md)
+#: Set targets and split them down the org tree (head office for the bank and outlets, the outlet
+#: head and team lead for their people).
+SET_TARGETS = "org.set_targets"
+#: Enter the peer banks' figures shown beside the bank's own in the e-banking analysis.
+EDIT_BENCHMARKS = "org.edit_benchmarks"
+#: Download a report or scorecard as an .xlsx (masked like the page, audited).
+EXPORT_REPORTS = "org.export_reports"
+#: Build questionnaires and send surveys.
+MANAGE_SURVEYS = "org.manage_surveys"
+#: Record a customer's answers to a survey.
+RECORD_SURVEY_ANSWERS = "org.record_survey_answers"
+
 _SERVE = frozenset({Role.CM, Role.SENIOR_CM, Role.TEAM_LEAD, Role.OUTLET_HEAD})
 
 #: Role defaults, one row per permission. Head-office analysts, auditors, product and risk
@@ -98,6 +111,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     APPROVE_KEY_ACCOUNTS: frozenset({Role.OUTLET_HEAD}),
     CONFIRM_WARNINGS: frozenset({Role.RISK_MANAGER}),
     MANAGE_BLACKLIST: frozenset({Role.RISK_MANAGER}),
+    # Performance, reports and surveys (docs/reports.md).
+    SET_TARGETS: frozenset({Role.ANALYST, Role.OUTLET_HEAD, Role.TEAM_LEAD}),
+    EDIT_BENCHMARKS: frozenset({Role.ANALYST}),
+    EXPORT_REPORTS: _SERVE
+    | {Role.ANALYST, Role.AUDITOR, Role.PRODUCT_MANAGER, Role.RISK_MANAGER, Role.MARKETING},
+    MANAGE_SURVEYS: frozenset({Role.MARKETING, Role.ANALYST, Role.OUTLET_HEAD}),
+    RECORD_SURVEY_ANSWERS: _SERVE | {Role.LOBBY},
 }
 
 #: Permissions over customers and their data: never granted by superuser status alone.
