@@ -91,6 +91,9 @@ INSTALLED_APPS = [
     "qiao.engagement",
     "qiao.campaigns",
     "qiao.risk",
+    "qiao.surveys",
+    "qiao.performance",
+    "qiao.reports",
     "qiao.web",
     "qiao.api",
 ]

@@ -24,5 +24,9 @@ urlpatterns = [
     path("customers/<str:customer_no>/assess/", assessment_new, name="assessment_new"),
     # Key accounts, early warning and exit plans (docs/keyaccounts.md).
     path("", include("qiao.risk.urls")),
+    # Performance, reports and surveys (docs/reports.md).
+    path("performance/", include("qiao.performance.urls")),
+    path("reports/", include("qiao.reports.urls")),
+    path("surveys/", include("qiao.surveys.urls")),
     path("", include("qiao.web.urls")),
 ]

@@ -56,11 +56,14 @@ from qiao.customers.services import customer_reveal, customer_update_profile
 from qiao.engagement.api import engagement_router
 from qiao.org.models import Staff
 from qiao.org.permissions import ASSESS_RISK, VIEW_BALANCES, staff_has_perm
+from qiao.performance.api import performance_router
+from qiao.reports.api import reports_router
 from qiao.risk.api import risk_router
 from qiao.suitability.api import suggestions_router
 from qiao.suitability.assessments import tolerance_on
 from qiao.suitability.services import assessment_record
 from qiao.suitability.shelf_api import shelf_router
+from qiao.surveys.api import surveys_router
 
 
 class BearerToken(HttpBearer):
@@ -557,3 +560,7 @@ api.add_router("/", shelf_router)
 api.add_router("/", campaigns_router)
 # Early warning and group exposure (qiao.risk.api).
 api.add_router("/", risk_router)
+# Scorecards, reports and surveys (qiao.performance.api, qiao.reports.api, qiao.surveys.api).
+api.add_router("/", performance_router)
+api.add_router("/", reports_router)
+api.add_router("/", surveys_router)

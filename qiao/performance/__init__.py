@@ -1,0 +1,1 @@
+"""Targets, scorecards and the staffing calculator (docs/reports.md)."""

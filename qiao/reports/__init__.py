@@ -1,0 +1,1 @@
+"""The bank's reports on screen, in the API and in Excel (docs/reports.md)."""

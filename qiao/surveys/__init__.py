@@ -1,0 +1,1 @@
+"""Questionnaires, answers, CSAT and NPS (docs/reports.md)."""
