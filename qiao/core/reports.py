@@ -1,7 +1,9 @@
 """One shape for every report: tables of typed columns and the charts drawn from them.
 
 A report (the e-banking analysis, growth, churn, the pyramid, satisfaction, a scorecard …) is a
-function ``build(staff, params) -> Report`` registered here under its name. The page, the API
+function ``build(staff, params) -> Report`` registered here under its name by the app that owns
+its data (its ``AppConfig.ready``); it lives in core so that every app, whatever its layer, can
+register one and write its workbook (``qiao.core.xlsx``). The page, the API
 (``GET /api/reports/{name}?format=json|xlsx``) and the Excel workbook all render the same
 :class:`Report`, so a figure cannot differ between the screen and the file. A column's ``kind``
 says how it is shown and written: amounts in yuan with thousands separators (``money``) or in 万元
