@@ -28,11 +28,23 @@ QIAO_HOME="$(mktemp -d)" QIAO_TRUSTED_PROXY=127.0.0.1 QIAO_SECRET_KEY="$(python3
   qiao check --deploy
 
 export QIAO_DUCKDB_THREADS=2
-echo "== tests on SQLite"
-QIAO_HOME="$(mktemp -d)" python3 -m pytest -q -p no:cacheprovider tests
-echo "== tests on PostgreSQL"
+# The two databases run side by side (CI has two cores): the SQLite run in the
+# foreground, the PostgreSQL run in the background with its output kept and shown after.
 # The analytics and demo-generator tests do not touch the operational database, nor do the
-# campaign kill tests (their processes run on their own embedded database); run them once.
+# campaign kill tests (their processes run on their own embedded database); they run once, on
+# the SQLite side.
+pg_log="$(mktemp)"
+echo "== tests on PostgreSQL (in the background; output below when done)"
 QIAO_HOME="$(mktemp -d)" QIAO_DATABASE_URL="postgres://postgres@127.0.0.1:5432/qiao" \
   python3 -m pytest -q -p no:cacheprovider tests --ignore=tests/analytics --ignore=tests/demo \
-  --ignore=tests/campaigns/test_kill.py
+  --ignore=tests/campaigns/test_kill.py >"$pg_log" 2>&1 &
+pg_pid=$!
+echo "== tests on SQLite"
+sqlite_rc=0
+QIAO_HOME="$(mktemp -d)" python3 -m pytest -q -p no:cacheprovider tests || sqlite_rc=$?
+pg_rc=0
+wait "$pg_pid" || pg_rc=$?
+echo "== tests on PostgreSQL (output)"
+cat "$pg_log"
+echo "== SQLite exit $sqlite_rc, PostgreSQL exit $pg_rc"
+[ "$sqlite_rc" -eq 0 ] && [ "$pg_rc" -eq 0 ]
