@@ -275,6 +275,14 @@ def cmd_worklist(args: argparse.Namespace) -> int:
 
     summary = worklist_generate(day=args.date)
     print(json.dumps(summary, ensure_ascii=False, default=str))
+    # Satisfaction surveys (docs/reports.md): invitations after the day before's contacts and
+    # complaint closures, on consented channels only.
+    from django.utils import timezone as _tz
+
+    from qiao.surveys.invite import surveys_invite
+
+    served = (args.date or _tz.localdate()) - dt.timedelta(days=1)
+    print(json.dumps({"surveys": surveys_invite(day=served)}, ensure_ascii=False, default=str))
     return 0
 
 
