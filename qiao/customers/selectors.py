@@ -45,6 +45,7 @@ from qiao.customers.models import (
     Ownership,
     SavedGroup,
 )
+from qiao.customers.scope import customer_scope_extras
 from qiao.org.models import BANKWIDE_ROLES, OWNER_ROLES, SUBTREE_ROLES, OrgUnit, Role, Staff
 from qiao.products.models import (
     Account,
@@ -58,21 +59,30 @@ from qiao.products.models import (
 
 
 def staff_scope_q(staff: Staff) -> Q | None:
-    """The filter for the customers ``staff`` may see; ``None`` means all of them."""
+    """The filter for the customers ``staff`` may see; ``None`` means all of them.
+
+    Besides the role's scope, the customers an app above grants (a key-account team member's
+    key accounts: :mod:`qiao.customers.scope`), in the same statement."""
     if not staff.is_active:
         return Q(pk__in=[])
     # The role alone decides: superuser status grants no customer scope (docs/privacy.md).
     if staff.role in BANKWIDE_ROLES:
         return None
+    extras = customer_scope_extras(staff)
+    extra = (extras[0].union(*extras[1:]) if len(extras) > 1 else extras[0]) if extras else None
     if staff.role in SUBTREE_ROLES and staff.unit is not None:
-        return Q(branch__path__startswith=staff.unit.path)
+        subtree = Q(branch__path__startswith=staff.unit.path)
+        return subtree if extra is None else subtree | Q(pk__in=extra)
     if staff.role in OWNER_ROLES:
         # The open ownership rows alone decide: ``primary_manager`` is a denormalised copy of the
         # open primary row (customers_refresh_primary_manager), so OR-ing it in would add nothing
         # but a scan of every customer (an OR defeats the semi-join on ownership(staff, end_date)).
+        # The extra customers join the ownership rows in one UNION for the same reason.
         owns = Ownership.objects.filter(staff=staff, end_date__isnull=True).values("customer_id")
+        if extras:
+            return Q(pk__in=owns.order_by().union(*extras))
         return Q(pk__in=Subquery(owns))
-    return Q(pk__in=[])
+    return Q(pk__in=[]) if extra is None else Q(pk__in=extra)
 
 
 def customers_visible_to(*, staff: Staff) -> QuerySet[Customer]:

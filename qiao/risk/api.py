@@ -1,9 +1,11 @@
 """The early-warning endpoints of the REST API (django-ninja), mounted on ``qiao.api.api.api``
 with ``api.add_router("/", risk_router)``: the same token and error shape as the rest.
 
-- ``GET /api/warnings[?state=WATCH]``: the customers in the caller's scope who are not NORMAL
-  (or in ``state``), each with the reasons of the change that put them there, in the caller's
-  language, and since when;
+- ``GET /api/warnings[?state=WATCH][&page=2&page_size=100]``: the customers in the caller's
+  scope who are not NORMAL (or in ``state``), each with the reasons of the change that put them
+  there, in the caller's language, and since when; a page at a time (as ``/api/customers``:
+  ``page`` from 1, ``page_size`` at most :data:`MAX_PAGE_SIZE`, 400 outside), with ``count`` and
+  ``next``, the path of the next page (``null`` on the last);
 - ``GET /api/groups/{id}/exposure``: a group and every customer connected to it (control,
   guarantee, family links): exposure against the group limit, each member's parts and the links
   (``qiao.credit.exposure.group_exposure``), for a caller who may see at least one of the group's
@@ -18,13 +20,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import field_validator
 
 from qiao.audit.services import audit_list_shown
+from qiao.core.errors import ApplicationError
 from qiao.core.vocab import WARNING_STATES
 from qiao.customers.models import Customer, GroupMembership
 from qiao.org.models import Staff
@@ -44,10 +49,21 @@ class WarningOut(Schema):
 
 class WarningList(Schema):
     items: list[WarningOut]
+    count: int
+    next: str | None
+
+
+#: The pages of the warning list: as the customer list's (``qiao.api.api``: page from 1 to
+#: 1,000,000), larger pages (a risk system reads the whole list, a few thousand at most).
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 1000
+PAGE_SIZE = 100
 
 
 class WarningFilter(Schema):
     state: State | None = None
+    page: int = Field(1, description=f"From 1 to {MAX_PAGE:,}.")
+    page_size: int = Field(PAGE_SIZE, description=f"From 1 to {MAX_PAGE_SIZE:,}.")
 
     @field_validator("state")
     @classmethod
@@ -99,6 +115,16 @@ def _caller(request: HttpRequest) -> Staff:
     raise HttpError(401, "Unauthorized")
 
 
+def _bounded(value: int, field: str, high: int) -> dict[str, str]:
+    """The customer list's bound check and message (qiao.api.api), for a router below it."""
+    if 1 <= value <= high:
+        return {}
+    return {
+        field: _("%(field)s must be between %(low)s and %(high)s.")
+        % {"field": field, "low": 1, "high": f"{high:,}"}
+    }
+
+
 def _money(value: float) -> Decimal:
     return Decimal(str(round(float(value), 2)))
 
@@ -108,17 +134,34 @@ def build_router() -> Router:
 
     @router.get(
         "/warnings",
-        response={200: WarningList, 422: ErrorOut},
+        response={200: WarningList, 400: ErrorOut, 422: ErrorOut},
         summary="Customers in early warning (正常 → 关注 → 可疑 → 退出) with the reasons",
     )
     def warnings(request: HttpRequest, filters: Query[WarningFilter]) -> dict[str, Any]:
-        items = warnings_list(staff=_caller(request), state=filters.state)
+        bounds = {
+            **_bounded(filters.page, "page", MAX_PAGE),
+            **_bounded(filters.page_size, "page_size", MAX_PAGE_SIZE),
+        }
+        if bounds:
+            raise ApplicationError(_("The filter is not valid."), fields=bounds)
+        page, size = filters.page, filters.page_size
+        items, count = warnings_list(
+            staff=_caller(request), state=filters.state, page=page, page_size=size
+        )
         audit_list_shown(
             request_or_staff=request,
             customer_nos=[i["customer_no"] for i in items],
             detail={"page": "api warnings", "state": filters.state or ""},
         )
-        return {"items": items}
+        query = {"state": filters.state} if filters.state else {}
+        more = page * size < count
+        return {
+            "items": items,
+            "count": count,
+            "next": f"/api/warnings?{urlencode({**query, 'page': page + 1, 'page_size': size})}"
+            if more
+            else None,
+        }
 
     @router.get(
         "/groups/{group_id}/exposure",

@@ -13,6 +13,12 @@ class RiskConfig(AppConfig):
 
         return worklist_generators()
 
+    def customer_scope_extra(self, staff):  # type: ignore[no-untyped-def]
+        """A key-account team member sees the key accounts they serve (qiao.customers.scope)."""
+        from qiao.risk.selectors import team_customer_ids
+
+        return team_customer_ids(staff)
+
     def worklist_reasons(self):  # type: ignore[no-untyped-def]
         from qiao.risk.worklist import worklist_reasons
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,8 +48,33 @@ OPEN = [KeyAccountStatus.PROPOSED, KeyAccountStatus.APPROVED]
 CENT = Decimal("0.01")
 
 
-def year_is_frozen(year: int) -> bool:
-    return KeyAccountYear.objects.filter(year=year).exists()
+def _frozen_paths(year: int) -> list[str | None]:
+    """The subtrees whose list of ``year`` is frozen (``None``: the whole bank)."""
+    return list(KeyAccountYear.objects.filter(year=year).values_list("unit__path", flat=True))
+
+
+def year_is_frozen(year: int, *, path: str | None = None) -> bool:
+    """Is ``year``'s list frozen for the customers under the unit at ``path`` (its own freeze or
+    an ancestor's)? Without ``path``: for the whole bank."""
+    return any(p is None or (path is not None and path.startswith(p)) for p in _frozen_paths(year))
+
+
+def _frozen_customer_ids(year: int, ids: list[int]) -> set[int]:
+    """Those of ``ids`` whose outlet's list of ``year`` is frozen."""
+    paths = _frozen_paths(year)
+    if not paths or not ids:
+        return set()
+    if None in paths:
+        return set(ids)
+    under = Q()
+    for p in paths:
+        under |= Q(branch__path__startswith=p)
+    out: set[int] = set()
+    for i in range(0, len(ids), 900):
+        out.update(
+            Customer.objects.filter(under, pk__in=ids[i : i + 900]).values_list("pk", flat=True)
+        )
+    return out
 
 
 def _credit_limits() -> dict[int, Decimal]:
@@ -66,8 +91,9 @@ def _credit_limits() -> dict[int, Decimal]:
 
 def key_accounts_designate(*, year: int, rules: KeyAccountRules | None = None) -> dict[str, Any]:
     """Propose (never approve) every customer the designation rules find for ``year`` who has no
-    open entry for it. A frozen year gets no rule proposals: its list changes only by hand, with
-    approval (seed 001 L153: fixed for the year)."""
+    open entry for it. A frozen list gets no rule proposals — the whole bank's, or an outlet's
+    for its customers: it changes only by hand, with approval (seed 001 L153: fixed for the
+    year)."""
     if year_is_frozen(year):
         return {"year": year, "frozen": True, "proposed": 0}
     rules = rules or key_account_rules()
@@ -89,6 +115,7 @@ def key_accounts_designate(*, year: int, rules: KeyAccountRules | None = None) -
     taken = set(
         KeyAccount.objects.filter(year=year, status__in=OPEN).values_list("customer_id", flat=True)
     )
+    taken |= _frozen_customer_ids(year, sorted(contributions))
     now = timezone.now()
     new = []
     for cid, contribution in sorted(contributions.items()):
@@ -211,7 +238,8 @@ def key_account_remove(*, by: Staff, key_account: KeyAccount, note: str) -> KeyA
         ka = KeyAccount.objects.select_for_update().get(pk=key_account.pk)
         if ka.status != KeyAccountStatus.APPROVED or ka.removal_proposed_at is not None:
             raise ApplicationError(_("Only an approved key account can be removed."))
-        direct = not year_is_frozen(ka.year) and staff_has_perm(by, APPROVE_KEY_ACCOUNTS)
+        frozen = year_is_frozen(ka.year, path=ka.customer.branch.path)
+        direct = not frozen and staff_has_perm(by, APPROVE_KEY_ACCOUNTS)
         if direct:
             _check_decider(by, ka)
             ka.status = KeyAccountStatus.REMOVED
@@ -233,29 +261,50 @@ def key_account_remove(*, by: Staff, key_account: KeyAccount, note: str) -> KeyA
 
 
 def freeze_year(*, by: Staff, year: int) -> KeyAccountYear:
-    """Freeze ``year``'s list: the approved entries stand for the year; open rule proposals of
-    the year lapse (rejected); from now on a change is a proposal the outlet head approves."""
+    """Freeze ``year``'s list for the customers ``by`` approves for — an outlet head their
+    outlet's (subtree), a bank-wide member of staff granted the permission the whole bank's:
+    the approved entries stand for the year; the rules' open proposals of the year there lapse
+    (rejected); from now on a change there is a proposal the outlet head approves. Another
+    outlet's list is not touched (docs/keyaccounts.md, "The yearly freeze")."""
     require_perm(by, APPROVE_KEY_ACCOUNTS)
+    bank_wide = staff_scope_q(by) is None
+    unit = None if bank_wide else by.unit
+    if not bank_wide and unit is None:
+        raise PermissionDenied(APPROVE_KEY_ACCOUNTS)
     with transaction.atomic():
-        if year_is_frozen(year):
+        if year_is_frozen(year, path=unit.path if unit else None) or (
+            bank_wide and KeyAccountYear.objects.filter(year=year).exists()
+        ):
             raise ApplicationError(_("That year's list is already frozen."))
         now = timezone.now()
+        under = Q() if unit is None else Q(customer__branch__path__startswith=unit.path)
         KeyAccount.objects.filter(
-            year=year, status=KeyAccountStatus.PROPOSED, source=KeyAccountSource.RULE
+            under, year=year, status=KeyAccountStatus.PROPOSED, source=KeyAccountSource.RULE
         ).update(
             status=KeyAccountStatus.REJECTED,
             decided_by=by,
             decided_at=now,
             decision_note="frozen",
         )
-        count = KeyAccount.objects.filter(year=year, status=KeyAccountStatus.APPROVED).count()
-        frozen = KeyAccountYear.objects.create(
-            year=year, frozen_at=now, frozen_by=by, accounts=count
-        )
+        count = KeyAccount.objects.filter(
+            under, year=year, status=KeyAccountStatus.APPROVED
+        ).count()
+        try:
+            with transaction.atomic():
+                frozen = KeyAccountYear.objects.create(
+                    year=year, unit=unit, frozen_at=now, frozen_by=by, accounts=count
+                )
+        except IntegrityError as exc:  # a concurrent freeze of the same list
+            raise ApplicationError(_("That year's list is already frozen.")) from exc
         audit_record(
             request_or_staff=by,
             action=Action.KEY_ACCOUNT_OK,
-            detail={"what": "freeze", "year": year, "accounts": count},
+            detail={
+                "what": "freeze",
+                "year": year,
+                "accounts": count,
+                "unit": unit.name if unit else "",
+            },
         )
     return frozen
 

@@ -144,9 +144,20 @@ class KeyAccount(models.Model):
 
 
 class KeyAccountYear(models.Model):
-    """A year whose key-account list is frozen: from then on, changes need approval."""
+    """A year whose key-account list is frozen for one part of the bank: from then on, changes
+    to the key accounts of the customers of ``unit``'s subtree need approval. An outlet head
+    freezes their outlet's list; ``unit`` empty: the whole bank (a head-office freeze, by a
+    bank-wide member of staff granted ``org.approve_key_accounts``)."""
 
-    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    year = models.PositiveSmallIntegerField(_("year"))
+    unit = models.ForeignKey(
+        "org.OrgUnit",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("for the customers of"),
+    )
     frozen_at = models.DateTimeField(_("frozen at"))
     frozen_by = _staff_fk(_("frozen by"))
     accounts = models.PositiveIntegerField(_("key accounts"), default=0)
@@ -155,9 +166,15 @@ class KeyAccountYear(models.Model):
         verbose_name = _("frozen key-account year")
         verbose_name_plural = _("frozen key-account years")
         ordering = ["-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "unit"], name="uniq_frozen_year_unit"),
+            models.UniqueConstraint(
+                fields=["year"], condition=Q(unit__isnull=True), name="uniq_frozen_year_bank"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return str(self.year)
+        return f"{self.year} {self.unit_id or ''}".strip()
 
 
 class KeyAccountMember(models.Model):

@@ -1,8 +1,9 @@
 """Reads of key accounts, warnings and exit plans, always through the data scope.
 
 Scope: the customer scope of :mod:`qiao.customers.selectors` (a CM their customers, a team lead
-or outlet head their subtree, a bank-wide role — the risk manager — everyone), plus, for a
-key-account team member, the key accounts whose team they are on.
+or outlet head their subtree, a bank-wide role — the risk manager — everyone), which holds, for a
+key-account team member, the key accounts whose team they are on (this app offers them through
+its app config: :func:`team_customer_ids`).
 """
 
 from __future__ import annotations
@@ -37,18 +38,34 @@ from qiao.risk.models import (
     WarningTransition,
 )
 from qiao.risk.reasons import render_reasons, state_label
+from qiao.risk.warnings import may_propose_warning
+
+
+def team_customer_ids(staff: Staff) -> QuerySet[Any]:
+    """The customers whose key-account team ``staff`` is on: approved key accounts of this year
+    and the last (the new year's list may wait for January's approval; an older team grants
+    nothing). The customer scope adds them for every page (qiao.customers.scope)."""
+    year = timezone.localdate().year
+    return (
+        KeyAccountMember.objects.filter(
+            staff=staff,
+            key_account__status=KeyAccountStatus.APPROVED,
+            key_account__year__in=[year - 1, year],
+        )
+        .values("key_account__customer_id")
+        .order_by()
+    )
 
 
 def risk_scope_q(staff: Staff, field: str = "pk") -> Q | None:
-    """Customers ``staff`` may see here (``field`` names the customer id); ``None``: all."""
+    """Customers ``staff`` may see here (``field`` names the customer id); ``None``: all. The
+    customer scope, which holds a team member's key accounts too."""
     scope = staff_scope_q(staff)
     if scope is None:
         return None
-    team = KeyAccountMember.objects.filter(
-        staff=staff, key_account__status=KeyAccountStatus.APPROVED
-    ).values("key_account__customer_id")
-    visible = Customer.objects.filter(scope).values("pk")
-    return Q(**{f"{field}__in": Subquery(visible)}) | Q(**{f"{field}__in": Subquery(team)})
+    if field == "pk":
+        return scope
+    return Q(**{f"{field}__in": Subquery(Customer.objects.filter(scope).values("pk"))})
 
 
 def _scoped(qs: QuerySet[Any], staff: Staff, field: str = "customer_id") -> QuerySet[Any]:
@@ -249,12 +266,21 @@ def warning_history(customer: Customer) -> list[dict[str, Any]]:
     ]
 
 
-def warnings_list(*, staff: Staff, state: str | None = None) -> list[dict[str, Any]]:
-    """The API's list: customers in a state other than NORMAL (or in ``state``), with the
-    reasons of the change that put them there."""
+def warnings_list(
+    *, staff: Staff, state: str | None = None, page: int = 1, page_size: int = 100
+) -> tuple[list[dict[str, Any]], int]:
+    """The API's list, one page of it: customers in a state other than NORMAL (or in
+    ``state``), by customer number, with the reasons of the change that put them there; and
+    how many there are in all."""
     qs = _scoped(WarningState.objects.all(), staff)
     qs = qs.filter(state=state) if state else qs.exclude(state="NORMAL")
-    rows = list(qs.select_related("customer").order_by("customer__customer_no")[:5000])
+    count = qs.count()
+    start = (page - 1) * page_size
+    rows = list(
+        qs.select_related("customer").order_by("customer__customer_no", "pk")[
+            start : start + page_size
+        ]
+    )
     reasons: dict[int, list[dict[str, Any]]] = {}
     ids = [r.customer_id for r in rows]
     for i in range(0, len(ids), 900):
@@ -266,7 +292,7 @@ def warnings_list(*, staff: Staff, state: str | None = None) -> list[dict[str, A
             .values_list("customer_id", "reasons")
         ):
             reasons[cid] = rs  # the latest confirmed wins
-    return [
+    items = [
         {
             "customer_no": r.customer.customer_no,
             "state": r.state,
@@ -276,6 +302,7 @@ def warnings_list(*, staff: Staff, state: str | None = None) -> list[dict[str, A
         }
         for r in rows
     ]
+    return items, count
 
 
 def customer_risk_panel(*, staff: Staff, customer: Customer) -> dict[str, Any]:
@@ -298,18 +325,18 @@ def customer_risk_panel(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     loans = list(Loan.objects.filter(customer=customer).order_by("-balance")[:50])
     plan = ExitPlan.objects.filter(customer=customer, status=ExitPlanStatus.OPEN).first()
     code = state.state if state else "NORMAL"
-    may_propose = staff_has_perm(staff, DESIGNATE_KEY_ACCOUNTS) or staff_has_perm(
+    may_plan = staff_has_perm(staff, DESIGNATE_KEY_ACCOUNTS) or staff_has_perm(
         staff, CONFIRM_WARNINGS
     )
     return {
         # Credit figures in clear for those who see balances and for the risk manager.
         "show_credit": staff_has_perm(staff, VIEW_BALANCES)
         or staff_has_perm(staff, CONFIRM_WARNINGS),
-        "can_propose": may_propose and code != "EXIT",
+        "can_propose": may_propose_warning(staff) and code != "EXIT",
         "worse_states": [
             (c, state_label(c)) for c in WARNING_RANK if WARNING_RANK[c] > WARNING_RANK[code]
         ],
-        "can_plan_exit": may_propose and code in ("DOUBTFUL", "EXIT") and plan is None,
+        "can_plan_exit": may_plan and code in ("DOUBTFUL", "EXIT") and plan is None,
         "state": state.state if state else "NORMAL",
         "state_label": state_label(state.state if state else "NORMAL"),
         "since": state.since if state and state.state != "NORMAL" else None,

@@ -64,6 +64,7 @@ def key_account_list(request: StaffRequest) -> HttpResponse:
     except ValueError:
         year = timezone.localdate().year
     accounts = list(selectors.key_accounts_for(staff=staff, year=year)[:500])
+    bank_wide = selectors.risk_scope_q(staff) is None
     audit_list_shown(
         request_or_staff=request,
         customer_nos=[ka.customer.customer_no for ka in accounts],
@@ -75,9 +76,14 @@ def key_account_list(request: StaffRequest) -> HttpResponse:
         {
             "accounts": accounts,
             "year": year,
-            "frozen": keyaccounts.year_is_frozen(year),
+            # Frozen for the reader's part of the bank (their outlet's list, or the whole bank's).
+            "frozen": keyaccounts.year_is_frozen(
+                year, path=staff.unit.path if staff.unit and not bank_wide else None
+            ),
             "can_propose": staff_has_perm(staff, DESIGNATE_KEY_ACCOUNTS),
             "can_approve": staff_has_perm(staff, APPROVE_KEY_ACCOUNTS),
+            # An outlet head freezes their outlet's list; a bank-wide approver the bank's.
+            "freeze_unit": staff.unit.name if staff.unit and not bank_wide else "",
             "grades": choices(KEY_ACCOUNT_GRADES),
             "roles": choices(KEY_ACCOUNT_ROLES),
         },
@@ -199,11 +205,8 @@ def transition_decide(request: StaffRequest, pk: int) -> HttpResponse:
 @require_POST
 def warning_propose(request: StaffRequest, customer_no: str) -> HttpResponse:
     customer = selectors.customer_get_for_risk(staff=request.user, customer_no=customer_no)
-    if not (
-        staff_has_perm(request.user, DESIGNATE_KEY_ACCOUNTS)
-        or staff_has_perm(request.user, CONFIRM_WARNINGS)
-    ):
-        raise PermissionDenied(DESIGNATE_KEY_ACCOUNTS)
+    if not warnings.may_propose_warning(request.user):
+        raise PermissionDenied(warnings.PROPOSE_WARNINGS)
     state = request.POST.get("state", "")
     try:
         if state not in WARNING_STATES:

@@ -99,9 +99,10 @@ def test_the_freeze_fixes_the_list_and_a_removal_then_needs_approval(risk_bank):
     key_accounts_designate(year=YEAR)  # proposes X …
     frozen = freeze_year(by=head, year=YEAR)
     assert frozen.accounts == 1
-    # … and the freeze lets the rules' open proposal lapse; the rules propose nothing more.
+    # … and the freeze lets the rules' open proposal lapse; the rules propose nothing more for
+    # the outlet (the bank as a whole is not frozen: another outlet's list is its head's).
     assert KeyAccount.objects.get(customer=risk_bank.x).status == "REJECTED"
-    assert key_accounts_designate(year=YEAR) == {"year": YEAR, "frozen": True, "proposed": 0}
+    assert key_accounts_designate(year=YEAR) == {"year": YEAR, "frozen": False, "proposed": 0}
     with pytest.raises(ApplicationError, match="already frozen"):
         freeze_year(by=head, year=YEAR)
     with pytest.raises(PermissionDenied):
@@ -184,3 +185,46 @@ def test_the_account_plan_is_a_marketing_plan_of_the_customer(risk_bank):
     )
     with pytest.raises(ApplicationError, match="plan for this customer"):
         key_account_plan_link(by=cm, key_account=ka, plan=other)
+
+
+def test_an_outlet_head_freezes_only_their_outlets_list(risk_bank):
+    """Gap 5: the freeze of 解放路网点 (O1) leaves 人民路网点 (O2) open: its rule proposals stand,
+    its head removes at once and freezes their own list later; a bank-wide approver freezes
+    whatever is left."""
+    from django.contrib.auth.models import Permission
+
+    head1 = risk_bank.staff["outlet_head"]
+    head2 = make_staff("head2", "OUTLET_HEAD", risk_bank.o2, "钱主任")
+    y = risk_bank.y
+    y.customer_type = "C"
+    y.save(update_fields=["customer_type"])
+    CustomerStanding.objects.filter(customer=y).update(contribution=Decimal("9000000"))
+    first = freeze_year(by=head1, year=YEAR)
+    assert first.unit == risk_bank.o1
+    # O2's customer is still proposed by the rules, and O2's list is not frozen.
+    assert key_accounts_designate(year=YEAR)["proposed"] == 1
+    proposal = KeyAccount.objects.get(customer=y, year=YEAR)
+    assert proposal.status == "PROPOSED"
+    key_account_decide(by=head2, key_account=proposal, approve=True)
+    key_account_remove(by=head2, key_account=proposal, note="不再符合")
+    proposal.refresh_from_db()
+    assert proposal.status == "REMOVED"  # at once: O2's list is not frozen
+    # O2's head freezes O2's list (before the fix: "already frozen" by O1's freeze).
+    assert freeze_year(by=head2, year=YEAR).unit == risk_bank.o2
+    page = _client_get(head1, f"/risk/key-accounts/?year={YEAR}")
+    assert "frozen" in page and "Freeze the" not in page
+    # A bank-wide member of staff granted the permission freezes the whole bank; not twice.
+    chief = make_staff("chief", "ANALYST", risk_bank.ho, "总行审批")
+    chief.user_permissions.add(Permission.objects.get(codename="approve_key_accounts"))
+    chief = type(chief).objects.get(pk=chief.pk)
+    assert freeze_year(by=chief, year=YEAR + 1).unit is None
+    with pytest.raises(ApplicationError, match="already frozen"):
+        freeze_year(by=head1, year=YEAR + 1)
+
+
+def _client_get(staff, path: str) -> str:
+    from django.test import Client
+
+    c = Client()
+    c.force_login(staff)
+    return c.get(path).content.decode()

@@ -18,7 +18,7 @@ from qiao.risk.exitplans import exit_plan_open
 from qiao.risk.keyaccounts import key_account_decide, key_account_member_set, key_account_propose
 from qiao.risk.models import WarningState, WarningTransition
 from qiao.risk.warnings import warnings_evaluate
-from tests.factories import make_staff
+from tests.factories import make_customer, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -160,16 +160,20 @@ def test_api_warnings_shape_filter_and_scope(risk_bank):
                 "reasons": ["A loan is classified Special mention", "A loan is 9 days overdue"],
                 "since": timezone.localdate().isoformat(),
             }
-        ]
+        ],
+        "count": 1,
+        "next": None,
     }
     assert _api(risk_bank.staff["risk_manager"], "/api/warnings?state=DOUBTFUL").json() == {
-        "items": []
+        "items": [],
+        "count": 0,
+        "next": None,
     }
     assert _api(risk_bank.staff["risk_manager"], "/api/warnings?state=RED").status_code == 422
     assert [
         i["customer_no"] for i in _api(risk_bank.staff["cm_owner"], "/api/warnings").json()["items"]
     ] == ["C0000001"]
-    assert _api(risk_bank.staff["cm_other"], "/api/warnings").json() == {"items": []}
+    assert _api(risk_bank.staff["cm_other"], "/api/warnings").json()["items"] == []
     # A key-account team member from another outlet sees the account they serve.
     specialist = make_staff("specialist", "CM", risk_bank.o2, "产品专家")
     ka = key_account_propose(
@@ -239,3 +243,27 @@ def test_a_group_near_its_limit_shows_with_its_members(risk_bank, settings):
         .content.decode()
     )
     assert "临近限额(80% 及以上)" in zh and "九江德安建材有限公司 所在关联集团" in zh
+
+
+def test_api_warnings_pages_through_every_customer_once(risk_bank):
+    """Gap 4: the list is paged (``page``, ``page_size``) with ``count`` and ``next``, no cap."""
+    today = timezone.localdate()
+    for i in range(7):
+        c = make_customer(f"P9000{i:03d}", f"预警{i}", risk_bank.o1)
+        WarningState.objects.create(customer=c, state="WATCH", since=today)
+    rm = risk_bank.staff["risk_manager"]
+    seen, path, pages = [], "/api/warnings?state=WATCH&page_size=3", 0
+    while path:
+        body = _api(rm, path).json()
+        assert body["count"] == 7 and len(body["items"]) <= 3
+        seen += [i["customer_no"] for i in body["items"]]
+        path, pages = body["next"], pages + 1
+    assert pages == 3 and seen == sorted(seen) and len(set(seen)) == 7
+    assert body["next"] is None
+    second = _api(rm, "/api/warnings?state=WATCH&page=2&page_size=3").json()
+    assert [i["customer_no"] for i in second["items"]] == seen[3:6]
+    assert "page=3" in _api(rm, "/api/warnings?state=WATCH&page=2&page_size=3").json()["next"]
+    bad = _api(rm, "/api/warnings?page_size=1001")
+    assert bad.status_code == 400 and "page_size" in bad.json()["fields"]
+    assert _api(rm, "/api/warnings?page=0").status_code == 400
+    assert _api(rm, "/api/warnings?page=two").status_code == 422

@@ -20,6 +20,7 @@ from qiao.risk.exitplans import exit_plan_open
 from qiao.risk.models import WarningState, WarningTransition
 from qiao.risk.reasons import render_reasons
 from qiao.risk.warnings import warning_decide, warning_propose, warnings_evaluate
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -266,3 +267,21 @@ def test_a_deposit_outflow_against_the_baseline_proposes_watch(risk_bank):
     # The baseline was 31 days old: taken again after the comparison.
     state.refresh_from_db()
     assert (state.deposit_base, state.base_on) == (Decimal("1000000.00"), later)
+
+
+def test_proposing_a_worse_state_is_not_designating_key_accounts(risk_bank):
+    """Gap 6: the proposal checks its own permission (org.log_contact: those who serve the
+    customer and record what they learn), not org.designate_key_accounts."""
+    from django.contrib.auth.models import Permission
+
+    def grant(codename: str):
+        staff = make_staff(f"pm_{codename}", "PRODUCT_MANAGER", risk_bank.ho, "产品经理")
+        staff.user_permissions.add(Permission.objects.get(codename=codename))
+        return type(staff).objects.get(pk=staff.pk)
+
+    designator = grant("designate_key_accounts")
+    with pytest.raises(PermissionDenied):
+        warning_propose(by=designator, customer=risk_bank.z, to_state="WATCH", note="传闻")
+    reporter = grant("log_contact")
+    t = warning_propose(by=reporter, customer=risk_bank.z, to_state="WATCH", note="走访发现停产")
+    assert (t.to_state, t.proposed_by) == ("WATCH", reporter)

@@ -470,6 +470,8 @@ POLICY: dict[str, list[Probe]] = {
             {"customer_no": "{x}", "grade": "KA3", "note": "结算量大"},
         )
     ],
+    # The yearly freeze: an outlet head freezes their own outlet's list only (KeyAccountYear.unit;
+    # docs/keyaccounts.md, "The yearly freeze"); nobody else holds org.approve_key_accounts.
     "risk/key-accounts/freeze/ key_accounts_freeze": [
         _post("/risk/key-accounts/freeze/", only({"outlet_head"}, 302), {})
     ],
