@@ -288,6 +288,8 @@ QIAO = {
     # query, are one search in the audit trail (decision 0008).
     "SEARCH_SETTLE_SECONDS": env_int("QIAO_SEARCH_SETTLE_SECONDS", 30),
     "EXPORT_LIMIT": env_int("QIAO_EXPORT_LIMIT", 200),
+    # A report workbook of this many rows or more is built in the background (docs/reports.md).
+    "REPORT_BACKGROUND_ROWS": env_int("QIAO_REPORT_BACKGROUND_ROWS", 20_000),
     # Plain exports (maker-checker, docs/privacy.md): most customers, requests per person per
     # hour, hours an approval stays downloadable.
     "PLAIN_EXPORT_MAX_ROWS": env_int("QIAO_PLAIN_EXPORT_MAX_ROWS", 5000),

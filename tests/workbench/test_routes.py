@@ -712,6 +712,23 @@ POLICY: dict[str, list[Probe]] = {
     "campaigns/<int:campaign_id>/results.xlsx results_xlsx": [
         _get(_x("/campaigns/{c_submitted}/results.xlsx"), on_campaign(200))
     ],
+    # ------------------------------------------------------------------ reports (qiao/reports)
+    "reports/ index": [_get("/reports/", everyone(200))],
+    "reports/<slug:name>/ report": [
+        _get("/reports/pyramid/", only(SERVE | READERS, 200)),
+        _get("/reports/pyramid/?period=2026-13", only(SERVE | READERS, 400)),
+        _get("/reports/no-such-report/", everyone(404)),
+    ],
+    "reports/<slug:name>/xlsx xlsx": [
+        _get("/reports/pyramid/xlsx", only(SERVE | READERS - {"superuser"}, 200))
+    ],
+    "reports/exports/<int:job_id>/ export": [_get("/reports/exports/999999/", everyone(404))],
+    "reports/exports/<int:job_id>/progress/ export_progress": [
+        _get("/reports/exports/999999/progress/", everyone(404))
+    ],
+    "reports/exports/<int:job_id>/download/ export_download": [
+        _get("/reports/exports/999999/download/", everyone(404))
+    ],
     # ------------------------------------------------------------------ API
     "api/ api-root": [_api("get", "/api/", table(default=404))],
     "api/openapi.json openapi-json": [_api("get", "/api/openapi.json", table(default=200))],
@@ -772,6 +789,16 @@ POLICY: dict[str, list[Probe]] = {
     "api/warnings warnings": [_api("get", "/api/warnings", table(anonymous=401, default=200))],
     "api/groups/<group_id>/exposure group_exposure": [
         Probe("get", _risk_url("group", "/api/groups/{pk}/exposure"), API_READ, api=True)
+    ],
+    "api/reports/<name> report_api": [
+        _api(
+            "get", "/api/reports/pyramid", table(anonymous=401, lobby=403, teller=403, default=200)
+        ),
+        _api(
+            "get",
+            "/api/reports/pyramid?format=xlsx",
+            table(anonymous=401, lobby=403, teller=403, superuser=403, default=200),
+        ),
     ],
     "api/worklist worklist": [_api("get", "/api/worklist", table(anonymous=401, default=200))],
     "api/contacts contacts": [
