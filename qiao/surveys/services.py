@@ -201,7 +201,7 @@ def clean_answers(
             continue
         cleaned[q.pk] = (q, number, choice, text)
     if not cleaned and not errors:
-        errors[prefix + "__all__"] = _("No question was answered.")
+        errors[prefix + "answers"] = _("No question was answered.")
     return cleaned, errors
 
 

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "surveys"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.results, name="results"),
+    path("answer/", views.answer, name="answer"),
+    path("<slug:code>/edit/", views.edit, name="edit"),
+]

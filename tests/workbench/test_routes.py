@@ -176,6 +176,46 @@ def _answers(prefix: str) -> dict[str, str]:
     return {prefix + q.id: q.answers[0].id for q in parse_questionnaire(None).questions}
 
 
+#: Satisfaction surveys (issue 17 item 6): who records answers and who edits the surveys.
+SURVEY_RECORDERS = SERVE | {"lobby", "teller"}
+SURVEY_MANAGERS = {"head_office", "marketing", "outlet_head"}
+
+
+def _survey_url(path: str) -> Callable[[World], str]:
+    """A built-in survey's page (surveys, issue 17): the built-in surveys loaded on first use."""
+
+    def url(w: World) -> str:
+        from qiao.surveys.services import surveys_load_builtin
+
+        surveys_load_builtin()
+        return path
+
+    return url
+
+
+def _survey_answer(w: World) -> dict[str, Any]:
+    """An anonymous paper answer to the after-contact survey (surveys, issue 17)."""
+    return {"survey": "after-contact", "q_csat": "5", "q_nps": "9", "valid": "on"}
+
+
+def _survey_edit(w: World) -> dict[str, Any]:
+    """The after-contact survey's texts, unchanged but for its English name (surveys, issue 17)."""
+    from qiao.surveys.models import Survey
+
+    s = Survey.objects.get(code="after-contact")
+    data = {
+        f: getattr(s, f)
+        for f in (
+            "name_zh_hans",
+            "name_zh_hant",
+            "invitation",
+            "invitation_zh_hans",
+            "invitation_zh_hant",
+        )
+    }
+    return {**data, "name": "After a contact (edited)", "active": "on"}
+
+
 #: Key accounts and early warning (docs/keyaccounts.md): X's objects, made on first use.
 RISKY = SERVE | {"risk_manager"}  # who proposes a closer watch or keeps an exit plan
 
@@ -729,6 +769,20 @@ POLICY: dict[str, list[Probe]] = {
     "reports/exports/<int:job_id>/download/ export_download": [
         _get("/reports/exports/999999/download/", everyone(404))
     ],
+    # ------------------------------------------------------------------ surveys (issue 17)
+    # Results for every member of staff (scoped); answers recorded by the people who serve and
+    # the lobby (RECORD_SURVEY_ANSWERS); survey texts edited by MANAGE_SURVEYS.
+    "surveys/ results": [_get("/surveys/", everyone(200))],
+    "surveys/answer/ answer": [
+        _get(_survey_url("/surveys/answer/"), only(SURVEY_RECORDERS, 200)),
+        _post(_survey_url("/surveys/answer/"), only(SURVEY_RECORDERS, 302), _survey_answer),
+    ],
+    "surveys/<slug:code>/edit/ edit": [
+        _get(_survey_url("/surveys/after-contact/edit/"), only(SURVEY_MANAGERS, 200)),
+        _post(
+            _survey_url("/surveys/after-contact/edit/"), only(SURVEY_MANAGERS, 302), _survey_edit
+        ),
+    ],
     # ------------------------------------------------------------------ API
     "api/ api-root": [_api("get", "/api/", table(default=404))],
     "api/openapi.json openapi-json": [_api("get", "/api/openapi.json", table(default=200))],
@@ -786,6 +840,9 @@ POLICY: dict[str, list[Probe]] = {
         _api("get", "/api/campaigns/{c_submitted}/results", on_campaign(200, anonymous=401))
     ],
     "api/segments segments": [_api("get", "/api/segments", table(anonymous=401, default=200))],
+    "api/surveys/results survey_results": [
+        _api("get", "/api/surveys/results", table(anonymous=401, default=200))
+    ],
     "api/warnings warnings": [_api("get", "/api/warnings", table(anonymous=401, default=200))],
     "api/groups/<group_id>/exposure group_exposure": [
         Probe("get", _risk_url("group", "/api/groups/{pk}/exposure"), API_READ, api=True)
