@@ -478,11 +478,21 @@ def preferences_for(customer_ids: Iterable[int] | np.ndarray) -> dict[int, Pref]
     out: dict[int, Pref] = dict.fromkeys(wanted.tolist(), DEFAULT_PREF)
     if not out:
         return out
+    if len(wanted) <= _INTERSECT_ABOVE and connection.vendor == "postgresql":
+        # One array parameter (a batch of a send: thousands of ids) rather than an IN list.
+        table = ContactPreference._meta.db_table
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT {', '.join(_PREF_COLUMNS)} FROM {table} "  # noqa: S608
+                "WHERE customer_id = ANY(%s)",
+                [wanted.tolist()],
+            )
+            for cid, channel, start, end, language, zone in cur.fetchall():
+                out[cid] = Pref(channel, start, end, language, zone)
+        return out
     rows = ContactPreference.objects.values_list(*_PREF_COLUMNS)
     if len(wanted) > _INTERSECT_ABOVE:
         chunks: Iterable[Any] = [rows]
-    elif connection.vendor == "postgresql":
-        chunks = [rows.filter(customer_id__in=wanted.tolist())]
     else:
         chunks = (
             rows.filter(customer_id__in=wanted[i : i + _SQLITE_CHUNK].tolist())
