@@ -32,7 +32,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qiao.core.vocab import LOAN_CLASSES, SIGNAL_KINDS, WARNING_REASONS, WARNING_STATES
+from qiao.core.vocab import (
+    CATEGORIES,
+    LOAN_CLASSES,
+    SIGNAL_KINDS,
+    WARNING_REASONS,
+    WARNING_STATES,
+)
 
 __all__ = [
     "WarningInputs",
@@ -80,6 +86,13 @@ class WarningRules:
     escalate_after_days: int
     #: Operational settings carried with the rules (read by qiao.risk, not used here).
     actions: Mapping[str, Any] = field(default_factory=dict)
+    #: Settlement-flow decline (``[settlement]``; off when the section is absent): the product
+    #: categories of the settlement accounts, the months compared, the fall and the base.
+    settlement_categories: tuple[str, ...] = ()
+    settlement_decline_pct: float = 100.0
+    settlement_months: int = 3
+    settlement_min_base: float = 0.0
+    settlement_state: str = "NORMAL"
 
 
 def _state(section: str, key: str, value: Any) -> str:
@@ -144,6 +157,28 @@ def parse_warning_rules(data: Mapping[str, Any]) -> WarningRules:
             raise WarningRuleError(f"[signals] kind_states: {code!r} is not a risk signal kind")
     links = _section(data, "links")
     escalate = _section(data, "escalation")
+    settle: dict[str, Any] = {}
+    if "settlement" in data:
+        sec = _section(data, "settlement")
+        cats = _get(sec, "settlement", "categories")
+        if not isinstance(cats, Sequence) or isinstance(cats, str) or not cats:
+            raise WarningRuleError("[settlement] categories: must be a list of product categories")
+        for code in cats:
+            if code not in CATEGORIES:
+                raise WarningRuleError(f"[settlement] categories: {code!r} is not a category")
+        settle = {
+            "settlement_categories": tuple(str(c) for c in cats),
+            "settlement_decline_pct": _number(
+                "settlement", "decline_pct", _get(sec, "settlement", "decline_pct"), low=0, high=100
+            ),
+            "settlement_months": int(
+                _number("settlement", "months", _get(sec, "settlement", "months"), low=1, high=12)
+            ),
+            "settlement_min_base": _number(
+                "settlement", "min_base", _get(sec, "settlement", "min_base"), low=0
+            ),
+            "settlement_state": _state("settlement", "state", _get(sec, "settlement", "state")),
+        }
     actions = data.get("actions", {})
     if not isinstance(actions, Mapping):
         raise WarningRuleError("[actions]: must be a table")
@@ -187,6 +222,7 @@ def parse_warning_rules(data: Mapping[str, Any]) -> WarningRules:
             _number("escalation", "after_days", _get(escalate, "escalation", "after_days"), low=1)
         ),
         actions=dict(actions),
+        **settle,
     )
 
 
@@ -202,7 +238,8 @@ class WarningInputs:
     ``worst_class``: rank of the customer's worst loan class in ``LOAN_CLASSES`` (-1: no loan);
     ``*_base``: the figure at the start of the comparison window; ``utilisation_*`` in per cent;
     ``current`` and ``days_in_state``: the customer's confirmed state (rank in ``WARNING_STATES``)
-    and for how long. Signals are pairs (customer position, kind code) already limited to the last
+    and for how long. ``settlement_now`` / ``settlement_base``: the monthly settlement flow of the
+    recent months and of the months before (empty: not read — the trigger does not fire). Signals are pairs (customer position, kind code) already limited to the last
     ``signal_days``; ``group_member``/``group_id`` pair each member position with its group;
     ``guarantor``/``borrower`` pair a guarantor's position with the position of whom it guarantees
     (-1 where the other party is not a customer here).
@@ -226,6 +263,8 @@ class WarningInputs:
     group_id: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     guarantor: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     borrower: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    settlement_now: FloatArray = field(default_factory=lambda: np.zeros(0))
+    settlement_base: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.current)
@@ -246,6 +285,9 @@ class WarningInputs:
             "days_in_state",
         ):
             if len(getattr(self, name)) != n:
+                raise ValueError(f"column {name}: {len(getattr(self, name))} rows, expected {n}")
+        for name in ("settlement_now", "settlement_base"):
+            if len(getattr(self, name)) not in (0, n):
                 raise ValueError(f"column {name}: {len(getattr(self, name))} rows, expected {n}")
         if len(self.signal_customer) != len(self.signal_kind):
             raise ValueError("columns signal_customer and signal_kind differ in length")
@@ -301,6 +343,16 @@ class WarningResult:
             r.aum_decline_state,
             {"pct": _pct_drop(x.aum_now[i], x.aum_base[i]), "months": r.aum_decline_months},
         )
+        if len(x.settlement_base):
+            add(
+                "SETTLEMENT_DECLINE",
+                r.settlement_state,
+                {
+                    "pct": _pct_drop(x.settlement_now[i], x.settlement_base[i]),
+                    "months": r.settlement_months,
+                    "amount": round(float(x.settlement_base[i]), 2),
+                },
+            )
         add(
             "UTILISATION_JUMP",
             r.utilisation_state,
@@ -360,7 +412,8 @@ def evaluate_warnings(inputs: WarningInputs, rules: WarningRules) -> WarningResu
     for rank in range(1, len(STATES)):
         fire(overdue == rank, STATES[rank], "OVERDUE")
 
-    # Money leaving: deposits over the window, assets over the months, a credit line drawn fast.
+    # Money leaving: deposits over the window, assets over the months, settlement flows falling
+    # month on month, a credit line drawn fast.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         dep_base = inputs.deposits_base
         dep_drop = (dep_base - inputs.deposits_now) / dep_base * 100.0
@@ -378,6 +431,15 @@ def evaluate_warnings(inputs: WarningInputs, rules: WarningRules) -> WarningResu
             rules.aum_decline_state,
             "AUM_DECLINE",
         )
+        if len(inputs.settlement_base) and rules.settlement_categories:
+            s_base = inputs.settlement_base
+            s_drop = (s_base - inputs.settlement_now) / s_base * 100.0
+            fire(
+                (s_base >= max(rules.settlement_min_base, 1e-9))
+                & (s_drop >= rules.settlement_decline_pct),
+                rules.settlement_state,
+                "SETTLEMENT_DECLINE",
+            )
         jump = inputs.utilisation_now - inputs.utilisation_base
         fire(
             (jump >= rules.utilisation_jump_points)

@@ -80,6 +80,7 @@ __all__ = [
     "WARNING_REASONS",
     "EXIT_STEP_KINDS",
     "EXIT_PLAN_STATUSES",
+    "EXIT_OUTCOMES",
     "VOCABULARIES",
     "WARNING_STATES",
     "Term",
@@ -876,6 +877,7 @@ WARNING_REASONS = Vocabulary(
         _t("OVERDUE", _("Days overdue"), "逾期天数"),
         _t("DEPOSIT_OUTFLOW", _("Deposit outflow"), "存款流出"),
         _t("AUM_DECLINE", _("Decline in assets"), "资产下降"),
+        _t("SETTLEMENT_DECLINE", _("Decline in settlement flows"), "结算量下降"),
         _t("UTILISATION_JUMP", _("Credit line drawn fast"), "授信使用率骤升"),
         _t("RISK_SIGNAL", _("External risk signal"), "外部风险信号"),
         _t("LINKED", _("Group member or guarantor in warning"), "关联方预警"),
@@ -903,6 +905,16 @@ EXIT_PLAN_STATUSES = Vocabulary(
     [
         _t("OPEN", pgettext_noop("exit plan status", "Open"), "执行中"),
         _t("CLOSED", pgettext_noop("exit plan status", "Closed"), "已退出"),
+    ],
+)
+
+#: How a closed exit plan ended: the exposure was recovered (repaid, collateral realised), or
+#: what was left was written off (核销: a loan load marks the loan written off).
+EXIT_OUTCOMES = Vocabulary(
+    "exit outcome",
+    [
+        _t("RECOVERED", _("Recovered"), "已收回"),
+        _t("WRITTEN_OFF", pgettext_noop("exit outcome", "Written off"), "已核销"),
     ],
 )
 
@@ -969,5 +981,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         WARNING_REASONS,
         EXIT_STEP_KINDS,
         EXIT_PLAN_STATUSES,
+        EXIT_OUTCOMES,
     )
 }

@@ -80,11 +80,12 @@ def link_columns(*, on: dt.date | None = None) -> dict[str, Any]:
 def exposure_inputs(
     *, on: dt.date | None = None, customer_ids: Collection[int] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The loans with a balance, the facilities in use and the guarantees in force on ``on``, as
+    """The loans with a balance (not written off), the facilities in use and the guarantees in force on ``on``, as
     the columns :func:`qiao.analytics.exposure.compute_exposure` reads (of ``customer_ids`` only,
     if given: their loans and facilities, and the guarantees they give or receive)."""
     on = on or timezone.localdate()
-    loans = Loan.objects.filter(balance__gt=0)
+    # A loan written off (核销) is off the books: no longer exposure (docs/keyaccounts.md).
+    loans = Loan.objects.filter(balance__gt=0, written_off_on__isnull=True)
     facilities = Facility.objects.filter(used__gt=0)
     guarantees = Guarantee.objects.filter(_in_force(on))
     if customer_ids is not None:
@@ -96,7 +97,16 @@ def exposure_inputs(
         (c, -1 if f is None else f, float(bal))
         for c, f, bal in loans.values_list("customer_id", "facility_id", "balance")
     ]
-    fac_rows = [(f, c, float(u)) for f, c, u in facilities.values_list("id", "customer_id", "used")]
+    # … nor does it use its facility any more, whatever the facility's load still says.
+    off: dict[int, float] = {}
+    for fid, bal in Loan.objects.filter(
+        written_off_on__isnull=False, facility__isnull=False, balance__gt=0
+    ).values_list("facility_id", "balance"):
+        off[fid] = off.get(fid, 0.0) + float(bal)
+    fac_rows = [
+        (f, c, max(float(u) - off.get(f, 0.0), 0.0))
+        for f, c, u in facilities.values_list("id", "customer_id", "used")
+    ]
     gua_rows = [
         (g, bw, float(amt))
         for g, bw, amt in guarantees.values_list("guarantor_id", "borrower_id", "amount")

@@ -169,6 +169,9 @@ class Loan(models.Model):
     below_floor = models.BooleanField(
         _("classified better than its days overdue allow"), default=False
     )
+    #: The day the bank wrote the loan off (核销), as the loan load says: it leaves the exposure
+    #: (what is left is recovered, if at all, off the books) and calls for 退出 EXIT.
+    written_off_on = models.DateField(_("written off on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("loan")

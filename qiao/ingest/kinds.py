@@ -313,6 +313,8 @@ KINDS: dict[str, Kind] = {
                 "days_overdue": (False, _days),
                 "interest_arrears": (False, v.clean_amount),
                 "as_of_date": (True, v.clean_past_date),
+                # The day the bank wrote the loan off (核销); blank: not written off.
+                "written_off_on": (False, v.clean_past_date),
             },
             key=("loan_no",),
         ),

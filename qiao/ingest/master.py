@@ -291,8 +291,11 @@ def _facility_rule(r: Record) -> list[tuple[str, str]]:
 
 def _loan_rule(r: Record) -> list[tuple[str, str]]:
     errors = _not_before("maturity_date", "start_date")(r)
+    errors += _not_before("written_off_on", "start_date")(r)
     if r["start_date"] > r["as_of_date"]:
         errors.append(("start_date", _("is after as_of_date")))
+    if r.get("written_off_on") and r["written_off_on"] > r["as_of_date"]:
+        errors.append(("written_off_on", _("is after as_of_date")))
     return errors
 
 
@@ -1190,6 +1193,7 @@ def apply_loans(rows: list[tuple[int, Record]], counts: Counts, by: Staff | None
                 "as_of": r["as_of_date"],
                 "floor_class": floor,
                 "below_floor": is_below_floor(r["classification"], floor),
+                "written_off_on": r.get("written_off_on"),
             }
         )
     upsert(Loan, ["loan_no"], records, counts)

@@ -1,6 +1,7 @@
 """A customer's credit exposure, for the exit plans (issue 16 item 4).
 
-Exposure = the balances of the customer's loans + what is drawn on its live facilities beyond the
+Exposure = the balances of the customer's loans (not written off: 核销 takes a loan off the
+books, and off the facility it was drawn on) + what is drawn on its live facilities beyond the
 loans booked on them (acceptances, letters of credit …; a loan drawn on a facility is counted
 once) + the amounts it guarantees for others (guarantees in force today). The group figure is the credit app's
 (``qiao.credit.exposure``).
@@ -25,13 +26,15 @@ def customer_exposures(customer_ids: Iterable[int]) -> dict[int, Decimal]:
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         on_facility: dict[int, Decimal] = defaultdict(Decimal)
-        for cid, fid, total in (
+        for cid, fid, off, total in (
             Loan.objects.filter(customer_id__in=chunk)
-            .values("customer_id", "facility_id")
+            .values("customer_id", "facility_id", "written_off_on")
             .annotate(total=Sum("balance"))
-            .values_list("customer_id", "facility_id", "total")
+            .values_list("customer_id", "facility_id", "written_off_on", "total")
         ):
-            out[cid] += Decimal(total or 0)
+            # A loan written off is no exposure, and no longer uses its facility either.
+            if off is None:
+                out[cid] += Decimal(total or 0)
             if fid is not None:
                 on_facility[fid] += Decimal(total or 0)
         for fid, cid, used in Facility.objects.filter(

@@ -71,6 +71,11 @@ class ExitPlanStatus(models.TextChoices):
     CLOSED = choice(vocab.EXIT_PLAN_STATUSES, "CLOSED")
 
 
+class ExitOutcome(models.TextChoices):
+    RECOVERED = choice(vocab.EXIT_OUTCOMES, "RECOVERED")
+    WRITTEN_OFF = choice(vocab.EXIT_OUTCOMES, "WRITTEN_OFF")
+
+
 def _staff_fk(name: Any, *, null: bool = True) -> Any:
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -306,6 +311,12 @@ class ExitPlan(models.Model):
     exposure = models.DecimalField(_("exposure now"), **_MONEY)
     measured_on = models.DateField(_("measured on"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    #: How it ended (a closed plan): recovered, or what was left written off (a loan load).
+    outcome = models.CharField(
+        _("how it ended"), max_length=11, choices=ExitOutcome.choices, blank=True
+    )
+    #: What was written off of the customer's loans since the plan started (the loan loads).
+    written_off = models.DecimalField(_("written off"), default=0, **_MONEY)
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_by = _staff_fk(_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -17,6 +17,9 @@ TEMPLATES: dict[str, Any] = {
     "OVERDUE": _("A loan is %(days)s days overdue"),
     "DEPOSIT_OUTFLOW": _("Deposits fell %(pct)s%% (¥%(amount)s) against the baseline"),
     "AUM_DECLINE": _("Assets fell %(pct)s%% over %(months)s months"),
+    "SETTLEMENT_DECLINE": _(
+        "Settlement flows fell %(pct)s%% over the last %(months)s months (from ¥%(amount)s a month)"
+    ),
     "UTILISATION_JUMP": _("Credit drawn rose from %(old)s%% to %(new)s%% of the limits"),
     "RISK_SIGNAL": _("External risk signal: %(kind)s"),
     "LINKED": _("A member of its group, or its guarantor, is in warning"),

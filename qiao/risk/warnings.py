@@ -51,6 +51,7 @@ from qiao.risk.conf import warning_action, warning_rules
 from qiao.risk.exposure import customer_exposures
 from qiao.risk.models import (
     Decision,
+    ExitOutcome,
     ExitPlan,
     ExitPlanStatus,
     KeyAccount,
@@ -228,11 +229,24 @@ def warnings_evaluate(*, day: dt.date | None = None) -> dict[str, Any]:
     blacklisted = np.zeros(n, bool)
     if black:
         blacklisted[frame.pos(_ids(black))] = True
+    written_off = np.zeros(n, bool)
+    off = _ids(
+        Loan.objects.filter(written_off_on__isnull=False)
+        .values_list("customer_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    if len(off):
+        p = frame.pos(off)
+        written_off[p[p >= 0]] = True
+    settle_now, settle_base = _settlement(
+        frame, day=day, months=rules.settlement_months, categories=rules.settlement_categories
+    )
     sig_pos = frame.pos(_ids(c for c, _k in signals))
     member_pos = frame.pos(memberships[:, 0]) if len(memberships) else np.zeros(0, np.int64)
     inputs = WarningInputs(
         worst_class=worst,
-        written_off=np.zeros(n, bool),
+        written_off=written_off,
         max_overdue=overdue,
         deposits_now=deposits_now,
         deposits_base=dep_base,
@@ -249,6 +263,8 @@ def warnings_evaluate(*, day: dt.date | None = None) -> dict[str, Any]:
         group_id=memberships[:, 1] if len(memberships) else np.zeros(0, np.int64),
         guarantor=frame.pos(gpairs[:, 0]) if len(gpairs) else np.zeros(0, np.int64),
         borrower=frame.pos(gpairs[:, 1]) if len(gpairs) else np.zeros(0, np.int64),
+        settlement_now=settle_now,
+        settlement_base=settle_base,
     )
     result = evaluate_warnings(inputs, rules)
     evaluated = time.perf_counter() - started
@@ -298,6 +314,58 @@ def _deposits(frame: _Frame) -> np.ndarray:
         ok = p >= 0
         out[p[ok]] = np.array(totals)[ok]
     return out
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    """The first day of the month ``back`` months before ``day``'s."""
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _settlement(
+    frame: _Frame, *, day: dt.date, months: int, categories: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The monthly settlement flow of the watched firms: the turnover of their accounts in the
+    settlement ``categories`` (the lake's transactions, credits and debits alike), averaged over
+    the last ``months`` whole months (``now``) and over the ``months`` before them (``base``).
+    Empty arrays when the trigger is off; NaN for a customer without settlement accounts."""
+    if not categories or len(frame) == 0:
+        return np.zeros(0), np.zeros(0)
+    from qiao.risk.lake import monthly_flows
+
+    now, base = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+    owner: dict[str, int] = {}
+    ids = frame.ids.tolist()
+    for i in range(0, len(ids), 5000):
+        owner.update(
+            Account.objects.filter(
+                customer_id__in=ids[i : i + 5000],
+                customer__customer_type="C",
+                product__category__in=list(categories),
+            )
+            .exclude(status=AccountStatus.CLOSED)
+            .values_list("account_no", "customer_id")
+        )
+    if not owner:
+        return now, base
+    first = _month_start(day, 2 * months)
+    last = _month_start(day, 0) - dt.timedelta(days=1)
+    recent = {
+        f"{m.year:04d}-{m.month:02d}" for m in (_month_start(day, k) for k in range(1, months + 1))
+    }
+    totals: dict[int, list[float]] = {}
+    for account_no, month, amount in monthly_flows(account_nos=owner, first=first, last=last):
+        t = totals.setdefault(owner[account_no], [0.0, 0.0])
+        t[0 if month in recent else 1] += float(amount)
+    cids = sorted({owner[a] for a in owner})
+    p = frame.pos(_ids(cids))
+    for pos, cid in zip(p.tolist(), cids, strict=True):
+        if pos < 0:
+            continue
+        recent_total, earlier_total = totals.get(cid, [0.0, 0.0])
+        now[pos] = recent_total / months
+        base[pos] = earlier_total / months
+    return now, base
 
 
 def _aum(frame: _Frame, *, months: int, min_base: float) -> tuple[np.ndarray, np.ndarray]:
@@ -615,20 +683,34 @@ def exit_plans_measure(*, day: dt.date) -> dict[str, int]:
     exposure reached zero closes."""
     plans = list(ExitPlan.objects.filter(status=ExitPlanStatus.OPEN))
     if not plans:
-        return {"measured": 0, "closed": 0}
+        return {"measured": 0, "closed": 0, "written_off": 0}
     exposures = customer_exposures([p.customer_id for p in plans])
-    closed = 0
+    # What the loan loads say was written off (核销) of each customer's loans since the plan began.
+    off: dict[int, list[tuple[dt.date, Decimal]]] = {}
+    for cid, when, balance in Loan.objects.filter(
+        customer_id__in=[p.customer_id for p in plans], written_off_on__isnull=False
+    ).values_list("customer_id", "written_off_on", "balance"):
+        if when is not None:
+            off.setdefault(cid, []).append((when, balance))
+    closed = written = 0
     for plan in plans:
         plan.exposure = exposures.get(plan.customer_id, Decimal(0))
         plan.measured_on = day
-        fields = ["exposure", "measured_on"]
+        plan.written_off = sum(
+            (b for when, b in off.get(plan.customer_id, []) if when >= plan.start), Decimal(0)
+        )
+        fields = ["exposure", "measured_on", "written_off"]
         if plan.exposure <= 0:
             plan.status = ExitPlanStatus.CLOSED
             plan.closed_on = day
-            fields += ["status", "closed_on"]
+            # Closed by a write-off when a loan was written off during the plan, else recovered.
+            wrote_off = any(when >= plan.start for when, _b in off.get(plan.customer_id, []))
+            plan.outcome = ExitOutcome.WRITTEN_OFF if wrote_off else ExitOutcome.RECOVERED
+            fields += ["status", "closed_on", "outcome"]
             closed += 1
+            written += int(wrote_off)
         plan.save(update_fields=fields)
-    return {"measured": len(plans), "closed": closed}
+    return {"measured": len(plans), "closed": closed, "written_off": written}
 
 
 def open_proposals_q() -> Q:

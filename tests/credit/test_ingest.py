@@ -354,3 +354,29 @@ def test_hostile_loans(credit_base: Path, tmp_path_factory, rows) -> None:
         assert loan.below_floor == is_below_floor(loan.classification, loan.floor_class)
     again = ingest_file(write(folder, "loans_h2.csv", "\n".join(lines) + "\n"))
     assert again.loaded == 0 and again.updated == 0
+
+
+WRITE_OFFS = """loan_no,customer_no,facility_no,principal,balance,start_date,maturity_date,classification,days_overdue,as_of_date,written_off_on
+L003,C0000002,F002,1000000,900000,2024-01-01,2027-01-01,LOSS,400,2025-11-30,2025-11-20
+L005,P0000002,,80000,80000,2024-05-01,2027-05-01,PASS,0,2025-11-30,2024-01-01
+L001,C0000001,F001,3000000,3000000,2025-02-01,2026-02-01,PASS,0,2025-11-30,2025-12-01
+"""
+
+
+def test_a_loan_load_writes_a_loan_off(credit_loaded: Path, tmp_path: Path) -> None:
+    """Issue 16 gap 3: the write-off (核销) comes through the loan load (``written_off_on``); a
+    written-off loan leaves the exposure; a date before the loan or after its state is refused."""
+    from qiao.credit.exposure import exposure_inputs
+
+    before = exposure_inputs()["loans"]
+    assert 900000.0 in before["balance"].tolist()
+    path, result = _load(tmp_path, "loans_written_off.csv", WRITE_OFFS)
+    assert result.ok and (result.updated, result.rejected) == (1, 2), result.summary()
+    reasons = _rejects(path)
+    assert "is before start_date" in reasons[("3", "written_off_on")]
+    assert "is after as_of_date" in reasons[("4", "written_off_on")]
+    loan = Loan.objects.get(loan_no="L003")
+    assert (loan.written_off_on, loan.classification) == (dt.date(2025, 11, 20), "LOSS")
+    assert Loan.objects.get(loan_no="L001").written_off_on is None
+    after = exposure_inputs()["loans"]
+    assert 900000.0 not in after["balance"].tolist()
