@@ -28,7 +28,9 @@ from qiao.audit.services import audit_list_shown, audit_record
 from qiao.core.csvsafe import csv_safe_row
 from qiao.core.errors import ApplicationError
 from qiao.core.masking import mask_name
+from qiao.core.reports import Column, Report, Table
 from qiao.core.tiers import tier_label
+from qiao.core.xlsx import report_to_xlsx
 from qiao.customers.forms import (
     REVEAL_SECTIONS,
     AssignForm,
@@ -265,16 +267,44 @@ class _Echo:
         return value
 
 
-def _export_response(
-    staff: Staff, qs: Any, *, plain: bool, show_balances: bool, note: str = ""
-) -> StreamingHttpResponse:
-    """The CSV: a watermark (who, when), a header, one row per customer; every cell through
-    :func:`csv_safe_row` (formula injection); personal fields masked unless ``plain``; amounts
-    masked unless ``show_balances``."""
-    stamp = timezone.localtime()
+def _export_values(c: Any, *, plain: bool, show_balances: bool) -> list[Any]:
+    """One customer's cells in :data:`EXPORT_COLUMNS`' order, masked as every export is:
+    personal fields unless ``plain``, amounts (``Decimal``) unless ``show_balances``."""
+    return [
+        c.customer_no,
+        # A company's name is not personal information (issue 13 item 5).
+        c.name if plain or c.is_corporate else mask_name(c.name),
+        c.get_customer_type_display(),
+        tier_label(c.tier) if c.tier else "",
+        c.aum if show_balances else BALANCE_MASK,
+        c.contribution if show_balances else BALANCE_MASK,
+        c.primary_manager.display_name if c.primary_manager else "",
+        c.branch.name,
+        c.id_no if plain else mask_field("id_no", c.id_no),
+        c.mobile if plain else mask_field("mobile", c.mobile),
+        timezone.localtime(c.last_contact_at).isoformat() if c.last_contact_at else "",
+    ]
 
-    def money(value: Any) -> str:
-        return f"{value:.2f}" if show_balances else BALANCE_MASK
+
+def _watermark(staff: Staff, stamp: Any, note: str) -> str:
+    # Who exported (by name; the audit trail keeps the login), when (compliance R9), and the
+    # approved request if any.
+    mark = _("Exported by %(user)s at %(at)s") % {
+        "user": staff.display_name,
+        "at": stamp.isoformat(),
+    }
+    return mark + note
+
+
+def _export_response(
+    staff: Staff, qs: Any, *, plain: bool, show_balances: bool, note: str = "", xlsx: bool = False
+) -> HttpResponseBase:
+    """The CSV (or, with ``xlsx``, the workbook): a watermark (who, when), a header, one row per
+    customer; every cell through :func:`csv_safe_row` (formula injection); personal fields
+    masked unless ``plain``; amounts masked unless ``show_balances``."""
+    stamp = timezone.localtime()
+    if xlsx:
+        return _export_xlsx(staff, qs, plain=plain, show_balances=show_balances, note=note)
 
     # The rows are written after the view returns: in the request's language, not the default.
     language = translation.get_language()
@@ -283,42 +313,54 @@ def _export_response(
         with translation.override(language):
             yield from _lines()
 
+    def money(value: Any) -> Any:
+        return f"{value:.2f}" if show_balances else value
+
     def _lines() -> Any:
         writer = csv.writer(_Echo())
-        # The watermark: who exported (by name; the audit trail keeps the login), when (compliance
-        # R9), and the approved request if any.
-        mark = _("Exported by %(user)s at %(at)s") % {
-            "user": staff.display_name,
-            "at": stamp.isoformat(),
-        }
-        yield "\ufeff" + writer.writerow(csv_safe_row([mark + note]))
+        yield "\ufeff" + writer.writerow(csv_safe_row([_watermark(staff, stamp, note)]))
         yield writer.writerow(csv_safe_row(label for _key, label in EXPORT_COLUMNS))
         for c in qs.iterator(chunk_size=2000):
             # Every cell through csv_safe: a name like =HYPERLINK(…) must not run (issue 11).
-            yield writer.writerow(
-                csv_safe_row(
-                    [
-                        c.customer_no,
-                        # A company's name is not personal information (issue 13 item 5).
-                        c.name if plain or c.is_corporate else mask_name(c.name),
-                        c.get_customer_type_display(),
-                        tier_label(c.tier) if c.tier else "",
-                        money(c.aum),
-                        money(c.contribution),
-                        c.primary_manager.display_name if c.primary_manager else "",
-                        c.branch.name,
-                        c.id_no if plain else mask_field("id_no", c.id_no),
-                        c.mobile if plain else mask_field("mobile", c.mobile),
-                        timezone.localtime(c.last_contact_at).isoformat()
-                        if c.last_contact_at
-                        else "",
-                    ]
-                )
-            )
+            cells = _export_values(c, plain=plain, show_balances=show_balances)
+            cells[4], cells[5] = money(cells[4]), money(cells[5])
+            yield writer.writerow(csv_safe_row(cells))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="customers-{staff.username}-{stamp:%Y%m%d-%H%M}.csv"'
+    )
+    return response
+
+
+def _export_xlsx(
+    staff: Staff, qs: Any, *, plain: bool, show_balances: bool, note: str = ""
+) -> HttpResponse:
+    """The same export as a workbook (:func:`qiao.core.xlsx.report_to_xlsx`): the same cells,
+    masked the same way, amounts as numbers when shown; the watermark on its "About" sheet."""
+    stamp = timezone.localtime()
+    money_keys = {"aum", "contribution"} if show_balances else set()
+    columns = [
+        Column(key, str(label), "money" if key in money_keys else "text")
+        for key, label in EXPORT_COLUMNS
+    ]
+    keys = [key for key, _label in EXPORT_COLUMNS]
+    rows = [
+        dict(zip(keys, _export_values(c, plain=plain, show_balances=show_balances), strict=True))
+        for c in qs.iterator(chunk_size=2000)
+    ]
+    report = Report(
+        name="customers",
+        title=_("Customers"),
+        tables=[Table("customers", _("Customers"), columns, rows)],
+        notes=[_watermark(staff, stamp, note)],
+    )
+    response = HttpResponse(
+        report_to_xlsx(report),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="customers-{staff.username}-{stamp:%Y%m%d-%H%M}.xlsx"'
     )
     return response
 
@@ -360,13 +402,16 @@ def customer_export(request: StaffRequest) -> HttpResponseBase:
             % {"rows": rows, "limit": limit},
         )
         return redirect(back)
+    xlsx = request.POST.get("format") == "xlsx"
     audit_record(
         request_or_staff=request,
         action=Action.EXPORT,
-        detail={"rows": rows, "filter": described, "masked": True},
+        # The CSV's entry as it always was; a workbook says so.
+        detail={"rows": rows, "filter": described, "masked": True}
+        | ({"format": "xlsx"} if xlsx else {}),
     )
     return _export_response(
-        staff, qs, plain=False, show_balances=staff_has_perm(staff, VIEW_BALANCES)
+        staff, qs, plain=False, show_balances=staff_has_perm(staff, VIEW_BALANCES), xlsx=xlsx
     )
 
 
@@ -478,7 +523,12 @@ def export_request_download(request: StaffRequest, request_id: int) -> HttpRespo
         "name": approved.decided_by.display_name if approved.decided_by else "",
     }
     return _export_response(
-        staff, qs, plain=True, show_balances=staff_has_perm(staff, VIEW_BALANCES), note=note
+        staff,
+        qs,
+        plain=True,
+        show_balances=staff_has_perm(staff, VIEW_BALANCES),
+        note=note,
+        xlsx=request.POST.get("format") == "xlsx",
     )
 
 
