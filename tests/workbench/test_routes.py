@@ -176,6 +176,34 @@ def _answers(prefix: str) -> dict[str, str]:
     return {prefix + q.id: q.answers[0].id for q in parse_questionnaire(None).questions}
 
 
+#: Who sets and splits targets (performance, issue 17): SET_TARGETS.
+TARGET_SETTERS = {"head_office", "outlet_head", "team_lead"}
+
+
+def _perf_target_form(w: World) -> dict[str, Any]:
+    """A target for X's manager (performance, issue 17)."""
+    return {
+        "staff": w.staff["cm_owner"].pk,
+        "period": "2026-11",
+        "measure": "contacts",
+        "value": "10",
+    }
+
+
+def _perf_split_form(w: World) -> dict[str, Any]:
+    """A year's target of X's manager, split into quarters (performance, issue 17)."""
+    from qiao.performance.models import Target
+
+    target, _created = Target.objects.get_or_create(
+        staff=w.staff["cm_owner"],
+        period_kind="YEAR",
+        period_start=dt.date(2026, 1, 1),
+        measure="contacts",
+        defaults={"value": Decimal(120)},
+    )
+    return {"target": target.pk, "to": "QUARTER"}
+
+
 #: Satisfaction surveys (issue 17 item 6): who records answers and who edits the surveys.
 SURVEY_RECORDERS = SERVE | {"lobby", "teller"}
 SURVEY_MANAGERS = {"head_office", "marketing", "outlet_head"}
