@@ -899,6 +899,9 @@ POLICY: dict[str, list[Probe]] = {
         ),
     ],
     "api/worklist worklist": [_api("get", "/api/worklist", table(anonymous=401, default=200))],
+    "api/scorecards scorecards_api": [  # performance (issue 17)
+        _api("get", "/api/scorecards", table(anonymous=401, default=200))
+    ],
     "api/contacts contacts": [
         _api(
             "post",
@@ -927,9 +930,6 @@ LAST: dict[str, list[Probe]] = {
 }
 
 
-    "api/scorecards scorecards_api": [  # performance (issue 17)
-        _api("get", "/api/scorecards", table(anonymous=401, default=200))
-    ],
 def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
     for p in patterns:
         if isinstance(p, URLResolver):
