@@ -153,6 +153,13 @@ def run_demo(
     _say(_("A finished campaign, measured …"))
     _say("  " + json.dumps(demo_campaign(as_of=as_of, folder=home / "demo-campaign", seed=seed)))
 
+    # Satisfaction surveys (issue 17): three months of contacts, the nightly invitations, the
+    # answers and seed 002's e-banking questionnaires, loaded as files (docs/reports.md).
+    from qiao.demo.surveys import demo_surveys
+
+    _say(_("Satisfaction surveys: invitations and answers …"))
+    _say("  " + json.dumps(demo_surveys(as_of=as_of, folder=home / "demo-surveys", seed=seed)))
+
     _say(_("Building the work lists …"))
     _say("  " + json.dumps(worklist_generate(day=as_of + dt.timedelta(days=1)), default=str))
 

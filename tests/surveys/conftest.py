@@ -60,7 +60,8 @@ def surveys(db) -> dict[str, Survey]:
 def customer_of(manager: Staff, **fields: Any) -> Customer:
     n = next(_seq)
     fields.setdefault("mobile", f"139{n:08d}")
-    c = factories.make_customer(f"P{n:07d}", f"客户{n}", manager.unit, **fields)
+    name = fields.pop("name", f"客户{n}")
+    c = factories.make_customer(f"P{n:07d}", name, manager.unit, **fields)
     own(c, manager)
     return c
 
