@@ -6,7 +6,8 @@
   other companies an unused or lightly used one.
 - A few loans are overdue about 30, 100 and 300 days and classified accordingly; **one** is
   classified better than its days overdue allow (100 days, 关注), and one company's loans are
-  classified differently (a debtor flagged by the classification check).
+  classified differently (a debtor flagged by the classification check); one loan 400 days
+  overdue is a loss, written off (核销) a fortnight before the end of the data.
 - The first group (集团) borrows heavily, so that it stands **near its connected-group limit**
   (about 17 % of the demo bank's tier-one capital of qiao/credit/config/limits.toml, limit 20 %);
   its parent guarantees its subsidiaries. Four companies guarantee one another in a chain and two
@@ -139,6 +140,10 @@ def credit_tables(
         days[chosen] = rng.integers(low, high, len(chosen))
         cls[chosen] = _cls(code)
         arrears[chosen] = np.round(balance[chosen] * 0.004 * days[chosen] / 30).astype(np.int64)
+    # The last of the 300-day loans has passed the 损失 floor and was written off (核销).
+    off = int(chosen[-1]) if len(chosen) else -1  # the last group of the plan: 300 days
+    if off >= 0:
+        days[off], cls[off] = 400, _cls("LOSS")
     # One misclassified: 100 days overdue, kept at 关注 (the check flags it).
     wrong = candidates[pos : pos + 1]
     pos += 1
@@ -234,6 +239,9 @@ def credit_tables(
             "status": pa.array(fac_status.tolist(), pa.string()),
         }
     )
+    written_off = np.full(n_loans, NA_DAY, np.int64)
+    if off >= 0:
+        written_off[off] = max(asof - 15, int(start[off]))
     loans = pa.table(
         {
             "loan_no": pa.array(l_no, pa.string()),
@@ -250,6 +258,7 @@ def credit_tables(
             "days_overdue": int_text(days),
             "interest_arrears": decimal_array(arrears),
             "as_of_date": date_array(np.full(n_loans, asof)),
+            "written_off_on": date_array(written_off),
         }
     )
 

@@ -43,6 +43,9 @@ def test_the_demo_credit_book(tmp_path: Path) -> None:
         (100, "SPECIAL_MENTION", "SUBSTANDARD")
     ]
     assert ClassFinding.objects.filter(kind="MIXED_CLASSES").exists()
+    # One loss written off (核销) through the loan load: a date, 400 days overdue, class 损失.
+    off = Loan.objects.filter(written_off_on__isnull=False)
+    assert [(x.days_overdue, x.classification) for x in off] == [(400, "LOSS")]
     # Three on the blacklist in force, one removed earlier; three on the red list.
     assert len(blacklisted_ids()) == 3
     assert ListEntry.objects.filter(list_kind="BLACK", status="REMOVED").count() == 1
