@@ -68,3 +68,37 @@ def test_the_api_answers_json_and_xlsx_in_the_callers_scope(bank) -> None:
     bad = Client().get("/api/reports/pyramid?format=csv", **auth)
     assert bad.status_code == 400 and "format" in bad.json()["fields"]
     assert Client().get("/api/reports/nothing", **auth).status_code == 404
+
+
+def test_the_campaigns_report_lists_measured_campaigns_in_words(bank, login) -> None:
+    import datetime as dt
+
+    from qiao.campaigns.models import Campaign, CampaignStatus, Segment
+
+    analyst = bank.staff["head_office"]
+    segment = Segment.objects.create(name="白金无网银", kind="DYNAMIC", owner=analyst)
+    common = {"aim": "CROSS_SELL", "segment": segment, "author": analyst}
+    Campaign.objects.create(
+        name="稳盈理财推介",
+        status=CampaignStatus.FINISHED,
+        starts_on=dt.date(2026, 9, 1),
+        results={
+            "treated": {"n": 1000, "responders": 50},
+            "control": {"n": 100, "responders": 2},
+            "uplift": 0.03,
+            "incremental_aum": 5320000.0,
+            "cost": 91.0,
+            "roi": 12.4,
+        },
+        **common,
+    )
+    Campaign.objects.create(
+        name="草稿", status=CampaignStatus.DRAFT, starts_on=dt.date(2026, 12, 1), **common
+    )
+    report = login("head_office").get("/reports/campaigns/").context["report"]
+    rows = report.table("campaigns").rows
+    assert [r["campaign"] for r in rows] == ["稳盈理财推介"]
+    assert rows[0]["treated_rate"] == 0.05 and rows[0]["control_rate"] == 0.02
+    assert rows[0]["aim"] != "CROSS_SELL"  # words, not the code
+    # A CM authored none of them: an empty list, not someone else's campaign.
+    assert login("cm_owner").get("/reports/campaigns/").context["report"].tables[0].rows == []
