@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from qiao.audit.models import AuditEvent
 from qiao.org.models import Staff
@@ -37,7 +38,8 @@ DETAIL_LABELS: dict[str, Any] = {
     "owner": _("owner"),
     "staff": _("staff member"),
     "from": _("from"),
-    "to": _("to"),
+    # "to" alone is a prospect grade's column ("new grade"): here it is where a thing went.
+    "to": pgettext_lazy("audit detail", "to"),
     "change": _("change"),
     "changes": _("changes"),
     "status": _("status"),
@@ -85,10 +87,47 @@ VALUE_WORDS: dict[str, Any] = {
     "itself": _("the customer itself"),
 }
 
+#: Words for the values of one key only (a group named "risk" stays "risk"): the pages that list
+#: customers (qiao.audit.services.audit_list_shown's "page"), a prospect card's or a saved
+#: group's changes.
+KEY_VALUE_WORDS: dict[str, dict[str, Any]] = {
+    "page": {
+        "today": _("Today"),
+        "plans": _("Plans"),
+        "referrals": _("Referrals"),
+        "complaints": _("Complaints"),
+        "walk-in": _("Walk-in customer"),
+        "search": _("Search"),
+        "group": _("My groups"),
+        "assignment": _("Assignment"),
+        "consent": _("Consent"),
+        "product": _("Products"),
+        "risk": _("Credit risk"),
+        "key accounts": _("Key accounts"),
+        "api list": pgettext_lazy("audit page", "API: customer list"),
+        "api suggestions": pgettext_lazy("audit page", "API: next-best products"),
+        "api warnings": pgettext_lazy("audit page", "API: early warnings"),
+        "api group exposure": pgettext_lazy("audit page", "API: group exposure"),
+    },
+    "change": {
+        "created": pgettext_lazy("audit change", "created"),
+        "reviewed": pgettext_lazy("audit change", "reviewed"),
+        "converted": pgettext_lazy("audit change", "converted"),
+        "dropped": pgettext_lazy("audit change", "dropped"),
+        "added": pgettext_lazy("audit change", "customers added"),
+        "deleted": pgettext_lazy("audit change", "deleted"),
+    },
+}
+
 #: Detail keys whose value is a staff member's username.
 STAFF_KEYS = frozenset({"owner", "staff", "by", "manager", "to_staff", "approved_by"})
 
-CHANNELS: dict[str, Any] = {"WEB": _("Web"), "API": _("API"), "CLI": _("Command line")}
+CHANNELS: dict[str, Any] = {
+    "WEB": _("Web"),
+    "API": _("API"),
+    "CLI": _("Command line"),
+    "SYSTEM": _("System"),
+}
 
 
 @runtime_checkable
@@ -117,6 +156,8 @@ def _plain(value: Any) -> str:
         return "; ".join(f"{DETAIL_LABELS.get(k, k)}: {_plain(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(_plain(v) for v in value)
+    if value is None:
+        return "—"
     text = str(value)
     return str(VALUE_WORDS.get(text, text))
 
@@ -126,7 +167,8 @@ def _staff_names(events: Iterable[AuditEvent]) -> dict[str, str]:
     for e in events:
         usernames.add(e.username)
         if isinstance(e.detail, dict):
-            usernames |= {str(v) for k, v in e.detail.items() if k in STAFF_KEYS and v}
+            # A staff key, or any text that is a login (a referral's "to"): shown by name.
+            usernames |= {v for v in e.detail.values() if isinstance(v, str) and v}
     rows = Staff.objects.filter(username__in=usernames)
     return {s.username: s.display_name for s in rows}
 
@@ -141,13 +183,15 @@ def audit_event_rows(events: Iterable[AuditEvent]) -> list[EventRow]:
         detail = []
         for key, value in (e.detail if isinstance(e.detail, dict) else {}).items():
             text: str | None
-            if key in STAFF_KEYS and isinstance(value, str):
+            if isinstance(value, str) and (key in STAFF_KEYS or value in names):
                 text = names.get(value, value)
             else:
                 text = next(
                     (t for d in describers if (t := d.audit_detail_words(key, value)) is not None),
                     None,
                 )
+            if text is None and isinstance(value, str) and value in KEY_VALUE_WORDS.get(key, {}):
+                text = str(KEY_VALUE_WORDS[key][value])
             detail_text = _plain(value) if text is None else text
             detail.append((str(DETAIL_LABELS.get(key, key)), detail_text))
         out.append(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.amounts import amount, as_decimal
 from qiao.core.labels import CODE_LABELS
 from qiao.core.tiers import tier_label
 
@@ -19,9 +19,9 @@ REASONS: dict[str, Any] = {
     "CADENCE_LAST": _(
         "%(requirement)s due by %(due)s (%(tier)s: every %(interval)s days); last on %(last)s"
     ),
-    "LARGE_INFLOW": _("Large inflow of ¥%(amount)s on %(date)s"),
-    "LARGE_OUTFLOW": _("Large outflow of ¥%(amount)s on %(date)s"),
-    "MATURITY": _("%(product)s of ¥%(amount)s matures on %(date)s"),
+    "LARGE_INFLOW": _("Large inflow of %(amount)s on %(date)s"),
+    "LARGE_OUTFLOW": _("Large outflow of %(amount)s on %(date)s"),
+    "MATURITY": _("%(product)s of %(amount)s matures on %(date)s"),
     "BIRTHDAY": _("Birthday on %(date)s: send greetings"),
     "FESTIVAL": _("%(festival)s on %(date)s: send greetings"),
     "TIER_DOWN": _("Tier fell from %(old)s to %(new)s (scored %(date)s)"),
@@ -42,15 +42,15 @@ REASONS: dict[str, Any] = {
         "Behaves as %(style)s, well above the assessed %(tolerance)s (assessed %(date)s): "
         "offer a re-assessment"
     ),
-    "MONEY_FREE": _("¥%(amount)s coming free: suggest %(product)s (scored %(date)s)"),
+    "MONEY_FREE": _("%(amount)s coming free: suggest %(product)s (scored %(date)s)"),
 }
 
 
 def _money(value: Any) -> str:
-    try:
-        return f"{Decimal(str(value)):,.0f}"
-    except Exception:  # a malformed parameter renders as given rather than breaking the page
+    """An amount as every page shows it (qiao.core.amounts: 万元 in Chinese, ¥ in English)."""
+    if as_decimal(value) is None:  # a malformed parameter renders as given, not breaking the page
         return str(value)
+    return amount(value)
 
 
 @lru_cache(maxsize=16)

@@ -67,17 +67,8 @@ def message_language(code: Any) -> str:
 
 @register.filter
 def cost(value: Any) -> str:
-    """A campaign's cost in yuan with fen (``13.70元``, ``¥13.70``): contacts cost cents, which
-    万元 with two decimals would show as nothing."""
-    from decimal import Decimal, InvalidOperation
+    """A campaign's cost to the fen (``13.70元``, ``¥13.70``, qiao.core.amounts.exact_amount):
+    contacts cost cents, which 万元 with two decimals would show as nothing."""
+    from qiao.core.amounts import exact_amount
 
-    from django.utils import translation
-    from django.utils.translation import gettext
-
-    try:
-        number = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return "—"
-    if (translation.get_language() or "").startswith("zh"):
-        return gettext("%(n)s yuan") % {"n": f"{number:,.2f}"}
-    return f"{'-' if number < 0 else ''}¥{number.copy_abs():,.2f}"
+    return exact_amount(value)

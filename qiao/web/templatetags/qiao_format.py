@@ -7,7 +7,8 @@ from typing import Any
 from django import template
 
 from qiao.core.amounts import amount as _amount
-from qiao.core.amounts import as_decimal
+from qiao.core.amounts import as_decimal, grouped
+from qiao.core.amounts import exact_amount as _exact_amount
 
 register = template.Library()
 
@@ -19,12 +20,22 @@ def amount(value: Any) -> str:
 
 
 @register.filter
+def exact_amount(value: Any) -> str:
+    """An amount to the fen as :func:`qiao.core.amounts.exact_amount` shows it."""
+    return _exact_amount(value)
+
+
+@register.filter
 def yuan(value: Any) -> str:
-    """An amount in whole yuan with grouped digits (tables of transactions)."""
-    number = as_decimal(value)
-    if number is None:
-        return "—"
-    return f"{number:,.2f}"
+    """A bare amount with grouped digits and fen, in a column whose heading names the unit
+    (tables of transactions)."""
+    return grouped(value)
+
+
+@register.filter
+def count(value: Any) -> str:
+    """A whole number with grouped digits (``12,345``), in every language."""
+    return grouped(value, 0)
 
 
 @register.filter
@@ -58,3 +69,14 @@ def code_label_filter(code: Any) -> str:
     from qiao.core.labels import code_label
 
     return code_label(code)
+
+
+@register.filter
+def may(user: Any, perm: str) -> bool:
+    """Whether ``user`` holds ``perm`` (``"org.manage_plans"``): an empty page offers the button
+    for what comes next only to those who may press it (qiao.org.permissions.staff_has_perm)."""
+    from qiao.org.permissions import staff_has_perm
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return staff_has_perm(user, str(perm))
