@@ -290,6 +290,10 @@ QIAO = {
     "EXPORT_LIMIT": env_int("QIAO_EXPORT_LIMIT", 200),
     # A report workbook of this many rows or more is built in the background (docs/reports.md).
     "REPORT_BACKGROUND_ROWS": env_int("QIAO_REPORT_BACKGROUND_ROWS", 20_000),
+    # Churn (docs/reports.md): active at this month-average AUM (yuan); lost after this many
+    # months below it.
+    "CHURN_AUM_THRESHOLD": env_int("QIAO_CHURN_AUM_THRESHOLD", 100),
+    "CHURN_DORMANT_MONTHS": env_int("QIAO_CHURN_DORMANT_MONTHS", 3),
     # Plain exports (maker-checker, docs/privacy.md): most customers, requests per person per
     # hour, hours an approval stays downloadable.
     "PLAIN_EXPORT_MAX_ROWS": env_int("QIAO_PLAIN_EXPORT_MAX_ROWS", 5000),
