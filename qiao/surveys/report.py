@@ -2,7 +2,7 @@
 comments (docs/reports.md, "Satisfaction surveys"). The page /surveys/, the reports page, the
 API and the workbook all render the :class:`~qiao.core.reports.Report` built here.
 
-Parameters (all optional): ``month`` (``YYYY-MM``: the answers of that month; the trend shows
+Parameters (all optional): ``month`` or ``period`` (``YYYY-MM``: the answers of that month; the trend shows
 the twelve months up to it), ``outlet`` (a unit code: answers of that unit's subtree),
 ``survey`` (a survey code). Unknown values are refused with an ``ApplicationError``.
 """
@@ -49,7 +49,9 @@ def filtered_responses(
     """The responses the report counts for ``staff`` and ``params``, and the parameters as
     understood (``month`` a date or ``None``, ``outlet`` a unit or ``None``, ``survey``)."""
     qs = responses_visible_to(staff=staff)
-    month = _month(params["month"]) if params.get("month") else None
+    # ``period`` is the reports page's name for the month (qiao.reports), ``month`` ours.
+    wanted = params.get("month") or params.get("period")
+    month = _month(wanted) if wanted else None
     outlet = None
     if params.get("outlet"):
         outlet = OrgUnit.objects.filter(code=params["outlet"]).first()

@@ -132,3 +132,24 @@ def test_api_results_are_scoped(client, people, answered):
     assert {r["name"] for r in body["by_staff"]} == {"Alice", "Dave"}
     bad = client.get("/api/surveys/results?month=March", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert bad.status_code == 400 and "month" in bad.json()["fields"]
+
+
+def test_the_satisfaction_report_renders_on_the_reports_page_and_in_excel(client, people, answered):
+    import io
+
+    from openpyxl import load_workbook
+
+    c = login(client, people["nina"])
+    page = c.get("/reports/satisfaction/?period=2026-03")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Customer satisfaction" in html and "Dave" in html
+    # The reports page's period is the month: April has no answers.
+    assert "Dave" not in c.get("/reports/satisfaction/?period=2026-04").content.decode()
+    raw, _token = api_token_issue(staff=people["nina"])
+    book = client.get("/api/reports/satisfaction?format=xlsx", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert book.status_code == 200
+    wb = load_workbook(io.BytesIO(book.content))
+    sheet = wb[wb.sheetnames[1]]  # by customer manager
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert any(row[0] == "Alice" and row[3] == 1 for row in values), values
