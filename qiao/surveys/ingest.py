@@ -3,7 +3,7 @@
 
 A questionnaire (``questionnaire_no`` within a ``survey``) is loaded whole or not at all: when one
 of its rows is wrong (an unknown question, an answer outside the scale or the options, a
-reference that is another survey's) every row of it is rejected, each with its line, column and
+date that is not one, a reference that is another survey's) every row of it is rejected, each with its line, column and
 reason, and the rest of the file loads. It speaks about the invitation's customer and staff when
 ``token`` names one, else about ``customer_no``'s primary manager, else it is an anonymous
 questionnaire of ``outlet_code`` (seed 002 R7's intercept surveys at the outlets). Loading the
@@ -28,21 +28,52 @@ from qiao.org.models import OrgUnit, Staff
 from .models import Answer, Invitation, Question, Response, Source, Survey
 from .services import COMMENT_MAX, clean_answer
 
+_cell = partial(v.clean_text, max_length=COMMENT_MAX)
+
+#: The columns a questionnaire's rows are grouped by are checked by the reader; the others are
+#: read as text and checked here, per questionnaire, so that one wrong cell rejects the whole
+#: questionnaire rather than its row alone.
+ROW_RULES: dict[str, Any] = {
+    "question": v.clean_code,
+    "answered_on": v.clean_past_date,
+    "token": v.clean_code,
+    "customer_no": v.clean_code,
+    "outlet_code": v.clean_code,
+    "valid": partial(v.clean_enum, choices=("Y", "N")),
+}
+
 SURVEY_ANSWERS = Kind(
     "survey_answers",
     {
         "survey": (True, v.clean_code),
         "questionnaire_no": (True, v.clean_code),
-        "question": (True, v.clean_code),
-        "answer": (True, partial(v.clean_text, max_length=COMMENT_MAX)),
-        "answered_on": (True, v.clean_past_date),
-        "token": (False, v.clean_code),
-        "customer_no": (False, v.clean_code),
-        "outlet_code": (False, v.clean_code),
-        "valid": (False, partial(v.clean_enum, choices=("Y", "N"))),
+        "question": (True, _cell),
+        "answer": (True, _cell),
+        "answered_on": (True, _cell),
+        "token": (False, _cell),
+        "customer_no": (False, _cell),
+        "outlet_code": (False, _cell),
+        "valid": (False, _cell),
     },
     key=("survey", "questionnaire_no", "question"),
 )
+
+
+def _clean_cells(rows: list[Row]) -> list[Reject]:
+    """Each row's cells by their own rule (in place); the rejects of those that fail."""
+    rejects = []
+    for line, r in rows:
+        for col, rule in ROW_RULES.items():
+            value = r.get(col)
+            if value is None or value == "":
+                r[col] = None if col != "question" else ""
+                continue
+            try:
+                r[col] = rule(value)
+            except v.FieldError as exc:
+                rejects.append(Reject(line, col, str(value), str(exc.reason)))
+    return rejects
+
 
 Row = tuple[int, dict[str, Any]]
 
@@ -162,6 +193,21 @@ def apply_survey_answers(rows: list[Row], counts: Counts, by: Staff | None) -> N
     }
     for (code, number), group in groups.items():
         survey = surveys.get(code)
+        cell_rejects = _clean_cells(group)
+        if cell_rejects:
+            bad = {r.line for r in cell_rejects}
+            counts.rejects.extend(cell_rejects)
+            counts.rejects.extend(
+                Reject(
+                    line,
+                    "questionnaire_no",
+                    number,
+                    _("another row of this questionnaire is wrong"),
+                )
+                for line, _r in group
+                if line not in bad
+            )
+            continue
         rejects, cleaned = _group_problems(
             group,
             survey,

@@ -141,3 +141,16 @@ def test_hostile_input_is_refused_and_loads_nothing(
         assert all(r["reason"] for r in rejects(result))
     else:
         assert result.message
+
+
+def test_a_bad_date_rejects_the_whole_questionnaire(tmp_path, org, surveys):
+    body = (
+        "ebanking,Q0008,usage,ONLINE,2026-03-10,,,O0101,\n"
+        "ebanking,Q0008,willingness,WILLING,2026-02-30,,,O0101,\n"
+        "ebanking,Q0008,main_need,TRANSFER,2026-03-10,,,O0101,\n"
+    )
+    result = load(tmp_path, body)
+    assert result.ok and result.loaded == 0 and result.rejected == 3
+    found = {(r["line"], r["column"]) for r in rejects(result)}
+    assert ("3", "answered_on") in found and ("2", "questionnaire_no") in found
+    assert Response.objects.count() == 0
