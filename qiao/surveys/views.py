@@ -96,7 +96,7 @@ def _question_rows(survey: Survey, data: Any) -> list[dict[str, Any]]:
             {
                 "q": q,
                 "choices": choices,
-                "value": data.get(q.code, "") if data else "",
+                "value": data.get("q_" + q.code, "") if data else "",
                 "is_text": q.kind == QuestionKind.TEXT,
             }
         )
