@@ -331,3 +331,26 @@ def test_every_role_walks_its_day_on_a_phone(browser, walk, username, language):
     context.close()
     assert not errors, errors
     assert not found, "\n".join(found)
+
+
+def test_the_walk_fails_on_what_it_looks_for():
+    """The checks themselves: each kind of defect the walk exists to catch is caught, and data
+    (names, a pinyin example, a time zone) is not."""
+    walk = Walk("", {"张三", "解放路网点"}, set(_codes()), "P0000001")
+    assert {"DIAMOND", "MATURITY", "LARGE_TRANSACTION", "CM"} - walk.codes == {"CM"}
+    english = ["Tier DIAMOND", "¥1234567.00", "Cost 12345.00 yuan", "Prospect (潜在客户资料卡)"]
+    found = _problems(english, english=True, walk=walk)
+    assert [f.split(" ")[0] for f in found] == ["code", "ungrouped", "ungrouped", "Chinese"]
+    chinese = [
+        "张三 of 40.00万元 matures on",
+        "时区 Asia/Shanghai",
+        "拼音首字母（zs）",
+        "¥1,234.00",
+    ]
+    found = _problems(chinese, english=False, walk=walk)
+    assert found == [
+        "English 'of' in '张三 of 40.00万元 matures on'",
+        "English 'matures' in '张三 of 40.00万元 matures on'",
+        "English 'on' in '张三 of 40.00万元 matures on'",
+    ]
+    assert not _problems(["张三 · 解放路网点 · ¥1,234,567.00"], english=True, walk=walk)
