@@ -275,6 +275,7 @@ def staff_actuals(
     cadence_tiers: Iterable[str] = (),
     trend_months: int = 6,
     time_zone: str = TIME_ZONE,
+    contacts: pa.Table | None = None,
 ) -> pa.Table:
     """One row per CM of ``book`` with the lake's measures for ``period`` as of ``as_of``.
 
@@ -289,6 +290,9 @@ def staff_actuals(
     cadence_tiers
         Tiers whose customers must be contacted (the engagement's cadence rules); coverage is the
         share of those contacted in the period.
+    contacts
+        ``customer_no, contact_date``: the contact history, when the caller has a fresher one
+        than ``lake/ref/contacts`` (the operational side passes the period's contacts).
 
     Returns
     -------
@@ -313,7 +317,13 @@ def staff_actuals(
     accounts = read_ref(con, lake, "accounts")
     products = read_ref(con, lake, "products")
     customers = read_ref(con, lake, "customers")
-    contacts = read_ref(con, lake, "contacts")
+    if contacts is None:
+        history = read_ref(con, lake, "contacts")
+    else:
+        for col in ("customer_no", "contact_date"):
+            if col not in contacts.column_names:
+                raise ValueError(f"contacts: required column {col} missing")
+        history = ibis.memtable(contacts.select(["customer_no", "contact_date"]))
 
     prod = products.select(p_code=products.product_code, category=products.category)
     acc = accounts.left_join(prod, accounts.product_code == prod.p_code).select(
@@ -363,9 +373,9 @@ def staff_actuals(
     )
 
     # Contacts in the period.
-    c_day = contacts.contact_date.epoch_days()
+    c_day = history.contact_date.epoch_days()
     in_period = (c_day >= day_number(period.start)) & (c_day <= day_number(end))
-    per_cust_ctc = contacts.group_by("customer_no").aggregate(n_contacts=_ind(in_period).sum())
+    per_cust_ctc = history.group_by("customer_no").aggregate(n_contacts=_ind(in_period).sum())
 
     opened = customers.select(
         customers.customer_no,

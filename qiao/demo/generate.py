@@ -59,6 +59,7 @@ from .people import (
     org_units_table,
     staff_table,
 )
+from .targets import targets_table  # performance targets
 
 KINDS = (
     "org_units",
@@ -82,6 +83,7 @@ KINDS = (
     "guarantees",
     "risk_signals",
     "list_entries",
+    "targets",  # performance targets (docs/reports.md, "Targets")
 )
 PARQUET_KINDS = ("balances", "transactions")
 
@@ -176,6 +178,10 @@ def generate_bank(
         # The credit book (docs/keyaccounts.md).
         **credit_tables(seed, span, cust, groups, accts, result.last_cents),
     }
+    # Performance targets from the books as they are (docs/reports.md, "Targets").
+    tables["targets"] = targets_table(
+        seed, span, staff, tables["ownership"], cust.customer_no, cust.outlet, aum
+    )
     for kind, table in tables.items():
         write_csv(table, out / files[kind])
 

@@ -123,6 +123,29 @@ def book_table() -> pa.Table:
     )
 
 
+def contacts_table(start: dt.date, end: dt.date) -> pa.Table:
+    """The contacts logged from ``start`` to ``end`` (local days), as the scorecards read them:
+    from the operational database, fresher than the lake's copy (written at each scoring)."""
+    from django.utils import timezone
+
+    from qiao.engagement.models import Contact
+
+    zone = timezone.get_current_timezone()
+    lo = dt.datetime.combine(start, dt.time(), zone)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
+    nos, days = [], []
+    for no, at in (
+        Contact.objects.filter(at__gte=lo, at__lt=hi)
+        .values_list("customer__customer_no", "at")
+        .iterator(chunk_size=50_000)
+    ):
+        nos.append(no)
+        days.append(timezone.localtime(at, zone).date())
+    return pa.table(
+        {"customer_no": pa.array(nos, pa.string()), "contact_date": pa.array(days, pa.date32())}
+    )
+
+
 def loans_by_staff() -> dict[str, float]:
     """Loan balance of each CM's book, from the credit book in the operational database (the
     loans are not in the lake; docs/reports.md)."""
@@ -198,6 +221,7 @@ def scorecards_compute(period: Period, as_of: dt.date) -> list[dict[str, Any]]:
                 cadence_tiers=cadence_tiers(),
                 trend_months=config.trend_months,
                 time_zone=settings.TIME_ZONE,
+                contacts=contacts_table(period.start, end),
             )
     finally:
         disconnect = getattr(con, "disconnect", None)
@@ -308,9 +332,13 @@ def scorecards(*, staff: Staff, period: Period) -> tuple[dt.date, list[dict[str,
     return as_of, out
 
 
-def default_period(today: dt.date | None = None) -> Period:
-    """The month of the data's as-of date."""
-    return Period.of(today or scorecard_as_of(), "MONTH")
+def default_period(as_of: dt.date | None = None) -> Period:
+    """The last whole month of the data: the as-of date's month when it is the month's last day,
+    else the month before (a month of a few days says little against a month's target)."""
+    as_of = as_of or scorecard_as_of()
+    if (as_of + dt.timedelta(days=1)).day == 1:
+        return Period.of(as_of, "MONTH")
+    return Period.of(as_of.replace(day=1) - dt.timedelta(days=1), "MONTH")
 
 
 # --------------------------------------------------------------------------------------------------

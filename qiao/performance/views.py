@@ -22,7 +22,7 @@ from qiao.core.errors import ApplicationError
 from qiao.core.vocab import PYRAMID_TIERS
 from qiao.engagement.selectors import staff_visible_to
 from qiao.org.http import StaffRequest
-from qiao.org.models import BANKWIDE_ROLES, SUBTREE_ROLES
+from qiao.org.models import BANKWIDE_ROLES, OWNER_ROLES, SUBTREE_ROLES
 from qiao.org.permissions import SET_TARGETS, require_perm, staff_has_perm
 
 from .forms import SplitForm, TargetForm
@@ -99,6 +99,8 @@ def scorecard_page(request: StaffRequest) -> HttpResponse:
 def scorecard_card(request: StaffRequest) -> HttpResponse:
     """The home page's card: own score and ranks this month (an htmx partial)."""
     staff = request.user
+    if staff.role not in OWNER_ROLES:
+        return HttpResponse("")
     period, _error = _period(request)
     try:
         as_of, cards = scorecards(staff=staff, period=period)

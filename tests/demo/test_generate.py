@@ -149,6 +149,8 @@ COLUMNS = {
         )
         for kind in ("facilities", "loans", "guarantees", "risk_signals", "list_entries")
     },
+    # Performance targets (issue 17; docs/reports.md, "Targets"): every column is required.
+    "targets": ({"subject_type", "subject_code", "period", "measure", "value"}, set()),
 }
 
 

@@ -11,11 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
 
 from qiao.credit.models import Loan
+from qiao.engagement.models import Contact
 from qiao.org.models import Role, Staff
 from tests.analytics.conftest import LakeBuilder
 from tests.factories import make_customer, make_staff, make_unit, own
@@ -100,5 +102,18 @@ def bank(db) -> Bank:
         classification="PASS",
         as_of=AS_OF,
     )
+    # The contacts the scorecards count come from the database (fresher than the lake's copy).
+    zone = ZoneInfo("Asia/Shanghai")
+    for key, day, who in (
+        ("P1", D(2026, 11, 3), "li"),
+        ("P1", D(2026, 11, 20), "li"),
+        ("P3", D(2026, 10, 20), "chen"),
+    ):
+        Contact.objects.create(
+            customer=customers[key],
+            staff=staff[who],
+            channel="PHONE",
+            at=dt.datetime.combine(day, dt.time(10), zone),
+        )
     _lake()
     return Bank({"ho": ho, "o1": o1, "o2": o2}, staff, customers)
