@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from qiao.core.amounts import amount, exact_amount, grouped
-from qiao.engagement.models import WorkItem
+from qiao.engagement.models import Plan, Prospect, WorkItem
 from qiao.engagement.services import plan_create, prospect_create, referral_create
 from qiao.org.models import Role
 from tests.factories import make_staff, own
@@ -116,6 +116,13 @@ def test_one_amount_rule_on_today_prospects_plans_notifications_and_the_360(bank
     # The work item's reason speaks the same way as its row (40.00万元, ¥400,000.00).
     today = " ".join(visible(client.get("/today/").content.decode()))
     assert ("40.00万元" if language == "zh-hans" else "¥400,000.00") in today
+    # The card's and the plan's own pages, as their lists.
+    card, plan = Prospect.objects.get(), Plan.objects.get()
+    for url, figure in ((f"/prospects/{card.number}/", "800"), (f"/plans/{plan.pk}/", "200")):
+        text = " | ".join(visible(client.get(url).content.decode()))
+        assert (f"{figure[0]}0.00万元" if language == "zh-hans" else f"¥{figure},000.00") in text
+        assert language == "en" or "¥" not in text, url
+        assert not UNGROUPED.findall(text), (url, UNGROUPED.findall(text))
 
 
 def test_counts_on_the_risk_page_are_counts_not_amounts(bank):
@@ -150,6 +157,7 @@ def _empty(page: str, element_id: str) -> str:
         ("cm_owner", "/products/?q=nothing-like-this", "shelf-empty", 'href="/products/"'),
         ("cm_owner", "/today/?q=nothing-like-this", "worklist-empty", 'href="/today/"'),
         ("cm_owner", "/risk/key-accounts/", "key-accounts-empty", 'href="#ka-no"'),
+        ("outlet_head", "/customers/exports/", "exports-mine-empty", 'href="/customers/"'),
         ("outlet_head", "/campaigns/", "campaigns-empty", 'href="/campaigns/new/"'),
         ("head_office", "/campaigns/", "campaigns-empty", None),
         ("head_office", "/campaigns/segments/", "segments-empty", None),
