@@ -39,6 +39,7 @@ __all__ = [
     "DECLINE_REASONS",
     "DEPOSIT_TIERS",
     "EBANKING_SERVICES",
+    "EBANKING_SOURCES",
     "FACILITY_STATUSES",
     "FINDING_KINDS",
     "GENDERS",
@@ -59,6 +60,7 @@ __all__ = [
     "OWNERSHIP_ROLES",
     "OWNERSHIP_TYPES",
     "PAYROLL_TYPES",
+    "PAY_METHODS",
     "PYRAMID_TIERS",
     "RELATIONS",
     "RISK_LEVELS",
@@ -265,6 +267,16 @@ EBANKING_SERVICES = Vocabulary(
     flags=("corporate",),
 )
 
+#: How an e-banking service was opened (seed 002 R4: 主动开通 by the customer, or on the bank's
+#: recommendation).
+EBANKING_SOURCES = Vocabulary(
+    "e-banking opening source",
+    [
+        _t("SELF", _("By the customer"), "主动开通"),
+        _t("RECOMMENDED", _("On recommendation"), "银行推荐"),
+    ],
+)
+
 # -------------------------------------------------------------------------------- transactions
 
 #: Transaction channels. ``counter``: at the counter; ``electronic``: e-banking (seed 002's
@@ -306,6 +318,19 @@ TXN_TYPES = Vocabulary(
         _t("OTHER", _("Other"), "其他"),
     ],
     flags=("bank_initiated",),
+)
+
+#: How a payment was made (seed 002 R6, the optional ``pay_method`` of a transaction): through a
+#: third-party payment platform, the bank's own online-banking payment, quick pay (快捷支付: the
+#: card bound to a platform, no online-banking login) or a card at a terminal.
+PAY_METHODS = Vocabulary(
+    "payment method",
+    [
+        _t("THIRD_PARTY", _("Third-party payment"), "三方支付"),
+        _t("EBANK", _("Online-banking payment"), "网银支付"),
+        _t("QUICK_PAY", _("Quick pay"), "快捷支付"),
+        _t("CARD", _("Card at a terminal"), "刷卡支付"),
+    ],
 )
 
 # ----------------------------------------------------------------------------------- the bank
@@ -929,8 +954,10 @@ VOCABULARIES: dict[str, Vocabulary] = {
         RISK_TOLERANCES,
         MOTIVES,
         EBANKING_SERVICES,
+        EBANKING_SOURCES,
         CHANNELS,
         TXN_TYPES,
+        PAY_METHODS,
         UNIT_LEVELS,
         ROLES,
         GRADES,

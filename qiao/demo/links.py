@@ -358,7 +358,7 @@ def ebanking_table(eb: EBanking, cust: Customers, staff: Staff) -> pa.Table:
             "service": take(SERVICES, eb.service),
             "opened_date": date_array(eb.opened_d),
             "activated_date": date_array(eb.act_d),
-            "source": take(("SELF", "RECOMMENDED"), rec.astype(np.int64)),
+            "source": take(vocab.EBANKING_SOURCES.codes, rec.astype(np.int64)),
             "recommended_by": null_where(
                 staff_no.take(pa.array(np.maximum(eb.recommender, 0))), ~rec
             ),

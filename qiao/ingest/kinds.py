@@ -40,6 +40,7 @@ MOTIVES = vocab.MOTIVES.codes
 SALE_STATUSES = vocab.SALE_STATUSES.codes
 CHANNELS = vocab.CHANNELS.codes
 TXN_TYPES = vocab.TXN_TYPES.codes
+PAY_METHODS = vocab.PAY_METHODS.codes
 SERVICES = vocab.EBANKING_SERVICES.codes
 CORPORATE_SERVICES = frozenset(vocab.EBANKING_SERVICES.having("corporate"))
 RISK_TOLERANCES = vocab.RISK_TOLERANCES.codes
@@ -207,7 +208,7 @@ KINDS: dict[str, Kind] = {
                 "service": (True, _enum(*SERVICES)),
                 "opened_date": (True, v.clean_past_date),
                 "activated_date": (False, v.clean_past_date),
-                "source": (False, _enum("SELF", "RECOMMENDED")),
+                "source": (False, _enum(*vocab.EBANKING_SOURCES.codes)),
                 "recommended_by": (False, v.clean_code),
                 "closed_date": (False, v.clean_past_date),
             },
@@ -381,6 +382,8 @@ KINDS: dict[str, Kind] = {
                 "product_code": (False, v.clean_code),
                 "gain": (False, partial(v.clean_decimal, places=2)),
                 "cash": (False, _enum("Y", "N")),
+                # How a payment was made (seed 002 R6; optional, blank when not a payment).
+                "pay_method": (False, _enum(*PAY_METHODS)),
             },
             key=("txn_id",),
             lake=True,

@@ -27,7 +27,7 @@ from qiao.core.lake import (
     newest_value_sql,
     staged_name,
 )
-from qiao.ingest.kinds import CHANNELS, TXN_TYPES
+from qiao.ingest.kinds import CHANNELS, PAY_METHODS, TXN_TYPES
 from qiao.ingest.master import Counts, Reject
 
 CODE_RE = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}"
@@ -109,13 +109,14 @@ def _amount(
 TXN_RAW = (
     "{'txn_id': txn_id, 'account_no': account_no, 'customer_no': customer_no, 'txn_time': txn_time, "
     "'amount': amount, 'direction': direction, 'channel': channel, 'txn_type': txn_type, "
-    "'product_code': product_code, 'gain': gain, 'cash': cash}"
+    "'product_code': product_code, 'gain': gain, 'cash': cash, 'pay_method': pay_method}"
 )
 BAL_RAW = "{'account_no': account_no, 'balance_date': balance_date, 'balance': balance}"
 # A fingerprint of a transaction's values, to tell "the same row again" from "changed".
 TXN_HASH = (
     "md5(concat_ws('|', account_no, customer_no, epoch_us({t}), amount, direction, channel, "
-    "txn_type, coalesce(product_code, ''), coalesce(CAST(gain AS VARCHAR), ''), coalesce(cash, '')))"
+    "txn_type, coalesce(product_code, ''), coalesce(CAST(gain AS VARCHAR), ''), coalesce(cash, ''), "
+    "coalesce({pm}, '')))"
 )
 
 
@@ -200,6 +201,7 @@ def load_transactions(
         "product_code",
         "gain",
         "cash",
+        "pay_method",
     ]
     _as_varchar(con, table, cols)
     con.register("acct", accounts)
@@ -227,6 +229,7 @@ def load_transactions(
         + _code("product_code", required=False)
         + _amount("gain", signed=True, required=False)
         + _enum("cash", ("Y", "N"), required=False)
+        + _enum("pay_method", PAY_METHODS, required=False)
         + [
             _problem(
                 "account_no",
@@ -257,7 +260,8 @@ def load_transactions(
         SELECT txn_id, account_no, customer_no, ts AS txn_time,
                CAST(amount AS DECIMAL(18,2)) AS amount, upper(direction) AS direction,
                upper(channel) AS channel, upper(txn_type) AS txn_type, product_code,
-               CAST(gain AS DECIMAL(18,2)) AS gain, upper(cash) AS cash, __line
+               CAST(gain AS DECIMAL(18,2)) AS gain, upper(cash) AS cash,
+               upper(pay_method) AS pay_method, __line
         FROM checked WHERE NOT is_bad
         """
     )
@@ -266,10 +270,21 @@ def load_transactions(
     # earlier in the file). The rest, nearly always all of them, are simply new.
     if existing:
         files = "[" + ", ".join(_lit(f) for f in existing) + "]"
+        # Files written before pay_method existed lack the column: it reads as blank there.
+        names = {
+            row[0]
+            for row in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)"
+            ).fetchall()
+        }
         newest = newest_value_sql(
             "transactions",
             files,
-            {"h": TXN_HASH.format(t="txn_time")},
+            {
+                "h": TXN_HASH.format(
+                    t="txn_time", pm="pay_method" if "pay_method" in names else "NULL"
+                )
+            },
             where="txn_id IN (SELECT txn_id FROM good)",
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE old AS {newest}")
@@ -284,7 +299,7 @@ def load_transactions(
         f"""
         CREATE OR REPLACE TEMP TABLE judged AS
         WITH seen AS (
-            SELECT g.*, {TXN_HASH.format(t="txn_time")} AS h FROM good g
+            SELECT g.*, {TXN_HASH.format(t="txn_time", pm="pay_method")} AS h FROM good g
             WHERE txn_id IN (SELECT txn_id FROM old) OR txn_id IN (SELECT txn_id FROM dup)
         )
         SELECT s.*, o.h AS old_h,
@@ -328,7 +343,7 @@ def load_transactions(
         f"""
         CREATE OR REPLACE TEMP VIEW fresh AS
         SELECT txn_id, account_no, customer_no, txn_time, amount, direction, channel, txn_type,
-               product_code, gain, cash, CAST({int(load_id)} AS BIGINT) AS load_id,
+               product_code, gain, cash, pay_method, CAST({int(load_id)} AS BIGINT) AS load_id,
                strftime(txn_time, '%Y-%m') AS month
         FROM (
             SELECT * EXCLUDE (h, old_h, first_h, first_line, nth) FROM judged

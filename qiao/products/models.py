@@ -13,6 +13,7 @@ from qiao.core.vocab import (
     ACCOUNT_STATUSES,
     CATEGORIES,
     EBANKING_SERVICES,
+    EBANKING_SOURCES,
     MOTIVES,
     PAYROLL_TYPES,
     RISK_LEVELS,
@@ -198,8 +199,8 @@ CORPORATE_SERVICES = {Service(code) for code in EBANKING_SERVICES.having("corpor
 
 
 class SignupSource(models.TextChoices):
-    SELF = "SELF", _("By the customer")
-    RECOMMENDED = "RECOMMENDED", _("On recommendation")
+    SELF = choice(EBANKING_SOURCES, "SELF")
+    RECOMMENDED = choice(EBANKING_SOURCES, "RECOMMENDED")
 
 
 class EBankingService(models.Model):

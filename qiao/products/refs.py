@@ -38,6 +38,8 @@ _EBANKING = {
     "service": ("service", _S),
     "opened_date": ("opened_date", _D),
     "activated_date": ("activated_date", _D),
+    "closed_date": ("closed_date", _D),
+    "source": ("source", _S),
 }
 _PAYROLL = {
     "customer__customer_no": ("customer_no", _S),

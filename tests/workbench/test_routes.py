@@ -790,6 +790,28 @@ POLICY: dict[str, list[Probe]] = {
     "reports/<slug:name>/xlsx xlsx": [
         _get("/reports/pyramid/xlsx", only(SERVE | READERS - {"superuser"}, 200))
     ],
+    # peer benchmarks: anyone reads them, the analyst (EDIT_BENCHMARKS) enters them
+    "reports/benchmarks/ benchmarks": [
+        _get("/reports/benchmarks/", everyone(200)),
+        _post(
+            "/reports/benchmarks/",
+            only({"head_office"}, 400),
+            {
+                "measure": "ebanking.substitution_rate",
+                "period": "2026-13",
+                "peer": "P",
+                "value": "40",
+            },
+        ),
+    ],
+    "reports/benchmarks/<int:benchmark_id>/delete/ benchmark_delete": [
+        _post("/reports/benchmarks/999999/delete/", only({"head_office"}, 404))
+    ],
+    # the e-banking offers: a CM's own payroll customers without e-banking onto the work list
+    "reports/ebanking/offers/ ebanking_offers": [
+        _get("/reports/ebanking/offers/", only(SERVE, 200)),
+        _post("/reports/ebanking/offers/", only(SERVE, 302)),
+    ],
     "reports/exports/<int:job_id>/ export": [_get("/reports/exports/999999/", everyone(404))],
     "reports/exports/<int:job_id>/progress/ export_progress": [
         _get("/reports/exports/999999/progress/", everyone(404))
