@@ -13,7 +13,7 @@ Rules, in order:
    (``qiao.customers.consent.consented_ids``) and has an address for; none — no invitation;
 4. a contact or complaint is invited about at most once (a second run of the day adds nothing).
 
-Run by ``qiao worklist`` each morning for the day before (or ``qiao surveys invite --date``);
+Run by ``qiao worklist`` each morning for the day before;
 audited as SURVEY_SEND with the counts.
 """
 
@@ -131,6 +131,39 @@ def surveys_invite(*, day: dt.date, now: dt.datetime | None = None) -> dict[str,
             .order_by("-at", "-pk")
         ):
             wanted.setdefault(contact.customer_id, (Trigger.CONTACT, contact, None, after_contact))
+    return _send(wanted, day=day, now=now, rules=rules)
+
+
+def surveys_invite_customers(
+    *,
+    survey_code: str,
+    customer_ids: Any,
+    day: dt.date,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The hook for a campaign that carries a survey (campaigns sit above surveys and may call
+    this): invite ``customer_ids`` to the survey ``survey_code`` under the same rules as the
+    daily step — consent now, the interval, an address — speaking about each customer's primary
+    manager, trigger CAMPAIGN. Same counts as :func:`surveys_invite`; an inactive or unknown
+    survey invites nobody. No campaign calls it yet (docs/reports.md)."""
+    now = now or timezone.now()
+    survey = Survey.objects.filter(code=survey_code, active=True).first()
+    wanted: dict[int, tuple[str, Contact | None, Complaint | None, Survey]] = {}
+    if survey is not None:
+        for cid in np.unique(np.asarray(list(customer_ids), dtype=np.int64)).tolist():
+            wanted[int(cid)] = (Trigger.CAMPAIGN, None, None, survey)
+    return _send(wanted, day=day, now=now, rules=sending_rules())
+
+
+def _send(
+    wanted: dict[int, tuple[str, Contact | None, Complaint | None, Survey]],
+    *,
+    day: dt.date,
+    now: dt.datetime,
+    rules: Any,
+) -> dict[str, Any]:
+    """Invite the customers of ``wanted`` (customer id → trigger, contact, complaint, survey):
+    the interval, consent and address rules, the outbound files, the audit."""
     summary: dict[str, Any] = {
         "day": day.isoformat(),
         "candidates": len(wanted),
@@ -171,7 +204,7 @@ def surveys_invite(*, day: dt.date, now: dt.datetime | None = None) -> dict[str,
             if via_contact
             else via_complaint.owner_id
             if via_complaint
-            else None
+            else customer.primary_manager_id
         )
         token = "S" + secrets.token_hex(8).upper()
         invitations.append(

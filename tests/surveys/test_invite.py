@@ -111,3 +111,19 @@ def test_an_inactive_survey_is_not_sent(people, surveys, outbox):
     surveys["after-contact"].save()
     assert surveys_invite(day=DAY)["candidates"] == 0
     assert not outbox.exists()
+
+
+def test_the_campaign_hook_follows_the_same_rules(people, surveys, outbox):
+    from qiao.surveys.invite import surveys_invite_customers
+
+    alice = people["alice"]
+    yes, no = customer_of(alice), customer_of(alice)
+    consent(yes, alice)
+    summary = surveys_invite_customers(
+        survey_code="after-contact", customer_ids=[yes.pk, no.pk, yes.pk], day=DAY
+    )
+    assert summary["candidates"] == 2 and summary["invited"] == 1
+    inv = Invitation.objects.get()
+    assert inv.customer == yes and inv.trigger == Trigger.CAMPAIGN and inv.staff == alice
+    again = surveys_invite_customers(survey_code="after-contact", customer_ids=[yes.pk], day=DAY)
+    assert again["recent"] == 1 and again["invited"] == 0
