@@ -70,8 +70,8 @@ def demo_surveys(*, as_of: dt.date, folder: Path, seed: int) -> dict[str, Any]:
     )
     if not owned:
         return {"surveys": 0}
-    # About one customer in twelve is called or met in the three months (some twice).
-    n_contacts = max(1, len(owned) // 12)
+    # About one managed customer in four is called or met in the three months (some twice).
+    n_contacts = max(1, len(owned) // 4)
     picks = rng.integers(0, len(owned), n_contacts)
     first = as_of - dt.timedelta(days=DAYS - 1)
     contacts, complaints = [], []
@@ -137,12 +137,12 @@ def demo_surveys(*, as_of: dt.date, folder: Path, seed: int) -> dict[str, Any]:
             rows.append(
                 [inv.survey.code, ref, "comment", COMMENTS[int(rng.integers(len(COMMENTS)))], *base]
             )
-    # Seed 002 R7: intercept questionnaires at the outlets, one in 25 customers, about 3 % invalid.
+    # Seed 002 R7: intercept questionnaires at the outlets, one per 25 customers, about 3 % invalid.
     outlets = list(
         OrgUnit.objects.filter(level="OUTLET").order_by("code").values_list("code", flat=True)
     )
     n_eb = (
-        min(3000, max(20, len(owned) // 25))
+        min(3000, max(20, Customer.objects.count() // 25))
         if outlets and Survey.objects.filter(code="ebanking").exists()
         else 0
     )

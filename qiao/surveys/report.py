@@ -25,7 +25,7 @@ from qiao.core.masking import mask_name
 from qiao.core.reports import Chart, Column, Report, ReportDef, Table
 from qiao.org.models import OrgUnit, Staff
 
-from .models import Answer, Measure, Response, Survey
+from .models import Answer, Measure, Purpose, Response, Survey
 from .selectors import SatisfactionScore, responses_visible_to, satisfaction_by
 
 COMMENTS_SHOWN = 200
@@ -64,6 +64,10 @@ def filtered_responses(
         if survey is None:
             raise ApplicationError(_("There is no survey with this code."), field="survey")
         qs = qs.filter(survey=survey)
+    else:
+        # The service surveys: the outlets' questionnaires (the e-banking one) are tallied by
+        # question, not mixed into the service's CSAT and NPS, unless asked for by name.
+        qs = qs.exclude(survey__purpose=Purpose.QUESTIONNAIRE)
     return qs, {"month": month, "outlet": outlet, "survey": survey}
 
 

@@ -25,7 +25,7 @@ def test_demo_surveys(people, org, tmp_path, settings):
             )
     as_of = timezone.localdate() - dt.timedelta(days=1)
     summary = demo_surveys(as_of=as_of, folder=tmp_path / "demo", seed=3)
-    assert summary["contacts"] == 3 and summary["rejected"] == 0
+    assert summary["contacts"] == 9 and summary["rejected"] == 0
     assert summary["questionnaires"] == 20
     assert Response.objects.filter(survey__code="ebanking").count() == 20
     assert summary["invited"] == Invitation.objects.count()

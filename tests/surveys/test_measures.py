@@ -115,3 +115,23 @@ def test_question_tallies_of_the_ebanking_questionnaire(surveys, people, org):
     }
     assert hannah["main_need"]["answered"] == 3
     assert question_tallies(staff=people["nina"], survey_code="nope") == []
+
+
+def test_the_report_leaves_the_outlets_questionnaires_out_unless_asked(surveys, people, org):
+    from qiao.surveys.report import build_satisfaction
+
+    answer(
+        surveys["ebanking"],
+        staff=None,
+        outlet=org["O0101"],
+        day=D1,
+        usage="NONE",
+        willingness="MAYBE",
+        main_need="BILL_PAYMENT",
+        satisfaction=2,
+    )
+    answer(surveys["after-contact"], staff=people["alice"], outlet=org["O0101"], day=D1, csat=5)
+    service = build_satisfaction(people["nina"], {"month": "2026-03"}).table("by_outlet").rows
+    assert [(r["responses"], r["csat"]) for r in service] == [(1, 1.0)]
+    asked = build_satisfaction(people["nina"], {"month": "2026-03", "survey": "ebanking"})
+    assert [r["responses"] for r in asked.table("by_outlet").rows] == [1]
