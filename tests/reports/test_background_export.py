@@ -7,7 +7,8 @@ from __future__ import annotations
 import io
 
 import openpyxl
-from django.core.management import call_command
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 from qiao.audit.models import Action, AuditEvent
 from qiao.reports.models import ExportJob
@@ -29,7 +30,23 @@ def test_a_large_report_is_built_by_the_worker_and_downloaded_once_asked(
     waiting = head.get(f"/reports/exports/{job.pk}/progress/").content.decode()
     assert "hx-get" in waiting and "export-download" not in waiting
 
-    call_command("db_worker", "--batch", "--no-reload", verbosity=0)  # what `qiao worker` runs
+    # The database worker's own step (`qiao worker` runs db_worker): the queued task, run and
+    # marked done. Its loop is not called: it closes the database connection between tasks,
+    # which would end the test's transaction on PostgreSQL.
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "qiao.reports.tasks.export_job_task"
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1,
+        worker_id="test",
+        excluded_queue_names=[],
+    ).run_task(queued)
+    queued.refresh_from_db()
+    assert queued.status == "SUCCESSFUL", queued.traceback
 
     job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE, job.error
