@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cms", type=int, default=500)
     parser.add_argument("--baseline-cms", type=int, default=None, help="default: all the CMs")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-repeat", type=int, default=None, help="default: --repeat")
     parser.add_argument("--lake", type=Path)
     args = parser.parse_args(argv)
     n_txn = args.transactions or 20 * args.customers
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     sample = cms if not args.baseline_cms else cms[: args.baseline_cms]
     base_times = []
     base: dict[str, dict[str, float]] = {}
-    for _ in range(args.repeat):
+    for _ in range(args.baseline_repeat or args.repeat):
         seconds, base = run_baseline(lake, book, period, AS_OF, sample)
         base_times.append(seconds)
     ours = {r["staff_no"]: r for r in table.to_pylist()}

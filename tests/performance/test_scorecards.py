@@ -173,3 +173,24 @@ def test_home_card_shows_own_rank(bank, client):
     client.force_login(bank.staff["li"])
     card = client.get("/performance/card/?period=2026-11").content.decode()
     assert "78.57" in card and "2 of 3" in card
+
+
+def test_the_scorecards_and_staffing_reports(bank):
+    from qiao.core.reports import REPORTS
+
+    _targets(bank)
+    report = REPORTS["scorecards"].build(bank.staff["zhao"], {"period": "2026-11"})
+    rows = {r["name"]: r for r in report.table("scorecards").rows}
+    assert set(rows) == {"李明", "王芳", "赵强"}  # the outlet head's team, by name
+    assert rows["李明"]["aum_avg"] == pytest.approx(139_000)
+    assert rows["李明"]["rank_unit"] == 2 and rows["李明"]["fee_income_att"] == pytest.approx(0.5)
+    staffing = REPORTS["staffing"].build(bank.staff["analyst"], {})
+    units = {r["unit"]: r for r in staffing.table("staffing").rows}
+    # 东城: 1 钻石 (365/30 meetings of 90 min, 365/91 with the head of 120) + 2 金 (365/30 calls
+    # of 15 min, 365/91 meetings of 90): about 2,660 minutes a year, far below one CM's 60,000:
+    # the outlet's minimum of 1; it has 2 (Li, Wang: the outlet head is not counted).
+    assert units["东城网点"]["needed"] == 1 and units["东城网点"]["has"] == 2
+    assert units["东城网点"]["gap"] == -1
+    assert units["东城网点"]["workload"] == pytest.approx(
+        (365 / 30 * 90 + 365 / 91 * 120 + 2 * (365 / 30 * 15 + 365 / 91 * 90)) / 60_000, abs=0.01
+    )
