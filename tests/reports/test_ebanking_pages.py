@@ -278,3 +278,45 @@ def test_files_from_before_pay_method_still_compare(loaded_bank, tmp_path) -> No
     )
     result = ingest_file(path)
     assert (result.loaded, result.unchanged, result.rejected) == (0, 1, 0)
+
+
+def test_the_page_and_the_workbook_show_the_same_figures(lake, bank, login) -> None:
+    import io
+
+    import openpyxl
+
+    client = login("head_office")
+    page = client.get("/reports/ebanking/", {"as_of": "2026-06-30"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Substitution rate by outlet" in text and "解放路网点" in text
+    book = client.get("/reports/ebanking/xlsx", {"as_of": "2026-06-30"})
+    assert book.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(book.content))
+    sheet = next(ws for ws in wb.worksheets if ws.title.startswith("R1 E-banking customers"))
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]], strict=False))
+    assert row["Customers"] == 5 and row["Multi-product share"] == 0.5
+    assert AuditEvent.objects.filter(action=Action.REPORT_EXPORT, username="head_office").exists()
+
+
+def test_r7_shows_the_questionnaires_tallies(lake, bank) -> None:
+    from qiao.surveys.models import Survey
+    from qiao.surveys.services import response_record, surveys_load_builtin
+
+    surveys_load_builtin()
+    survey = Survey.objects.get(code="ebanking")
+    for usage in ("MOBILE", "MOBILE", "NONE"):
+        response_record(
+            survey=survey,
+            answers={"usage": usage, "willingness": "WILLING", "main_need": "BILL_PAYMENT"},
+            by=bank.staff["cm_owner"],
+            customer=bank.x,
+        )
+    tallies = {
+        (r["question"], r["answer"]): (r["count"], r["share"])
+        for r in rows(build(bank.staff["head_office"]), "r7_survey")
+    }
+    usage = survey.questions.get(code="usage").text
+    assert tallies[(usage, "Mobile banking")] == (2, pytest.approx(2 / 3))
+    assert tallies[(usage, "None")] == (1, pytest.approx(1 / 3))
