@@ -1,8 +1,19 @@
-"""Benchmark of the nightly scoring: a synthetic lake, then ``run_scoring`` end to end.
+"""Benchmark of the nightly scoring: a synthetic lake, then the scoring pipeline end to end.
+
+By default the pipeline runs in partitions of 250,000 customers
+(``qiao.analytics.partitioned.run_scoring_partitioned``, decision 0010) with DuckDB limited to
+1 GB (it spills beyond); ``--partitions 0`` runs the whole bank at once (``run_scoring``, the
+pipeline before issue 18), the baseline. The lake is generated in a child process, so the peak
+memory reported (``peak_rss_mb``, this process's maximum resident set) is the scoring's alone;
+``seconds_per_100k_customers`` is the total over the customers. Target (issue 18): peak flat
+within 25 % and at most 4 GB from 250,000 to 4,000,000 customers, time no faster than linear.
 
 Usage::
 
     python bench/bench_score.py                      # 1,000,000 customers, 20,000,000 transactions
+    python bench/bench_score.py --customers 4000000  # 4 M customers, 80 M transactions, partitioned
+    python bench/bench_score.py --customers 250000 --partitions 0   # the whole-bank baseline
+    python bench/bench_score.py --engine spark --spark-driver-memory 1g --customers 1000000
     python bench/bench_score.py --quick              # 50,000 customers, 1,000,000 transactions
     python bench/bench_score.py --lake /path/lake    # reuse (or first create) a lake there
     python bench/bench_score.py --customers 200000 --transactions 4000000 --engine duckdb
@@ -534,10 +545,70 @@ def bench_suggest(args: argparse.Namespace, lake: Path, report: dict[str, Any]) 
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+def tile_lake(source: Path, target: Path, copies: int) -> dict[str, Any]:
+    """A lake ``copies`` times as large: every file of ``source`` written ``copies`` times, the
+    customer, account and transaction numbers of copy k ≥ 1 suffixed ``-k`` (the same bank's
+    customers again, under new numbers). One file in memory at a time, so a 4 M-customer lake
+    is made from the 1 M one without the generator's memory (which grows with the lake)."""
+    started = time.perf_counter()
+    keys = ("customer_no", "account_no", "txn_id")
+    rows: dict[str, int] = {}
+    for path in sorted(source.rglob("*.parquet")):
+        rel = path.relative_to(source)
+        table = pq.read_table(path, partitioning=None)
+        copies_of: list[pa.Table] = []
+        for k in range(copies):
+            t = table
+            if k:
+                for name in keys:
+                    if name in t.column_names:
+                        col = pc.binary_join_element_wise(t[name], pa.scalar(f"-{k}"), "")
+                        t = t.set_column(t.column_names.index(name), name, col)
+            copies_of.append(t)
+        out = target / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if rel.parts[0] == "ref" and rel.name != "products.parquet":
+            pq.write_table(pa.concat_tables(copies_of), out)
+        elif rel.parts[0] == "ref":
+            pq.write_table(table, out)
+        else:  # a month folder: one file per copy
+            for k, t in enumerate(copies_of):
+                pq.write_table(t, out.with_name(f"{out.stem}-{k}.parquet"))
+        kind = rel.parts[0] if rel.parts[0] != "ref" else rel.stem
+        rows[kind] = rows.get(kind, 0) + sum(t.num_rows for t in copies_of)
+    return {"rows": rows, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _generate_apart(lake: Path, customers: int, transactions: int) -> dict[str, Any]:
+    """Generate the lake in a child process, so its memory is not counted in the scoring's peak."""
+    import subprocess
+
+    code = (
+        f"import json, sys, time; sys.path.insert(0, {str(Path(__file__).parent)!r}); from pathlib import Path; "
+        "import bench_score as b; t = time.perf_counter(); "
+        f"rows = b.generate_lake(Path({str(lake)!r}), {customers}, {transactions}); "
+        "print(json.dumps({'rows': rows, 'seconds': round(time.perf_counter() - t, 1)}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--transactions", type=int, default=20_000_000)
+    parser.add_argument(
+        "--transactions",
+        type=int,
+        default=None,
+        help="default: 20 per customer (20,000,000 for 1,000,000 customers)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="50,000 customers, 1,000,000 transactions"
     )
@@ -545,6 +616,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=250_000,
+        metavar="SIZE",
+        help="customers per partition (run_scoring_partitioned); 0: the whole bank at once "
+        "(run_scoring, the pipeline before issue 18: the baseline)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default="1GB",
+        help="DuckDB's memory limit in the partitioned run (it spills to disk beyond)",
+    )
+    parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--spark-driver-memory", default="1g")
+    parser.add_argument("--work", type=Path, default=None, help="the partitions' working folder")
+    parser.add_argument(
+        "--tile-from",
+        type=Path,
+        default=None,
+        metavar="LAKE",
+        help="make the lake (when missing) by copying LAKE k times under new numbers, "
+        "k = --customers / LAKE's customers (tile_lake)",
+    )
     parser.add_argument(
         "--suggest",
         action="store_true",
@@ -554,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.transactions = 50_000, 1_000_000
+    if args.transactions is None:
+        args.transactions = 20 * args.customers
     lake: Path = args.lake or Path(f"/tmp/qiao-bench-lake-{args.customers}-{args.transactions}")
     report: dict[str, Any] = {
         "customers": args.customers,
@@ -562,21 +659,31 @@ def main(argv: list[str] | None = None) -> int:
         "lake": str(lake),
         "as_of": AS_OF.isoformat(),
         "cpus": os.cpu_count(),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": _load_average(),
     }
+    if args.tile_from and not (lake / "ref" / "customers.parquet").exists():
+        base = pq.read_metadata(args.tile_from / "ref" / "customers.parquet").num_rows
+        report["tiled"] = tile_lake(args.tile_from, lake, max(1, round(args.customers / base)))
+        report["tiled"]["from"] = str(args.tile_from)
     if args.regenerate or not (lake / "ref" / "customers.parquet").exists():
-        t0 = time.perf_counter()
-        report["rows"] = generate_lake(lake, args.customers, args.transactions)
-        report["generate_seconds"] = round(time.perf_counter() - t0, 1)
+        generated = _generate_apart(lake, args.customers, args.transactions)
+        report["rows"] = generated["rows"]
+        report["generate_seconds"] = generated["seconds"]
 
     if args.suggest:
         bench_suggest(args, lake, report)
-        report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        report["load_average_after"] = _load_average()
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        return 0
+
+    if args.partitions > 0:
+        bench_partitioned(args, lake, report)
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return 0
 
     from qiao.analytics.scoring import run_scoring
 
+    report["pipeline"] = "run_scoring (the whole bank at once)"
     con = connect(args.engine, threads=args.threads)
     steps: list[tuple[str, float, float]] = []
     t0 = time.perf_counter()
@@ -592,12 +699,15 @@ def main(argv: list[str] | None = None) -> int:
     report["step_seconds"] = diag.get("seconds", {})
     report["step_cpu_seconds"] = diag.get("cpu_seconds", {})
     report["cpu_seconds_total"] = round(time.process_time() - c0, 1)
+    report["seconds_per_100k_customers"] = round(
+        report["total_seconds"] / args.customers * 100_000, 2
+    )
     report["rows_out"] = {
         "scores": len(result.scores),
         "tier_history": len(result.tier_history),
         "events": len(result.events),
     }
-    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    report["load_average_after"] = _load_average()
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     report["diagnostics"] = {
         k: diag[k]
@@ -607,6 +717,64 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     con.disconnect()
     return 0
+
+
+def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, Any]) -> None:
+    """``run_scoring_partitioned`` end to end: the staging, the two passes over the partitions,
+    the fits on the sample; the peak memory of this process (and of Spark's JVM, a child)."""
+    import shutil
+    import tempfile
+
+    from qiao.analytics.partitioned import run_scoring_partitioned
+
+    report["pipeline"] = f"run_scoring_partitioned (partitions of {args.partitions:,})"
+    if args.engine == "spark":
+        con = connect(
+            "spark",
+            spark_master=args.spark_master,
+            spark_driver_memory=args.spark_driver_memory,
+        )
+        report["spark"] = {"master": args.spark_master, "driver_memory": args.spark_driver_memory}
+    else:
+        con = connect("duckdb", threads=args.threads, memory_limit=args.memory_limit)
+        report["duckdb_memory_limit"] = args.memory_limit
+    work = args.work or Path(tempfile.mkdtemp(prefix="qiao-bench-work-"))
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    result = run_scoring_partitioned(
+        con=con,
+        lake=lake,
+        as_of=AS_OF,
+        config={"partitions": {"size": args.partitions}},
+        work=work,
+    )
+    report["total_seconds"] = round(time.perf_counter() - t0, 1)
+    report["cpu_seconds_total"] = round(time.process_time() - c0, 1)
+    report["seconds_per_100k_customers"] = round(
+        report["total_seconds"] / args.customers * 100_000, 2
+    )
+    diag = result.diagnostics
+    report["step_seconds"] = diag.get("seconds", {})
+    report["step_cpu_seconds"] = diag.get("cpu_seconds", {})
+    report["partitions"] = diag.get("partitions", {})
+    report["rows_out"] = {
+        "scores": diag["counts"].get("scores"),
+        "tier_history": diag["counts"].get("tier_history"),
+        "events": sum(diag["counts"].get("events", {}).values()),
+    }
+    report["load_average_after"] = _load_average()
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    report["peak_rss_children_mb"] = round(
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    )
+    report["diagnostics"] = {
+        k: diag[k]
+        for k in ("counts", "pareto", "riskstyle", "attrition", "assoc", "clv", "warnings")
+        if k in diag
+    }
+    con.disconnect()
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

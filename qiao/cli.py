@@ -255,7 +255,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     database_migrate()
     from qiao.scoring.services import score_run
 
-    run = score_run(as_of=args.as_of, engine=args.engine, progress=_progress_printer())
+    run = score_run(
+        as_of=args.as_of,
+        engine=args.engine,
+        progress=_progress_printer(),
+        partition_size=args.partitions,
+        spark_master=args.spark_master,
+    )
     seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
     print(
         f"scored {run.customers:,} customers as of {run.as_of} on {run.engine} in {seconds:.1f} s"
@@ -397,6 +403,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="the nightly scoring: features, tiers, models, events")
     p.add_argument("--as-of", type=_date, default=None)
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=None,
+        metavar="SIZE",
+        help="customers per partition (default QIAO_SCORE_PARTITION_SIZE; 0: the whole bank at once)",
+    )
+    p.add_argument(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="the Spark cluster with --engine spark (default QIAO_SPARK_MASTER, local[2])",
+    )
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("worklist", help="build every customer manager's work list for a day")

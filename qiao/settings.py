@@ -306,7 +306,14 @@ QIAO = {
     # figures of qiao/credit/config/limits.toml (docs/keyaccounts.md).
     "TIER_ONE_CAPITAL": env_int("QIAO_TIER_ONE_CAPITAL", 0),
     "NET_CAPITAL": env_int("QIAO_NET_CAPITAL", 0),
+    # The nightly scoring's customers per partition (0: the whole bank at once, as before;
+    # docs/operations.md, decision 0010).
+    "SCORE_PARTITION_SIZE": env_int("QIAO_SCORE_PARTITION_SIZE", 250_000),
 }
+# The Spark master of `qiao score --engine spark`, and the scoring partitions' working folder (on
+# a cluster: storage every executor reads and writes; empty: a temporary folder).
+SCORE_SPARK_MASTER = env_str("QIAO_SPARK_MASTER", "local[2]") or "local[2]"
+SCORE_WORK_DIR = env_str("QIAO_SCORE_WORK_DIR", "")
 # The campaign rules file (caps, quiet hours, batch sizes); default qiao/campaigns/config.
 CAMPAIGN_CONFIG = env_str("QIAO_CAMPAIGN_CONFIG")
 

@@ -79,8 +79,10 @@ __all__ = [
     "AttritionResult",
     "AttritionScores",
     "attrition_features_at",
+    "apply_attrition",
     "attrition_panel",
     "fit_attrition",
+    "fit_nightly_attrition",
     "reason_code",
     "render_reason",
     "score_attrition",
@@ -611,7 +613,7 @@ class AttritionModel(ClassifierMixin, BaseEstimator):
         live = np.flatnonzero(p0 > self.min_push)
         xl = x[live]
         push = np.full((n, len(idx)), -np.inf)
-        for k, j in enumerate(idx):
+        for k, j in enumerate(idx if live.size else []):  # sklearn refuses zero rows
             saved = xl[:, j].copy()
             xl[:, j] = self.medians_[cols[j]]
             push[live, k] = p0[live] - self._proba1(xl)
@@ -1055,23 +1057,23 @@ class AttritionScores:
     diagnostics: dict[str, Any]
 
 
-def score_attrition(
+def fit_nightly_attrition(
     features: pd.DataFrame, month_ends: list[_dt.date], cfg: Mapping[str, Any]
-) -> AttritionScores:
-    """Train on a panel of past month ends and score today's customers above the AUM floor.
+) -> tuple[AttritionResult, dict[str, Any]]:
+    """Train the attrition model on a panel of past month ends of ``features`` (all customers,
+    or the partitioned scoring's sample): the fitted result and the panel's diagnostics.
 
     ``cfg`` is the ``[attrition]`` table of ``scoring.toml``: the panel's label (``horizon_months``,
     ``drop_ratio``), its rows (``aum_floor``, ``panel_months``, ``max_panel_rows``) and the seed
     of the sampling and of the model (``random_state``).
     """
     seed = int(cfg["random_state"])
-    floor = float(cfg["aum_floor"])
     panel = attrition_panel(
         features,
         month_ends,
         horizon_months=int(cfg["horizon_months"]),
         drop_ratio=float(cfg["drop_ratio"]),
-        aum_floor=floor,
+        aum_floor=float(cfg["aum_floor"]),
         panel_months=int(cfg["panel_months"]),
         max_rows=int(cfg["max_panel_rows"]),
         random_state=seed,
@@ -1083,23 +1085,47 @@ def score_attrition(
         time_col="as_of",
         random_state=seed,
     )
-    now = attrition_features_at(features, 0, month_ends)
-    eligible = now["aum"].to_numpy() > floor
-    scored = fit.predict(now[eligible].reset_index())
-    prob = pd.Series(np.nan, index=features.index)
-    reasons = pd.Series("[]", index=features.index, dtype=object)
-    codes = pd.Series("[]", index=features.index, dtype=object)
-    prob[eligible] = scored["attrition_prob"].to_numpy(dtype=np.float64)
-    reasons[eligible] = [json.dumps(list(r), ensure_ascii=False) for r in scored["reasons"]]
-    codes[eligible] = _reason_codes_json(scored["reason_codes"], getattr(fit.model, "medians_", {}))
-    reasons[~eligible] = json.dumps([f"AUM at most ¥{floor:,.0f}: not scored for attrition"])
-    codes[~eligible] = json.dumps([{"code": "AUM_FLOOR", "params": {"amount": round(floor)}}])
     diagnostics = {
         "panel_rows": len(panel),
         "panel_positive_rate": float(panel["label"].mean()) if len(panel) else None,
         "metrics": jsonable(fit.metrics),
     }
+    return fit, diagnostics
+
+
+def apply_attrition(
+    fit: AttritionResult,
+    features: pd.DataFrame,
+    month_ends: list[_dt.date],
+    cfg: Mapping[str, Any],
+    diagnostics: dict[str, Any],
+) -> AttritionScores:
+    """Score today's customers of ``features`` above the AUM floor with a fitted model (any
+    subset of the bank: each customer's score depends on their own row only)."""
+    floor = float(cfg["aum_floor"])
+    now = attrition_features_at(features, 0, month_ends)
+    eligible = now["aum"].to_numpy() > floor
+    prob = pd.Series(np.nan, index=features.index)
+    reasons = pd.Series("[]", index=features.index, dtype=object)
+    codes = pd.Series("[]", index=features.index, dtype=object)
+    if eligible.any():  # a partition may have no customer above the floor
+        scored = fit.predict(now[eligible].reset_index())
+        medians = getattr(fit.model, "medians_", {})
+        prob[eligible] = scored["attrition_prob"].to_numpy(dtype=np.float64)
+        reasons[eligible] = [json.dumps(list(r), ensure_ascii=False) for r in scored["reasons"]]
+        codes[eligible] = _reason_codes_json(scored["reason_codes"], medians)
+    reasons[~eligible] = json.dumps([f"AUM at most ¥{floor:,.0f}: not scored for attrition"])
+    codes[~eligible] = json.dumps([{"code": "AUM_FLOOR", "params": {"amount": round(floor)}}])
     return AttritionScores(prob, reasons, codes, diagnostics)
+
+
+def score_attrition(
+    features: pd.DataFrame, month_ends: list[_dt.date], cfg: Mapping[str, Any]
+) -> AttritionScores:
+    """Train on a panel of past month ends and score today's customers above the AUM floor
+    (:func:`fit_nightly_attrition`, then :func:`apply_attrition` on the same customers)."""
+    fit, diagnostics = fit_nightly_attrition(features, month_ends, cfg)
+    return apply_attrition(fit, features, month_ends, cfg, diagnostics)
 
 
 def _reason_codes_json(codes: Any, medians: Mapping[str, float]) -> list[str]:

@@ -635,7 +635,15 @@ def maturing_amounts(
         acc.maturity_date <= end,
         acc.close_date.isnull() | (acc.close_date > as_of),
     )
-    rows = live.select("customer_no", "product_code", "balance").to_pandas()
+    return maturing_from_rows(
+        live.select("customer_no", "product_code", "balance").to_pandas(), shelf
+    )
+
+
+def maturing_from_rows(rows: pd.DataFrame, shelf: pd.DataFrame) -> pd.Series:
+    """:func:`maturing_amounts` from the accounts maturing in the window (``customer_no,
+    product_code, balance``): yuan per customer in asset products other than demand deposits.
+    The partitioned scoring stages those rows by partition and calls this per partition."""
     if rows.empty:
         return pd.Series(dtype=np.float64)
     cats = shelf.set_index("product_code")["category"] if len(shelf) else pd.Series(dtype=object)
@@ -657,9 +665,13 @@ def suggest_step(
     shelf: pd.DataFrame,
     assessments: pd.DataFrame | None,
     cfg: Mapping[str, Any],
+    maturing: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The pipeline's step: gather the inputs of :func:`next_best_products` from the features,
-    the rule attributes, the accounts (``FeatureData.accounts``) and the lake, and run it."""
+    the rule attributes, the accounts (``FeatureData.accounts``) and the lake, and run it.
+
+    ``maturing``: the amounts maturing per customer when the caller has them already (the
+    partitioned scoring, :func:`maturing_from_rows`); else read from the lake through ``con``."""
     from qiao.analytics.features import day_number
 
     params = SuggestParams.from_config(cfg["suggest"])
@@ -671,7 +683,8 @@ def suggest_step(
     customers = features[cols].copy()
     for col in ("stage", "motive", "need_mode"):
         customers[col] = attrs[col].reindex(features.index).to_numpy()
-    maturing = maturing_amounts(con, lake, as_of, params.maturity_days, shelf)
+    if maturing is None:
+        maturing = maturing_amounts(con, lake, as_of, params.maturity_days, shelf)
     customers["maturing_amount"] = maturing.reindex(features.index).fillna(0.0).to_numpy()
     if assessments is not None and len(assessments):
         a = assessments.drop_duplicates("customer_no", keep="last").set_index("customer_no")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,59 @@ def analyst_overview(recent: int = 10) -> dict[str, Any]:
     }
     out["warnings"] = list(diag.get("warnings") or [])
     out["events"] = sorted(((diag.get("counts") or {}).get("events") or {}).items())
+    out["sample"] = _sample_overview(diag.get("partitions") or {})
+    return out
+
+
+def _sample_overview(partitions: dict[str, Any]) -> dict[str, Any]:
+    """The partitioned run's sample and, when recorded, the parameters of the models fitted on
+    it and on a second, disjoint sample side by side (decision 0010): rows of ``label`` (or a
+    risk-style ``code``), ``first``, ``second``; numbers as text."""
+    sample = partitions.get("sample") or {}
+    pair = partitions.get("adequacy") or []
+    out: dict[str, Any] = {
+        "present": bool(partitions),
+        "partitions": partitions.get("n"),
+        "size": partitions.get("size"),
+        "sample_partitions": sample.get("partitions"),
+        "sample_customers": sample.get("customers"),
+        "rows": [],
+    }
+    if len(pair) != 2 or not all(isinstance(x, dict) for x in pair):
+        return out
+    first, second = pair
+
+    def number(value: Any, digits: int) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        return f"{value:,}" if digits == 0 else f"{float(value):,.{digits}f}"
+
+    rows: list[dict[str, Any]] = [
+        {"label": _("Customers"), "keys": ("customers",), "digits": 0},
+        {"label": _("Risk style: number of clusters"), "keys": ("risk_style_k",), "digits": 0},
+        {"label": _("Association rules found"), "keys": ("rules",), "digits": 0},
+        {"label": _("Attrition: AUC"), "keys": ("attrition_auc",), "digits": 3},
+        {"label": _("Attrition: base rate"), "keys": ("attrition_base_rate",), "digits": 4},
+    ]
+    for name in sorted(set(first.get("bgnbd") or {}) | set(second.get("bgnbd") or {})):
+        rows.append({"label": f"BG/NBD {name}", "keys": ("bgnbd", name), "digits": 4})
+    styles = sorted(
+        set(first.get("risk_style_shares") or {}) | set(second.get("risk_style_shares") or {})
+    )
+    for code in styles:
+        rows.append({"code": code, "keys": ("risk_style_shares", code), "digits": 4})
+
+    def pick(params: dict[str, Any], keys: tuple[str, ...]) -> Any:
+        value: Any = params
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    for row in rows:
+        keys, digits = row.pop("keys"), row.pop("digits")
+        row["first"] = number(pick(first, keys), digits)
+        row["second"] = number(pick(second, keys), digits)
+    out["rows"] = rows
     return out
 
 

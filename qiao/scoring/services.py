@@ -15,6 +15,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -100,36 +101,37 @@ def default_as_of() -> dt.date:
 
 
 def score_run(
-    *, as_of: dt.date | None = None, engine: str = "duckdb", progress: Progress | None = None
+    *,
+    as_of: dt.date | None = None,
+    engine: str = "duckdb",
+    progress: Progress | None = None,
+    partition_size: int | None = None,
+    spark_master: str | None = None,
 ) -> ModelRun:
+    """Score the bank as of ``as_of`` and keep the results (see the module's docstring).
+
+    ``partition_size``: customers per partition (``None``: the setting
+    ``QIAO_SCORE_PARTITION_SIZE``; 0 scores the whole bank at once, as before issue 18).
+    ``spark_master``: the Spark cluster's URL with ``engine="spark"`` (``None``: the setting
+    ``QIAO_SPARK_MASTER``, by default ``local[2]``)."""
     from qiao.analytics.lake import connect
-    from qiao.analytics.scoring import run_scoring
 
     as_of = as_of or default_as_of()
+    size = settings.QIAO["SCORE_PARTITION_SIZE"] if partition_size is None else partition_size
     run = ModelRun.objects.create(as_of=as_of, engine=engine, started_at=timezone.now())
     started = time.perf_counter()
     seconds: dict[str, float] = {}
+    result: Any = None
     try:
         refs_export(settings.LAKE_DIR)
         seconds["export_refs"] = round(time.perf_counter() - started, 3)
-        con = connect("spark" if engine == "spark" else "duckdb")
+        if engine == "spark":
+            master = spark_master or settings.SCORE_SPARK_MASTER
+            con = connect("spark", spark_master=master)
+        else:
+            con = connect("duckdb")
         try:
-            result = run_scoring(
-                con=con,
-                lake=settings.LAKE_DIR,
-                as_of=as_of,
-                tier_rules=tier_rules(),
-                previous=_previous(as_of),
-                progress=progress,
-                # The bank's settings, the same the work list uses (docs/configuration.md).
-                time_zone=settings.TIME_ZONE,
-                large_amount=float(settings.QIAO["LARGE_AMOUNT"]),
-                # The next-best products: the shelf and the latest assessments, as data.
-                shelf=shelf_frame(),
-                assessments=assessments_frame(as_of=as_of),
-                # The blacklist now: 限制 and no suggestion (docs/keyaccounts.md).
-                blacklisted=blacklisted_customer_nos(),
-            )
+            result = _run_pipeline(con, as_of, int(size), progress)
         finally:
             disconnect = getattr(con, "disconnect", None)
             if callable(disconnect):
@@ -142,6 +144,10 @@ def score_run(
         run.message = f"{type(exc).__name__}: {exc}"
         run.save()
         raise
+    finally:
+        cleanup = getattr(result, "cleanup", None)
+        if callable(cleanup):
+            cleanup()
     diagnostics = dict(result.diagnostics)
     diagnostics["seconds"] = {**diagnostics.get("seconds", {}), **seconds}
     diagnostics["seconds_total"] = round(time.perf_counter() - started, 2)
@@ -153,6 +159,40 @@ def score_run(
     if progress:
         progress("done", 1.0)
     return run
+
+
+def _run_pipeline(con: Any, as_of: dt.date, partition_size: int, progress: Progress | None) -> Any:
+    """The analytics' run: in partitions of ``partition_size`` customers
+    (:func:`qiao.analytics.partitioned.run_scoring_partitioned`, decision 0010), or the whole
+    bank at once when it is 0 (:func:`qiao.analytics.scoring.run_scoring`)."""
+    from qiao.analytics.partitioned import run_scoring_partitioned
+    from qiao.analytics.scoring import run_scoring
+
+    inputs: dict[str, Any] = {
+        "con": con,
+        "lake": settings.LAKE_DIR,
+        "as_of": as_of,
+        "tier_rules": tier_rules(),
+        "previous": _previous(as_of),
+        "progress": progress,
+        # The bank's settings, the same the work list uses (docs/configuration.md).
+        "time_zone": settings.TIME_ZONE,
+        "large_amount": float(settings.QIAO["LARGE_AMOUNT"]),
+        # The next-best products: the shelf and the latest assessments, as data.
+        "shelf": shelf_frame(),
+        "assessments": assessments_frame(as_of=as_of),
+        # The blacklist now: 限制 and no suggestion (docs/keyaccounts.md).
+        "blacklisted": blacklisted_customer_nos(),
+    }
+    if partition_size <= 0:
+        return run_scoring(**inputs)
+    base = settings.SCORE_WORK_DIR
+    work = Path(base) / f"score-{as_of.isoformat()}" if base else None
+    return run_scoring_partitioned(
+        **inputs,
+        config={"partitions": {"size": partition_size}},
+        work=work,
+    )
 
 
 #: Score rows turned into snapshot rows and written per batch (a million at once would hold
@@ -254,21 +294,71 @@ def _snapshot_rows(con: Any, batch: Any, as_of: dt.date) -> pa.Table:
 
 
 def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
-    """Write the run's results in one transaction; the time of each part goes to ``seconds``."""
+    """Write the run's results in one transaction; the time of each part goes to ``seconds``.
+
+    ``result`` is a :class:`qiao.analytics.scoring.ScoringResult` (the whole bank at once) or a
+    :class:`qiao.analytics.partitioned.PartitionedScoring`, whose partitions are read and
+    written one after another (the scores, standings, events and tier history of one partition
+    in memory at a time; PostgreSQL takes each through COPY)."""
     import duckdb
     import pandas as pd
 
     lap = _Lap(seconds, "store_")
-    scores = result.scores
     ids = dict(Customer.objects.values_list("customer_no", "id"))
     id_of = pd.Series(ids, dtype="Int64")  # customer number -> id, for the vectorised maps
-    history = _tier_changes(result.tier_history, id_of)
-    events = _event_rows(result.events, id_of, as_of)
+    del ids
+    if hasattr(result, "read"):
+        parts: Any = (
+            (result.read("scores", p), result.read("tier_history", p), result.read("events", p))
+            for p in result.parts()
+        )
+    else:
+        parts = iter([(result.scores, result.tier_history, result.events)])
+    lap("prepare")
+    stored = 0
+    with duckdb.connect() as duck, transaction.atomic():
+        ScoreSnapshot.objects.filter(as_of=as_of).delete()
+        ScoreEvent.objects.filter(as_of=as_of).delete()
+        lap("delete")
+        history_cleared = False
+        for scores, tier_history, events in parts:
+            stored += _store_snapshots(duck, scores, id_of, as_of, lap)
+            if len(events):
+                copy_arrow(ScoreEvent, _event_rows(events, id_of, as_of))
+            lap("events")
+            # The replay covers a window of month ends; history before it is kept as it was.
+            history = _tier_changes(tier_history, id_of) if len(tier_history) else None
+            if history is not None and history.num_rows:
+                if not history_cleared:
+                    window_start = pc.min(history["month_end"]).as_py()
+                    TierHistory.objects.filter(month_end__gte=window_start).delete()
+                    history_cleared = True
+                copy_arrow(TierHistory, history)
+            lap("tier_history")
+        if hasattr(result, "read"):
+            frames = (
+                [f for p in result.parts() if len(f := result.read("suggestions", p))]
+                if result.has_suggestions
+                else []
+            )
+            suggestions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        else:
+            suggestions = result.suggestions
+        suggestions_store(suggestions, as_of=as_of, id_of=id_of)
+        lap("suggestions")
+    lap("commit")  # the deferred foreign-key checks run here
+    return stored
+
+
+def _store_snapshots(duck: Any, scores: Any, id_of: Any, as_of: dt.date, lap: _Lap) -> int:
+    """The snapshots of a frame of scores (batch by batch) and their customers' standings."""
+    if not len(scores):
+        return 0
     # customers no longer in the database get no snapshot
     customer_ids = scores["customer_no"].map(id_of)
     updates: list[pa.Table] = []
 
-    def snapshot_batches(duck: Any) -> Iterator[pa.Table]:
+    def snapshot_batches() -> Iterator[pa.Table]:
         # Built one batch at a time while the previous one is on its way to the database.
         for start in range(0, len(scores), _STORE_BATCH):
             batch = scores.iloc[start : start + _STORE_BATCH].assign(
@@ -282,27 +372,11 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
             )
             yield rows
 
-    lap("prepare")
-    with duckdb.connect() as duck, transaction.atomic():
-        ScoreSnapshot.objects.filter(as_of=as_of).delete()
-        lap("delete")
-        stored = copy_arrow(ScoreSnapshot, snapshot_batches(duck))
-        lap("snapshots")
-        if updates:
-            _update_standings(pa.concat_tables(updates), as_of)
-        lap("standings")
-        ScoreEvent.objects.filter(as_of=as_of).delete()
-        copy_arrow(ScoreEvent, events)
-        lap("events")
-        # The replay covers a window of month ends; history before it is kept as it was.
-        if history.num_rows:
-            window_start = pc.min(history["month_end"]).as_py()
-            TierHistory.objects.filter(month_end__gte=window_start).delete()
-            copy_arrow(TierHistory, history)
-        lap("tier_history")
-        suggestions_store(result.suggestions, as_of=as_of, id_of=id_of)
-        lap("suggestions")
-    lap("commit")  # the deferred foreign-key checks run here
+    stored = copy_arrow(ScoreSnapshot, snapshot_batches())
+    lap("snapshots")
+    if updates:
+        _update_standings(pa.concat_tables(updates), as_of)
+    lap("standings")
     return stored
 
 
@@ -313,8 +387,9 @@ class _Lap:
         self.seconds, self.prefix, self.last = seconds, prefix, time.perf_counter()
 
     def __call__(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[self.prefix + name] = round(now - self.last, 3)
+        # added up: a partitioned run laps each part once per partition
+        now, key = time.perf_counter(), self.prefix + name
+        self.seconds[key] = round(self.seconds.get(key, 0.0) + now - self.last, 3)
         self.last = now
 
 

@@ -23,7 +23,7 @@ from .bank import balance_based_clv
 from .bgnbd import BetaGeoFitter
 from .holdout import holdout_report
 
-__all__ = ["ClvScores", "score_clv"]
+__all__ = ["ClvFit", "ClvScores", "apply_clv", "fit_clv", "not_projected_warning", "score_clv"]
 
 #: Below this many customers in the calibration period the holdout check is skipped.
 MIN_HOLDOUT_CUSTOMERS = 30
@@ -45,6 +45,117 @@ class ClvScores:
     expected_txn_12m: FloatArray
     clv: FloatArray
     diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClvFit:
+    """BG/NBD fitted for the night (:func:`fit_clv`): the model (``None`` when no customer of
+    the fit has a customer-initiated transaction) and its diagnostics (fit sample, parameters,
+    convergence, holdout)."""
+
+    model: BetaGeoFitter | None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_clv(
+    features: pd.DataFrame, cfg: Mapping[str, Any], *, holdout_days: float, warn: Warn
+) -> ClvFit:
+    """Fit BG/NBD on the customers of ``features`` (all, or the partitioned scoring's sample)
+    with a customer-initiated transaction, at most ``max_fit_customers`` of them drawn with
+    ``random_state``; then the calibration/holdout check on a sample drawn by the same
+    generator."""
+    has_txn = features["rfm_has_txn"].to_numpy(dtype=np.float64) > 0
+    if not has_txn.any():
+        return ClvFit(model=None)
+    x = features["rfm_x"].to_numpy(dtype=np.float64)
+    t_x = features["rfm_t_x"].to_numpy(dtype=np.float64)
+    big_t = np.maximum(features["rfm_T"].to_numpy(dtype=np.float64), np.maximum(t_x, 1.0))
+    # One generator for both samples (the fit's, then the holdout's), so one seed fixes both.
+    rng = np.random.default_rng(int(cfg["random_state"]))
+    cap = int(cfg["max_fit_customers"])
+    fit_rows = np.flatnonzero(has_txn)
+    if len(fit_rows) > cap:
+        fit_rows = np.sort(rng.choice(fit_rows, cap, replace=False))
+    info: dict[str, Any] = {
+        "fit_customers": len(fit_rows),
+        "customers_with_txn": int(has_txn.sum()),
+    }
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        model = BetaGeoFitter().fit(x[fit_rows], t_x[fit_rows], big_t[fit_rows])
+    for w in caught:
+        warn(f"BG/NBD: {w.message}", "BGNBD", message=str(w.message))
+    info["params"] = dict(model.params_)
+    info["converged"] = bool(model.converged_)
+    info["loglik"] = float(model.loglik_)
+    info["holdout"] = _holdout(features, holdout_days, rng, cap, warn)
+    return ClvFit(model=model, diagnostics=info)
+
+
+def apply_clv(
+    fit: ClvFit, features: pd.DataFrame, contribution_month: pd.Series, cfg: Mapping[str, Any]
+) -> tuple[ClvScores, int]:
+    """P(alive), expected transactions and CLV of the customers of ``features`` with a fitted
+    BG/NBD (each customer's numbers depend on their own row only); and the number of RFM
+    patterns whose P(alive) could not be projected (the caller warns)."""
+    n = len(features)
+    horizon = int(cfg["horizon_months"])
+    d = float(cfg["monthly_discount"])
+    annuity = float(sum((1.0 + d) ** -m for m in range(1, horizon + 1)))
+    contrib = contribution_month.to_numpy(dtype=np.float64)
+    has_txn = features["rfm_has_txn"].to_numpy(dtype=np.float64) > 0
+    holds = (features["aum"].to_numpy() > 0) | (features["n_accounts"].to_numpy() > 0)
+    # No customer-initiated transaction in the window: BG/NBD's P(alive | x = 0) is 1, which we
+    # keep only for customers who still hold something.
+    p_alive = np.where(holds, 1.0, 0.0)
+    expected = np.zeros(n)
+    clv = p_alive * contrib * annuity
+    out = ClvScores(p_alive=p_alive, expected_txn_12m=expected, clv=clv)
+    model = fit.model
+    if model is None or not has_txn.any():
+        return out, 0
+    x = features["rfm_x"].to_numpy(dtype=np.float64)
+    t_x = features["rfm_t_x"].to_numpy(dtype=np.float64)
+    big_t = np.maximum(features["rfm_T"].to_numpy(dtype=np.float64), np.maximum(t_x, 1.0))
+    # Evaluate on distinct (x, t_x, T) triples only, then spread back.
+    rows = np.flatnonzero(has_txn)
+    triples = np.stack([x[rows], t_x[rows], big_t[rows]], axis=1)
+    uniq, inverse = np.unique(triples, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    ux, utx, ut = uniq[:, 0], uniq[:, 1], uniq[:, 2]
+    pa_u = np.asarray(model.conditional_probability_alive(ux, utx, ut), dtype=np.float64)
+    ex_u = np.asarray(
+        model.conditional_expected_number_of_purchases_up_to_time(365.0, ux, utx, ut),
+        dtype=np.float64,
+    )
+    factor_u = np.asarray(
+        balance_based_clv(
+            model, ux, utx, ut, np.ones(len(ux)), horizon_months=horizon, discount_rate=d, freq="D"
+        ),
+        dtype=np.float64,
+    )
+    bad = ~np.isfinite(factor_u) | ~np.isfinite(pa_u)
+    if bad.any():
+        # hyp2f1 overflows for degenerate parameters (a + b huge, typical of thin data): keep
+        # P(alive) now for the whole horizon there.
+        pa_u = np.where(np.isfinite(pa_u), pa_u, 1.0)
+        factor_u = np.where(np.isfinite(factor_u), factor_u, pa_u * annuity)
+    ex_u = np.where(np.isfinite(ex_u), ex_u, np.nan)
+    p_alive[rows] = pa_u[inverse]
+    expected[rows] = ex_u[inverse]
+    clv[rows] = factor_u[inverse] * contrib[rows]
+    out.diagnostics = {"distinct_rfm_rows": len(uniq)}
+    return out, int(bad.sum())
+
+
+def not_projected_warning(n: int, warn: Warn) -> None:
+    """Say that ``n`` RFM patterns kept today's P(alive) for the whole horizon."""
+    warn(
+        f"CLV: P(alive) could not be projected for {n} RFM patterns "
+        "(degenerate BG/NBD parameters); today's P(alive) is used for the whole horizon",
+        "CLV_NOT_PROJECTED",
+        n=n,
+    )
 
 
 def score_clv(
@@ -70,80 +181,22 @@ def score_clv(
         Length of the holdout period in days (the months held out by the features).
     warn
         Receives the fit's warnings (non-convergence, degenerate parameters, a skipped check).
-    """
-    n = len(features)
-    horizon = int(cfg["horizon_months"])
-    d = float(cfg["monthly_discount"])
-    annuity = float(sum((1.0 + d) ** -m for m in range(1, horizon + 1)))
-    contrib = contribution_month.to_numpy(dtype=np.float64)
-    has_txn = features["rfm_has_txn"].to_numpy(dtype=np.float64) > 0
-    holds = (features["aum"].to_numpy() > 0) | (features["n_accounts"].to_numpy() > 0)
-    # No customer-initiated transaction in the window: BG/NBD's P(alive | x = 0) is 1, which we
-    # keep only for customers who still hold something.
-    p_alive = np.where(holds, 1.0, 0.0)
-    expected = np.zeros(n)
-    clv = p_alive * contrib * annuity
-    out = ClvScores(p_alive=p_alive, expected_txn_12m=expected, clv=clv)
-    if not has_txn.any():
-        return out
-    x = features["rfm_x"].to_numpy(dtype=np.float64)
-    t_x = features["rfm_t_x"].to_numpy(dtype=np.float64)
-    big_t = np.maximum(features["rfm_T"].to_numpy(dtype=np.float64), np.maximum(t_x, 1.0))
-    # One generator for both samples (the fit's, then the holdout's), so one seed fixes both.
-    rng = np.random.default_rng(int(cfg["random_state"]))
-    cap = int(cfg["max_fit_customers"])
-    fit_rows = np.flatnonzero(has_txn)
-    if len(fit_rows) > cap:
-        fit_rows = np.sort(rng.choice(fit_rows, cap, replace=False))
-    info: dict[str, Any] = {
-        "fit_customers": len(fit_rows),
-        "customers_with_txn": int(has_txn.sum()),
-    }
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        model = BetaGeoFitter().fit(x[fit_rows], t_x[fit_rows], big_t[fit_rows])
-    for w in caught:
-        warn(f"BG/NBD: {w.message}", "BGNBD", message=str(w.message))
-    info["params"] = dict(model.params_)
-    info["converged"] = bool(model.converged_)
-    info["loglik"] = float(model.loglik_)
 
-    # Evaluate on distinct (x, t_x, T) triples only, then spread back.
-    rows = np.flatnonzero(has_txn)
-    triples = np.stack([x[rows], t_x[rows], big_t[rows]], axis=1)
-    uniq, inverse = np.unique(triples, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    ux, utx, ut = uniq[:, 0], uniq[:, 1], uniq[:, 2]
-    pa_u = np.asarray(model.conditional_probability_alive(ux, utx, ut), dtype=np.float64)
-    ex_u = np.asarray(
-        model.conditional_expected_number_of_purchases_up_to_time(365.0, ux, utx, ut),
-        dtype=np.float64,
-    )
-    factor_u = np.asarray(
-        balance_based_clv(
-            model, ux, utx, ut, np.ones(len(ux)), horizon_months=horizon, discount_rate=d, freq="D"
-        ),
-        dtype=np.float64,
-    )
-    bad = ~np.isfinite(factor_u) | ~np.isfinite(pa_u)
-    if bad.any():
-        # hyp2f1 overflows for degenerate parameters (a + b huge, typical of thin data): keep
-        # P(alive) now for the whole horizon there, and say so.
-        pa_u = np.where(np.isfinite(pa_u), pa_u, 1.0)
-        factor_u = np.where(np.isfinite(factor_u), factor_u, pa_u * annuity)
-        warn(
-            f"CLV: P(alive) could not be projected for {int(bad.sum())} RFM patterns "
-            "(degenerate BG/NBD parameters); today's P(alive) is used for the whole horizon",
-            "CLV_NOT_PROJECTED",
-            n=int(bad.sum()),
-        )
-    ex_u = np.where(np.isfinite(ex_u), ex_u, np.nan)
-    p_alive[rows] = pa_u[inverse]
-    expected[rows] = ex_u[inverse]
-    clv[rows] = factor_u[inverse] * contrib[rows]
-    info["distinct_rfm_rows"] = len(uniq)
-    info["holdout"] = _holdout(features, holdout_days, rng, cap, warn)
-    out.diagnostics = info
+    Notes
+    -----
+    :func:`fit_clv` on all customers, then :func:`apply_clv` to the same customers.
+    """
+    fit = fit_clv(features, cfg, holdout_days=holdout_days, warn=warn)
+    out, n_bad = apply_clv(fit, features, contribution_month, cfg)
+    if n_bad:
+        not_projected_warning(n_bad, warn)
+    if fit.model is not None:
+        holdout = fit.diagnostics.get("holdout")
+        out.diagnostics = {
+            **{k: v for k, v in fit.diagnostics.items() if k != "holdout"},
+            **out.diagnostics,
+            "holdout": holdout,
+        }
     return out
 
 

@@ -1,0 +1,839 @@
+"""The nightly scoring in partitions: customers by hash, models fitted once, the same numbers.
+
+:func:`run_scoring_partitioned` gives every customer the numbers :func:`qiao.analytics.scoring.
+run_scoring` gives (with the models fitted on the same sample), but no step holds all the bank's
+customers at once in the driver (decision 0010, ``docs/models.md`` "Scoring in partitions"):
+
+1. **stage** — the engine (DuckDB or Spark, through Ibis) computes the per-customer aggregates of
+   :mod:`qiao.analytics.features` and writes them as Parquet by *partition*: a customer's partition
+   is ``int(md5(customer_no)[:8], 16) mod P`` (the same number on every engine and in Python), so
+   a partition holds its customers and all their rows, nothing else. ``P`` is the number of
+   customers divided by the partition size (``[partitions] size``), rounded up.
+2. **contribution** (per partition) — features and contribution; the contributions go back to
+   the engine, which ranks them over the whole bank (the rank, the top share the tier rules read
+   and the 20/80 core need every customer's number: an engine sort, not the driver's memory).
+   The partitions of the *sample* also write their features.
+3. **fit** (driver, once) — the models that learn from the bank are fitted on the sample: the
+   customers of the first ``s`` partitions, ``s = ceil(sample_customers / size)``. Because the
+   partition is a hash of the customer number, the sample is a uniform random draw of about
+   ``sample_customers`` customers, fixed for a bank whose customers do not change. K-means risk
+   style, the association rules, the attrition model (its panel is drawn from the sample) and
+   BG/NBD (at most ``max_fit_customers`` of the sample) are fitted on it, each with its own seed
+   as before. With ``adequacy`` the next ``s`` partitions (a disjoint sample) are fitted too and
+   both sets of parameters are recorded side by side.
+4. **score** (per partition, :func:`score_partition`) — features again, contribution with the
+   bank-wide rank, tiers and their history, attributes, the models applied, events, the scores
+   table and the next-best products; written as Parquet by partition.
+
+Steps 2 and 4 are one plain-Python function over Arrow and pandas each; with DuckDB they run in
+this process one partition after another, with Spark they run on the executors through
+``mapInPandas`` (the working folder must then be storage every executor reads and writes).
+The operational side then stores the results partition by partition
+(``qiao.scoring.services``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
+
+from qiao.analytics.assoc import cross_sell_candidates, mine_rules
+from qiao.analytics.attributes import rule_attributes
+from qiao.analytics.attrition import (
+    ATTRITION_LOOKBACK,
+    AttritionResult,
+    apply_attrition,
+    fit_nightly_attrition,
+)
+from qiao.analytics.clv.nightly import ClvFit, apply_clv, fit_clv, not_projected_warning
+from qiao.analytics.contribution import ContributionRates, compute_contribution
+from qiao.analytics.features import (
+    FeatureData,
+    FeatureParams,
+    MonthWindow,
+    derive_features,
+    feature_expressions,
+    month_windows,
+    txn_days_expr,
+    txn_monthly_expr,
+)
+from qiao.analytics.jsonable import jsonable
+from qiao.analytics.lake import engine_name, read_ref
+from qiao.analytics.riskstyle import RiskStyleRater
+from qiao.analytics.scoring import (
+    TREND_MONTHS,
+    ScoringResult,
+    _assemble,
+    _baskets,
+    _cross_sell_json,
+    _events,
+    _feature_params,
+    _Steps,
+    _tier_changes,
+    _tiers_step,
+    load_scoring_config,
+)
+from qiao.analytics.suggest import SuggestParams, maturing_from_rows, suggest_step
+from qiao.analytics.tiers import TierScheme, mark_blacklisted, parse_tier_rules
+from qiao.core.lake import LARGE_AMOUNT, TIME_ZONE
+
+__all__ = [
+    "PartitionedScoring",
+    "partition_of",
+    "run_scoring_partitioned",
+    "score_partition",
+]
+
+Progress = Callable[[str, float], None]
+
+#: The staged inputs of a partition (the tables of :class:`FeatureData`, and the accounts
+#: maturing soon for the next-best products).
+STAGED = ("customers", "accounts", "balances", "txn_monthly", "txn_days", "large", "maturing")
+
+RISK_STYLE_COLUMNS = [
+    "aum",
+    "turnover",
+    "n_trades",
+    "avg_trade_size",
+    "return_ratio",
+    "risky_share",
+]
+
+
+def partition_of(customer_no: str, n_partitions: int) -> int:
+    """A customer's partition: the first 8 hex digits of the MD5 of the number, mod ``P``.
+
+    The engines compute the same (``md5`` exists in DuckDB and Spark SQL alike)."""
+    return (
+        int(hashlib.md5(customer_no.encode("utf-8"), usedforsecurity=False).hexdigest()[:8], 16)
+        % n_partitions
+    )
+
+
+def _bucket_sql(engine: str, n_partitions: int) -> str:
+    if engine == "spark":
+        digits = "conv(substr(md5(CAST(customer_no AS STRING)), 1, 8), 16, 10)"
+        return f"CAST(CAST({digits} AS BIGINT) % {n_partitions} AS INT)"
+    digits = "('0x' || substr(md5(CAST(customer_no AS VARCHAR)), 1, 8))::UBIGINT"
+    return f"CAST({digits} % {n_partitions} AS INTEGER)"
+
+
+# --------------------------------------------------------------------------------------------------
+# the context every partition gets (small, picklable: Spark ships it to the executors)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Models:
+    """The models fitted once for the night, applied to every partition."""
+
+    risk_style: RiskStyleRater
+    rules: pd.DataFrame
+    attrition: AttritionResult
+    attrition_diagnostics: dict[str, Any]
+    clv: ClvFit
+
+
+@dataclass
+class Context:
+    """What :func:`contribution_partition` and :func:`score_partition` need."""
+
+    work: str
+    as_of: _dt.date
+    cfg: dict[str, Any]
+    schemes: dict[str, TierScheme]
+    params: FeatureParams
+    months: list[MonthWindow]
+    replay: int
+    n_partitions: int
+    schemas: dict[str, pa.Schema]
+    sample_parts: frozenset[int] = frozenset()
+    adequacy_parts: frozenset[int] = frozenset()
+    blacklisted: frozenset[str] = frozenset()
+    previous: pd.DataFrame | None = None
+    shelf: pd.DataFrame | None = None
+    assessments: pd.DataFrame | None = None
+    n_customers: int = 0
+    models: Models | None = None
+    keep_features: bool = False
+
+    @property
+    def month_ends(self) -> list[_dt.date]:
+        return [m.month_end for m in self.months]
+
+    def path(self, *parts: str) -> Path:
+        return Path(self.work).joinpath(*parts)
+
+
+def _read_staged(ctx: Context, name: str, part: int) -> pa.Table:
+    folder = ctx.path("in", name, f"part={part}")
+    schema = ctx.schemas[name]
+    if not folder.exists():
+        return schema.empty_table()
+    table = pq.read_table(folder, partitioning=None)
+    if "part" in table.column_names:
+        table = table.drop_columns(["part"])
+    return table.cast(pa.schema([schema.field(n) for n in table.column_names]))
+
+
+def _partition_data(ctx: Context, part: int) -> FeatureData:
+    return FeatureData(
+        customers=_read_staged(ctx, "customers", part),
+        accounts=_read_staged(ctx, "accounts", part),
+        balances=_read_staged(ctx, "balances", part),
+        txn_monthly=_read_staged(ctx, "txn_monthly", part),
+        txn_days=_read_staged(ctx, "txn_days", part),
+        large=_read_staged(ctx, "large", part),
+    )
+
+
+def _partition_features(ctx: Context, part: int) -> tuple[FeatureData, pd.DataFrame, int]:
+    data = _partition_data(ctx, part)
+    features = derive_features(data, ctx.as_of, ctx.params)
+    hit = mark_blacklisted(features, ctx.blacklisted) if ctx.blacklisted else 0
+    return data, features, hit
+
+
+def _write(frame: pd.DataFrame | pa.Table, path: Path, *, index: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=index)
+    )
+    pq.write_table(table, path)
+
+
+# --------------------------------------------------------------------------------------------------
+# the per-partition functions (plain Python on Arrow and pandas; DuckDB or Spark executors)
+# --------------------------------------------------------------------------------------------------
+
+
+def contribution_partition(ctx: Context, part: int) -> dict[str, Any]:
+    """Pass 1 of a partition: features and contribution; writes ``contrib/part=<p>.parquet``
+    (``customer_no, contribution_month``) and, for a partition of a sample, its features and
+    baskets. Returns the partition's row counts."""
+    data, features, hit = _partition_features(ctx, part)
+    rates = ContributionRates.from_config(ctx.cfg["contribution"])
+    contrib = compute_contribution(features, rates)
+    _write(
+        pd.DataFrame(
+            {
+                "customer_no": features.index.to_numpy(dtype=object),
+                "contribution_month": contrib["contribution_month"].to_numpy(),
+            }
+        ),
+        ctx.path("contrib", f"part={part}", "data.parquet"),
+    )
+    if part in ctx.sample_parts or part in ctx.adequacy_parts:
+        which = "sample" if part in ctx.sample_parts else "adequacy"
+        _write(features, ctx.path(which, "features", f"{part}.parquet"), index=True)
+        baskets = _baskets(features, data, ctx.as_of, str(ctx.cfg["assoc"]["item"]))
+        _write(baskets, ctx.path(which, "baskets", f"{part}.parquet"))
+    return {
+        "customers": len(features),
+        "accounts": data.accounts.num_rows,
+        "balance_accounts": data.balances.num_rows,
+        "customer_months_with_transactions": data.txn_monthly.num_rows,
+        "customers_with_transactions_in_history": data.txn_days.num_rows,
+        "large_transactions": data.large.num_rows,
+        "blacklisted": hit,
+    }
+
+
+def _ranks(ctx: Context, part: int, index: pd.Index) -> npt.NDArray[np.int64]:
+    table = pq.read_table(ctx.path("rank", f"part={part}"), partitioning=None)
+    ranks = pd.Series(
+        table.column("contribution_rank").to_numpy(), index=table.column("customer_no").to_pylist()
+    )
+    return np.asarray(ranks.reindex(index).to_numpy(), dtype=np.int64)
+
+
+def score_partition(ctx: Context, part: int) -> dict[str, Any]:
+    """Pass 2 of a partition: everything :func:`qiao.analytics.scoring.run_scoring` computes
+    for its customers, with the bank-wide rank and the night's models; writes ``scores``,
+    ``tier_history``, ``events`` and ``suggestions`` as ``<name>/part=<p>.parquet``. Returns the
+    partition's counts (summed over the partitions into the run's diagnostics)."""
+    assert ctx.models is not None
+    cfg, models = ctx.cfg, ctx.models
+    data, features, _ = _partition_features(ctx, part)
+    out: dict[str, Any] = {}
+
+    # contribution, with the rank over the whole bank
+    rates = ContributionRates.from_config(cfg["contribution"])
+    contrib = compute_contribution(features, rates)
+    rank = _ranks(ctx, part, features.index)
+    n = max(ctx.n_customers, 1)
+    n_core = math.ceil(rates.pareto_share * ctx.n_customers) if ctx.n_customers else 0
+    contrib["contribution_rank"] = rank
+    contrib["contribution_top_share"] = rank / n
+    contrib["pareto_core"] = rank <= n_core
+    for col in ("contribution_month", "contribution_year", "contribution_top_share"):
+        features[col] = contrib[col]
+
+    tier_results, tier_history, out["tiers"] = _tiers_step(
+        features, ctx.schemes, ctx.month_ends[: ctx.replay]
+    )
+    attrs = rule_attributes(features, cfg.get("attributes"))
+
+    labels = models.risk_style.predict(features[RISK_STYLE_COLUMNS])
+    risk_style = pd.Series(labels, index=features.index).astype(object)
+    out["riskstyle_counts"] = {str(k): int(v) for k, v in risk_style.value_counts().items()}
+
+    assoc = cfg["assoc"]
+    baskets = _baskets(features, data, ctx.as_of, str(assoc["item"]))
+    cands = cross_sell_candidates(baskets, models.rules, top_n=int(assoc["top_n"]))
+    cross_sell = _cross_sell_json(cands, features.index)
+    out["baskets"] = len(baskets)
+    out["customers_with_candidates"] = int(cands["customer_no"].nunique()) if len(cands) else 0
+
+    att = cfg["attrition"]
+    attrition = apply_attrition(
+        models.attrition, features, ctx.month_ends, att, models.attrition_diagnostics
+    )
+    clv, n_bad = apply_clv(models.clv, features, contrib["contribution_month"], cfg["clv"])
+    out["clv_not_projected"] = n_bad
+    out["clv_distinct_rfm_rows"] = int(clv.diagnostics.get("distinct_rfm_rows", 0))
+
+    previous = ctx.previous
+    if previous is not None:
+        previous = previous[previous["customer_no"].astype(str).isin(features.index)]
+    events = _events(
+        tier_results,
+        data,
+        attrition.prob,
+        previous,
+        ctx.as_of,
+        ctx.params,
+        float(att["event_threshold"]),
+    )
+    if previous is not None and "tier_pyramid" in previous and "pyramid" in tier_results:
+        out["tier_changes_vs_previous"] = _tier_changes(tier_results["pyramid"], previous)
+    out["events"] = {str(k): int(v) for k, v in events["kind"].value_counts().items()}
+    scores = _assemble(
+        features, ctx.as_of, contrib, tier_results, clv, attrition, risk_style, attrs, cross_sell
+    )
+    _write(scores, ctx.path("scores", f"part={part}.parquet"))
+    _write(tier_history, ctx.path("tier_history", f"part={part}.parquet"))
+    _write(events, ctx.path("events", f"part={part}.parquet"))
+    if ctx.keep_features:
+        _write(features, ctx.path("features", f"part={part}.parquet"), index=True)
+    if ctx.shelf is not None:
+        shelf = ctx.shelf
+        maturing = maturing_from_rows(_read_staged(ctx, "maturing", part).to_pandas(), shelf)
+        assessments = ctx.assessments
+        if assessments is not None and len(assessments):
+            assessments = assessments[assessments["customer_no"].astype(str).isin(features.index)]
+        suggestions, out["suggest"] = suggest_step(
+            con=None,
+            lake=None,
+            as_of=ctx.as_of,
+            features=features,
+            attrs=attrs,
+            accounts=data.accounts,
+            rules=models.rules,
+            shelf=shelf,
+            assessments=assessments,
+            cfg=cfg,
+            maturing=maturing,
+        )
+        _write(suggestions, ctx.path("suggestions", f"part={part}.parquet"))
+    out["scores"] = len(scores)
+    out["tier_history"] = len(tier_history)
+    return jsonable(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# the result
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PartitionedScoring:
+    """What :func:`run_scoring_partitioned` returns: the run's diagnostics and its results as
+    Parquet by partition in ``work`` (read them one partition at a time)."""
+
+    work: Path
+    n_partitions: int
+    diagnostics: dict[str, Any]
+    rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    has_suggestions: bool = False
+
+    def parts(self) -> range:
+        return range(self.n_partitions)
+
+    def read(self, name: str, part: int) -> pd.DataFrame:
+        """``scores``, ``tier_history``, ``events``, ``suggestions`` or ``features`` of a
+        partition (empty when the partition has none)."""
+        path = self.work / name / f"part={part}.parquet"
+        if not path.exists():
+            return pd.DataFrame()
+        frame = pq.read_table(path).to_pandas()
+        if "aum_series" in frame:  # lists, as run_scoring gives them (Parquet gives arrays)
+            frame["aum_series"] = [list(map(float, v)) for v in frame["aum_series"]]
+        return frame
+
+    def collect(self) -> ScoringResult:
+        """All partitions in one :class:`ScoringResult` (for tests and small banks only)."""
+
+        def whole(name: str) -> pd.DataFrame:
+            frames = [f for p in self.parts() if len(f := self.read(name, p))]
+            return pd.concat(frames, ignore_index=name != "features") if frames else pd.DataFrame()
+
+        features = whole("features")
+        return ScoringResult(
+            scores=whole("scores"),
+            tier_history=whole("tier_history"),
+            events=whole("events"),
+            diagnostics=self.diagnostics,
+            features=features.sort_index() if len(features) else features,
+            rules=self.rules,
+            suggestions=whole("suggestions"),
+        )
+
+    def cleanup(self) -> None:
+        """Remove the working folder."""
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# the engine's parts: staging, ranking
+# --------------------------------------------------------------------------------------------------
+
+
+def _sql(con: BaseBackend, expr: Any) -> str:
+    hooks = getattr(con, "_run_pre_execute_hooks", None)
+    if callable(hooks):
+        hooks(expr)  # registers in-memory tables (an empty reference table, say)
+    return str(con.compile(expr))
+
+
+def _write_buckets(con: BaseBackend, sql: str, folder: Path, n_partitions: int) -> None:
+    """The rows of ``sql`` written as Parquet under ``folder/part=<p>/``."""
+    engine = engine_name(con)
+    bucket = _bucket_sql(engine, n_partitions)
+    if engine == "spark":
+        session = con._session  # type: ignore[attr-defined]
+        frame = session.sql(f"SELECT *, {bucket} AS part FROM ({sql}) AS q")  # noqa: S608
+        frame.write.mode("overwrite").partitionBy("part").parquet(str(folder))
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    target = str(folder).replace("'", "''")
+    con.raw_sql(  # type: ignore[attr-defined]
+        # the SQL of our own Ibis expressions and our working folder: no outside input
+        f"COPY (SELECT *, {bucket} AS part FROM ({sql}) AS q) TO '{target}' "  # noqa: S608
+        "(FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE true)"
+    )
+
+
+def _stage(
+    con: BaseBackend,
+    lake: Path,
+    as_of: _dt.date,
+    params: FeatureParams,
+    work: Path,
+    n_partitions: int,
+    maturity_days: int,
+) -> dict[str, pa.Schema]:
+    """Step 1: the engine's aggregates by partition; returns each table's schema."""
+    exprs = feature_expressions(con, lake, as_of, params)
+    accounts = exprs.accounts
+    owners = accounts.select(owner_account=accounts.account_no, customer_no=accounts.customer_no)
+    bal = exprs.balances
+    balances = bal.inner_join(owners, bal.account_no == owners.owner_account).select(
+        "customer_no", *bal.columns
+    )
+    acc = read_ref(con, lake, "accounts")
+    end = as_of + _dt.timedelta(days=int(maturity_days))
+    maturing = acc.filter(
+        acc.maturity_date >= as_of,
+        acc.maturity_date <= end,
+        acc.close_date.isnull() | (acc.close_date > as_of),
+    ).select("customer_no", "product_code", "balance")
+    base = exprs.txn_base.cache()
+    try:
+        tables = {
+            "customers": exprs.customers,
+            "accounts": accounts,
+            "balances": balances,
+            "txn_monthly": txn_monthly_expr(base),
+            "txn_days": txn_days_expr(base, params),
+            "large": exprs.large,
+            "maturing": maturing,
+        }
+        schemas = {}
+        for name, expr in tables.items():
+            schemas[name] = expr.schema().to_pyarrow()
+            _write_buckets(con, _sql(con, expr), work / "in" / name, n_partitions)
+    finally:
+        base.release()
+    return schemas
+
+
+def _rank(con: BaseBackend, work: Path, n_partitions: int, pareto_share: float) -> dict[str, Any]:
+    """Contribution rank over the whole bank (descending, ties by customer number, as
+    :func:`qiao.analytics.contribution.compute_contribution`), written by partition; and the
+    Pareto summary from engine aggregates."""
+    src = str(work / "contrib")
+    if engine_name(con) == "spark":
+        session = con._session  # type: ignore[attr-defined]
+        session.read.parquet(src).createOrReplaceTempView("qiao_contrib")
+        table = "qiao_contrib"
+    else:
+        pattern = src.replace("'", "''") + "/*/*.parquet"
+        table = f"read_parquet('{pattern}', hive_partitioning = false)"
+    ranked = (
+        "SELECT customer_no, contribution_month, row_number() OVER "  # noqa: S608
+        f"(ORDER BY contribution_month DESC, customer_no ASC) AS contribution_rank FROM {table}"  # noqa: S608
+    )
+    _write_buckets(
+        con,
+        f"SELECT customer_no, contribution_rank FROM ({ranked}) AS r",  # noqa: S608
+        work / "rank",
+        n_partitions,
+    )
+    # the summary: sums in the engine (no customer's number comes to the driver)
+    summary_sql = (
+        "SELECT count(*) AS n, sum(contribution_month) AS total, "  # noqa: S608
+        "sum(CASE WHEN contribution_month > 0 THEN contribution_month ELSE 0 END) AS positive "
+        f"FROM {table}"  # noqa: S608 - our own working folder, no outside input
+    )
+    n, total, positive = _one_row(con, summary_sql)
+    n = int(n or 0)
+    n_core = math.ceil(pareto_share * n) if n else 0
+    core_sql = (
+        "SELECT sum(contribution_month) AS core, "  # noqa: S608
+        "sum(CASE WHEN contribution_month > 0 THEN contribution_month ELSE 0 END) AS core_pos "
+        f"FROM ({ranked}) AS r WHERE contribution_rank <= {n_core}"  # noqa: S608
+    )
+    core, core_pos = _one_row(con, core_sql)
+    total, positive = float(total or 0.0), float(positive or 0.0)
+    core, core_pos = float(core or 0.0), float(core_pos or 0.0)
+    return {
+        "n_customers": n,
+        "n_core": min(n_core, n),
+        "core_contribution_month": core,
+        "total_contribution_month": total,
+        "share_of_contribution": core / total if total > 0 else None,
+        "share_of_positive_contribution": core_pos / positive if positive > 0 else None,
+    }
+
+
+def _one_row(con: BaseBackend, sql: str) -> tuple[Any, ...]:
+    if engine_name(con) == "spark":
+        row = con._session.sql(sql).collect()[0]  # type: ignore[attr-defined]
+        return tuple(row)
+    return tuple(con.raw_sql(sql).fetchone())  # type: ignore[attr-defined]
+
+
+def _count_customers(con: BaseBackend, lake: Path) -> int:
+    customers = read_ref(con, lake, "customers")
+    return int(customers.count().execute())
+
+
+# --------------------------------------------------------------------------------------------------
+# running the partitions
+# --------------------------------------------------------------------------------------------------
+
+
+def _run_parts(
+    con: BaseBackend,
+    fn: Callable[[Context, int], dict[str, Any]],
+    ctx: Context,
+    parts: list[int],
+) -> list[dict[str, Any]]:
+    """``fn(ctx, p)`` for every partition: in this process (DuckDB), or on Spark's executors
+    through ``mapInPandas`` (one task per partition)."""
+    if engine_name(con) != "spark" or not parts:
+        return [fn(ctx, p) for p in parts]
+    session = con._session  # type: ignore[attr-defined]
+    frame = session.createDataFrame(pd.DataFrame({"part": np.asarray(parts, dtype=np.int32)}))
+    frame = frame.repartition(len(parts), "part")
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            ids = [int(p) for p in batch["part"]]
+            yield pd.DataFrame(
+                {
+                    "part": np.asarray(ids, dtype=np.int32),
+                    "out": [json.dumps(fn(ctx, p)) for p in ids],
+                }
+            )
+
+    rows = frame.mapInPandas(run, "part int, out string").collect()
+    by_part = {int(r["part"]): json.loads(r["out"]) for r in rows}
+    return [by_part[p] for p in parts]
+
+
+def _add(total: dict[str, Any], part: Mapping[str, Any]) -> dict[str, Any]:
+    """Sum the numbers of a partition's counts into ``total`` (nested dicts summed key by key)."""
+    for key, value in part.items():
+        if isinstance(value, Mapping):
+            total[key] = _add(dict(total.get(key, {})), value)
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            total.setdefault(key, value)
+        else:
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def _read_sample(work: Path, which: str, what: str) -> pd.DataFrame:
+    folder = work / which / what
+    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    frames = [pq.read_table(f).to_pandas() for f in files]
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames)
+    return out.sort_index() if what == "features" else out.sort_values(["customer_no", "item"])
+
+
+def _fit(
+    sample: pd.DataFrame,
+    baskets: pd.DataFrame,
+    cfg: Mapping[str, Any],
+    month_ends: list[_dt.date],
+    holdout_days: float,
+    steps: _Steps,
+) -> tuple[Models, dict[str, Any]]:
+    """Step 3: the night's models from the sample's features and baskets."""
+    diag: dict[str, Any] = {}
+    rs_cfg = cfg["riskstyle"]
+    rater = RiskStyleRater(
+        sample_size=int(rs_cfg["sample_size"]), random_state=int(rs_cfg["random_state"])
+    )
+    rater.fit(sample[RISK_STYLE_COLUMNS])
+    diag["riskstyle"] = {
+        "k": rater.k_,
+        "silhouette": {str(k): v for k, v in rater.silhouette_.items()},
+        "warnings": list(rater.warnings_),
+        "warning_codes": list(rater.warning_codes_),
+    }
+    assoc = cfg["assoc"]
+    rules = mine_rules(
+        baskets,
+        min_support=float(assoc["min_support"]),
+        min_confidence=float(assoc["min_confidence"]),
+        min_lift=float(assoc["min_lift"]),
+        max_len=int(assoc["max_len"]),
+    )
+    diag["assoc"] = {
+        "item": assoc["item"],
+        "n_rules": len(rules),
+        "top_rules": jsonable(
+            rules.head(int(assoc["top_rules_in_diagnostics"])).to_dict("records")
+        ),
+    }
+    attrition, att_diag = fit_nightly_attrition(sample, month_ends, cfg["attrition"])
+    clv = fit_clv(sample, cfg["clv"], holdout_days=holdout_days, warn=steps.warn)
+    models = Models(
+        risk_style=rater,
+        rules=rules,
+        attrition=attrition,
+        attrition_diagnostics=att_diag,
+        clv=clv,
+    )
+    return models, diag
+
+
+def _parameters(models: Models, n: int) -> dict[str, Any]:
+    """The parameters of a sample's models, for the adequacy check."""
+    out: dict[str, Any] = {"customers": n, "risk_style_k": models.risk_style.k_}
+    cen = models.risk_style.centroids_
+    if len(cen):
+        out["risk_style_shares"] = {
+            str(name): round(float(share), 4)
+            for name, share in cen.groupby("name")["share"].sum().items()
+        }
+    out["rules"] = len(models.rules)
+    metrics = models.attrition.metrics
+    out["attrition_auc"] = metrics.get("auc")
+    out["attrition_base_rate"] = metrics.get("base_rate")
+    out["bgnbd"] = models.clv.diagnostics.get("params", {})
+    return jsonable(out)
+
+
+def run_scoring_partitioned(
+    *,
+    con: BaseBackend,
+    lake: Path,
+    as_of: _dt.date,
+    config: Mapping[str, Any] | None = None,
+    tier_rules: Mapping[str, Any] | None = None,
+    previous: pd.DataFrame | None = None,
+    progress: Progress | None = None,
+    time_zone: str = TIME_ZONE,
+    large_amount: float = LARGE_AMOUNT,
+    shelf: pd.DataFrame | None = None,
+    assessments: pd.DataFrame | None = None,
+    blacklisted: Collection[str] | None = None,
+    work: Path | None = None,
+    keep_features: bool = False,
+) -> PartitionedScoring:
+    """Score every customer of the lake as of ``as_of``, partition by partition.
+
+    The parameters are :func:`qiao.analytics.scoring.run_scoring`'s, and:
+
+    work
+        The working folder for the staged inputs and the results (a new temporary folder when
+        ``None``; on Spark it must be storage every executor reads and writes).
+    keep_features
+        Also write each partition's full feature frame (tests; the scores hold the main ones).
+
+    The partition size, the sample and the adequacy check are the ``[partitions]`` table of
+    ``scoring.toml``.
+    """
+    cfg = load_scoring_config(config)
+    schemes = parse_tier_rules(tier_rules)
+    steps = _Steps(progress, total=5)
+    part_cfg = cfg["partitions"]
+    att = cfg["attrition"]
+    replay = int(cfg["tiers"]["replay_months"])
+    history = max(
+        13,
+        TREND_MONTHS,
+        replay,
+        int(att["horizon_months"]) + int(att["panel_months"]) - 1 + ATTRITION_LOOKBACK,
+    )
+    params = _feature_params(cfg, history, time_zone=time_zone, large_amount=large_amount)
+    months = month_windows(as_of, history)
+    work = Path(work or tempfile.mkdtemp(prefix="qiao-score-"))
+    for sub in (
+        "in",
+        "contrib",
+        "rank",
+        "sample",
+        "adequacy",
+        "scores",
+        "tier_history",
+        "events",
+        "suggestions",
+        "features",
+    ):
+        shutil.rmtree(work / sub, ignore_errors=True)
+    diag: dict[str, Any] = {"as_of": as_of.isoformat(), "history_months": history}
+
+    with steps.step("stage"):
+        n_customers = _count_customers(con, lake)
+        size = max(int(part_cfg["size"]), 1)
+        n_parts = max(1, math.ceil(n_customers / size))
+        n_sample = min(n_parts, max(1, math.ceil(int(part_cfg["sample_customers"]) / size)))
+        adequacy = bool(part_cfg["adequacy"]) and n_parts >= 2 * n_sample
+        suggest_days = SuggestParams.from_config(cfg["suggest"]).maturity_days
+        schemas = _stage(con, lake, as_of, params, work, n_parts, suggest_days)
+    ctx = Context(
+        work=str(work),
+        as_of=as_of,
+        cfg=dict(cfg),
+        schemes=dict(schemes),
+        params=params,
+        months=months,
+        replay=replay,
+        n_partitions=n_parts,
+        schemas=schemas,
+        sample_parts=frozenset(range(n_sample)),
+        adequacy_parts=frozenset(range(n_sample, 2 * n_sample)) if adequacy else frozenset(),
+        blacklisted=frozenset(str(c) for c in blacklisted or ()),
+        previous=previous,
+        shelf=shelf,
+        assessments=assessments,
+        keep_features=keep_features,
+    )
+    parts = list(range(n_parts))
+    with steps.step("contribution"):
+        counts: dict[str, Any] = {}
+        for c in _run_parts(con, contribution_partition, ctx, parts):
+            _add(counts, c)
+        if not blacklisted:
+            counts.pop("blacklisted", None)
+        diag["counts"] = counts
+        diag["pareto"] = _rank(con, work, n_parts, float(cfg["contribution"]["pareto_share"]))
+        ctx.n_customers = int(diag["pareto"]["n_customers"])
+    with steps.step("fit"):
+        holdout_days = float(months[0].end - months[params.holdout_months - 1].start)
+        sample = _read_sample(work, "sample", "features")
+        models, fit_diag = _fit(
+            sample,
+            _read_sample(work, "sample", "baskets"),
+            cfg,
+            ctx.month_ends,
+            holdout_days,
+            steps,
+        )
+        diag["partitions"] = {
+            "n": n_parts,
+            "size": size,
+            "engine": engine_name(con),
+            "sample": {"partitions": n_sample, "customers": len(sample)},
+        }
+        n_sampled = len(sample)
+        del sample  # one sample's features in memory at a time
+        if adequacy:
+            second = _read_sample(work, "adequacy", "features")
+            other, _ = _fit(
+                second,
+                _read_sample(work, "adequacy", "baskets"),
+                cfg,
+                ctx.month_ends,
+                holdout_days,
+                _Steps(None, 1),
+            )
+            diag["partitions"]["adequacy"] = [
+                _parameters(models, n_sampled),
+                _parameters(other, len(second)),
+            ]
+            del second, other
+        ctx.models = models
+    with steps.step("score"):
+        totals: dict[str, Any] = {}
+        for c in _run_parts(con, score_partition, ctx, parts):
+            _add(totals, c)
+    with steps.step("summarise"):
+        diag["tiers"] = totals.get("tiers", {})
+        diag["riskstyle"] = {**fit_diag["riskstyle"], "counts": totals.get("riskstyle_counts", {})}
+        diag["assoc"] = {
+            **fit_diag["assoc"],
+            "baskets": totals.get("baskets", 0),
+            "customers_with_candidates": totals.get("customers_with_candidates", 0),
+        }
+        diag["attrition"] = models.attrition_diagnostics
+        if models.clv.model is not None:
+            n_bad = int(totals.get("clv_not_projected", 0))
+            if n_bad:
+                not_projected_warning(n_bad, steps.warn)
+            info = {k: v for k, v in models.clv.diagnostics.items() if k != "holdout"}
+            info["distinct_rfm_rows"] = totals.get("clv_distinct_rfm_rows", 0)
+            info["holdout"] = models.clv.diagnostics.get("holdout")
+            diag["clv"] = info
+        if "tier_changes_vs_previous" in totals:
+            diag["tier_changes_vs_previous"] = totals["tier_changes_vs_previous"]
+        diag["counts"]["events"] = totals.get("events", {})
+        if shelf is not None:
+            diag["suggest"] = {**totals.get("suggest", {}), "products": len(shelf)}
+    diag["seconds"] = steps.seconds
+    diag["cpu_seconds"] = steps.cpu_seconds
+    diag["warnings"] = steps.warnings
+    diag["warning_codes"] = steps.warning_codes
+    diag["counts"]["scores"] = totals.get("scores", 0)
+    diag["counts"]["tier_history"] = totals.get("tier_history", 0)
+    if progress:
+        progress("done", 1.0)
+    return PartitionedScoring(
+        work=work,
+        n_partitions=n_parts,
+        diagnostics=jsonable(diag),
+        rules=models.rules,
+        has_suggestions=shelf is not None,
+    )
