@@ -55,19 +55,19 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from qiao.analytics.features import (
-    _balance_expr,
     _f64,
     _ind,
     _local_day,
     _month_index,
+    _month_key,
     _months_between,
     add_months,
     day_number,
     month_windows,
 )
-from qiao.analytics.lake import read_ref, read_transactions
+from qiao.analytics.lake import BALANCE_SCHEMA, _read_partitioned, read_ref, read_transactions
 from qiao.core import vocab
-from qiao.core.lake import TIME_ZONE
+from qiao.core.lake import TIME_ZONE, lake_months, newest_load
 
 __all__ = [
     "MEASURES",
@@ -256,6 +256,67 @@ def load_config(text: str | None = None) -> ScorecardConfig:
 # --------------------------------------------------------------------------------------------------
 
 
+def _balance_windows(
+    con: BaseBackend, lake: Path, as_of: _dt.date, months: list[Any], accounts: ir.Table
+) -> ir.Table:
+    """Per account, ``bal_cd_m{k}``: cents × days held in each month window (the features'
+    month-average numerators, :func:`qiao.analytics.features._balance_expr`), reading the history
+    before the windows as one row per account.
+
+    A balance row holds until the account's next row, so the rows before the first window matter
+    only through each account's last one: a hash aggregate (``arg_max`` on date, then load) finds
+    it, and only the windows' own rows go through the newest-load rule and the ordered window —
+    rather than every row of every month, as the nightly features do.
+    """
+    first = months[-1].start  # day number of the first window's first day
+    first_day = _dt.date(1970, 1, 1) + _dt.timedelta(days=first)
+    wanted = [m for m in lake_months(lake, "balances") if m <= _month_key(as_of)]
+    raw = _read_partitioned(con, lake, "balances", BALANCE_SCHEMA, wanted)
+    if raw is None:
+        return ibis.memtable(pa.table({"account_no": pa.array([], pa.string())})).mutate(
+            **{f"bal_cd_m{m.k}": ibis.literal(0.0) for m in months}
+        )
+    early = raw.filter(raw.balance_date < first_day)
+    order = early.balance_date.epoch_days().cast("int64") * 1_000_000_000 + early.load_id
+    opening = early.group_by("account_no").aggregate(
+        start=early.balance_date.epoch_days().cast("int64").max(),
+        cents=(early.balance * 100).cast("int64").argmax(order),
+    )
+    recent = raw.filter((raw.balance_date >= first_day) & (raw.balance_date <= as_of))
+    recent = newest_load(recent, "balances")
+    rows = opening.select("account_no", "start", "cents", closing=ibis.literal(0, "int64")).union(
+        recent.select(
+            account_no=recent.account_no,
+            start=recent.balance_date.epoch_days().cast("int64"),
+            cents=(recent.balance * 100).cast("int64"),
+            closing=ibis.literal(0, "int64"),
+        )
+    )
+    closed = accounts.filter(accounts.close_date.notnull() & (accounts.close_date <= as_of))
+    rows = rows.union(
+        closed.select(
+            account_no=closed.account_no,
+            start=closed.close_date.epoch_days().cast("int64"),
+            cents=ibis.literal(0, "int64"),
+            closing=ibis.literal(1, "int64"),
+        )
+    )
+    window = ibis.window(group_by=rows.account_no, order_by=[rows.start, rows.closing])
+    after = months[0].end
+    iv = rows.select(
+        account_no=rows.account_no,
+        start=rows.start,
+        end=ibis.least(rows.start.lead().over(window).fill_null(after), after),
+        cents=rows.cents,
+    )
+    iv = iv.filter(iv.end > first, iv.end > iv.start, iv.cents != 0)
+    aggs: dict[str, ir.Scalar] = {}
+    for m in months:
+        overlap = ibis.greatest(ibis.least(iv.end, m.end) - ibis.greatest(iv.start, m.start), 0)
+        aggs[f"bal_cd_m{m.k}"] = _f64((iv.cents * overlap).sum())
+    return iv.group_by("account_no").aggregate(**aggs)
+
+
 def _day_bounds_utc(first: _dt.date, last: _dt.date, time_zone: str) -> tuple[_dt.datetime, ...]:
     from zoneinfo import ZoneInfo
 
@@ -338,7 +399,7 @@ def staff_actuals(
     )
 
     # Balances: the month-average numerators (cents × days) per account, as the features do.
-    bal = _balance_expr(con, lake, end, months, acc)
+    bal = _balance_windows(con, lake, end, months, acc)
     bal = bal.join(
         acc.select("account_no", a_customer=acc.customer_no, is_aum="is_aum", is_dep="is_dep"),
         "account_no",
