@@ -250,3 +250,38 @@ def test_snapshot_rows_made_by_duckdb() -> None:
         }
         expected["aum_series"] = expected_row["aum_series"]
         assert json.loads(row["features"]) == expected
+
+
+def _stored() -> dict[str, object]:
+    """What a night's scoring left in the database, comparable across runs."""
+    snaps = ScoreSnapshot.objects.filter(as_of=AS_OF).order_by("customer_id")
+    fields = [f.attname for f in ScoreSnapshot._meta.concrete_fields if f.attname != "id"]
+    return {
+        "snapshots": [tuple(getattr(s, f) for f in fields) for s in snaps],
+        "standings": sorted(
+            CustomerStanding.objects.values_list("customer_id", "aum", "tier", "contribution")
+        ),
+        "events": sorted(
+            (e.customer_id, e.event_date, e.kind, json.dumps(e.detail, sort_keys=True))
+            for e in ScoreEvent.objects.filter(as_of=AS_OF)
+        ),
+        "tier_history": sorted(
+            TierHistory.objects.values_list("customer_id", "month_end", "scheme", "tier")
+        ),
+    }
+
+
+def test_partitions_store_what_the_whole_bank_run_stores(small_bank: Path) -> None:
+    """Four partitions of 150 (the sample: all of them) store the same snapshots, standings,
+    events and tier history as the whole bank at once (``--partitions 0``)."""
+    whole = score_run(as_of=AS_OF, partition_size=0)
+    assert whole.ok and "partitions" not in whole.diagnostics
+    before = _stored()
+    parts = score_run(as_of=AS_OF, partition_size=150)
+    assert parts.ok and parts.customers == 600
+    assert parts.diagnostics["partitions"]["n"] == 4
+    assert parts.diagnostics["partitions"]["sample"]["customers"] == 600
+    assert "score" in parts.diagnostics["seconds"]
+    after = _stored()
+    for key in before:
+        assert after[key] == before[key], key
