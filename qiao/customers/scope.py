@@ -7,6 +7,12 @@ accounts whose team they are on, wherever the customer banks. Such an app says s
 config's ``customer_scope_extra(staff)``, returning a one-column ``values()`` query of customer
 ids (unordered); the scope asks every installed app and names none (docs/architecture.md,
 "Layers"), so ``customers`` never imports the app above it.
+
+A CM's scope takes the extra customers in one ``UNION`` with their ownership rows (no query
+more, the same semi-join). A subtree's would be an ``OR`` with the subtree — a plan that cannot
+use the outlet's index — so for those roles the scope first asks whether the extras hold anyone
+(one indexed query), remembered on the staff object (a request's ``request.user``); an app that
+changes what it grants someone calls :func:`customer_scope_forget` with that person.
 """
 
 from __future__ import annotations
@@ -24,6 +30,25 @@ class ExtendsCustomerScope(Protocol):
     """An app config that lets some staff see some customers outside their role's scope."""
 
     def customer_scope_extra(self, staff: Staff) -> QuerySet[Any] | None: ...
+
+
+#: Remembered on a staff object: whether the apps' extras hold any customer for them.
+_HAS_EXTRA = "_qiao_scope_has_extra"
+
+
+def customer_scope_has_extra(staff: Staff, extra: QuerySet[Any]) -> bool:
+    """Does ``extra`` (the union of :func:`customer_scope_extras`) name anyone? Asked once per
+    staff object."""
+    found = getattr(staff, _HAS_EXTRA, None)
+    if found is None:
+        found = extra.exists()
+        setattr(staff, _HAS_EXTRA, found)
+    return bool(found)
+
+
+def customer_scope_forget(staff: Staff) -> None:
+    """What the apps grant ``staff`` changed: the next scope asks again."""
+    staff.__dict__.pop(_HAS_EXTRA, None)
 
 
 def customer_scope_extras(staff: Staff) -> list[QuerySet[Any]]:

@@ -45,7 +45,7 @@ from qiao.customers.models import (
     Ownership,
     SavedGroup,
 )
-from qiao.customers.scope import customer_scope_extras
+from qiao.customers.scope import customer_scope_extras, customer_scope_has_extra
 from qiao.org.models import BANKWIDE_ROLES, OWNER_ROLES, SUBTREE_ROLES, OrgUnit, Role, Staff
 from qiao.products.models import (
     Account,
@@ -62,7 +62,8 @@ def staff_scope_q(staff: Staff) -> Q | None:
     """The filter for the customers ``staff`` may see; ``None`` means all of them.
 
     Besides the role's scope, the customers an app above grants (a key-account team member's
-    key accounts: :mod:`qiao.customers.scope`), in the same statement."""
+    key accounts: :mod:`qiao.customers.scope`), in the same statement (for a subtree, only when
+    there are any: one query, remembered on ``staff``)."""
     if not staff.is_active:
         return Q(pk__in=[])
     # The role alone decides: superuser status grants no customer scope (docs/privacy.md).
@@ -72,7 +73,9 @@ def staff_scope_q(staff: Staff) -> Q | None:
     extra = (extras[0].union(*extras[1:]) if len(extras) > 1 else extras[0]) if extras else None
     if staff.role in SUBTREE_ROLES and staff.unit is not None:
         subtree = Q(branch__path__startswith=staff.unit.path)
-        return subtree if extra is None else subtree | Q(pk__in=extra)
+        if extra is None or not customer_scope_has_extra(staff, extra):
+            return subtree
+        return subtree | Q(pk__in=extra)
     if staff.role in OWNER_ROLES:
         # The open ownership rows alone decide: ``primary_manager`` is a denormalised copy of the
         # open primary row (customers_refresh_primary_manager), so OR-ing it in would add nothing
@@ -82,7 +85,9 @@ def staff_scope_q(staff: Staff) -> Q | None:
         if extras:
             return Q(pk__in=owns.order_by().union(*extras))
         return Q(pk__in=Subquery(owns))
-    return Q(pk__in=[]) if extra is None else Q(pk__in=extra)
+    if extra is None or not customer_scope_has_extra(staff, extra):
+        return Q(pk__in=[])
+    return Q(pk__in=extra)
 
 
 def customers_visible_to(*, staff: Staff) -> QuerySet[Customer]:

@@ -24,6 +24,7 @@ from qiao.audit.services import audit_record
 from qiao.core.errors import ApplicationError
 from qiao.credit.models import Facility
 from qiao.customers.models import Customer, CustomerStanding
+from qiao.customers.scope import customer_scope_forget
 from qiao.customers.selectors import staff_scope_q
 from qiao.engagement.models import Plan
 from qiao.org.models import Staff
@@ -326,6 +327,7 @@ def key_account_member_set(
         member, _created = KeyAccountMember.objects.update_or_create(
             key_account=key_account, staff=staff, defaults={"role": role, "added_by": by}
         )
+        customer_scope_forget(staff)
         audit_record(
             request_or_staff=by,
             action=Action.KEY_ACCOUNT,
@@ -341,6 +343,7 @@ def key_account_member_remove(*, by: Staff, member: KeyAccountMember) -> None:
         no = member.key_account.customer.customer_no
         detail = {"what": "team leave", "role": member.role, "staff": member.staff.username}
         member.delete()
+        customer_scope_forget(member.staff)
         audit_record(request_or_staff=by, action=Action.KEY_ACCOUNT, customer_no=no, detail=detail)
 
 
