@@ -57,9 +57,9 @@ from qiao.analytics.scorecard import (  # noqa: E402
 from qiao.core import vocab  # noqa: E402
 from qiao.core.lake import lake_files  # noqa: E402
 
-TIERS = ["DIAMOND", "PLATINUM", "GOLD", "ORDINARY"]
+TIERS = list(vocab.PYRAMID_TIERS.codes[:4])  # 钻石, 白金, 金, 普通
 TIER_SHARE = [0.01, 0.04, 0.15, 0.80]
-CADENCE = ["DIAMOND", "PLATINUM", "GOLD"]
+CADENCE = TIERS[:3]  # the tiers with a contact cadence
 
 
 def make_book(lake: Path, cms: int, seed: int = 5) -> pa.Table:

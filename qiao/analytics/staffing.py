@@ -42,7 +42,8 @@ class StaffingConfig:
     hours_per_day: float = 8
     contact_share: float = 0.5
     minimum: Mapping[str, int] | None = None
-    counted_roles: tuple[str, ...] = ("CM", "SENIOR_CM", "TEAM_LEAD")
+    #: the roles counted as the CMs a unit has (the file's ``[counted_roles]``)
+    counted_roles: tuple[str, ...] = ()
 
     @property
     def working_minutes(self) -> float:
@@ -73,7 +74,8 @@ def load_config(text: str | None = None) -> StaffingConfig:
             raise ValueError(f"staffing.toml [minimum]: unknown unit level {level!r}")
         if n < 0:
             raise ValueError(f"staffing.toml [minimum] {level}: must be ≥ 0")
-    roles = tuple(str(r) for r in raw.get("counted_roles", {}).get("roles", ("CM", "SENIOR_CM")))
+    owners = vocab.ROLES.having("owner")
+    roles = tuple(str(r) for r in raw.get("counted_roles", {}).get("roles", owners))
     for role in roles:
         if role not in vocab.ROLES.codes:
             raise ValueError(f"staffing.toml [counted_roles]: unknown role {role!r}")

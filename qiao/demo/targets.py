@@ -16,11 +16,13 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
+from qiao.core import vocab
+
 from . import pools
 from .base import Span, stream
 from .people import Staff
 
-OWNER_ROLES = ("CM", "SENIOR_CM", "TEAM_LEAD", "OUTLET_HEAD")
+OWNER_ROLES = frozenset(vocab.ROLES.having("owner"))
 
 
 def _quarter(d: date) -> str:
