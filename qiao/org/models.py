@@ -131,6 +131,7 @@ class Staff(AbstractUser):
             ("export_reports", _("Can download reports as Excel workbooks")),
             ("manage_surveys", _("Can build and send satisfaction surveys")),
             ("record_survey_answers", _("Can record customers' survey answers")),
+            ("propose_warnings", _("Can propose a worse early-warning state for a customer")),
         ]
 
     def __str__(self) -> str:

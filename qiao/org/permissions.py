@@ -60,6 +60,8 @@ APPROVE_CAMPAIGNS = "org.approve_campaigns"
 DESIGNATE_KEY_ACCOUNTS = "org.designate_key_accounts"
 APPROVE_KEY_ACCOUNTS = "org.approve_key_accounts"
 CONFIRM_WARNINGS = "org.confirm_warnings"
+#: Propose a worse early-warning state for a customer one serves (the risk manager decides).
+PROPOSE_WARNINGS = "org.propose_warnings"
 MANAGE_BLACKLIST = "org.manage_blacklist"
 
 # -- performance, reports and surveys (docs/reports.md)
@@ -110,6 +112,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DESIGNATE_KEY_ACCOUNTS: _SERVE,
     APPROVE_KEY_ACCOUNTS: frozenset({Role.OUTLET_HEAD}),
     CONFIRM_WARNINGS: frozenset({Role.RISK_MANAGER}),
+    PROPOSE_WARNINGS: _SERVE | {Role.RISK_MANAGER},
     MANAGE_BLACKLIST: frozenset({Role.RISK_MANAGER}),
     # Performance, reports and surveys (docs/reports.md).
     SET_TARGETS: frozenset({Role.ANALYST, Role.OUTLET_HEAD, Role.TEAM_LEAD}),

@@ -42,7 +42,7 @@ from qiao.customers.selectors import staff_scope_q
 from qiao.org.models import Staff
 from qiao.org.permissions import (
     CONFIRM_WARNINGS,
-    LOG_CONTACT,
+    PROPOSE_WARNINGS,
     require_perm,
     staff_has_perm,
 )
@@ -62,17 +62,10 @@ from qiao.risk.models import (
 
 RANK = {code: i for i, code in enumerate(STATES)}
 
-#: Who may propose a worse warning state for a customer of their scope (besides the risk
-#: manager, who holds ``CONFIRM_WARNINGS``): those who serve the customer and record what they
-#: learn of them — ``org.log_contact`` (the same roles: CM, senior CM, team lead, outlet head).
-#: Designating key accounts, which this borrowed before, is another act (a product specialist
-#: granted it alone proposes no warning). The permission of its own, ``org.propose_warnings``,
-#: is asked of the lead (the org app takes no migration in this session); until then this one
-#: name is the only place to change (docs/keyaccounts.md, "Proposals and decisions").
-PROPOSE_WARNINGS = LOG_CONTACT
 
 
 def may_propose_warning(staff: Staff) -> bool:
+    """``org.propose_warnings`` (those who serve the customer, and the risk manager)."""
     return staff_has_perm(staff, PROPOSE_WARNINGS) or staff_has_perm(staff, CONFIRM_WARNINGS)
 
 

@@ -270,8 +270,8 @@ def test_a_deposit_outflow_against_the_baseline_proposes_watch(risk_bank):
 
 
 def test_proposing_a_worse_state_is_not_designating_key_accounts(risk_bank):
-    """Gap 6: the proposal checks its own permission (org.log_contact: those who serve the
-    customer and record what they learn), not org.designate_key_accounts."""
+    """Gap 6: the proposal checks its own permission (org.propose_warnings), not
+    org.designate_key_accounts nor org.log_contact."""
     from django.contrib.auth.models import Permission
 
     def grant(codename: str):
@@ -282,6 +282,8 @@ def test_proposing_a_worse_state_is_not_designating_key_accounts(risk_bank):
     designator = grant("designate_key_accounts")
     with pytest.raises(PermissionDenied):
         warning_propose(by=designator, customer=risk_bank.z, to_state="WATCH", note="传闻")
-    reporter = grant("log_contact")
+    with pytest.raises(PermissionDenied):
+        warning_propose(by=grant("log_contact"), customer=risk_bank.z, to_state="WATCH", note="x")
+    reporter = grant("propose_warnings")
     t = warning_propose(by=reporter, customer=risk_bank.z, to_state="WATCH", note="走访发现停产")
     assert (t.to_state, t.proposed_by) == ("WATCH", reporter)
