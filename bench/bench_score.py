@@ -629,6 +629,11 @@ def main(argv: list[str] | None = None) -> int:
         default="1GB",
         help="DuckDB's memory limit in the partitioned run (it spills to disk beyond)",
     )
+    parser.add_argument(
+        "--no-adequacy",
+        action="store_true",
+        help="skip the second sample's fit (the adequacy check): the fit step's time halves",
+    )
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--spark-driver-memory", default="1g")
     parser.add_argument("--work", type=Path, default=None, help="the partitions' working folder")
@@ -728,6 +733,7 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
     from qiao.analytics.partitioned import run_scoring_partitioned
 
     report["pipeline"] = f"run_scoring_partitioned (partitions of {args.partitions:,})"
+    report["adequacy"] = not args.no_adequacy
     if args.engine == "spark":
         con = connect(
             "spark",
@@ -745,7 +751,7 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
         con=con,
         lake=lake,
         as_of=AS_OF,
-        config={"partitions": {"size": args.partitions}},
+        config={"partitions": {"size": args.partitions, "adequacy": not args.no_adequacy}},
         work=work,
     )
     report["total_seconds"] = round(time.perf_counter() - t0, 1)

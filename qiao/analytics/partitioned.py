@@ -449,6 +449,11 @@ def _stage(
     maturity_days: int,
 ) -> dict[str, pa.Schema]:
     """Step 1: the engine's aggregates by partition; returns each table's schema."""
+    if engine_name(con) == "duckdb":
+        # DuckDB spills what exceeds its memory limit here (its default, ".tmp" in the working
+        # directory, is shared with whatever else runs there)
+        spill = str(work / "spill").replace("'", "''")
+        con.raw_sql(f"SET temp_directory = '{spill}'")  # type: ignore[attr-defined]
     exprs = feature_expressions(con, lake, as_of, params)
     accounts = exprs.accounts
     owners = accounts.select(owner_account=accounts.account_no, customer_no=accounts.customer_no)
@@ -710,6 +715,7 @@ def run_scoring_partitioned(
     params = _feature_params(cfg, history, time_zone=time_zone, large_amount=large_amount)
     months = month_windows(as_of, history)
     work = Path(work or tempfile.mkdtemp(prefix="qiao-score-"))
+    work.mkdir(parents=True, exist_ok=True)
     for sub in (
         "in",
         "contrib",
