@@ -68,6 +68,7 @@ __all__ = [
     "band_bounds",
     "ebanking_analysis",
     "load_config",
+    "payroll_without_ebanking",
 ]
 
 ASSET_CATEGORIES: tuple[str, ...] = vocab.CATEGORIES.having("aum")
@@ -329,6 +330,56 @@ def ebanking_analysis(
         cached.append(out)
         return out
 
+    result: dict[str, Any] = {"as_of": as_of, "months": months}
+    try:
+        cust, accounts, eb_all, eb = _bases(con, lake, as_of, scope, keep)
+        person = cust.filter(~cust.corporate)
+        result.update(_penetration(cust, eb))
+        result.update(_ages(cust, person, accounts, eb, cfg))
+        result.update(_growth(eb_all, months, as_of))
+        result.update(_payroll(con, lake, cust, accounts, eb, as_of, cfg, keep))
+        result.update(_corporate(cust, accounts, eb_all, eb, as_of))
+        scoped = scope.customers is not None or scope.outlets is not None
+        result.update(_transactions(con, lake, cust, months, cfg, scoped, keep))
+    finally:
+        for table in cached:
+            table.release()
+    return EbankingResult(**result)
+
+
+def payroll_without_ebanking(
+    con: BaseBackend,
+    lake: Path,
+    *,
+    as_of: _dt.date,
+    scope: Scope,
+    limit: int,
+) -> tuple[pd.DataFrame, int]:
+    """R5's list alone (what a CM acts on): ``customer_no, balance, classes`` of the payroll
+    customers of ``scope`` without any e-banking service, largest payroll balance first, at most
+    ``limit`` of them, and how many there are in all."""
+    cfg = EbankingConfig(list_limit=limit)
+    cached: list[ir.Table] = []
+
+    def keep(table: ir.Table) -> ir.Table:
+        out = table.cache()
+        cached.append(out)
+        return out
+
+    try:
+        cust, accounts, _eb_all, eb = _bases(con, lake, as_of, scope, keep)
+        found = _payroll(con, lake, cust, accounts, eb, as_of, cfg, keep)
+    finally:
+        for table in cached:
+            table.release()
+    return found["payroll_list"], found["payroll_list_total"]
+
+
+def _bases(
+    con: BaseBackend, lake: Path, as_of: _dt.date, scope: Scope, keep: Any
+) -> tuple[ir.Table, ir.Table, ir.Table, ir.Table]:
+    """The scoped customers, their open accounts, their e-banking services (all, and those open
+    on ``as_of`` with ``active``: activated by then)."""
     cust = _scoped_customers(con, lake, scope)
     cust = keep(
         cust.select(
@@ -341,8 +392,6 @@ def ebanking_analysis(
             age=_age(cust.birth_date, as_of),
         )
     )
-    person = cust.filter(~cust.corporate)
-
     products = read_ref(con, lake, "products").select("product_code", "category")
     accounts = read_ref(con, lake, "accounts")
     accounts = accounts.filter(
@@ -356,27 +405,11 @@ def ebanking_analysis(
             "account_no", "customer_no", "category", balance=accounts.balance.cast("float64")
         )
     )
-
     eb_all = read_ref(con, lake, "ebanking")
     eb_all = keep(eb_all.semi_join(cust, eb_all.customer_no == cust.customer_no))
     eb = eb_all.filter(_alive(eb_all.opened_date, eb_all.closed_date, as_of))
-    eb = eb.mutate(
-        active=eb.activated_date.notnull() & (eb.activated_date <= as_of),
-    )
-
-    result: dict[str, Any] = {"as_of": as_of, "months": months}
-    try:
-        result.update(_penetration(cust, eb))
-        result.update(_ages(cust, person, accounts, eb, cfg))
-        result.update(_growth(eb_all, months, as_of))
-        result.update(_payroll(con, lake, cust, accounts, eb, as_of, cfg, keep))
-        result.update(_corporate(cust, accounts, eb_all, eb, as_of))
-        scoped = scope.customers is not None or scope.outlets is not None
-        result.update(_transactions(con, lake, cust, months, cfg, scoped, keep))
-    finally:
-        for table in cached:
-            table.release()
-    return EbankingResult(**result)
+    eb = eb.mutate(active=eb.activated_date.notnull() & (eb.activated_date <= as_of))
+    return cust, accounts, eb_all, eb
 
 
 def _penetration(cust: ir.Table, eb: ir.Table) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from qiao.analytics.ebanking import (
     EbankingResult,
     Scope,
     ebanking_analysis,
-    load_config,
+    payroll_without_ebanking,
     rates,
 )
 from qiao.analytics.lake import REQUIRED_REFS, connect, ref_path
@@ -877,23 +877,16 @@ def ebank_offer_candidates(*, staff: Staff, as_of: dt.date | None = None) -> lis
     )
     if not own or not _lake_ready(lake):
         return []
-    cfg = load_config()
     con = connect("duckdb")
     try:
-        from dataclasses import replace
-
-        r = ebanking_analysis(
-            con,
-            lake,
-            as_of=day,
-            scope=Scope(customers=own),
-            config=replace(cfg, list_limit=max(1, min(len(own), 100_000))),
+        listing, _total = payroll_without_ebanking(
+            con, lake, as_of=day, scope=Scope(customers=own), limit=min(len(own), 100_000)
         )
     finally:
         con.disconnect()
     return [
         {"customer_no": x.customer_no, "classes": x.classes.split("|"), "balance": x.balance}
-        for x in r.payroll_list.itertuples()
+        for x in listing.itertuples()
     ]
 
 
