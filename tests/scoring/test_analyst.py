@@ -212,6 +212,49 @@ def test_english_labels(scored: ModelRun, login) -> None:
     assert "¥580,000.00" in text_of(html, "table-pyramid")
 
 
+def test_the_models_sample_and_its_second_fit_side_by_side(scored: ModelRun, login) -> None:
+    """A partitioned run records its sample and the parameters of two disjoint samples' fits
+    (decision 0010): the page shows them in words, numbers with separators."""
+    first = {
+        "customers": 251234,
+        "risk_style_k": 5,
+        "risk_style_shares": {"DORMANT": 0.41, "BALANCED": 0.2},
+        "rules": 6,
+        "attrition_auc": 0.8123,
+        "attrition_base_rate": 0.0051,
+        "bgnbd": {"r": 1.53, "alpha": 21.6},
+    }
+    second = {**first, "customers": 249876, "risk_style_k": 4, "attrition_auc": 0.8101}
+    scored.diagnostics = {
+        **diagnostics(),
+        "partitions": {
+            "n": 4,
+            "size": 250000,
+            "engine": "duckdb",
+            "sample": {"partitions": 1, "customers": 251234},
+            "adequacy": [first, second],
+        },
+    }
+    scored.save()
+    client = login("head_office")
+    client.cookies["django_language"] = "en"
+    html = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    said = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "scored in 4 partitions of about 250,000" in said
+    assert "251,234 customers" in said
+    table = text_of(html, "table-sample")
+    assert "Customers 251,234 249,876" in table
+    assert "Risk style: number of clusters 5 4" in table
+    assert "Attrition: AUC 0.812 0.810" in table
+    assert "BG/NBD alpha 21.6000 21.6000" in table
+    assert "DORMANT" not in table and "0.4100" in table  # the style in words
+
+
+def test_a_whole_bank_run_has_no_sample_section(scored: ModelRun, login) -> None:
+    html = login("head_office").get(URL).content.decode()
+    assert 'id="table-sample"' not in html and analyst_overview()["sample"]["present"] is False
+
+
 @pytest.mark.parametrize("persona", ["cm_owner", "outlet_head", "lobby", "auditor"])
 def test_others_get_404(scored: ModelRun, login, persona: str) -> None:
     assert login(persona).get(URL).status_code == 404
