@@ -74,7 +74,7 @@ def _scores(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 )
 def survey_results(request: HttpRequest, filters: Query[ResultsFilter]) -> dict[str, Any]:
     params = {k: v for k, v in filters.dict().items() if v}
-    report = build_satisfaction(_caller(request), params)
+    report = build_satisfaction(_caller(request), params, with_comments=False)
     return {
         "month": filters.month,
         "outlet": filters.outlet,

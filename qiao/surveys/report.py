@@ -95,7 +95,11 @@ def _score_columns() -> list[Column]:
     ]
 
 
-def build_satisfaction(staff: Staff, params: Mapping[str, str]) -> Report:
+def build_satisfaction(
+    staff: Staff, params: Mapping[str, str], *, with_comments: bool = True
+) -> Report:
+    """The report for ``staff``; ``with_comments=False`` leaves the comments table empty (and
+    nobody listed, so nothing audited): the API's results carry no customers."""
     qs, understood = filtered_responses(staff, params)
     month = understood["month"]
     in_month = qs
@@ -145,7 +149,9 @@ def build_satisfaction(staff: Staff, params: Mapping[str, str]) -> Report:
     # Comments, newest first (the customers' names masked; the list is audited)
     comments = list(
         Answer.objects.filter(
-            response__in=in_month.filter(valid=True).values("pk"),
+            response__in=(in_month if with_comments else in_month.none())
+            .filter(valid=True)
+            .values("pk"),
             question__measure=Measure.COMMENT,
         )
         .exclude(text="")

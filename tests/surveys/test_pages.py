@@ -127,6 +127,8 @@ def test_api_results_are_scoped(client, people, answered):
     body = client.get("/api/surveys/results?month=2026-03", **auth).json()
     assert [r["name"] for r in body["by_staff"]] == ["Alice"]
     assert body["by_staff"][0]["csat"] == 1.0 and body["by_staff"][0]["nps"] == 100.0
+    # The API lists no customer, so it audits none.
+    assert not AuditEvent.objects.filter(action=Action.VIEW_LIST).exists()
     raw, _token = api_token_issue(staff=people["nina"])
     body = client.get("/api/surveys/results", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert {r["name"] for r in body["by_staff"]} == {"Alice", "Dave"}
