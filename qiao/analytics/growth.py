@@ -24,6 +24,8 @@ Month-on-month and year-on-year changes are left to the caller: they are ratios 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +48,16 @@ from qiao.analytics.features import (
     _txn_base,
     month_windows,
 )
-from qiao.analytics.lake import read_ref
+from qiao.analytics.lake import read_ref, ref_path
+from qiao.core.lake import lake_files
 
-__all__ = ["MonthlyAum", "growth_by_group", "monthly_aum", "scope_table"]
+__all__ = [
+    "MonthlyAum",
+    "customer_month_figures",
+    "growth_by_group",
+    "monthly_aum",
+    "scope_table",
+]
 
 
 def scope_table(customer_nos: Sequence[str], groups: Sequence[str]) -> pa.Table:
@@ -91,6 +100,100 @@ def _per_customer(
     return j.group_by("customer_no").aggregate(**aggs)
 
 
+def _fingerprint(
+    lake: Path, as_of: _dt.date, n_months: int, rates: ContributionRates, time_zone: str | None
+) -> str:
+    """What the figures depend on: every data file they read (name, size, modification time:
+    a new load adds files, so the figures are computed again) and the parameters."""
+    digest = hashlib.sha256()
+    files = [*lake_files(lake, "balances"), *lake_files(lake, "transactions")]
+    files += [p for p in (ref_path(lake, "accounts"), ref_path(lake, "products")) if p.exists()]
+    for path in sorted(files):
+        st = path.stat()
+        digest.update(f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    digest.update(repr((FIGURES_VERSION, as_of, n_months, rates, time_zone)).encode())
+    return digest.hexdigest()[:24]
+
+
+#: Changes when the figures' definition changes (a cached table of an older one is not read).
+FIGURES_VERSION = 1
+
+
+def customer_month_figures(
+    con: BaseBackend,
+    lake: Path,
+    as_of: _dt.date,
+    *,
+    n_months: int = 25,
+    rates: ContributionRates | None = None,
+    time_zone: str | None = None,
+    cache_dir: Path | None = None,
+) -> ir.Table:
+    """Per customer and month ``k`` (0 = ``as_of``'s month) with anything held or done:
+    ``customer_no, k, aum, revenue`` (yuan) and the month's transactions by channel class
+    (``n_counter, n_electronic, n_self_service``), for every customer of the lake.
+
+    The heavy part of the growth and churn figures: the balance intervals of every account and
+    the transactions of 25 months. With ``cache_dir`` the table is kept there as Parquet, named
+    by :func:`_fingerprint`: a report read again before the next load reads that file (a load
+    adds files to the lake, which changes the name, so a stale table is never read).
+    """
+    rates = rates or ContributionRates()
+    path: Path | None = None
+    if cache_dir is not None:
+        path = (
+            Path(cache_dir)
+            / f"growth-{_fingerprint(lake, as_of, n_months, rates, time_zone)}.parquet"
+        )
+        if path.exists():
+            return con.read_parquet(str(path))
+    months = month_windows(as_of, n_months)
+    params = FeatureParams(history_months=max(13, n_months))
+    if time_zone:
+        params = FeatureParams(history_months=max(13, n_months), time_zone=time_zone)
+    per = _per_customer(con, lake, as_of, months, rates).cache()
+    try:
+        held = [
+            per.select(
+                "customer_no",
+                k=ibis.literal(m.k, "int64"),
+                aum=per[f"aum_m{m.k}"],
+                revenue=per[f"rev_m{m.k}"],
+            )
+            for m in months
+        ]
+        long = held[0].union(*held[1:], distinct=False)
+        long = long.filter((long.aum != 0) | (long.revenue != 0))
+        base = _txn_base(con, lake, as_of, months, params)
+        # Counts by channel class (integers): the cost is priced on the small result, and an
+        # untyped 6.0 would be a DECIMAL to DuckDB whatever Ibis's cast says.
+        counts = base.group_by("customer_no", "k").aggregate(
+            n_counter=ibis.ifelse(base.chan == 1, 1, 0).sum().cast("int64"),
+            n_electronic=ibis.ifelse(base.chan == 2, 1, 0).sum().cast("int64"),
+            n_self_service=ibis.ifelse(base.chan == 3, 1, 0).sum().cast("int64"),
+        )
+        joined = long.outer_join(
+            counts, [long.customer_no == counts.customer_no, long.k == counts.k]
+        ).select(
+            customer_no=ibis.coalesce(long.customer_no, counts.customer_no),
+            k=ibis.coalesce(long.k, counts.k),
+            aum=long.aum.fill_null(0.0),
+            revenue=long.revenue.fill_null(0.0),
+            n_counter=counts.n_counter.fill_null(0),
+            n_electronic=counts.n_electronic.fill_null(0),
+            n_self_service=counts.n_self_service.fill_null(0),
+        )
+        if path is None:
+            return joined.cache()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        joined.to_parquet(str(staged))  # written by the engine (25 M rows at 1 M customers)
+        os.replace(staged, path)  # whole or not at all: a reader never sees half a file
+    finally:
+        per.release()
+    return con.read_parquet(str(path))
+
+
 def growth_by_group(
     con: BaseBackend,
     lake: Path,
@@ -100,6 +203,7 @@ def growth_by_group(
     n_months: int = 25,
     rates: ContributionRates | None = None,
     time_zone: str | None = None,
+    cache_dir: Path | None = None,
 ) -> pd.DataFrame:
     """Customers, AUM and contribution per month, group (tier) and outlet.
 
@@ -113,77 +217,52 @@ def growth_by_group(
         :func:`scope_table`: the customers to count and their group.
     n_months
         Months back from ``as_of`` (25 gives a year-on-year change for 13 months).
+    cache_dir
+        Where :func:`customer_month_figures` keeps its table between loads (``None``: not kept).
 
     Returns
     -------
     pandas.DataFrame
         ``month`` (``YYYY-MM``), ``grp``, ``branch_code``, ``customers``, ``aum``, ``revenue``,
-        ``cost``, ``contribution``; one row per combination with any customer or amount, months
-        oldest first.
+        ``cost``, ``contribution``; one row per combination with any customer or amount, newest
+        month first.
     """
-    rates = rates or ContributionRates()
     months = month_windows(as_of, n_months)
-    params = FeatureParams(history_months=max(13, n_months))
-    if time_zone:
-        params = FeatureParams(history_months=max(13, n_months), time_zone=time_zone)
+    figures = customer_month_figures(
+        con, lake, as_of, n_months=n_months, rates=rates, time_zone=time_zone, cache_dir=cache_dir
+    )
     sc = ibis.memtable(scope)
     cust = read_ref(con, lake, "customers").select("customer_no", "branch_code")
     who = sc.inner_join(cust, "customer_no").select(
         "customer_no", "grp", branch_code=cust.branch_code.fill_null("")
     )
-
-    per = _per_customer(con, lake, as_of, months, rates)
-    pj = per.inner_join(who, "customer_no")
-    aggs: dict[str, ir.Scalar] = {}
-    for m in months:
-        aum = pj[f"aum_m{m.k}"]
-        aggs[f"n_m{m.k}"] = ibis.ifelse(aum > 0.005, 1, 0).sum()
-        aggs[f"aum_m{m.k}"] = aum.sum()
-        aggs[f"rev_m{m.k}"] = pj[f"rev_m{m.k}"].sum()
-    wide = pj.group_by("grp", "branch_code").aggregate(**aggs).to_pyarrow().to_pandas()
-
-    base = _txn_base(con, lake, as_of, months, params)
-    cost_expr = ibis.cases(
-        (base.chan == 1, rates.counter_txn),
-        (base.chan == 2, rates.electronic_txn),
-        (base.chan == 3, rates.self_service_txn),
-        else_=0.0,
-    )
-    costed = base.select("customer_no", "k", cost=cost_expr)
-    tj = costed.inner_join(who, "customer_no")
-    cost = (
-        tj.group_by("grp", "branch_code", "k")
-        .aggregate(cost=tj.cost.sum())
+    j = figures.inner_join(who, "customer_no")
+    out = (
+        j.group_by("grp", "branch_code", "k")
+        .aggregate(
+            customers=ibis.ifelse(j.aum > 0.005, 1, 0).sum(),
+            aum=j.aum.sum(),
+            revenue=j.revenue.sum(),
+            n_counter=j.n_counter.sum(),
+            n_electronic=j.n_electronic.sum(),
+            n_self_service=j.n_self_service.sum(),
+        )
         .to_pyarrow()
         .to_pandas()
     )
-
-    frames = []
-    for m in months:
-        part = pd.DataFrame(
-            {
-                "month": _month_label(m),
-                "k": m.k,
-                "grp": wide["grp"],
-                "branch_code": wide["branch_code"],
-                "customers": wide[f"n_m{m.k}"].astype(np.int64),
-                "aum": wide[f"aum_m{m.k}"].astype(np.float64),
-                "revenue": wide[f"rev_m{m.k}"].astype(np.float64),
-            }
-        )
-        frames.append(part)
-    columns = ["month", "k", "grp", "branch_code", "customers", "aum", "revenue"]
-    long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    out = long.merge(cost, on=["grp", "branch_code", "k"], how="outer")
+    rates = rates or ContributionRates()
+    out["cost"] = (
+        out["n_counter"].astype(np.float64) * rates.counter_txn
+        + out["n_electronic"].astype(np.float64) * rates.electronic_txn
+        + out["n_self_service"].astype(np.float64) * rates.self_service_txn
+    )
     labels = {m.k: _month_label(m) for m in months}
     out["month"] = out["k"].map(labels)
-    for col in ("customers", "aum", "revenue", "cost"):
-        out[col] = out[col].fillna(0)
     out["customers"] = out["customers"].astype(np.int64)
     out["contribution"] = out["revenue"] - out["cost"]
-    out = out[(out["customers"] > 0) | (out["aum"] != 0) | (out["cost"] != 0)]
-    out = out.sort_values(["k", "grp", "branch_code"], ascending=[False, True, True])
-    return out.drop(columns="k").reset_index(drop=True)
+    out = out.sort_values(["k", "grp", "branch_code"], ascending=[True, True, True])
+    columns = ["month", "grp", "branch_code", "customers", "aum", "revenue", "cost", "contribution"]
+    return out[columns].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -198,37 +277,50 @@ class MonthlyAum:
 
 
 def monthly_aum(
-    con: BaseBackend, lake: Path, as_of: _dt.date, scope: pa.Table, *, n_months: int = 25
+    con: BaseBackend,
+    lake: Path,
+    as_of: _dt.date,
+    scope: pa.Table,
+    *,
+    n_months: int = 25,
+    cache_dir: Path | None = None,
+    time_zone: str | None = None,
 ) -> MonthlyAum:
     """Every customer of ``scope`` with their month-average AUM for ``n_months`` months back
     from ``as_of`` (zero when they held nothing), for the churn and cohort figures."""
     months = month_windows(as_of, n_months)
-    rates = ContributionRates(margin={})
-    per = _per_customer(con, lake, as_of, months, rates)
+    figures = customer_month_figures(
+        con, lake, as_of, n_months=n_months, time_zone=time_zone, cache_dir=cache_dir
+    )
     sc = ibis.memtable(scope)
     cust = read_ref(con, lake, "customers").select("customer_no", "open_date")
     who = sc.inner_join(cust, "customer_no")
-    cols = [f"aum_m{m.k}" for m in reversed(months)]
-    joined = who.left_join(per, who.customer_no == per.customer_no).select(
-        who.customer_no,
-        who.grp,
-        open_month=ibis.ifelse(
-            who.open_date.isnull(),
-            -1,
-            who.open_date.year() * 12 + who.open_date.month() - 1,
-        ).cast("int64"),
-        **{c: per[c].fill_null(0.0) for c in cols},
+    people = (
+        who.select(
+            "customer_no",
+            "grp",
+            open_month=ibis.ifelse(
+                who.open_date.isnull(), -1, who.open_date.year() * 12 + who.open_date.month() - 1
+            ).cast("int64"),
+        )
+        .order_by("customer_no")
+        .to_pyarrow()
     )
-    table = joined.order_by("customer_no").to_pyarrow()
-    aum = (
-        np.column_stack([table[c].to_numpy(zero_copy_only=False) for c in cols]).astype(np.float64)
-        if table.num_rows
-        else np.zeros((0, len(cols)))
-    )
+    held = figures.filter(figures.aum != 0).semi_join(who, "customer_no")
+    held_t = held.select("customer_no", "k", "aum").to_pyarrow()
+    nos = np.asarray(people["customer_no"].to_pylist(), dtype=object)
+    aum = np.zeros((len(nos), n_months))
+    if held_t.num_rows and len(nos):
+        keys = np.asarray(held_t["customer_no"].to_pylist(), dtype=object)
+        rows = np.searchsorted(nos, keys)
+        ok = rows < len(nos)
+        ok[ok] = nos[rows[ok]] == keys[ok]
+        cols = n_months - 1 - held_t["k"].to_numpy(zero_copy_only=False).astype(np.int64)
+        aum[rows[ok], cols[ok]] = held_t["aum"].to_numpy(zero_copy_only=False)[ok]
     return MonthlyAum(
-        customer_no=np.asarray(table["customer_no"].to_pylist(), dtype=object),
-        grp=np.asarray(table["grp"].to_pylist(), dtype=object),
-        open_month=table["open_month"].to_numpy(zero_copy_only=False).astype(np.int64),
+        customer_no=nos,
+        grp=np.asarray(people["grp"].to_pylist(), dtype=object),
+        open_month=people["open_month"].to_numpy(zero_copy_only=False).astype(np.int64),
         months=[_month_label(m) for m in reversed(months)],
         aum=aum,
     )

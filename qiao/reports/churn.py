@@ -19,7 +19,7 @@ from qiao.analytics.growth import monthly_aum, scope_table
 from qiao.analytics.lake import connect
 from qiao.core.reports import Chart, Column, Report, ReportDef, Table, register
 from qiao.org.models import Staff
-from qiao.reports.growth import report_as_of, tier_order, tier_words
+from qiao.reports.growth import figures_cache, report_as_of, tier_order, tier_words
 from qiao.reports.selectors import customers_in_scope, reads_customers
 
 #: Months read (the first ``dormant_months`` can only show customers lost later) and shown.
@@ -48,7 +48,15 @@ def build(staff: Staff, params: Mapping[str, str]) -> Report:
     nos, tiers = customers_in_scope(staff=staff, params=params)
     con = connect()
     try:
-        data = monthly_aum(con, lake, as_of, scope_table(nos, tiers), n_months=READ_MONTHS)
+        data = monthly_aum(
+            con,
+            lake,
+            as_of,
+            scope_table(nos, tiers),
+            n_months=READ_MONTHS,
+            cache_dir=figures_cache(),
+            time_zone=settings.TIME_ZONE,
+        )
     finally:
         con.disconnect()
     r = rule()

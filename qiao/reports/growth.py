@@ -52,6 +52,12 @@ def report_as_of(params: Mapping[str, str], lake: Path) -> dt.date | None:
     return month_end(int(year), int(month))
 
 
+def figures_cache() -> Path:
+    """Where the lake reports keep their per-customer monthly figures between loads
+    (:func:`qiao.analytics.growth.customer_month_figures`)."""
+    return Path(settings.QIAO_HOME) / "cache" / "reports"
+
+
 def tier_words(code: str) -> str:
     return tier_label(code) if code else _("Not scored")
 
@@ -136,6 +142,7 @@ def build(staff: Staff, params: Mapping[str, str]) -> Report:
             scope_table(nos, tiers),
             n_months=SHOWN_MONTHS + 12,
             time_zone=settings.TIME_ZONE,
+            cache_dir=figures_cache(),
         )
     finally:
         con.disconnect()

@@ -191,3 +191,35 @@ def test_a_customer_lost_twice_counts_twice() -> None:
     events = churn_events(aum, ChurnRule(100, 2))
     assert events.lost[0].tolist() == [False, False, True, False, False, True]
     assert events.won_back[0].tolist() == [False, False, False, True, False, False]
+
+
+def test_the_figures_are_kept_between_loads_and_computed_again_after_one(tmp_path) -> None:
+    lake = tiny_lake(tmp_path / "lake")
+    cache = tmp_path / "cache"
+    con = connect()
+    first = growth_by_group(con, lake, AS_OF, SCOPE, n_months=6, cache_dir=cache)
+    kept = sorted(cache.glob("growth-*.parquet"))
+    assert len(kept) == 1
+    again = growth_by_group(con, lake, AS_OF, SCOPE, n_months=6, cache_dir=cache)
+    assert again.equals(first)
+    assert sorted(cache.glob("growth-*.parquet")) == kept  # read, not written again
+    # A new load: C1's March balance rises to 4,000; the next report sees it.
+    folder = lake / "balances" / "month=2026-03"
+    folder.mkdir(parents=True)
+    pq.write_table(
+        pa.table(
+            {
+                "account_no": ["A1"],
+                "customer_no": ["C1"],
+                "balance_date": [dt.date(2026, 3, 1)],
+                "balance": pa.array([Decimal(4000)], MONEY),
+                "load_id": pa.array([2], pa.int64()),
+            }
+        ),
+        folder / "part-00000002-0.parquet",
+    )
+    after = growth_by_group(con, lake, AS_OF, SCOPE, n_months=6, cache_dir=cache)
+    con.disconnect()
+    march = after[after["month"] == "2026-03"]
+    assert float(march["aum"].sum()) == pytest.approx(4000.0)
+    assert len(list(cache.glob("growth-*.parquet"))) == 2
