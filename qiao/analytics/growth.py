@@ -117,6 +117,8 @@ def _fingerprint(
 
 #: Changes when the figures' definition changes (a cached table of an older one is not read).
 FIGURES_VERSION = 1
+#: Cached tables kept (the newest; one per load and date asked for).
+KEEP_TABLES = 4
 
 
 def customer_month_figures(
@@ -189,6 +191,10 @@ def customer_month_figures(
         staged = path.with_name(f".{path.name}.{os.getpid()}")
         joined.to_parquet(str(staged))  # written by the engine (25 M rows at 1 M customers)
         os.replace(staged, path)  # whole or not at all: a reader never sees half a file
+        # Tables of earlier loads are never read again: keep the few newest (other dates).
+        kept = sorted(path.parent.glob("growth-*.parquet"), key=lambda p: p.stat().st_mtime)
+        for stale in kept[:-KEEP_TABLES]:
+            stale.unlink(missing_ok=True)
     finally:
         per.release()
     return con.read_parquet(str(path))
