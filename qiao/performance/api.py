@@ -78,7 +78,7 @@ performance_router = Router(tags=["performance"])
 )
 def scorecards_api(request: HttpRequest, period: str = "") -> Any:
     staff = _caller(request)
-    p = period_param({"period": period})
+    p = period_param({"period": period}, status=422)
     as_of, cards = scorecards(staff=staff, period=p)
     return {
         "period": p.key,

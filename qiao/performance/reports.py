@@ -20,7 +20,10 @@ from .selectors import default_period, scorecards, staffing_rows
 _KIND: dict[str, ColumnKind] = {"money": "money", "count": "int", "ratio": "pct", "number": "float"}
 
 
-def period_param(params: Mapping[str, str]) -> Period:
+def period_param(params: Mapping[str, str], *, status: int = 400) -> Period:
+    """The ``period`` parameter (``YYYY``, ``YYYY-Qn``, ``YYYY-MM``; the last whole month when
+    empty); a bad one is an :class:`ApplicationError` naming the field, with ``status`` (the
+    reports' API answers 400, ``/api/scorecards`` 422)."""
     text = (params.get("period") or "").strip()
     if not text:
         return default_period()
@@ -30,7 +33,7 @@ def period_param(params: Mapping[str, str]) -> Period:
         raise ApplicationError(
             _("The period is a year (2026), a quarter (2026-Q1) or a month (2026-01)."),
             field="period",
-            status=422,
+            status=status,
         ) from exc
 
 
