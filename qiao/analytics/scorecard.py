@@ -67,7 +67,7 @@ from qiao.analytics.features import (
 )
 from qiao.analytics.lake import BALANCE_SCHEMA, _read_partitioned, read_ref, read_transactions
 from qiao.core import vocab
-from qiao.core.lake import TIME_ZONE, lake_months, newest_load
+from qiao.core.lake import TIME_ZONE, lake_months
 
 __all__ = [
     "MEASURES",
@@ -265,8 +265,8 @@ def _balance_windows(
 
     A balance row holds until the account's next row, so the rows before the first window matter
     only through each account's last one: a hash aggregate (``arg_max`` on date, then load) finds
-    it, and only the windows' own rows go through the newest-load rule and the ordered window —
-    rather than every row of every month, as the nightly features do.
+    it, and only the windows' own rows go through the ordered window (their newest load by an
+    ``arg_max`` aggregate too) — rather than every row of every month, as the nightly features do.
     """
     first = months[-1].start  # day number of the first window's first day
     first_day = _dt.date(1970, 1, 1) + _dt.timedelta(days=first)
@@ -283,7 +283,11 @@ def _balance_windows(
         cents=(early.balance * 100).cast("int64").argmax(order),
     )
     recent = raw.filter((raw.balance_date >= first_day) & (raw.balance_date <= as_of))
-    recent = newest_load(recent, "balances")
+    # The newest load of each (account, day) as an aggregate (arg_max on the load), the same rule
+    # as qiao.core.lake.newest_load without its ordered window.
+    recent = recent.group_by(["account_no", "balance_date"]).aggregate(
+        balance=recent.balance.argmax(recent.load_id)
+    )
     rows = opening.select("account_no", "start", "cents", closing=ibis.literal(0, "int64")).union(
         recent.select(
             account_no=recent.account_no,

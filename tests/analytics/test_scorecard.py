@@ -44,7 +44,8 @@ def lake(lake_builder):
     b.balance("A1", D(2026, 3, 1), 90_000, load_id=1)
     b.balance("A1", D(2026, 2, 1), 70_000)
     b.balance("A1", D(2026, 11, 30), 100_000)
-    b.balance("A2", D(2026, 11, 16), 50_000)
+    b.balance("A2", D(2026, 11, 16), 50_000, load_id=3)
+    b.balance("A2", D(2026, 11, 16), 40_000, load_id=1)  # an older load of the same day
     b.balance("A5", D(2026, 11, 10), 20_000)
     b.txn("A1", D(2026, 11, 5), 12.5, txn_type="FEE")
     b.txn("A5", D(2026, 11, 20), 7.5, txn_type="FEE")
