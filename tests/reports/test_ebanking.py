@@ -225,3 +225,25 @@ def test_configuration_defaults_and_clear_errors() -> None:
         load_config("[window]\nmonth = 3\n")
     with pytest.raises(EbankingConfigError, match="electronic or counter"):
         EbankingConfig(atm_channels=("MOBILE",))
+
+
+@pytest.mark.spark
+def test_the_same_figures_on_spark(lake, result) -> None:
+    """The analysis is one Ibis code path: Spark (local mode) gives DuckDB's figures."""
+    con = connect("spark", spark_driver_memory="1g")
+    try:
+        on_spark = ebanking_analysis(con, lake, as_of=AS_OF, config=CONFIG)
+    finally:
+        con.disconnect()
+    for name, frame in vars(result).items():
+        other = getattr(on_spark, name)
+        if isinstance(frame, pd.DataFrame):
+            pd.testing.assert_frame_equal(
+                frame.reset_index(drop=True),
+                other.reset_index(drop=True),
+                check_dtype=False,
+                check_like=True,
+                obj=name,
+            )
+        elif name != "diagnostics":
+            assert frame == other, name
