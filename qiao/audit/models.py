@@ -61,6 +61,7 @@ class Action(models.TextChoices):
     SURVEY_EDIT = "SURVEY_EDIT", _("Changed a survey")
     SURVEY_SEND = "SURVEY_SEND", _("Sent a survey")
     SURVEY_ANSWER = "SURVEY_ANSWER", _("Recorded a survey answer")
+    WORK_ITEM_NEW = "WORK_ITEM_NEW", _("Put customers on a work list")
 
 
 class AuditEvent(models.Model):

@@ -934,7 +934,7 @@ def ebank_offers_create(*, staff: Staff, as_of: dt.date | None = None) -> int:
         WorkItem.objects.bulk_create(items, ignore_conflicts=True)
         audit_record_many(
             request_or_staff=staff,
-            action=Action.PLAN_NEW,
+            action=Action.WORK_ITEM_NEW,
             items=[
                 (i.cause_key.split(":", 1)[1], {"work_item": OFFER_REASON, "report": NAME})
                 for i in items

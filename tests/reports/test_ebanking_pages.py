@@ -124,7 +124,7 @@ def test_a_cm_puts_their_payroll_customers_without_ebanking_on_the_work_list(
     assert (item.staff, item.customer) == (bank.staff["cm_other"], bank.y)
     assert item.value_at_stake == Decimal("500.00")
     assert "Payroll, Social security" in render_reason(item.reason_code, item.reason_params)
-    audited = AuditEvent.objects.get(action=Action.PLAN_NEW, customer_no="P0000002")
+    audited = AuditEvent.objects.get(action=Action.WORK_ITEM_NEW, customer_no="P0000002")
     assert audited.detail["work_item"] == "EBANK_OFFER"
     # again: the open item is not duplicated
     assert ebank_offers_create(staff=bank.staff["cm_other"]) == 0
@@ -138,7 +138,7 @@ def test_a_reader_without_a_work_list_is_refused(lake, bank, login) -> None:
     with pytest.raises(PermissionDenied):
         ebank_offers_create(staff=bank.staff["auditor"])
     assert not WorkItem.objects.filter(kind=WorkKind.EBANK_OFFER).exists()
-    assert not AuditEvent.objects.filter(action=Action.PLAN_NEW).exists()
+    assert not AuditEvent.objects.filter(action=Action.WORK_ITEM_NEW).exists()
 
 
 FORM = {
