@@ -819,6 +819,19 @@ POLICY: dict[str, list[Probe]] = {
     "reports/exports/<int:job_id>/download/ export_download": [
         _get("/reports/exports/999999/download/", everyone(404))
     ],
+    # ------------------------------------------------------------------ performance (issue 17)
+    # Scorecards: every member of staff reads their own (or their team's); targets are set and
+    # split by SET_TARGETS (analyst, outlet head, team lead) within their scope.
+    "performance/ scorecards": [_get("/performance/", everyone(200))],
+    "performance/card/ card": [_get("/performance/card/", everyone(200))],
+    "performance/targets/ targets": [
+        _get("/performance/targets/", everyone(200)),
+        _post("/performance/targets/", only(TARGET_SETTERS, 302), _perf_target_form),
+    ],
+    "performance/targets/split/ target_split": [
+        _post("/performance/targets/split/", only(TARGET_SETTERS, 302), _perf_split_form)
+    ],
+    "performance/staffing/ staffing": [_get("/performance/staffing/", everyone(200))],
     # ------------------------------------------------------------------ surveys (issue 17)
     # Results for every member of staff (scoped); answers recorded by the people who serve and
     # the lobby (RECORD_SURVEY_ANSWERS); survey texts edited by MANAGE_SURVEYS.
@@ -847,19 +860,6 @@ POLICY: dict[str, list[Probe]] = {
         )
     ],
     "api/auth/token token_revoke_current": [],  # walked last: it ends the token
-    # ------------------------------------------------------------------ performance (issue 17)
-    # Scorecards: every member of staff reads their own (or their team's); targets are set and
-    # split by SET_TARGETS (analyst, outlet head, team lead) within their scope.
-    "performance/ scorecards": [_get("/performance/", everyone(200))],
-    "performance/card/ card": [_get("/performance/card/", everyone(200))],
-    "performance/targets/ targets": [
-        _get("/performance/targets/", everyone(200)),
-        _post("/performance/targets/", only(TARGET_SETTERS, 302), _perf_target_form),
-    ],
-    "performance/targets/split/ target_split": [
-        _post("/performance/targets/split/", only(TARGET_SETTERS, 302), _perf_split_form)
-    ],
-    "performance/staffing/ staffing": [_get("/performance/staffing/", everyone(200))],
     "api/auth/tokens tokens": [_api("get", "/api/auth/tokens", table(anonymous=401, default=200))],
     "api/auth/tokens/<token_id> token_revoke": [
         _api(
