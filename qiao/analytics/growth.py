@@ -301,28 +301,28 @@ def monthly_aum(
     sc = ibis.memtable(scope)
     cust = read_ref(con, lake, "customers").select("customer_no", "open_date")
     who = sc.inner_join(cust, "customer_no")
-    people = (
-        who.select(
-            "customer_no",
-            "grp",
-            open_month=ibis.ifelse(
-                who.open_date.isnull(), -1, who.open_date.year() * 12 + who.open_date.month() - 1
-            ).cast("int64"),
-        )
-        .order_by("customer_no")
-        .to_pyarrow()
-    )
-    held = figures.filter(figures.aum != 0).semi_join(who, "customer_no")
-    held_t = held.select("customer_no", "k", "aum").to_pyarrow()
+    # Each customer's row of the matrix is numbered in the engine: the figures come back as
+    # integers (row, month, AUM), never as millions of Python strings.
+    people_t = who.select(
+        "customer_no",
+        "grp",
+        open_month=ibis.ifelse(
+            who.open_date.isnull(), -1, who.open_date.year() * 12 + who.open_date.month() - 1
+        ).cast("int64"),
+        row=(ibis.row_number().over(order_by=who.customer_no)).cast("int64"),
+    ).cache()
+    try:
+        people = people_t.order_by("row").to_pyarrow()
+        held = figures.filter(figures.aum != 0)
+        cells = held.inner_join(people_t, "customer_no").select("row", "k", "aum").to_pyarrow()
+    finally:
+        people_t.release()
+    aum = np.zeros((people.num_rows, n_months))
+    if cells.num_rows:
+        rows = cells["row"].to_numpy(zero_copy_only=False).astype(np.int64)
+        cols = n_months - 1 - cells["k"].to_numpy(zero_copy_only=False).astype(np.int64)
+        aum[rows, cols] = cells["aum"].to_numpy(zero_copy_only=False)
     nos = np.asarray(people["customer_no"].to_pylist(), dtype=object)
-    aum = np.zeros((len(nos), n_months))
-    if held_t.num_rows and len(nos):
-        keys = np.asarray(held_t["customer_no"].to_pylist(), dtype=object)
-        rows = np.searchsorted(nos, keys)
-        ok = rows < len(nos)
-        ok[ok] = nos[rows[ok]] == keys[ok]
-        cols = n_months - 1 - held_t["k"].to_numpy(zero_copy_only=False).astype(np.int64)
-        aum[rows[ok], cols[ok]] = held_t["aum"].to_numpy(zero_copy_only=False)[ok]
     return MonthlyAum(
         customer_no=nos,
         grp=np.asarray(people["grp"].to_pylist(), dtype=object),
