@@ -42,12 +42,19 @@ DELIBERATE: dict[tuple[str, frozenset[str]], str] = {
                 "NO_IMPROVEMENT",
                 "OVERDUE",
                 "RISK_SIGNAL",
+                "SETTLEMENT_DECLINE",
                 "STAFF",
                 "UTILISATION_JUMP",
                 "WRITTEN_OFF",
             }
         ),
     ): "each warning reason's sentence with its numbers (the vocabulary has its short name)",
+    ("qiao/demo/surveys.py", frozenset({"MEETING", "OUTLET", "PHONE"})): (
+        "the demo's weighted mix of contact channels"
+    ),
+    ("qiao/demo/surveys.py", frozenset({"MOBILE", "ONLINE", "PHONE"})): (
+        "the e-banking questionnaire's answer options (qiao/surveys/config), not a vocabulary"
+    ),
 }
 
 _LABEL_CALLS = {"_", "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy"}

@@ -111,7 +111,7 @@ COLUMNS = {
             "channel",
             "txn_type",
         },
-        {"product_code", "gain", "cash"},
+        {"product_code", "gain", "cash", "pay_method"},
     ),
     "ebanking": (
         {"customer_no", "service", "opened_date"},
