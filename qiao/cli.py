@@ -271,6 +271,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         from qiao.campaigns.triggers import campaigns_nightly
 
         print(json.dumps({"campaigns": campaigns_nightly()}, default=str))
+        # The growth and churn reports' monthly table, ready before the first reader.
+        from qiao.reports.growth import figures_prepare
+
+        print(json.dumps({"reports": figures_prepare()}, default=str))
     return 0 if run.ok else 1
 
 

@@ -49,3 +49,19 @@ def test_churn_report_counts_the_lost_customer(lake, login) -> None:
     assert rows["2026-04"]["lost"] == 1 and rows["2026-04"]["aum_lost"] == pytest.approx(2000.0)
     assert rows["2026-06"]["won_back"] == 1
     assert _months(login("cm_owner"), "churn")["2026-04"]["lost"] == 0
+
+
+def test_the_night_prepares_the_table_the_first_reports_read(lake, login, settings, tmp_path):
+    """``qiao score`` ends with figures_prepare: growth and churn then read its table (the
+    default as-of date, no params) instead of computing their own."""
+    from qiao.reports.growth import figures_cache, figures_prepare
+
+    settings.QIAO_HOME = tmp_path
+    done = figures_prepare()
+    assert done["as_of"] == "2026-06-30"
+    kept = {p: p.stat().st_mtime_ns for p in figures_cache().glob("growth-*.parquet")}
+    assert len(kept) == 1
+    client = login("head_office")
+    assert client.get("/reports/growth/").status_code == 200
+    assert client.get("/reports/churn/").status_code == 200
+    assert {p: p.stat().st_mtime_ns for p in figures_cache().glob("growth-*.parquet")} == kept
