@@ -320,3 +320,12 @@ def test_r7_shows_the_questionnaires_tallies(lake, bank) -> None:
     usage = survey.questions.get(code="usage").text
     assert tallies[(usage, "Mobile banking")] == (2, pytest.approx(2 / 3))
     assert tallies[(usage, "None")] == (1, pytest.approx(1 / 3))
+
+
+def test_the_ebanking_page_leads_to_the_offers_and_the_benchmarks(lake, login) -> None:
+    """The acts the analysis leads to are reachable from it: the offers for those who may put
+    customers on their work list, the peer benchmarks for every reader."""
+    cm = login("cm_owner").get("/reports/ebanking/").content.decode()
+    assert "/reports/ebanking/offers/" in cm and "/reports/benchmarks/" in cm
+    analyst = login("head_office").get("/reports/ebanking/").content.decode()
+    assert "/reports/ebanking/offers/" not in analyst and "/reports/benchmarks/" in analyst
