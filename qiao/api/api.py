@@ -23,7 +23,6 @@ from qiao.api.schemas import (
     AssessmentOut,
     CustomerDetail,
     CustomerList,
-    ErrorOut,
     ProfilePatch,
     RevealIn,
     RevealOut,
@@ -54,6 +53,7 @@ from qiao.customers.selectors import (
 )
 from qiao.customers.services import customer_reveal, customer_update_profile
 from qiao.engagement.api import engagement_router
+from qiao.org.http import ErrorOut
 from qiao.org.models import Staff
 from qiao.org.permissions import ASSESS_RISK, VIEW_BALANCES, staff_has_perm
 from qiao.performance.api import performance_router

@@ -32,11 +32,6 @@ class TokenList(Schema):
     items: list[TokenItem]
 
 
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str] = {}
-
-
 class CustomerItem(Schema):
     customer_no: str
     name: str

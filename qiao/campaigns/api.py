@@ -18,12 +18,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.errors import HttpError
 
 from qiao.campaigns.models import Campaign
 from qiao.campaigns.segments import segments_visible_to
 from qiao.campaigns.services import campaign_get_for_staff, campaign_results, campaigns_visible_to
-from qiao.org.models import Staff
+from qiao.org.http import ErrorOut, api_caller
 
 #: The most campaigns one answer lists (newest first).
 MAX_ITEMS = 500
@@ -71,18 +70,6 @@ class SegmentList(Schema):
     items: list[SegmentOut]
 
 
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str]
-
-
-def _caller(request: HttpRequest) -> Staff:
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, Staff):
-        return auth
-    raise HttpError(401, "Unauthorized")
-
-
 def _group(value: Any) -> dict[str, int]:
     value = value or {}
     return {"n": int(value.get("n") or 0), "responders": int(value.get("responders") or 0)}
@@ -102,7 +89,7 @@ campaigns_router = Router(tags=["campaigns"])
 @campaigns_router.get("/campaigns", response=CampaignList, summary="The campaigns you read")
 def campaigns(request: HttpRequest) -> dict[str, Any]:
     qs = (
-        campaigns_visible_to(_caller(request))
+        campaigns_visible_to(api_caller(request))
         .prefetch_related("steps")
         .order_by("-created_at", "-id")[:MAX_ITEMS]
     )
@@ -128,7 +115,7 @@ def _campaign(c: Campaign) -> dict[str, Any]:
     summary="A campaign's measured results (empty groups before the first measurement)",
 )
 def campaign_results_api(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
-    campaign = campaign_get_for_staff(staff=_caller(request), campaign_id=campaign_id)
+    campaign = campaign_get_for_staff(staff=api_caller(request), campaign_id=campaign_id)
     results = campaign_results(campaign)
     if not results.get("measured"):
         results = {}
@@ -146,7 +133,7 @@ def campaign_results_api(request: HttpRequest, campaign_id: int) -> dict[str, An
 
 @campaigns_router.get("/segments", response=SegmentList, summary="The segments you read")
 def segments(request: HttpRequest) -> dict[str, Any]:
-    qs = segments_visible_to(_caller(request)).order_by("name", "id")[:MAX_ITEMS]
+    qs = segments_visible_to(api_caller(request)).order_by("name", "id")[:MAX_ITEMS]
     return {
         "items": [{"id": s.pk, "name": s.name, "kind": s.kind, "count": s.last_count} for s in qs]
     }

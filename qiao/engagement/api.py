@@ -20,6 +20,7 @@ from qiao.core.errors import ApplicationError
 from qiao.customers.selectors import customer_get_for_staff
 from qiao.engagement import selectors, services
 from qiao.engagement.models import Channel, WorkItem
+from qiao.org.http import ErrorOut
 from qiao.org.models import Staff
 from qiao.org.permissions import LOG_CONTACT, staff_has_perm
 
@@ -75,11 +76,6 @@ class ContactLogged(Schema):
     contact: ContactOut
     closed: list[WorkItemOut]
     warnings: list[str]
-
-
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str]
 
 
 def _caller(request: HttpRequest) -> Staff:

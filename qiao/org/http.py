@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
+from ninja import Schema
+from ninja.errors import HttpError
 
 from qiao.org.models import Staff
 
@@ -23,3 +25,18 @@ class StaffRequest(HttpRequest):
 
     user: Staff
     htmx: HtmxDetails
+
+
+class ErrorOut(Schema):
+    """The one error shape of every API endpoint: a sentence, and the fields it concerns."""
+
+    error: str
+    fields: dict[str, str] = {}
+
+
+def api_caller(request: HttpRequest) -> Staff:
+    """The member of staff an API request's token authenticated (401 otherwise)."""
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, Staff):
+        return auth
+    raise HttpError(401, "Unauthorized")

@@ -15,10 +15,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.errors import HttpError
 
 from qiao.analytics.scorecard import MEASURE_CODES
-from qiao.org.models import Staff
+from qiao.org.http import ErrorOut, api_caller
 
 from .reports import period_param
 from .selectors import scorecards
@@ -56,18 +55,6 @@ class ScorecardList(Schema):
     items: list[ScorecardOut]
 
 
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str]
-
-
-def _caller(request: HttpRequest) -> Staff:
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, Staff):
-        return auth
-    raise HttpError(401, "Unauthorized")
-
-
 performance_router = Router(tags=["performance"])
 
 
@@ -77,7 +64,7 @@ performance_router = Router(tags=["performance"])
     summary="The scorecards you may read, for a period",
 )
 def scorecards_api(request: HttpRequest, period: str = "") -> Any:
-    staff = _caller(request)
+    staff = api_caller(request)
     p = period_param({"period": period}, status=422)
     as_of, cards = scorecards(staff=staff, period=p)
     return {

@@ -17,11 +17,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
-from ninja.errors import HttpError
 
 from qiao.core.errors import ApplicationError
 from qiao.core.reports import Report
-from qiao.org.models import Staff
+from qiao.org.http import ErrorOut, api_caller
 from qiao.reports.selectors import report_build, report_params_clean
 from qiao.reports.services import file_name, report_export_xlsx
 
@@ -48,18 +47,6 @@ class ReportOut(Schema):
     title: str
     as_of: str | None
     tables: list[TableOut]
-
-
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str]
-
-
-def _caller(request: HttpRequest) -> Staff:
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, Staff):
-        return auth
-    raise HttpError(401, "Unauthorized")
 
 
 def _json_value(value: Any) -> Any:
@@ -103,7 +90,7 @@ def report_api(
     as_of: str | None = None,
     outlet: str | None = None,
 ) -> Any:
-    staff = _caller(request)
+    staff = api_caller(request)
     if format not in ("json", "xlsx"):
         raise ApplicationError(_("The format is json or xlsx."), field="format")
     query = {"period": period, "as_of": as_of, "outlet": outlet}

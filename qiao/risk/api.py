@@ -25,14 +25,13 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from ninja.errors import HttpError
 from pydantic import field_validator
 
 from qiao.audit.services import audit_list_shown
 from qiao.core.errors import ApplicationError
 from qiao.core.vocab import WARNING_STATES
 from qiao.customers.models import Customer, GroupMembership
-from qiao.org.models import Staff
+from qiao.org.http import ErrorOut, api_caller
 from qiao.risk.selectors import risk_scope_q, warnings_list
 
 #: A code of ``qiao.core.vocab.WARNING_STATES`` (NORMAL, WATCH, DOUBTFUL, EXIT).
@@ -103,18 +102,6 @@ class GroupExposureOut(Schema):
     links: list[LinkOut]
 
 
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str]
-
-
-def _caller(request: HttpRequest) -> Staff:
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, Staff):
-        return auth
-    raise HttpError(401, "Unauthorized")
-
-
 def _bounded(value: int, field: str, high: int) -> dict[str, str]:
     """The customer list's bound check and message (qiao.api.api), for a router below it."""
     if 1 <= value <= high:
@@ -146,7 +133,7 @@ def build_router() -> Router:
             raise ApplicationError(_("The filter is not valid."), fields=bounds)
         page, size = filters.page, filters.page_size
         items, count = warnings_list(
-            staff=_caller(request), state=filters.state, page=page, page_size=size
+            staff=api_caller(request), state=filters.state, page=page, page_size=size
         )
         audit_list_shown(
             request_or_staff=request,
@@ -171,7 +158,7 @@ def build_router() -> Router:
     def group_exposure(request: HttpRequest, group_id: int) -> dict[str, Any]:
         from qiao.customers.models import CustomerGroup
 
-        staff = _caller(request)
+        staff = api_caller(request)
         group = CustomerGroup.objects.filter(pk=group_id).first()
         if group is None:
             raise Http404("No group matches the given query.")

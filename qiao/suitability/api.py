@@ -14,12 +14,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.errors import HttpError
 
 from qiao.audit.models import Action
 from qiao.audit.services import audit_record
 from qiao.customers.selectors import customer_get_for_staff
-from qiao.org.models import Staff
+from qiao.org.http import ErrorOut, api_caller
 from qiao.suitability.suggestions import suggestions_shown
 
 
@@ -34,18 +33,6 @@ class SuggestionList(Schema):
     items: list[SuggestionOut]
 
 
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str]
-
-
-def _caller(request: HttpRequest) -> Staff:
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, Staff):
-        return auth
-    raise HttpError(401, "Unauthorized")
-
-
 def build_router() -> Router:
     """A fresh router (a ninja Router can be mounted on one API only)."""
     router = Router(tags=["suggestions"])
@@ -56,7 +43,7 @@ def build_router() -> Router:
         summary="The customer's next-best products (suitable today)",
     )
     def customer_suggestions(request: HttpRequest, customer_no: str) -> dict[str, Any]:
-        customer = customer_get_for_staff(staff=_caller(request), customer_no=customer_no)
+        customer = customer_get_for_staff(staff=api_caller(request), customer_no=customer_no)
         audit_record(
             request_or_staff=request,
             action=Action.VIEW,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from qiao.core.errors import ApplicationError
+from qiao.org.http import ErrorOut
 from qiao.suitability.shelf import products_filter
 from qiao.suitability.shelf_forms import ShelfFilterForm
 
@@ -35,11 +36,6 @@ class ProductOut(Schema):
 
 class ProductList(Schema):
     items: list[ProductOut]
-
-
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str] = {}
 
 
 shelf_router = Router(tags=["products"])

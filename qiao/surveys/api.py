@@ -11,9 +11,8 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.errors import HttpError
 
-from qiao.org.models import Staff
+from qiao.org.http import ErrorOut, api_caller
 
 from .report import build_satisfaction
 
@@ -42,18 +41,6 @@ class ResultsFilter(Schema):
     survey: str | None = Field(None, description="A survey code.")
 
 
-class ErrorOut(Schema):
-    error: str
-    fields: dict[str, str]
-
-
-def _caller(request: HttpRequest) -> Staff:
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, Staff):
-        return auth
-    raise HttpError(401, "Unauthorized")
-
-
 def _scores(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [
         {
@@ -74,7 +61,7 @@ def _scores(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 )
 def survey_results(request: HttpRequest, filters: Query[ResultsFilter]) -> dict[str, Any]:
     params = {k: v for k, v in filters.dict().items() if v}
-    report = build_satisfaction(_caller(request), params, with_comments=False)
+    report = build_satisfaction(api_caller(request), params, with_comments=False)
     return {
         "month": filters.month,
         "outlet": filters.outlet,
