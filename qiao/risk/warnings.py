@@ -63,7 +63,6 @@ from qiao.risk.models import (
 RANK = {code: i for i, code in enumerate(STATES)}
 
 
-
 def may_propose_warning(staff: Staff) -> bool:
     """``org.propose_warnings`` (those who serve the customer, and the risk manager)."""
     return staff_has_perm(staff, PROPOSE_WARNINGS) or staff_has_perm(staff, CONFIRM_WARNINGS)
