@@ -3,11 +3,11 @@ parameters (``WarningTransition.reasons``), rendered here when read."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.amounts import amount
 from qiao.core.choices import labels
 from qiao.core.vocab import LOAN_CLASSES, SIGNAL_KINDS, WARNING_STATES
 
@@ -15,10 +15,10 @@ TEMPLATES: dict[str, Any] = {
     "LOAN_CLASS": _("A loan is classified %(loan_class)s"),
     "WRITTEN_OFF": _("A loan was written off"),
     "OVERDUE": _("A loan is %(days)s days overdue"),
-    "DEPOSIT_OUTFLOW": _("Deposits fell %(pct)s%% (¥%(amount)s) against the baseline"),
+    "DEPOSIT_OUTFLOW": _("Deposits fell %(pct)s%% (%(amount)s) against the baseline"),
     "AUM_DECLINE": _("Assets fell %(pct)s%% over %(months)s months"),
     "SETTLEMENT_DECLINE": _(
-        "Settlement flows fell %(pct)s%% over the last %(months)s months (from ¥%(amount)s a month)"
+        "Settlement flows fell %(pct)s%% over the last %(months)s months (from %(amount)s a month)"
     ),
     "UTILISATION_JUMP": _("Credit drawn rose from %(old)s%% to %(new)s%% of the limits"),
     "RISK_SIGNAL": _("External risk signal: %(kind)s"),
@@ -44,10 +44,8 @@ def render_reason(code: str, params: dict[str, Any]) -> str:
     if "kind" in p:
         p["kind"] = str(labels(SIGNAL_KINDS).get(p["kind"], p["kind"] or "—"))
     if "amount" in p:
-        try:
-            p["amount"] = f"{Decimal(str(p['amount'])):,.0f}"
-        except ArithmeticError:
-            p["amount"] = str(p["amount"])
+        # The one amount rule (qiao.core.amounts): 万元 in Chinese, ¥ with separators in English.
+        p["amount"] = amount(p["amount"])
     try:
         return str(template) % p
     except (KeyError, TypeError, ValueError):

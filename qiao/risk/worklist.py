@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from qiao.core.amounts import amount as amount_words
 from qiao.core.choices import labels
 from qiao.core.vocab import CHANNELS, KEY_ACCOUNT_GRADES, LIST_KINDS, WARNING_STATES
 from qiao.credit.models import Facility, Guarantee, ListEntry, ListKind, ListStatus, Loan
@@ -57,11 +58,11 @@ REASONS = {
     ),
     "LISTED_SEEN": _(
         "On the %(lists)s (%(why)s): transacted at the counter of %(outlet)s on %(date)s — "
-        "%(count)s transactions, ¥%(amount)s"
+        "%(count)s transactions, %(amount)s"
     ),
     "EXPOSURE_BREACH": _(
-        "Connected group of %(name)s (%(members)s customers): exposure ¥%(exposure)s is over its "
-        "limit of ¥%(limit)s — %(share)s%% of tier-one capital against %(limit_pct)s%%"
+        "Connected group of %(name)s (%(members)s customers): exposure %(exposure)s is over its "
+        "limit of %(limit)s — %(share)s%% of tier-one capital against %(limit_pct)s%%"
     ),
 }
 
@@ -82,10 +83,7 @@ def _renderer(code: str) -> Callable[[dict[str, Any]], str]:
             p["lists"] = " / ".join(str(names.get(k, k)) for k in p["lists"] or [])
         for key in _AMOUNTS:
             if key in p:
-                try:
-                    p[key] = f"{Decimal(str(p[key])):,.0f}"
-                except ArithmeticError:
-                    p[key] = str(p[key])
+                p[key] = amount_words(p[key])  # the one amount rule (qiao.core.amounts)
         try:
             return str(REASONS[code]) % p
         except (KeyError, TypeError, ValueError):

@@ -95,7 +95,7 @@ def test_a_listed_customer_at_the_counter_alerts_the_cm_and_the_outlet_head(risk
     z_item = items.get(customer=bank.z, staff=head2)
     assert z_item.reason_text == (
         f"On the Red list (重点监控客户): transacted at the counter of 人民路网点 on "
-        f"{yesterday.isoformat()} — 2 transactions, ¥120,000"
+        f"{yesterday.isoformat()} — 2 transactions, ¥120,000.00"
     )
     assert (
         "Blacklist (恶意逃废债)"
@@ -143,12 +143,12 @@ def test_a_group_over_its_limit_is_on_the_risk_managers_list_until_the_breach_en
     item = items.get(staff=second)
     assert item.customer == bank.z  # the member with the largest exposure
     assert item.reason_text == (
-        "Connected group of 九江德安建材有限公司 (2 customers): exposure ¥8,500,000 is over its "
-        "limit of ¥8,000,000 — 21.2% of tier-one capital against 20%"
+        "Connected group of 九江德安建材有限公司 (2 customers): exposure ¥8,500,000.00 is over its "
+        "limit of ¥8,000,000.00 — 21.2% of tier-one capital against 20%"
     )
     assert item.value_at_stake == Decimal("500000")
     page = _today(second)
-    assert "exposure ¥8,500,000 is over its limit of ¥8,000,000" in page
+    assert "exposure ¥8,500,000.00 is over its limit of ¥8,000,000.00" in page
     assert ">EXPOSURE_BREACH<" not in page
     worklist_generate(day=today)
     assert WorkItem.objects.filter(kind="EXPOSURE_BREACH").count() == 2
@@ -193,7 +193,9 @@ def test_settlement_flows_falling_over_months_call_for_watch(risk_bank):
     t = WarningTransition.objects.get(customer=bank.z, status="PROPOSED")
     assert t.to_state == "WATCH"
     texts = [r["text"] for r in render_reasons(t.reasons)]
-    assert texts == ["Settlement flows fell 80.0% over the last 3 months (from ¥3,000,000 a month)"]
+    assert texts == [
+        "Settlement flows fell 80.0% over the last 3 months (from ¥3,000,000.00 a month)"
+    ]
 
 
 def test_a_written_off_loan_calls_for_exit_and_closes_the_plan_as_written_off(risk_bank):

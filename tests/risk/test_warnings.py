@@ -262,7 +262,7 @@ def test_a_deposit_outflow_against_the_baseline_proposes_watch(risk_bank):
     t = _proposal(risk_bank)
     assert [r["code"] for r in t.reasons] == ["DEPOSIT_OUTFLOW"]
     assert render_reasons(t.reasons)[0]["text"] == (
-        "Deposits fell 66.7% (¥2,000,000) against the baseline"
+        "Deposits fell 66.7% (¥2,000,000.00) against the baseline"
     )
     # The baseline was 31 days old: taken again after the comparison.
     state.refresh_from_db()
@@ -287,3 +287,17 @@ def test_proposing_a_worse_state_is_not_designating_key_accounts(risk_bank):
     reporter = grant("propose_warnings")
     t = warning_propose(by=reporter, customer=risk_bank.z, to_state="WATCH", note="走访发现停产")
     assert (t.to_state, t.proposed_by) == ("WATCH", reporter)
+
+
+def test_warning_reasons_follow_the_one_amount_rule():
+    """万元 in Chinese, ¥ with separators in English (qiao.core.amounts), never ¥ in Chinese."""
+    from django.utils import translation
+
+    from qiao.risk.reasons import render_reason
+
+    params = {"pct": "66.7", "amount": "2000000"}
+    with translation.override("zh-hans"):
+        text = render_reason("DEPOSIT_OUTFLOW", params)
+    assert "200.00万元" in text and "¥" not in text
+    with translation.override("en"):
+        assert "(¥2,000,000.00)" in render_reason("DEPOSIT_OUTFLOW", params)
