@@ -7,6 +7,14 @@ class RiskConfig(AppConfig):
     label = "risk"
     verbose_name = _("key accounts and risk")
 
+    def ready(self) -> None:
+        # The early-warning list on the reports page, in the API and in Excel (docs/reports.md).
+        from qiao.core.reports import register
+        from qiao.risk.reports import REPORTS
+
+        for report in REPORTS:
+            register(report)
+
     def worklist_generators(self):  # type: ignore[no-untyped-def]
         """Key-account visits, early-warning reviews and exit plans (qiao.engagement.worklist)."""
         from qiao.risk.worklist import worklist_generators
