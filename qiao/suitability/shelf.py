@@ -42,7 +42,8 @@ from qiao.customers.selectors import (
 )
 from qiao.org.models import Staff
 from qiao.products.models import Account, AccountStatus, Product, ProductRate, RiskLevel
-from qiao.suitability.models import RiskAssessment, Tolerance
+from qiao.suitability.assessments import latest_assessments
+from qiao.suitability.models import Tolerance
 
 #: How many holders and suited customers a product page (and the API) shows at most.
 SHOWN = 50
@@ -141,31 +142,28 @@ def product_facts(product: Product) -> ProductFacts:
     )
 
 
+#: The facts of a customer with no assessment.
+NO_FACTS = CustomerFacts(customer_no="")
+
+
 def customer_facts(customer_ids: Iterable[int]) -> dict[int, CustomerFacts]:
-    """Each customer's suitability facts from their latest risk assessment (one query; a
-    customer without one gets empty facts, which :func:`check` answers ``NO_ASSESSMENT``)."""
+    """Each customer's suitability facts from their latest risk assessment
+    (:func:`qiao.suitability.assessments.latest_assessments`, the one lookup); a customer without
+    one gets empty facts, which :func:`check` answers ``NO_ASSESSMENT``."""
     ids = sorted(set(customer_ids))
-    latest: dict[int, tuple[Any, ...]] = {}
-    for i in range(0, len(ids), 900):
-        rows = (
-            RiskAssessment.objects.filter(customer_id__in=ids[i : i + 900])
-            .order_by("customer_id", "-assessed_on", "-id")
-            .values_list("customer_id", "tolerance", "valid_until", "qualified_investor")
-        )
-        for row in rows:
-            latest.setdefault(row[0], row)
+    latest = latest_assessments(ids)
     out: dict[int, CustomerFacts] = {}
     for cid in ids:
         found = latest.get(cid)
         out[cid] = (
             CustomerFacts(
                 customer_no="",
-                tolerance=found[1],
-                assessment_valid_until=found[2],
-                qualified_investor=found[3],
+                tolerance=found.tolerance,
+                assessment_valid_until=found.valid_until,
+                qualified_investor=found.qualified_investor,
             )
             if found is not None
-            else CustomerFacts(customer_no="")
+            else NO_FACTS
         )
     return out
 
@@ -198,20 +196,35 @@ class Holder:
 #: Up to this many open accounts of a product, its holders are found from the accounts (a rare
 #: product); beyond, by walking the scope's largest customers (a common one: found at once).
 FEW_HOLDERS = 5000
+#: A subtree scope (outlet head, team lead) of at most this many customers has its product
+#: holders found from its customers rather than from the bank-wide AUM index.
+SMALL_SUBTREE = 50000
 
 
-def product_holders(*, staff: Staff, product: Product, on: dt.date) -> tuple[list[Holder], bool]:
+def product_holders(
+    *,
+    staff: Staff,
+    product: Product,
+    on: dt.date,
+    few_holders: int = FEW_HOLDERS,
+    small_subtree: int = SMALL_SUBTREE,
+) -> tuple[list[Holder], bool]:
     """The :data:`SHOWN` largest customers in ``staff``'s scope with an open account of
     ``product``, each with their balance in it and whether the product still suits them (a
     holding above the customer's level is listed for review, never hidden); and whether there are
-    more."""
+    more.
+
+    Three ways to the same answer, chosen for speed (docs/suitability.md, "Speed"): from the
+    product's accounts (at most ``few_holders``), from a subtree scope's customers (at most
+    ``small_subtree``), or down the bank-wide AUM index. The thresholds are parameters so that a
+    test can hold the three equal on a small bank."""
     qs = with_standing(customers_visible_to(staff=staff))
-    few = list(_open_accounts(product).values_list("customer_id", flat=True)[: FEW_HOLDERS + 1])
-    if len(few) <= FEW_HOLDERS:
+    few = list(_open_accounts(product).values_list("customer_id", flat=True)[: few_holders + 1])
+    if len(few) <= few_holders:
         qs = qs.filter(pk__in=sorted(set(few)))
     else:
         qs = qs.filter(Exists(_open_accounts(product).filter(customer=OuterRef("pk"))))
-        if _subtree_scope_is_small(staff):
+        if _subtree_scope_is_small(staff, small_subtree):
             # A common product in an outlet's (or team's) scope: from the scope's customers (the
             # branch index), each probed for an account, then the top 51 sorted — not a walk of
             # the bank-wide AUM index, which reads all 1 M entries when the scope holds few.
@@ -226,16 +239,11 @@ def product_holders(*, staff: Staff, product: Product, on: dt.date) -> tuple[lis
     return _holders(product, shown, on=on)
 
 
-#: A subtree scope (outlet head, team lead) of at most this many customers has its product
-#: holders found from its customers rather than from the bank-wide AUM index.
-SMALL_SUBTREE = 50000
-
-
-def _subtree_scope_is_small(staff: Staff) -> bool:
+def _subtree_scope_is_small(staff: Staff, limit: int) -> bool:
     if staff_scope_q(staff) is None or scope_is_small(staff):
         return False
-    ids = customers_visible_to(staff=staff).order_by().values("pk")[: SMALL_SUBTREE + 1]
-    return ids.count() <= SMALL_SUBTREE
+    ids = customers_visible_to(staff=staff).order_by().values("pk")[: limit + 1]
+    return ids.count() <= limit
 
 
 def _holders(product: Product, shown: list[Customer], *, on: dt.date) -> tuple[list[Holder], bool]:

@@ -1,0 +1,143 @@
+"""The product page's holders come the same whichever of its three ways the selector takes
+(docs/suitability.md, "Speed"): from the product's accounts (few holders), from a small subtree
+scope's customers (an outlet head, a common product), or down the bank-wide AUM index (a wide
+scope). At a million customers the thresholds are 5,000 accounts and 50,000 customers; here they
+are set low so a small bank reaches every way, and hypothesis draws who holds the product, how
+(several accounts, closed ones) and with which assessment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qiao.customers.models import Customer
+from qiao.products.models import Account
+from qiao.suitability.models import RiskAssessment
+from qiao.suitability.shelf import SHOWN, product_holders
+from tests.workbench.conftest import _fast_hasher, bank, make_customer  # noqa: F401
+
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def crowd(bank):  # noqa: F811
+    """60 more customers at O1 (the outlet head's scope) and 15 at O2, AUM with ties."""
+    for i in range(60):
+        make_customer(f"P20{i:05d}", "客户", bank.o1, aum=Decimal(1000 * (i % 23)), tier="GOLD")
+    for i in range(15):
+        make_customer(f"P30{i:05d}", "他行", bank.o2, aum=Decimal(1000 * i), tier="GOLD")
+    return bank
+
+
+def _holders(staff, product, **thresholds):
+    with CaptureQueriesContext(connection) as queries:
+        holders, more = product_holders(staff=staff, product=product, on=TODAY, **thresholds)
+    answer = (
+        [(h.customer.customer_no, h.balance, h.verdict.suitable, h.verdict.rule) for h in holders],
+        more,
+    )
+    return answer, " ".join(q["sql"] for q in queries.captured_queries)
+
+
+#: an account: (customer index, open?, balance); an assessment: (customer index, level, days left)
+_accounts = st.lists(
+    st.tuples(st.integers(0, 79), st.booleans(), st.integers(0, 50_000)), min_size=0, max_size=90
+)
+_assessments = st.lists(
+    st.tuples(st.integers(0, 79), st.sampled_from(["C1", "C3", "C5"]), st.integers(-30, 300)),
+    max_size=40,
+    unique_by=lambda a: (a[0], a[2]),  # one assessment per customer, day and source
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(accounts=_accounts, assessments=_assessments)
+def test_the_three_ways_to_the_holders_agree(crowd, accounts, assessments):
+    customers = list(Customer.objects.order_by("pk"))
+    fund = crowd.products["FND1"]  # R3; 张三 already holds it (an open account)
+    head, analyst = crowd.staff["outlet_head"], crowd.staff["head_office"]
+    with transaction.atomic():
+        Account.objects.bulk_create(
+            Account(
+                account_no=f"H{n:06d}",
+                customer=customers[i % len(customers)],
+                product=fund,
+                open_date=dt.date(2024, 1, 1),
+                status="ACTIVE" if is_open else "CLOSED",
+                balance=Decimal(balance),
+            )
+            for n, (i, is_open, balance) in enumerate(accounts)
+        )
+        RiskAssessment.objects.bulk_create(
+            RiskAssessment(
+                customer=customers[i % len(customers)],
+                tolerance=level,
+                assessed_on=TODAY - dt.timedelta(days=365 - days_left),
+                valid_until=TODAY + dt.timedelta(days=days_left),
+                source="BRANCH",
+                customer_signed=True,
+            )
+            for i, level, days_left in assessments
+        )
+        for staff in (head, analyst):
+            few, _sql = _holders(staff, fund)  # every bank here has far fewer than 5,000
+            walk, walk_sql = _holders(staff, fund, few_holders=0, small_subtree=0)
+            assert walk == few
+            if staff is head:
+                subtree, subtree_sql = _holders(staff, fund, few_holders=0)
+                assert subtree == few
+                # It took the subtree way (ordered by the opaque expression, never the bare
+                # AUM column); the walk did not.
+                assert "COALESCE" in subtree_sql and "COALESCE" not in walk_sql
+            # The analyst sees the whole bank: every open holder, the 50 largest shown.
+            holders = set(
+                Account.objects.filter(product=fund)
+                .exclude(status="CLOSED")
+                .values_list("customer__customer_no", flat=True)
+            )
+            if staff is analyst:
+                shown, more = few
+                assert {no for no, *_ in shown} <= holders
+                assert len(shown) == min(SHOWN, len(holders)) and more == (len(holders) > SHOWN)
+        transaction.set_rollback(True)
+
+
+def test_the_subtree_way_lists_a_common_products_holders_largest_first(crowd):
+    """Concretely, with more than SHOWN holders in the outlet: the 50 largest, ties by id, each
+    with the sum of their open accounts, and "more"."""
+    fund = crowd.products["FND1"]
+    o1 = list(Customer.objects.filter(branch=crowd.o1).select_related("standing").order_by("pk"))
+    for n, c in enumerate(o1):
+        Account.objects.create(
+            account_no=f"S{n:06d}",
+            customer=c,
+            product=fund,
+            open_date=dt.date(2024, 1, 1),
+            balance=Decimal(100 + n),
+        )
+    Account.objects.create(
+        account_no="S999999",
+        customer=o1[0],
+        product=fund,
+        open_date=dt.date(2024, 1, 1),
+        balance=Decimal(7),
+        status="CLOSED",
+    )
+    (shown, more), sql = _holders(crowd.staff["outlet_head"], fund, few_holders=10)
+    assert "COALESCE" in sql
+    assert more is True and len(shown) == SHOWN
+    expected = sorted(o1, key=lambda c: (-(c.standing.aum or 0), c.pk))[:SHOWN]
+    assert [no for no, *_ in shown] == [c.customer_no for c in expected]
+    balances = {c.customer_no: Decimal(100 + n) for n, c in enumerate(o1)}
+    assert all(balance == balances[no] for no, balance, *_ in shown)
