@@ -189,6 +189,9 @@ class Step(models.Model):
     #: A sender holds the step until this time and renews it as it goes; a restarted worker
     #: resumes a step whose holder has stopped renewing (killed).
     lease_until = models.DateTimeField(null=True, blank=True)
+    #: Who holds the lease (a token per sender): a sender that finds another holder has lost
+    #: the step and stops before it writes anything more (qiao.campaigns.sending).
+    lease_holder = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("campaign step")
@@ -231,9 +234,13 @@ class Group(models.TextChoices):
 
 
 class Recipient(models.Model):
-    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="recipients")
+    # No index of their own: (campaign, customer) and (customer, campaign) below serve both
+    # (a million rows are written per campaign; every index is paid for on each).
+    campaign = models.ForeignKey(
+        Campaign, models.CASCADE, related_name="recipients", db_index=False
+    )
     customer = models.ForeignKey(
-        "customers.Customer", models.CASCADE, related_name="campaign_recipients"
+        "customers.Customer", models.CASCADE, related_name="campaign_recipients", db_index=False
     )
     group = models.CharField(_("group"), max_length=1, choices=Group.choices)
     variant = models.CharField(_("variant"), max_length=1, default="A")
@@ -264,7 +271,10 @@ class Recipient(models.Model):
 class Exclusion(models.Model):
     """A segment customer left out of a campaign, and why (shown on the campaign page)."""
 
-    campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="exclusions")
+    #: Indexed by (campaign, reason) below.
+    campaign = models.ForeignKey(
+        Campaign, models.CASCADE, related_name="exclusions", db_index=False
+    )
     customer = models.ForeignKey("customers.Customer", models.CASCADE, related_name="+")
     step = models.PositiveSmallIntegerField(default=1)
     reason = models.CharField(_("reason"), max_length=16)
@@ -288,17 +298,23 @@ class MessageStatus(models.TextChoices):
 
 
 class Message(models.Model):
+    """One message of a step to a treated recipient. Few indexes on purpose (decision 0009):
+    a send rewrites every row once (planned → sent), and each index is written again for each
+    row; the step's own index is the leading column of (step, recipient)."""
+
     recipient = models.ForeignKey(Recipient, models.CASCADE, related_name="messages")
-    step = models.ForeignKey(Step, models.CASCADE, related_name="messages")
+    step = models.ForeignKey(Step, models.CASCADE, related_name="messages", db_index=False)
     channel = models.CharField(_("channel"), max_length=8, choices=CHANNEL_CHOICES)
     #: The message's identity outside Qiao (outbound files, e-mail Message-ID, delivery reports).
-    external_id = models.CharField(_("message id"), max_length=40, unique=True)
+    #: Unique by a constraint, not ``unique=True``, which on PostgreSQL adds a second (LIKE)
+    #: index that nothing uses.
+    external_id = models.CharField(_("message id"), max_length=40)
     status = models.CharField(
         _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PLANNED
     )
     #: Why a planned message was not sent (consent withdrawn since, cap reached, no address …).
     skip_reason = models.CharField(max_length=16, blank=True)
-    #: The outbound batch file a file-channel message went out in.
+    #: The outbound batch file a file-channel message went out in (:class:`OutboundBatch`).
     batch = models.PositiveIntegerField(null=True, blank=True)
     text = models.TextField(_("text"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -308,18 +324,45 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         constraints = [
-            models.UniqueConstraint(fields=["step", "recipient"], name="uniq_step_recipient")
+            models.UniqueConstraint(fields=["step", "recipient"], name="uniq_step_recipient"),
+            models.UniqueConstraint(fields=["external_id"], name="uniq_message_external_id"),
         ]
         indexes = [
-            # The sender walks a step's planned messages in id order, a batch at a time: with
-            # the id in the index each batch is a range scan, not a sort of all that is left.
-            models.Index(fields=["step", "status", "id"], name="message_step_status_id"),
-            models.Index(fields=["step", "batch"]),
-            models.Index(fields=["recipient"]),
+            # The sender walks a step's planned messages in id order, a batch at a time: a range
+            # scan of this index. Partial: a message leaves it when it is sent, so marking a
+            # batch sent writes no entry here and the index shrinks as the send goes.
+            models.Index(
+                fields=["step", "id"],
+                condition=models.Q(status="PLANNED"),
+                name="message_planned",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class OutboundBatch(models.Model):
+    """One outbound file of a step (SMS, WeChat, post), recorded *before* the file is written
+    and marked written in the same transaction that marks its messages sent. A sender killed in
+    between leaves a batch not written: if its file is in the outbox, the file is what the
+    message platform has, and its messages are marked sent from it; if not, nothing was sent
+    and the record is dropped (decision 0009, "exactly once")."""
+
+    step = models.ForeignKey(Step, models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    #: The message ids the batch was cut from (its messages are those of the file).
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    size = models.PositiveIntegerField(default=0)
+    written = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["step", "number"], name="uniq_step_batch")]
+
+    def __str__(self) -> str:
+        return f"{self.step_id} #{self.number}"
 
 
 class ResponseKind(models.TextChoices):

@@ -1,24 +1,31 @@
 """Sending a campaign step, idempotent and resumable (docs/campaigns.md, "Sending"; decision 0009).
 
-A step is sent in batches. For each batch the sender
+A step is sent in batches, walking its planned messages in id order. For each batch the sender
 
-1. **claims** up to ``batch_size`` planned messages whose customers may be reached now (quiet
-   hours in the customer's local time, the holiday calendar, their do-not-disturb hours), checking
-   again, at that moment, the consent for the channel (a withdrawal since planning wins) and the
-   frequency caps: those are marked *not sent* with the reason; the rest are marked *being sent*
-   with a batch number and their text — one transaction;
-2. **delivers** the batch: SMS and WeChat as one outbound file for the bank's message platform,
-   written to a temporary name and renamed into place (atomic); e-mail through Django's e-mail
-   backend (SMTP), one message at a time, each with a ``Message-ID`` made from the message's id;
-   phone and outlet steps as work-list items for the owning customer manager, with the script;
-3. marks the batch *sent* — one transaction — and renews its lease on the step.
+1. **reads** up to ``batch_size`` planned messages and decides, at that moment, who may be
+   reached: the consent for the channel is checked again (a withdrawal since planning wins) and,
+   for a follow-up step, the frequency caps; quiet hours in the customer's local time, the
+   holiday calendar and their do-not-disturb hours hold the others back (they stay planned);
+2. in one transaction, checks that it still holds the step (its lease), marks the refused ones
+   *not sent* with the reason and, for a file channel, records the batch
+   (:class:`~qiao.campaigns.models.OutboundBatch`) before its file exists;
+3. **delivers** the batch: SMS, WeChat and post as one outbound file for the bank's message
+   platform, written to a temporary name, synced and renamed into place (all or nothing); e-mail
+   through Django's e-mail backend (SMTP), one message at a time, each with a ``Message-ID``
+   made from the message's id and marked sent as soon as the server took it; phone and outlet
+   steps as work-list items for the owning customer manager (unique per message);
+4. marks the batch's messages *sent* with their text — one statement — and the batch written,
+   in one transaction.
 
-A sender killed at any point (``kill -9``) leaves messages *being sent*; the next sender first
-finishes them: a file batch whose file exists is marked sent, one whose file is missing is
-written again from the stored text (the same file); work-list items are unique per message; an
-e-mail being sent when the sender died is the one case that cannot be known from here (the SMTP
-server may have accepted it before the kill): it is sent again with the same ``Message-ID``, which
-mail systems use to drop the duplicate — at most one such message per killed sender.
+No message is written twice per batch (the earlier design marked each *being sent*, then
+*sent*: two rewrites of every row and of all its indexes). A sender killed at any point
+(``kill -9``) is resumed from the database and the outbox: a recorded batch whose file is in the
+outbox is what the platform has, so its messages are marked sent from the file; one whose file
+is missing sent nothing, so its record is dropped and its messages, still planned, go out in a
+later batch. Work-list items are unique per message. An e-mail handed to the SMTP server by a
+sender killed before it marked it sent is the one case that cannot be known from here: it is
+sent again with the same ``Message-ID``, which mail systems use to drop the duplicate — at most
+one such message per killed sender.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import csv
 import datetime as dt
 import functools
 import os
+import secrets
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +59,7 @@ from .models import (
     CampaignStatus,
     Message,
     MessageStatus,
+    OutboundBatch,
     Step,
 )
 from .planning import CONSENT_FOR, over_cap, plan_first_step, plan_follow_up
@@ -97,25 +106,35 @@ def batch_path(step: Step, batch: int) -> Path:
 # ------------------------------------------------------------------------------------ lease
 
 
-def take_lease(step: Step, now: dt.datetime, rules: Rules) -> bool:
-    """Hold the step for ``lease_seconds`` unless another sender holds it (one query)."""
+class LeaseLost(Exception):
+    """Another sender took the step (this one stopped renewing for longer than the lease)."""
+
+
+def take_lease(step: Step, now: dt.datetime, rules: Rules) -> str | None:
+    """Hold the step for ``lease_seconds`` unless another sender holds it (one query); returns
+    this sender's token, or ``None``."""
     until = now + dt.timedelta(seconds=rules.lease_seconds)
+    holder = secrets.token_hex(8)
     won = (
         Step.objects.filter(pk=step.pk)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=until)
+        .update(lease_until=until, lease_holder=holder)
     )
-    return bool(won)
+    return holder if won else None
 
 
-def renew_lease(step: Step, rules: Rules) -> None:
-    Step.objects.filter(pk=step.pk).update(
+def renew_lease(step: Step, rules: Rules, holder: str) -> None:
+    """Hold the step a while longer, or raise :class:`LeaseLost` if another sender has it. Run
+    inside the transaction that records a batch: nothing is written by a sender that lost."""
+    kept = Step.objects.filter(pk=step.pk, lease_holder=holder).update(
         lease_until=timezone.now() + dt.timedelta(seconds=rules.lease_seconds)
     )
+    if not kept:
+        raise LeaseLost
 
 
-def release_lease(step: Step) -> None:
-    Step.objects.filter(pk=step.pk).update(lease_until=None)
+def release_lease(step: Step, holder: str) -> None:
+    Step.objects.filter(pk=step.pk, lease_holder=holder).update(lease_until=None, lease_holder="")
 
 
 # -------------------------------------------------------------------------------- rendering
@@ -181,14 +200,19 @@ def _rate(value: Any) -> str:
     return f"{Decimal(value).normalize():f}%" if value is not None else ""
 
 
-def _claim(
-    step: Step,
-    rules: Rules,
-    now: dt.datetime,
-    after_id: int,
-    batch: int,
-) -> tuple[list[Out], int, dt.datetime | None]:
-    """Claim the next batch: ``(claimed messages, last id looked at, earliest deferred)``."""
+class Claim(NamedTuple):
+    """What the sender decided about one batch of planned messages (nothing written yet)."""
+
+    ready: list[Out]
+    withdrawn: list[int]
+    at_cap: list[int]
+    first_id: int
+    last_id: int
+    deferred: dt.datetime | None
+
+
+def _claim(step: Step, rules: Rules, now: dt.datetime, after_id: int) -> Claim | None:
+    """Read the next batch after ``after_id`` and decide who may be reached now (no writes)."""
     cal = calendar()
     candidates = list(
         Message.objects.filter(step=step, status=MessageStatus.PLANNED, pk__gt=after_id)
@@ -196,8 +220,7 @@ def _claim(
         .values_list(*_FIELDS)[: rules.batch_size]
     )
     if not candidates:
-        return [], after_id, None
-    last_id = candidates[-1][0]
+        return None
     ids = np.array(sorted({c[3] for c in candidates}), dtype=np.int64)
     prefs = preferences_for(ids)
     consenting = set(consented_ids(CONSENT_FOR[step.channel], ids).tolist())
@@ -256,74 +279,53 @@ def _claim(
                 manager_id=row[10],
             )
         )
-    with transaction.atomic():
-        if withdrawn:
-            Message.objects.filter(pk__in=withdrawn, status=MessageStatus.PLANNED).update(
-                status=MessageStatus.SKIPPED, skip_reason="WITHDRAWN", result_at=now
-            )
-        if at_cap:
-            Message.objects.filter(pk__in=at_cap, status=MessageStatus.PLANNED).update(
-                status=MessageStatus.SKIPPED, skip_reason="CAP", result_at=now
-            )
-        if ready:
-            _mark_sending(ready, batch)
-    return ready, last_id, deferred
+    return Claim(ready, withdrawn, at_cap, candidates[0][0], candidates[-1][0], deferred)
 
 
-def _mark_sending(ready: Sequence[Out], batch: int) -> None:
-    """Claimed messages: *being sent*, with their batch and text — one statement on PostgreSQL
-    (the ids and texts as two arrays), an ``executemany`` on SQLite (in-process, as fast)."""
+def _skip(ids: Sequence[int], reason: str, now: dt.datetime) -> None:
+    if ids:
+        Message.objects.filter(pk__in=ids, status=MessageStatus.PLANNED).update(
+            status=MessageStatus.SKIPPED, skip_reason=reason, result_at=now
+        )
+
+
+def _mark_sent(
+    step: Step, pairs: Sequence[tuple[Any, str]], batch: int | None, now: dt.datetime, *, by: str
+) -> None:
+    """Planned messages *sent*, with their text and batch — one statement on PostgreSQL (ids or
+    external ids and texts as two arrays), an ``executemany`` on SQLite (in-process, as fast).
+    ``pairs`` are ``(id, text)`` (``by="id"``) or ``(external_id, text)`` (``by="external_id"``,
+    a batch recovered from its file)."""
+    if not pairs:
+        return
     table = Message._meta.db_table
+    key = {"id": "id", "external_id": "external_id"}[by]
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
+            kind = "bigint" if by == "id" else "text"
             cur.execute(
-                f"UPDATE {table} AS m SET status = %s, batch = %s, text = v.text "  # noqa: S608
-                "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS text) AS v "
-                "WHERE m.id = v.id AND m.status = %s",
+                f"UPDATE {table} AS m SET status = %s, sent_at = %s, batch = %s, "  # noqa: S608
+                f"text = v.text FROM (SELECT unnest(%s::{kind}[]) AS k, unnest(%s::text[]) "
+                f"AS text) AS v WHERE m.{key} = v.k AND m.step_id = %s AND m.status = %s",
                 [
-                    MessageStatus.SENDING,
+                    MessageStatus.SENT,
+                    now,
                     batch,
-                    [out.pk for out in ready],
-                    [out.text for out in ready],
+                    [k for k, _text in pairs],
+                    [text for _k, text in pairs],
+                    step.pk,
                     MessageStatus.PLANNED,
                 ],
             )
             return
         cur.executemany(
-            f"UPDATE {table} SET status = %s, batch = %s, text = %s "  # noqa: S608
-            "WHERE id = %s AND status = %s",
+            f"UPDATE {table} SET status = %s, sent_at = %s, batch = %s, text = %s "  # noqa: S608
+            f"WHERE {key} = %s AND step_id = %s AND status = %s",
             [
-                (MessageStatus.SENDING, batch, out.text, out.pk, MessageStatus.PLANNED)
-                for out in ready
+                (MessageStatus.SENT, now, batch, text, k, step.pk, MessageStatus.PLANNED)
+                for k, text in pairs
             ],
         )
-
-
-def _stored(step: Step, batch: int) -> list[Out]:
-    """A batch claimed by a sender that was killed, as it was claimed (texts included)."""
-    rows = (
-        Message.objects.filter(step=step, batch=batch, status=MessageStatus.SENDING)
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "external_id",
-            "recipient__customer_id",
-            "recipient__customer__customer_no",
-            "recipient__customer__mobile",
-            "recipient__customer__email",
-            "recipient__customer__address",
-            "text",
-            "recipient__customer__primary_manager_id",
-        )
-    )
-    found = list(rows)
-    prefs = preferences_for([r[2] for r in found])
-    out = []
-    for r in found:
-        address = r[5] if step.channel == "EMAIL" else r[6] if step.channel == "POST" else r[4]
-        language = (prefs.get(r[2]) or Pref()).language
-        out.append(Out(r[0], r[1], r[2], r[3], address, language, r[7], r[8]))
-    return out
 
 
 # -------------------------------------------------------------------------------- delivering
@@ -332,8 +334,6 @@ def _stored(step: Step, batch: int) -> list[Out]:
 def _deliver_file(step: Step, batch: int, messages: Sequence[Out], now: dt.datetime) -> Path:
     """Write the batch's outbound file (temporary name, fsync, rename: all or nothing)."""
     path = batch_path(step, batch)
-    if path.exists():
-        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.part")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
@@ -386,7 +386,7 @@ def _deliver_email(step: Step, messages: Sequence[Out], now: dt.datetime) -> Non
                 connection=connection_,
             )
             mail.send()
-            Message.objects.filter(pk=m.pk).update(status=MessageStatus.SENT, sent_at=now)
+            _mark_sent(step, [(m.pk, m.text)], None, now, by="id")
     finally:
         connection_.close()
 
@@ -424,32 +424,96 @@ def _deliver_items(step: Step, messages: Sequence[Out], now: dt.datetime) -> lis
     return orphans
 
 
-def _finish_batch(step: Step, batch: int, messages: Sequence[Out], now: dt.datetime) -> None:
-    if step.channel in FILE_CHANNELS:
-        _deliver_file(step, batch, messages, now)
-    elif step.channel == "EMAIL":
-        _deliver_email(step, messages, now)
-    else:
-        orphans = _deliver_items(step, messages, now)
-        if orphans:
-            Message.objects.filter(pk__in=orphans).update(
-                status=MessageStatus.SKIPPED, skip_reason="NO_MANAGER", result_at=now
+def _send_batch(
+    step: Step, claim: Claim, batch: int, holder: str, rules: Rules, now: dt.datetime
+) -> int:
+    """Record, deliver and mark one batch (module docstring, steps 2–4); returns the number sent."""
+    ready = claim.ready
+    file_channel = step.channel in FILE_CHANNELS
+    with transaction.atomic():
+        renew_lease(step, rules, holder)
+        _skip(claim.withdrawn, "WITHDRAWN", now)
+        _skip(claim.at_cap, "CAP", now)
+        if ready and file_channel:
+            OutboundBatch.objects.create(
+                step=step,
+                number=batch,
+                first_id=claim.first_id,
+                last_id=claim.last_id,
+                size=len(ready),
             )
-    Message.objects.filter(step=step, batch=batch, status=MessageStatus.SENDING).update(
-        status=MessageStatus.SENT, sent_at=now
-    )
+    if not ready:
+        return 0
+    if step.channel == "EMAIL":
+        _deliver_email(step, ready, now)  # marks each message as the server takes it
+        return len(ready)
+    if file_channel:
+        _deliver_file(step, batch, ready, now)
+        reached = list(ready)
+    else:
+        orphans = set(_deliver_items(step, ready, now))
+        _skip(sorted(orphans), "NO_MANAGER", now)
+        reached = [m for m in ready if m.pk not in orphans]
+    with transaction.atomic():
+        _mark_sent(
+            step, [(m.pk, m.text) for m in reached], batch if file_channel else None, now, by="id"
+        )
+        if file_channel:
+            OutboundBatch.objects.filter(step=step, number=batch).update(written=True)
+    return len(reached)
+
+
+def _read_batch_file(path: Path) -> tuple[list[tuple[str, str]], dt.datetime | None]:
+    """``(external id, text)`` of every message of an outbound file, and when it was released."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    stamp = dt.datetime.fromisoformat(rows[0]["not_before"]) if rows else None
+    return [(r["message_id"], r["text"]) for r in rows], stamp
 
 
 def _recover(step: Step, now: dt.datetime) -> int:
-    """Finish what a killed sender left *being sent* (module docstring)."""
-    claimed = Message.objects.filter(step=step, status=MessageStatus.SENDING)
-    batches = sorted({b for b in claimed.values_list("batch", flat=True) if b is not None})
+    """Finish what a killed sender left (module docstring): each batch recorded but not marked
+    written is marked sent from its file, or dropped when its file was never written."""
     n = 0
-    for batch in batches:
-        messages = _stored(step, batch)
-        _finish_batch(step, batch, messages, now)
-        n += len(messages)
+    for record in OutboundBatch.objects.filter(step=step, written=False).order_by("number"):
+        path = batch_path(step, record.number)
+        if not path.exists():
+            record.delete()  # nothing went out; its messages are still planned
+            continue
+        pairs, stamp = _read_batch_file(path)
+        with transaction.atomic():
+            _mark_sent(step, pairs, record.number, stamp or now, by="external_id")
+            OutboundBatch.objects.filter(pk=record.pk).update(written=True)
+        n += len(pairs)
+    n += _recover_claimed(step, now)
     return n
+
+
+def _recover_claimed(step: Step, now: dt.datetime) -> int:
+    """Messages a sender of the earlier design left *being sent* (before migration 0004): a file
+    batch whose file exists went out; anything else is planned again (an e-mail is then sent
+    again with the same ``Message-ID``, a work-list item is unique per message)."""
+    claimed = Message.objects.filter(step=step, status=MessageStatus.SENDING)
+    if not claimed.exists():
+        return 0
+    n = 0
+    if step.channel in FILE_CHANNELS:
+        batches = sorted({b for b in claimed.values_list("batch", flat=True) if b is not None})
+        for batch in batches:
+            path = batch_path(step, batch)
+            if path.exists():
+                n += claimed.filter(batch=batch).update(status=MessageStatus.SENT, sent_at=now)
+    claimed.update(status=MessageStatus.PLANNED, batch=None)
+    return n
+
+
+def _next_batch(step: Step) -> int:
+    """The next outbound file's number (after the recorded batches and any older design's)."""
+    recorded = OutboundBatch.objects.filter(step=step).aggregate(m=Max("number"))["m"] or 0
+    if step.channel not in FILE_CHANNELS:
+        return recorded + 1
+    older = Message.objects.filter(step=step).aggregate(m=Max("batch"))["m"] or 0
+    return max(recorded, older) + 1
 
 
 # ------------------------------------------------------------------------------------- send
@@ -479,8 +543,10 @@ def send_step(step_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]
         return {"state": "sent"}
     if campaign.trigger and step.planned_at is None:
         return {"state": "waiting for its trigger"}
-    if not take_lease(step, now, rules):
+    holder = take_lease(step, now, rules)
+    if holder is None:
         return {"state": "busy"}
+    sent = 0
     try:
         if step.planned_at is None:
             if step.number == 1:
@@ -492,25 +558,21 @@ def send_step(step_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]
             status=CampaignStatus.SENDING
         )
         recovered = _recover(step, now)
-        batch = (Message.objects.filter(step=step).aggregate(m=Max("batch"))["m"] or 0) + 1
-        after_id, sent, deferred = 0, 0, None
+        batch = _next_batch(step)
+        after_id, deferred = 0, None
         while True:
             campaign.refresh_from_db(fields=["status"])
             if campaign.status == CampaignStatus.STOPPED:
                 return {"state": "stopped", "sent": sent}
-            claimed, after_id, later = _claim(step, rules, clock(), after_id, batch)
-            if later is not None:
-                deferred = later if deferred is None else min(deferred, later)
-            if not claimed:
-                if not Message.objects.filter(
-                    step=step, status=MessageStatus.PLANNED, pk__gt=after_id
-                ).exists():
-                    break
-                continue
-            _finish_batch(step, batch, claimed, clock())
-            sent += len(claimed)
-            batch += 1
-            renew_lease(step, rules)
+            claim = _claim(step, rules, clock(), after_id)
+            if claim is None:
+                break
+            after_id = claim.last_id
+            if claim.deferred is not None:
+                deferred = claim.deferred if deferred is None else min(deferred, claim.deferred)
+            sent += _send_batch(step, claim, batch, holder, rules, clock())
+            if claim.ready and step.channel in FILE_CHANNELS:
+                batch += 1
         if (
             deferred is not None
             and Message.objects.filter(step=step, status=MessageStatus.PLANNED).exists()
@@ -519,8 +581,10 @@ def send_step(step_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]
         Step.objects.filter(pk=step.pk).update(sent_at=clock())
         _after_step(campaign)
         return {"state": "sent", "sent": sent, "recovered": recovered}
+    except LeaseLost:
+        return {"state": "busy", "sent": sent}
     finally:
-        release_lease(step)
+        release_lease(step, holder)
 
 
 def _after_step(campaign: Campaign) -> None:
