@@ -84,6 +84,10 @@ SENT_STATUSES = (
 )
 
 
+#: A plan of at least this many messages refreshes the table's statistics (PostgreSQL).
+ANALYZE_ABOVE = 50_000
+
+
 def customer_ids_of(qs: Any, field: str = "customer_id") -> np.ndarray:
     """The distinct customer ids of ``qs`` (its ``customer_id``, or ``field``), sorted."""
     return ids_of(qs, field)
@@ -389,7 +393,13 @@ def _plan_messages(campaign: Campaign, step: Step, audience: Q | None = None) ->
                 *params,
             ],
         )
-        return int(cur.rowcount)
+        n = int(cur.rowcount)
+        if connection.vendor == "postgresql" and n >= ANALYZE_ABOVE:
+            # The send's statements are planned from the table's statistics, which still describe
+            # it before these rows (autovacuum analyses it later): a plan that takes a step's
+            # planned messages for a handful reads all of them for every batch.
+            cur.execute(f"ANALYZE {table}")
+    return n
 
 
 def follow_up_audience(step: Step) -> Q:

@@ -14,8 +14,9 @@ A step is sent in batches, walking its planned messages in id order. For each ba
    through Django's e-mail backend (SMTP), one message at a time, each with a ``Message-ID``
    made from the message's id and marked sent as soon as the server took it; phone and outlet
    steps as work-list items for the owning customer manager (unique per message);
-4. marks the batch's messages *sent* with their text — one statement — and the batch written,
-   in one transaction.
+4. marks the batch's messages *sent* — one statement: the batch's id range when nobody in it
+   was held back, else its ids — and the batch written, in one transaction. A file message's
+   text is in its file; e-mail and work-list messages keep theirs.
 
 No message is written twice per batch (the earlier design marked each *being sent*, then
 *sent*: two rewrites of every row and of all its indexes). A sender killed at any point
@@ -209,6 +210,12 @@ class Claim(NamedTuple):
     first_id: int
     last_id: int
     deferred: dt.datetime | None
+    #: Messages read (ready, refused and held back by quiet hours).
+    read: int
+
+    @property
+    def held_back(self) -> int:
+        return self.read - len(self.ready) - len(self.withdrawn) - len(self.at_cap)
 
 
 def _claim(step: Step, rules: Rules, now: dt.datetime, after_id: int) -> Claim | None:
@@ -279,7 +286,9 @@ def _claim(step: Step, rules: Rules, now: dt.datetime, after_id: int) -> Claim |
                 manager_id=row[10],
             )
         )
-    return Claim(ready, withdrawn, at_cap, candidates[0][0], candidates[-1][0], deferred)
+    return Claim(
+        ready, withdrawn, at_cap, candidates[0][0], candidates[-1][0], deferred, len(candidates)
+    )
 
 
 def _skip(ids: Sequence[int], reason: str, now: dt.datetime) -> None:
@@ -289,43 +298,62 @@ def _skip(ids: Sequence[int], reason: str, now: dt.datetime) -> None:
         )
 
 
+def _mark_range_sent(step: Step, claim: Claim, batch: int, now: dt.datetime) -> None:
+    """A file batch with nothing held back: its messages are the step's planned ones in the
+    batch's id range (the refused were marked before) — one range of the partial index."""
+    Message.objects.filter(
+        step=step, status=MessageStatus.PLANNED, pk__gte=claim.first_id, pk__lte=claim.last_id
+    ).update(status=MessageStatus.SENT, sent_at=now, batch=batch)
+
+
 def _mark_sent(
-    step: Step, pairs: Sequence[tuple[Any, str]], batch: int | None, now: dt.datetime, *, by: str
+    keys: Sequence[Any],
+    batch: int | None,
+    now: dt.datetime,
+    *,
+    by: str = "id",
+    texts: Sequence[str] | None = None,
 ) -> None:
-    """Planned messages *sent*, with their text and batch — one statement on PostgreSQL (ids or
-    external ids and texts as two arrays), an ``executemany`` on SQLite (in-process, as fast).
-    ``pairs`` are ``(id, text)`` (``by="id"``) or ``(external_id, text)`` (``by="external_id"``,
-    a batch recovered from its file)."""
-    if not pairs:
+    """Planned messages *sent* — one statement on PostgreSQL (the keys, and texts if kept, as
+    arrays), an ``executemany`` on SQLite (in-process, as fast). ``keys`` are ids, or external
+    ids (``by="external_id"``: a batch recovered from its file). A file message's text is in its
+    file; e-mail and work-list messages keep theirs (``texts``)."""
+    if not keys:
         return
     table = Message._meta.db_table
     key = {"id": "id", "external_id": "external_id"}[by]
+    sets = "status = %s, sent_at = %s, batch = %s"
+    head: list[Any] = [MessageStatus.SENT, now, batch]
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             kind = "bigint" if by == "id" else "text"
-            cur.execute(
-                f"UPDATE {table} AS m SET status = %s, sent_at = %s, batch = %s, "  # noqa: S608
-                f"text = v.text FROM (SELECT unnest(%s::{kind}[]) AS k, unnest(%s::text[]) "
-                f"AS text) AS v WHERE m.{key} = v.k AND m.step_id = %s AND m.status = %s",
-                [
-                    MessageStatus.SENT,
-                    now,
-                    batch,
-                    [k for k, _text in pairs],
-                    [text for _k, text in pairs],
-                    step.pk,
-                    MessageStatus.PLANNED,
-                ],
-            )
+            # By the key's own unique index (never the step's: the planner would read every
+            # planned message of the step to join a batch of them).
+            if texts is None:
+                cur.execute(
+                    f"UPDATE {table} SET {sets} "  # noqa: S608
+                    f"WHERE {key} = ANY(%s::{kind}[]) AND status = %s",
+                    [*head, list(keys), MessageStatus.PLANNED],
+                )
+            else:
+                cur.execute(
+                    f"UPDATE {table} AS m SET {sets}, text = v.text "  # noqa: S608
+                    f"FROM unnest(%s::{kind}[], %s::text[]) AS v(k, text) "
+                    f"WHERE m.{key} = v.k AND m.status = %s",
+                    [*head, list(keys), list(texts), MessageStatus.PLANNED],
+                )
             return
-        cur.executemany(
-            f"UPDATE {table} SET status = %s, sent_at = %s, batch = %s, text = %s "  # noqa: S608
-            f"WHERE {key} = %s AND step_id = %s AND status = %s",
-            [
-                (MessageStatus.SENT, now, batch, text, k, step.pk, MessageStatus.PLANNED)
-                for k, text in pairs
-            ],
-        )
+        if texts is None:
+            cur.executemany(
+                f"UPDATE {table} SET {sets} WHERE {key} = %s AND status = %s",  # noqa: S608
+                [(*head, k, MessageStatus.PLANNED) for k in keys],
+            )
+        else:
+            cur.executemany(
+                f"UPDATE {table} SET {sets}, text = %s "  # noqa: S608
+                f"WHERE {key} = %s AND status = %s",
+                [(*head, t, k, MessageStatus.PLANNED) for k, t in zip(keys, texts, strict=True)],
+            )
 
 
 # -------------------------------------------------------------------------------- delivering
@@ -386,7 +414,7 @@ def _deliver_email(step: Step, messages: Sequence[Out], now: dt.datetime) -> Non
                 connection=connection_,
             )
             mail.send()
-            _mark_sent(step, [(m.pk, m.text)], None, now, by="id")
+            _mark_sent([m.pk], None, now, texts=[m.text])
     finally:
         connection_.close()
 
@@ -449,26 +477,27 @@ def _send_batch(
         return len(ready)
     if file_channel:
         _deliver_file(step, batch, ready, now)
-        reached = list(ready)
-    else:
-        orphans = set(_deliver_items(step, ready, now))
-        _skip(sorted(orphans), "NO_MANAGER", now)
-        reached = [m for m in ready if m.pk not in orphans]
-    with transaction.atomic():
-        _mark_sent(
-            step, [(m.pk, m.text) for m in reached], batch if file_channel else None, now, by="id"
-        )
-        if file_channel:
+        with transaction.atomic():
+            if claim.held_back:
+                _mark_sent([m.pk for m in ready], batch, now)
+            else:
+                _mark_range_sent(step, claim, batch, now)
             OutboundBatch.objects.filter(step=step, number=batch).update(written=True)
+        return len(ready)
+    orphans = set(_deliver_items(step, ready, now))
+    reached = [m for m in ready if m.pk not in orphans]
+    with transaction.atomic():
+        _skip(sorted(orphans), "NO_MANAGER", now)
+        _mark_sent([m.pk for m in reached], None, now, texts=[m.text for m in reached])
     return len(reached)
 
 
-def _read_batch_file(path: Path) -> tuple[list[tuple[str, str]], dt.datetime | None]:
-    """``(external id, text)`` of every message of an outbound file, and when it was released."""
+def _read_batch_file(path: Path) -> tuple[list[str], dt.datetime | None]:
+    """The message ids of an outbound file, and when it was released."""
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     stamp = dt.datetime.fromisoformat(rows[0]["not_before"]) if rows else None
-    return [(r["message_id"], r["text"]) for r in rows], stamp
+    return [r["message_id"] for r in rows], stamp
 
 
 def _recover(step: Step, now: dt.datetime) -> int:
@@ -480,11 +509,11 @@ def _recover(step: Step, now: dt.datetime) -> int:
         if not path.exists():
             record.delete()  # nothing went out; its messages are still planned
             continue
-        pairs, stamp = _read_batch_file(path)
+        external_ids, stamp = _read_batch_file(path)
         with transaction.atomic():
-            _mark_sent(step, pairs, record.number, stamp or now, by="external_id")
+            _mark_sent(external_ids, record.number, stamp or now, by="external_id")
             OutboundBatch.objects.filter(pk=record.pk).update(written=True)
-        n += len(pairs)
+        n += len(external_ids)
     n += _recover_claimed(step, now)
     return n
 
