@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.query import ModelIterable
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -263,6 +264,70 @@ def scope_is_small(staff: Staff) -> bool:
     )
 
 
+#: A subtree scope (an outlet head's, a team lead's) of at most this many customers is sorted
+#: after it is fetched, like a CM's portfolio, rather than by walking a bank-wide index.
+NARROW_SUBTREE = 50000
+_NARROW = "_qiao_scope_narrow"
+
+
+def scope_is_narrow(staff: Staff, limit: int = NARROW_SUBTREE) -> bool:
+    """True when ``staff``'s customers are best fetched first and sorted after: a CM's portfolio
+    (:func:`scope_is_small`), or a subtree of at most ``limit`` customers (an outlet of 10,000).
+
+    Walking the bank-wide AUM index for the largest customers of an outlet that holds 1 % of the
+    bank reads 100 entries for each one it keeps (2,500 for page 1, 12,500 for page 5, with two
+    parallel workers: ~200 ms of CPU at a million customers); the outlet's 10,000 ids and their
+    AUM are two index-only scans and a top-N sort. The subtree's size is a bounded count (ids
+    only, stopped at ``limit + 1``), asked once per staff object for the default limit."""
+    if scope_is_small(staff):
+        return True
+    if staff_scope_q(staff) is None or staff.role not in SUBTREE_ROLES:
+        return False
+    if limit == NARROW_SUBTREE and hasattr(staff, _NARROW):
+        return bool(getattr(staff, _NARROW))
+    ids = customers_visible_to(staff=staff).order_by().values("pk")[: limit + 1]
+    narrow = ids.count() <= limit
+    if limit == NARROW_SUBTREE:
+        setattr(staff, _NARROW, narrow)
+    return narrow
+
+
+class PagedCustomers(QuerySet[Customer]):
+    """A customer list that reads a page's ids first and then only those rows.
+
+    PostgreSQL sorts before it limits: for "largest first, 25 a page" over a CM's 1,250
+    customers or an outlet's 10,000 it fetched every row of the scope with all its columns (one
+    heap page per customer) and kept 25 — 80 ms for a CM, 320 ms for an outlet at a million
+    customers. Asked for the ids alone, the same filter and order are served by index-only scans
+    (the ownership or branch index, the customer's primary key, the standing's
+    ``(customer_id, aum)``), and the 25 rows are then read by primary key.
+
+    Only a slice with an end (a page, ``[:20]``) of model instances goes this way; anything else
+    (iteration, ``count()``, ``values()``) is an ordinary queryset. A slice answers a list.
+    """
+
+    def __getitem__(self, k: Any) -> Any:
+        if (
+            not isinstance(k, slice)
+            or k.stop is None
+            or self._result_cache is not None
+            or self._iterable_class is not ModelIterable
+        ):
+            return super().__getitem__(k)
+        ids = list(self.values_list("pk", flat=True)[k])
+        if not ids:
+            return []
+        found = {c.pk: c for c in self.filter(pk__in=ids).order_by()}
+        return [found[i] for i in ids if i in found]
+
+
+def paged(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    """``qs`` as a :class:`PagedCustomers` (the same query, cloned)."""
+    clone = qs.all()
+    clone.__class__ = PagedCustomers
+    return clone
+
+
 EBANKING_STATES = ("NONE", "OPENED", "ACTIVATED")
 
 
@@ -333,10 +398,10 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def customers_filter(*, staff: Staff, filters: CustomerFilters) -> QuerySet[Customer]:
     """The customers ``staff`` may see that pass ``filters``, sorted (one scoped query)."""
-    return (
+    return paged(
         with_standing(_filtered(staff, filters))
         .select_related("primary_manager", "branch")
-        .order_by(*_ordering(filters.sort, small_scope=scope_is_small(staff)))
+        .order_by(*_ordering(filters.sort, small_scope=scope_is_narrow(staff)))
     )
 
 
@@ -544,8 +609,10 @@ def customer_search(*, staff: Staff, query: str, limit: int = 20) -> list[Custom
     limit = max(1, min(limit, 100))
     scoped = customers_visible_to(staff=staff)
     base = with_standing(scoped).select_related("primary_manager", "branch")
-    small = scope_is_small(staff)
-    found: dict[int, Customer] = {}
+    small = scope_is_narrow(staff)
+    # Each lookup finds ids only (index-only where it can); the rows shown are read once, at
+    # the end, by primary key (as a list page: selectors.PagedCustomers).
+    found: dict[int, None] = {}
 
     def matches(lookup: Q) -> QuerySet[Customer]:
         if not small:
@@ -562,15 +629,18 @@ def customer_search(*, staff: Staff, query: str, limit: int = 20) -> list[Custom
         for lookup in lookups:
             if len(found) >= limit:
                 return
-            for customer in matches(lookup)[:limit]:
-                if customer.pk not in found and len(found) < limit:
-                    found[customer.pk] = customer
+            for pk in matches(lookup).values_list("pk", flat=True)[:limit]:
+                if len(found) < limit:
+                    found.setdefault(pk)
 
     run(_search_lookups(q))
     lower = q.lower()
     if not found and _LETTERS.fullmatch(lower) and len(lower) >= 4:
         run([Q(name_pinyin__startswith=lower[:-1])])
-    return list(found.values())
+    if not found:
+        return []
+    rows = base.filter(pk__in=list(found)).order_by().in_bulk()
+    return [rows[pk] for pk in found if pk in rows]
 
 
 # ---------------------------------------------------------------- the 360's pieces
@@ -850,7 +920,7 @@ def saved_group_customers(*, staff: Staff, group: SavedGroup) -> QuerySet[Custom
     """
     if group.kind == SavedGroup.Kind.DYNAMIC:
         return customers_filter(staff=staff, filters=CustomerFilters.from_json(group.filters))
-    return (
+    return paged(
         with_standing(customers_visible_to(staff=staff))
         .filter(saved_groups=group)
         .select_related("primary_manager", "branch")

@@ -35,9 +35,9 @@ from qiao.core.suitability import (
 from qiao.core.vocab import SALE_STATUSES
 from qiao.customers.models import Customer
 from qiao.customers.selectors import (
+    NARROW_SUBTREE,
     customers_visible_to,
-    scope_is_small,
-    staff_scope_q,
+    scope_is_narrow,
     with_standing,
 )
 from qiao.org.models import Staff
@@ -168,14 +168,10 @@ def customer_facts(customer_ids: Iterable[int]) -> dict[int, CustomerFacts]:
     return out
 
 
-def _largest_first(staff: Staff, qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    # As the customer list orders (qiao.customers.selectors._ordering): a CM's small scope is
-    # sorted after it is fetched; a wide scope walks the standing's AUM index.
-    column: Any = (
-        Coalesce(F("standing__aum"), F("standing__aum"))
-        if scope_is_small(staff)
-        else F("standing__aum")
-    )
+def _largest_first(qs: QuerySet[Customer], *, narrow: bool) -> QuerySet[Customer]:
+    # As the customer list orders (qiao.customers.selectors._ordering): a narrow scope (a CM's,
+    # an outlet's) is sorted after it is fetched; a wide one walks the standing's AUM index.
+    column: Any = Coalesce(F("standing__aum"), F("standing__aum")) if narrow else F("standing__aum")
     return qs.order_by(column.desc(), "pk")
 
 
@@ -197,8 +193,9 @@ class Holder:
 #: product); beyond, by walking the scope's largest customers (a common one: found at once).
 FEW_HOLDERS = 5000
 #: A subtree scope (outlet head, team lead) of at most this many customers has its product
-#: holders found from its customers rather than from the bank-wide AUM index.
-SMALL_SUBTREE = 50000
+#: holders found from its customers rather than from the bank-wide AUM index
+#: (:func:`qiao.customers.selectors.scope_is_narrow`).
+SMALL_SUBTREE = NARROW_SUBTREE
 
 
 def product_holders(
@@ -219,31 +216,28 @@ def product_holders(
     ``small_subtree``), or down the bank-wide AUM index. The thresholds are parameters so that a
     test can hold the three equal on a small bank."""
     qs = with_standing(customers_visible_to(staff=staff))
+    narrow = scope_is_narrow(staff, small_subtree)
     few = list(_open_accounts(product).values_list("customer_id", flat=True)[: few_holders + 1])
     if len(few) <= few_holders:
         qs = qs.filter(pk__in=sorted(set(few)))
     else:
         qs = qs.filter(Exists(_open_accounts(product).filter(customer=OuterRef("pk"))))
-        if _subtree_scope_is_small(staff, small_subtree):
-            # A common product in an outlet's (or team's) scope: from the scope's customers (the
-            # branch index), each probed for an account, then the top 51 sorted — not a walk of
-            # the bank-wide AUM index, which reads all 1 M entries when the scope holds few.
-            # Ids first (index-only scans on PostgreSQL, migration customers 0009), rows after.
+        if narrow:
+            # A common product in a CM's, an outlet's or a team's scope: from the scope's
+            # customers (the ownership or branch index), each probed for an account, then the top
+            # 51 sorted — not a walk of the bank-wide AUM index, which reads all 1 M entries when
+            # the scope holds few. Ids first (index-only scans on PostgreSQL, migration customers
+            # 0009), rows after.
             qs = qs.order_by(Coalesce(F("standing__aum"), F("standing__aum")).desc(), "pk")
             ids = list(qs.values_list("pk", flat=True)[: SHOWN + 1])
             found = Customer.objects.select_related(
                 "standing", "primary_manager", "branch"
             ).in_bulk(ids)
             return _holders(product, [found[c] for c in ids if c in found], on=on)
-    shown = list(_largest_first(staff, qs).select_related("primary_manager", "branch")[: SHOWN + 1])
+    shown = list(
+        _largest_first(qs, narrow=narrow).select_related("primary_manager", "branch")[: SHOWN + 1]
+    )
     return _holders(product, shown, on=on)
-
-
-def _subtree_scope_is_small(staff: Staff, limit: int) -> bool:
-    if staff_scope_q(staff) is None or scope_is_small(staff):
-        return False
-    ids = customers_visible_to(staff=staff).order_by().values("pk")[: limit + 1]
-    return ids.count() <= limit
 
 
 def _holders(product: Product, shown: list[Customer], *, on: dt.date) -> tuple[list[Holder], bool]:
@@ -278,7 +272,8 @@ def product_suited(*, staff: Staff, product: Product, on: dt.date) -> list[Custo
     if product.category in RATED_CATEGORIES and level_rank(product.risk_level) == 0:
         return []  # unrated: put to no one (check's UNRATED)
     qs = with_standing(customers_visible_to(staff=staff))
-    top = list(_largest_first(staff, qs).values_list("pk", flat=True)[:SUITED_CANDIDATES])
+    narrow = scope_is_narrow(staff)
+    top = list(_largest_first(qs, narrow=narrow).values_list("pk", flat=True)[:SUITED_CANDIDATES])
     held: set[int] = set()
     for i in range(0, len(top), 900):
         held.update(

@@ -1,0 +1,86 @@
+"""A list page is read ids first, then its rows (``selectors.PagedCustomers``): every page of
+every sort, for every persona, is the same customers in the same order as the whole list read
+at once; an outlet head's list is sorted after fetching (a narrow scope), as a CM's."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qiao.customers.selectors import (
+    SORTS,
+    CustomerFilters,
+    PagedCustomers,
+    customer_search,
+    customers_filter,
+    scope_is_narrow,
+)
+from tests.workbench.conftest import _fast_hasher, bank, make_customer, own  # noqa: F401
+
+PERSONAS = ("cm_owner", "outlet_head", "head_office")
+
+
+@pytest.fixture
+def crowd(bank):  # noqa: F811
+    """40 more customers, AUM and contribution with ties, half of them the CM's."""
+    for i in range(40):
+        c = make_customer(
+            f"P40{i:05d}",
+            "客户",
+            bank.o1 if i % 4 else bank.o2,
+            aum=Decimal(1000 * (i % 7)),
+            contribution=Decimal(10 * (i % 3)),
+            tier="GOLD",
+        )
+        if i % 2:
+            own(c, bank.staff["cm_owner"])
+    return bank
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    persona=st.sampled_from(PERSONAS),
+    sort=st.sampled_from(sorted(SORTS)),
+    start=st.integers(0, 50),
+    size=st.integers(1, 30),
+)
+def test_every_page_is_the_slice_of_the_whole_list(crowd, persona, sort, start, size):
+    staff = crowd.staff[persona]
+    qs = customers_filter(staff=staff, filters=CustomerFilters(sort=sort))
+    assert isinstance(qs, PagedCustomers)
+    whole = [c.customer_no for c in qs]  # iterated: one query, no ids first
+    page = qs[start : start + size]
+    assert isinstance(page, list)
+    assert [c.customer_no for c in page] == whole[start : start + size]
+    # The rows come whole: the standing, manager and outlet the list shows, without more queries.
+    for c in page:
+        assert c.standing.aum == c.aum and c.branch.name
+
+
+def test_an_outlet_heads_list_is_sorted_after_fetching(crowd):
+    head = crowd.staff["outlet_head"]
+    assert scope_is_narrow(head) and scope_is_narrow(crowd.staff["cm_owner"])
+    assert not scope_is_narrow(crowd.staff["head_office"])
+    assert not scope_is_narrow(head, limit=5)  # a subtree of more than 5 customers
+    sql = str(customers_filter(staff=head, filters=CustomerFilters()).query).upper()
+    assert "COALESCE" in sql
+
+
+def test_search_reads_the_rows_it_shows_in_the_order_found(crowd):
+    head = crowd.staff["outlet_head"]
+    found = customer_search(staff=head, query="客户", limit=100)
+    # O1's customers named 客户, largest first (ties by id), and only those.
+    expected = [
+        c.customer_no
+        for c in customers_filter(staff=head, filters=CustomerFilters())
+        if c.name == "客户"
+    ]
+    assert [c.customer_no for c in found] == expected and len(expected) == 30
+    assert all(c.standing.aum == c.aum for c in found)
