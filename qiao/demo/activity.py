@@ -41,7 +41,7 @@ from .accounts import (
 from .base import Span, stream
 from .codes import NA_DAY, date_array, decimal_array, int_text, join, null_where, take
 from .links import FAR, S_LINK, S_MOBILE, S_ONLINE, S_PHONE, S_PRO, S_WECHAT, EBanking, Payroll
-from .people import MINOR, OLD, YOUNG, Customers
+from .people import MINOR, OLD, YOUNG, Customers, warning_ramp
 from .pools import PRODUCTS
 
 CHANNELS = vocab.CHANNELS.codes
@@ -409,6 +409,12 @@ class Simulator:
         partial = (d0 >= 0) & (f > 0)
         step = np.clip((np.arange(M)[None, :] - d0[:, None] + 1) / k[:, None], 0, 1)
         D = np.where(partial[:, None], np.power(np.maximum(f, 1e-9)[:, None], step), 1.0)
+        # warning signs: a slide of warn_s before the decline, which then goes on from there
+        # (1 − s)^(1 − step) · f^step, so the level the decline reaches is still f
+        slide = 1.0 - cust.warn_s[cs][:, None] * warning_ramp(
+            np.arange(c0, c1)[:, None], np.arange(M)[None, :], cust
+        )
+        D = D * np.where(partial[:, None], np.power(slide, 1.0 - step), slide)
         V = amount[:, None] * np.exp(Wc[lc] + Wa) * D[lc]
 
         ev = _Events()
@@ -898,14 +904,22 @@ class Simulator:
         amt = np.where(cash, np.maximum(np.round(amt / 100) * 100, 100), amt)
         amt = np.where(chan == CH_ATM, np.minimum(amt, 20_000), amt)  # ATM per-use limit
         amt = np.where(ttype == T_TOPUP, np.array([30, 50, 100, 200])[rng.integers(0, 4, m)], amt)
+        # warning signs: a decliner's everyday use thins out to 30 % from the warning months on
+        # (its own stream: the draws above, and every other customer's rows, stay as they were)
+        keep = np.ones(m, dtype=bool)
+        warned = np.flatnonzero(cust.warn_w[c] > 0)
+        if len(warned):
+            ramp = warning_ramp(c[warned], span.month_of(day[warned]), cust)
+            u_keep = stream(self.seed, "decline-warning-activity", c0).random(len(warned))
+            keep[warned] = u_keep < 1.0 - 0.7 * ramp
         ev.add(
-            a.demand_of[c],
-            day,
-            np.maximum(_cents(amt), 1),
-            ttype,
-            direction,
-            chan,
-            cash=np.where(is_cash, cash.astype(np.int64), -1),
+            a.demand_of[c][keep],
+            day[keep],
+            np.maximum(_cents(amt), 1)[keep],
+            ttype[keep],
+            direction[keep],
+            chan[keep],
+            cash=np.where(is_cash, cash.astype(np.int64), -1)[keep],
         )
 
     def _trading(

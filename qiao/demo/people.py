@@ -266,6 +266,10 @@ class Customers:
     decline_m: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     decline_k: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     decline_f: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # warning signs before a decline (as real leavers show): months of warning before decline_m
+    # (0 none) and the share of the walking balances that slides away over them
+    warn_w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    warn_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: district index (pools.DISTRICTS) of the address; outside: lives outside 九江
     district: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     outside: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
@@ -374,6 +378,7 @@ def build_customers(seed: int, span: Span, n: int) -> Customers:
     ).astype(np.int64)
     cust.outside = (arng.random(n) < 0.07) & ~corp
     _plan_declines(cust, span, stream(seed, "declines"))
+    _plan_warnings(cust, stream(seed, "decline-warnings"))
     return cust
 
 
@@ -398,6 +403,28 @@ def _plan_declines(cust: Customers, span: Span, rng: np.random.Generator) -> Non
     cust.decline_m = np.where(chosen, d0, -1)
     cust.decline_k = np.where(chosen, np.maximum(k, 1), 0)
     cust.decline_f = np.where(chosen, f, 1.0)
+
+
+def _plan_warnings(cust: Customers, rng: np.random.Generator) -> None:
+    """Most leavers give warning, as real ones do: ~80 % of the decliners transact less and let
+    10–30 % of their walking balances slide away over the 2–4 months before their decline; the
+    rest leave without warning.
+    Drawn from a stream of its own, so the other parts of the bank are the same as before."""
+    n = cust.n
+    w = rng.integers(2, 5, n)
+    s = rng.uniform(0.10, 0.30, n)
+    warned = (cust.decline_m >= 0) & (rng.random(n) < 0.8)
+    cust.warn_w = np.where(warned, w, 0)
+    cust.warn_s = np.where(warned, s, 0.0)
+
+
+def warning_ramp(cust_idx: np.ndarray, month: np.ndarray, cust: Customers) -> np.ndarray:
+    """0 before a customer's warning months, rising to 1 at the month their decline starts (and
+    1 from then on); 0 for customers without warning. Broadcasts ``cust_idx`` against ``month``."""
+    w = cust.warn_w[cust_idx]
+    start = cust.decline_m[cust_idx] - w
+    ramp = np.clip((month - start + 1) / np.maximum(w + 1, 1), 0.0, 1.0)
+    return np.where(w > 0, ramp, 0.0)
 
 
 def corporate_names(

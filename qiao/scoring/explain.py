@@ -36,6 +36,10 @@ FEATURE_LABELS: dict[str, Any] = {
     "trend_3m": _("AUM trend, 3 months"),
     "trend_6m": _("AUM trend, 6 months"),
     "trend_12m": _("AUM trend, 12 months"),
+    "trend_1m": _("AUM trend, last month"),
+    "months_aum_down": _("months of falling AUM (of the last 3)"),
+    "txn_trend_1m": _("transaction trend, last month"),
+    "net_outflow_1m": _("net outflow, last month"),
     "txn_trend_3m": _("transaction trend, 3 months"),
     "deposit_share": _("deposit share of AUM"),
     "frequency": _("transactions in 12 months"),
@@ -159,6 +163,17 @@ ATTRITION: dict[str, Any] = {
     "AUM_UP": _("AUM up %(pct)s %% over the last %(months)s months"),
     "TXN_DOWN_3M": _("transactions down %(pct)s %% in the last 3 months (vs the 3 months before)"),
     "TXN_UP_3M": _("transactions up %(pct)s %% in the last 3 months (vs the 3 months before)"),
+    "AUM_DOWN_1M": _("AUM down %(pct)s %% in the last month"),
+    "AUM_UP_1M": _("AUM up %(pct)s %% in the last month"),
+    "AUM_FELL_MONTHS": ngettext_lazy(
+        "AUM fell in %(n)s of the last 3 months", "AUM fell in %(n)s of the last 3 months", "n"
+    ),
+    "TXN_DOWN_1M": _("transactions down %(pct)s %% last month (vs the 3 months before)"),
+    "TXN_UP_1M": _("transactions up %(pct)s %% last month (vs the 3 months before)"),
+    "NET_OUTFLOW_1M": _("net outflow of %(pct)s %% of AUM in the last month"),
+    "NET_INFLOW_1M": _("net inflow of %(pct)s %% of AUM in the last month"),
+    "NET_OUTFLOW_3M": _("net outflow of %(pct)s %% of AUM in the last 3 months"),
+    "NET_INFLOW_3M": _("net inflow of %(pct)s %% of AUM in the last 3 months"),
     "NO_TXN_DAYS": _("no transactions for %(days)s days"),
     "LAST_TXN_DAYS": _("last transaction only %(days)s days ago"),
     "NO_TXN_ON_RECORD": _("no transactions on record"),
@@ -210,6 +225,46 @@ ATTRITION: dict[str, Any] = {
 
 CROSS_SELL = _("holds %(items)s; %(pct)s %% of such customers also hold %(item)s")
 
+#: P(alive) in words: what the number says, or why there is none (docs/models.md, "P(alive)").
+ALIVE: dict[str, Any] = {
+    "NONE": _(
+        "Holds accounts, so still a customer. No transaction of their own on record: the model "
+        "cannot tell whether they still transact."
+    ),
+    "ONE_DAY": _(
+        "Holds accounts, so still a customer. Only one day with transactions of their own (the "
+        "last %(days)s days ago): too few for the model to tell whether they still transact."
+    ),
+    "GONE": _("Holds nothing any more."),
+    "REGULAR": _(
+        "Transacts regularly (last %(days)s days ago): the model sees no sign of lapsing, so the "
+        "chance that they still transact is close to 100 %%."
+    ),
+    "LAPSING": _(
+        "The chance that they still transact, from their usual pace and the %(days)s days since "
+        "their last transaction."
+    ),
+}
+
+#: Why the lifecycle stage and the attrition risk can disagree.
+STAGE_VS_ATTRITION: dict[str, Any] = {
+    "DECLINE_LOW": _(
+        "Why %(stage)s with a low attrition risk: the stage looks back at the last 3 months "
+        "(%(stage_why)s); the attrition risk looks ahead, at the chance that AUM halves or every "
+        "account closes within the next 3 months, and in this bank's history customers like this "
+        "one rarely did."
+    ),
+    "HIGH_NOT_DECLINE": _(
+        "Why a high attrition risk in this stage: the stage rule reads only the last 3 months' "
+        "AUM and transactions; the model also sees %(reasons)s."
+    ),
+}
+#: Below this attrition risk a declining (衰退期) customer's risk is "low"; at or above the other, "high".
+LOW_RISK = 0.05
+HIGH_RISK = 0.2
+#: P(alive) at or above this reads as "transacts regularly".
+REGULAR_ALIVE = 0.95
+
 TIER: dict[str, Any] = {
     "CATCH_ALL": _("no higher tier's rule holds"),
     "AND": _("%(rule)s and %(condition)s"),
@@ -248,6 +303,13 @@ WARNINGS: dict[str, Any] = {
     "FEW_PERIODS": _("only %(n)s as_of dates: validating on the last %(n_val)s"),
     "VALIDATION_ONE_CLASS": _(
         "the validation periods have only one class: AUC undefined, threshold 0.5"
+    ),
+    "SHORT_GAP": _(
+        "only %(n)s as_of dates: a gap of %(gap)s instead of %(wanted)s between training and "
+        "validation"
+    ),
+    "NOT_VALIDATED": _(
+        "only %(n)s training rows before the gap (or one class only): the model is not validated"
     ),
 }
 
@@ -477,8 +539,9 @@ def explain_snapshot(score: Any) -> dict[str, Any]:
     -------
     dict
         ``tier`` (pyramid rule), ``tier_deposit`` (deposit rule), ``stage``, ``motive``,
-        ``need_mode`` (text), ``attrition`` (list of texts) and ``cross_sell`` (list of
-        ``{"item", "label", "reason"}``).
+        ``need_mode`` (text), ``attrition`` (list of texts), ``cross_sell`` (list of
+        ``{"item", "label", "reason"}``), ``alive`` (P(alive) in words, :func:`alive_text`) and
+        ``stage_vs_attrition`` (why the two disagree, :func:`stage_vs_attrition`; "" if not).
     """
     if score is None:
         return {}
@@ -512,7 +575,57 @@ def explain_snapshot(score: Any) -> dict[str, Any]:
     out["attrition_text"] = str(REASON_SEPARATOR).join(attrition)
     cross = score.cross_sell if isinstance(score.cross_sell, list) else []
     out["cross_sell"] = [render_cross_sell(c) for c in cross]
+    out["alive"] = alive_text(score)
+    out["stage_vs_attrition"] = stage_vs_attrition(score, out.get("stage") or "", attrition)
     return out
+
+
+def alive_text(score: Any) -> str:
+    """P(alive) of a snapshot in words: why it is near 100 %, what it weighs, or why there is
+    none (no repeat transaction day: BG/NBD says nothing; docs/models.md, "P(alive)")."""
+    features = score.features if isinstance(score.features, dict) else {}
+    days = _number(features.get("recency_days"))
+    p = _number(score.p_alive)
+    params = {"days": f"{days:,.0f}" if days is not None else "—"}
+    if p is None:
+        return str(ALIVE["NONE"] if days is None else ALIVE["ONE_DAY"] % params)
+    if p == 0.0 and not (_number(getattr(score, "aum", None)) or 0) > 0:
+        return str(ALIVE["GONE"])
+    if days is None:
+        return ""
+    return str((ALIVE["REGULAR"] if p >= REGULAR_ALIVE else ALIVE["LAPSING"]) % params)
+
+
+def stage_vs_attrition(score: Any, stage_why: str, attrition_reasons: list[str]) -> str:
+    """Why the lifecycle stage and the attrition risk disagree, in words ("" when they agree):
+    decline (衰退期) with a low risk (the stage looks back, the risk ahead), or a high risk outside
+    衰退期 (the model reads more than the stage rule)."""
+    p = _number(score.attrition_prob)
+    if p is None:
+        return ""
+    if score.stage == "DECLINE" and p < LOW_RISK:
+        return str(
+            STAGE_VS_ATTRITION["DECLINE_LOW"]
+            % {"stage": code_label("DECLINE"), "stage_why": stage_why or "—"}
+        )
+    if score.stage != "DECLINE" and p >= HIGH_RISK and attrition_reasons:
+        return str(
+            STAGE_VS_ATTRITION["HIGH_NOT_DECLINE"] % {"reasons": join_items(attrition_reasons)}
+        )
+    return ""
+
+
+def probability(value: Any) -> str:
+    """A probability as a whole percentage that never claims certainty it does not have:
+    ``<1%`` and ``>99%`` at the ends, ``—`` when there is none."""
+    p = _number(value)
+    if p is None:
+        return "—"
+    if p < 0.005:
+        return "<1%"
+    if p > 0.995:
+        return ">99%"
+    return f"{p * 100:.0f}%"
 
 
 def _reason_text(stored: Any) -> str:

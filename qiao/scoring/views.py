@@ -8,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
 from qiao.core.tiers import tier_label
 from qiao.org.http import StaffRequest
 from qiao.scoring import selectors
+from qiao.scoring.charts import calibration_svg
 from qiao.scoring.explain import coded_texts, feature_label, warning_texts
 from qiao.suitability.suggestions import suggestion_evaluation
 
@@ -51,6 +53,41 @@ def _chart_data(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The baselines the attrition model is compared with (keys of ``metrics["baselines"]``).
+BASELINE_LABELS = {
+    "aum_trend_3m": _lazy("Rank by AUM trend, 3 months (largest fall first)"),
+    "logistic": _lazy("Logistic regression on the same features"),
+}
+
+
+def _attrition_evaluation(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The model against its baselines on the same validation rows, and the calibration plot."""
+    rows = [
+        {
+            "label": _("This model (gradient-boosted trees)"),
+            "model": True,
+            **{k: metrics.get(k) for k in ("auc", "top_decile_precision", "top_decile_recall")},
+        }
+    ]
+    for key, values in (metrics.get("baselines") or {}).items():
+        label = BASELINE_LABELS.get(key)
+        if label is None or not isinstance(values, dict):
+            continue
+        rows.append({"label": str(label), "model": False, **values})
+    calibration = metrics.get("calibration") or []
+    svg = calibration_svg(
+        calibration,
+        title=_("Attrition: predicted against observed, by decile of the prediction"),
+        x_title=_("Predicted attrition (mean of the decile)"),
+        y_title=_("Observed attrition"),
+    )
+    return {
+        "comparison": rows if metrics.get("top_decile_precision") is not None else [],
+        "calibration": calibration,
+        "calibration_svg": svg,
+    }
+
+
 @login_required
 @require_GET
 def analyst(request: StaffRequest) -> HttpResponse:
@@ -65,6 +102,7 @@ def analyst(request: StaffRequest) -> HttpResponse:
         view["riskstyle"]["warnings"] = coded_texts(rs.get("warnings"), rs.get("warning_codes"))
         metrics = view["attrition"]["metrics"]
         view["attrition"]["notes"] = coded_texts(metrics.get("notes"), metrics.get("note_codes"))
+        view["attrition"].update(_attrition_evaluation(metrics))
     # The next-best products: take-up, and suggested customers against the hold-back.
     view["suggestion_eval"] = suggestion_evaluation()
     view["suggestion_tables"] = [

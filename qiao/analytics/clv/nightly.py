@@ -39,7 +39,13 @@ class Warn(Protocol):
 class ClvScores:
     """Per customer (in the features' order): ``p_alive``, ``expected_txn_12m`` and ``clv``;
     ``diagnostics`` (fit sample, parameters, convergence, holdout) is empty when no customer
-    has a customer-initiated transaction (then BG/NBD is not fitted)."""
+    has a customer-initiated transaction (then BG/NBD is not fitted).
+
+    ``p_alive`` is BG/NBD's P(alive) — the probability that the customer still transacts with
+    the bank — only where the model says something: customers with at least one repeat
+    transaction day (x ≥ 1). It is NaN for a customer who holds something but has no repeat
+    transaction day (BG/NBD's P(alive | x = 0) is 1 by assumption) and 0 for one who holds
+    nothing any more."""
 
     p_alive: FloatArray
     expected_txn_12m: FloatArray
@@ -105,11 +111,16 @@ def apply_clv(
     contrib = contribution_month.to_numpy(dtype=np.float64)
     has_txn = features["rfm_has_txn"].to_numpy(dtype=np.float64) > 0
     holds = (features["aum"].to_numpy() > 0) | (features["n_accounts"].to_numpy() > 0)
-    # No customer-initiated transaction in the window: BG/NBD's P(alive | x = 0) is 1, which we
-    # keep only for customers who still hold something.
-    p_alive = np.where(holds, 1.0, 0.0)
+    # A customer who holds something is a customer: the balances keep earning, so the CLV of one
+    # without a customer-initiated transaction counts every month of the horizon.
+    kept = np.where(holds, 1.0, 0.0)
+    # P(alive) is BG/NBD's, about transactions. Without a repeat transaction day (x = 0) the
+    # model says nothing: it lets a customer drop out only after a repeat transaction, so
+    # P(alive | x = 0) = 1 whatever the time since (Fader, Hardie & Lee 2005a). Those customers
+    # get no P(alive) (NaN; the 360 says why in words); one who holds nothing any more gets 0.
+    p_alive = np.where(holds, np.nan, 0.0)
     expected = np.zeros(n)
-    clv = p_alive * contrib * annuity
+    clv = kept * contrib * annuity
     out = ClvScores(p_alive=p_alive, expected_txn_12m=expected, clv=clv)
     model = fit.model
     if model is None or not has_txn.any():
@@ -141,7 +152,7 @@ def apply_clv(
         pa_u = np.where(np.isfinite(pa_u), pa_u, 1.0)
         factor_u = np.where(np.isfinite(factor_u), factor_u, pa_u * annuity)
     ex_u = np.where(np.isfinite(ex_u), ex_u, np.nan)
-    p_alive[rows] = pa_u[inverse]
+    p_alive[rows] = np.where((x[rows] > 0) & holds[rows], pa_u[inverse], p_alive[rows])
     expected[rows] = ex_u[inverse]
     clv[rows] = factor_u[inverse] * contrib[rows]
     out.diagnostics = {"distinct_rfm_rows": len(uniq)}

@@ -26,3 +26,9 @@ def step_label(name: Any) -> str:
     """A step of the nightly scoring in words (its name when unknown)."""
     label = _explain.STEP_LABELS.get(str(name))
     return str(label) if label is not None else str(name)
+
+
+@register.filter
+def probability(value: Any) -> str:
+    """A probability as a whole percentage, ``<1%`` / ``>99%`` at the ends, ``—`` if none."""
+    return _explain.probability(value)
