@@ -18,6 +18,7 @@ Usage::
     python bench/bench_score.py --lake /path/lake    # reuse (or first create) a lake there
     python bench/bench_score.py --customers 200000 --transactions 4000000 --engine duckdb
     python bench/bench_score.py --suggest --lake /tmp/lake1m   # with and without suggestions
+    python bench/bench_score.py --database-inputs --lake /tmp/lake1m  # + snapshot, assessments
 
 The lake is generated directly with numpy/pyarrow (no Python loops over rows) and laid out as in
 ``docs/data-interface.md``: 24 months of transactions and balances partitioned by month, a few
@@ -489,6 +490,43 @@ def synthetic_assessments(lake: Path, seed: int = 12) -> pd.DataFrame:
     )
 
 
+def database_chunks(lake: Path, what: str, size: int = 100_000, seed: int = 13) -> Any:
+    """What ``qiao.scoring.services`` streams out of the operational database, made up chunk by
+    chunk from the lake's customers (one chunk in memory at a time, as from the server-side
+    cursor): ``previous``, a last snapshot of every customer (``customer_no, attrition_prob,
+    tier_pyramid``), or ``assessments`` as :func:`synthetic_assessments` draws them."""
+    rng = np.random.default_rng(seed)
+    tiers = np.array(["ORDINARY", "GOLD", "PLATINUM", "DIAMOND"], dtype=object)
+    source = pq.ParquetFile(lake / "ref" / "customers.parquet")
+    for batch in source.iter_batches(batch_size=size, columns=["customer_no"]):
+        nos = batch.column(0).to_numpy(zero_copy_only=False)
+        n = len(nos)
+        if what == "previous":
+            yield pd.DataFrame(
+                {
+                    "customer_no": nos,
+                    "attrition_prob": rng.beta(1, 12, n),
+                    "tier_pyramid": tiers[rng.choice(4, n, p=[0.7, 0.2, 0.08, 0.02])],
+                }
+            )
+            continue
+        have = np.flatnonzero(rng.random(n) >= 0.15)
+        k = len(have)
+        until = np.datetime64(AS_OF.isoformat()) + rng.integers(-45, 320, k).astype(
+            "timedelta64[D]"
+        )
+        yield pd.DataFrame(
+            {
+                "customer_no": nos[have],
+                "tolerance": np.array(["C1", "C2", "C3", "C4", "C5"], dtype=object)[
+                    rng.choice(5, k, p=[0.15, 0.3, 0.3, 0.15, 0.1])
+                ],
+                "valid_until": pd.Series(until).dt.date.to_numpy(dtype=object),
+                "qualified_investor": rng.random(k) < 0.02,
+            }
+        )
+
+
 def _score_once(
     engine: str,
     threads: int | None,
@@ -639,6 +677,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spark-driver-memory", default="1g")
     parser.add_argument("--work", type=Path, default=None, help="the partitions' working folder")
     parser.add_argument(
+        "--database-inputs",
+        action="store_true",
+        help="partitioned run with what the operational database gives score_run: a last "
+        "snapshot of every customer and assessments, streamed in chunks of 100,000 "
+        "(database_chunks), and the synthetic shelf (the next-best products)",
+    )
+    parser.add_argument(
         "--tile-from",
         type=Path,
         default=None,
@@ -746,6 +791,14 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
         con = connect("duckdb", threads=args.threads, memory_limit=args.memory_limit)
         report["duckdb_memory_limit"] = args.memory_limit
     work = args.work or Path(tempfile.mkdtemp(prefix="qiao-bench-work-"))
+    inputs: dict[str, Any] = {}
+    if args.database_inputs:
+        inputs = {
+            "previous": database_chunks(lake, "previous"),
+            "assessments": database_chunks(lake, "assessments"),
+            "shelf": synthetic_shelf(),
+        }
+        report["database_inputs"] = "previous + assessments in chunks of 100,000, shelf of 40"
     t0 = time.perf_counter()
     c0 = time.process_time()
     result = run_scoring_partitioned(
@@ -754,6 +807,7 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
         as_of=AS_OF,
         config={"partitions": {"size": args.partitions, "adequacy": not args.no_adequacy}},
         work=work,
+        **inputs,
     )
     report["total_seconds"] = round(time.perf_counter() - t0, 1)
     report["cpu_seconds_total"] = round(time.process_time() - c0, 1)
@@ -769,6 +823,9 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
         "tier_history": diag["counts"].get("tier_history"),
         "events": sum(diag["counts"].get("events", {}).values()),
     }
+    if args.database_inputs:
+        report["rows_out"]["suggestions"] = diag.get("suggest", {}).get("suggestions")
+        report["rows_out"]["tier_changes_vs_previous"] = diag.get("tier_changes_vs_previous")
     report["load_average_after"] = _load_average()
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     report["peak_rss_children_mb"] = round(

@@ -8,7 +8,9 @@ customers at once in the driver (decision 0010, ``docs/models.md`` "Scoring in p
    :mod:`qiao.analytics.features` and writes them as Parquet by *partition*: a customer's partition
    is ``int(md5(customer_no)[:8], 16) mod P`` (the same number on every engine and in Python), so
    a partition holds its customers and all their rows, nothing else. ``P`` is the number of
-   customers divided by the partition size (``[partitions] size``), rounded up.
+   customers divided by the partition size (``[partitions] size``), rounded up. The inputs from
+   the operational database (the last snapshot, the assessments) come as chunks, are spooled to
+   Parquet one chunk at a time and bucketed by the same hash.
 2. **contribution** (per partition) — features and contribution; the contributions go back to
    the engine, which ranks them over the whole bank (the rank, the top share the tier rules read
    and the 20/80 core need every customer's number: an engine sort, not the driver's memory).
@@ -40,10 +42,10 @@ import json
 import math
 import shutil
 import tempfile
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -105,6 +107,33 @@ Progress = Callable[[str, float], None]
 #: maturing soon for the next-best products).
 STAGED = ("customers", "accounts", "balances", "txn_monthly", "txn_days", "large", "maturing")
 
+#: The operational database's inputs, streamed in chunks and bucketed like the lake's
+#: (``in/<name>/part=<p>/``): the last snapshot's three columns and the latest assessments.
+#: ``_seq`` numbers the rows in the order given, so "the last row of a customer wins" holds
+#: whatever order the engine writes a bucket's files in.
+FROM_DATABASE = {
+    "previous": pa.schema(
+        [
+            ("customer_no", pa.string()),
+            ("attrition_prob", pa.float64()),
+            ("tier_pyramid", pa.string()),
+        ]
+    ),
+    "assessments": pa.schema(
+        [
+            ("customer_no", pa.string()),
+            ("tolerance", pa.string()),
+            ("valid_until", pa.date32()),
+            ("qualified_investor", pa.bool_()),
+        ]
+    ),
+}
+SEQ = "_seq"
+
+#: A table given whole (a data frame, an Arrow table) or as chunks of one (any iterable of
+#: them: a generator over a database cursor keeps one chunk in memory).
+Frames: TypeAlias = pd.DataFrame | pa.Table | Iterable[pd.DataFrame | pa.Table]
+
 RISK_STYLE_COLUMNS = [
     "aum",
     "turnover",
@@ -165,9 +194,7 @@ class Context:
     sample_parts: frozenset[int] = frozenset()
     adequacy_parts: frozenset[int] = frozenset()
     blacklisted: frozenset[str] = frozenset()
-    previous: pd.DataFrame | None = None
     shelf: pd.DataFrame | None = None
-    assessments: pd.DataFrame | None = None
     n_customers: int = 0
     models: Models | None = None
     keep_features: bool = False
@@ -189,6 +216,17 @@ def _read_staged(ctx: Context, name: str, part: int) -> pa.Table:
     if "part" in table.column_names:
         table = table.drop_columns(["part"])
     return table.cast(pa.schema([schema.field(n) for n in table.column_names]))
+
+
+def _read_from_database(ctx: Context, name: str, part: int) -> pd.DataFrame | None:
+    """A partition's rows of an input from the operational database (``None`` when the run was
+    given none), in the order given."""
+    if name not in ctx.schemas:
+        return None
+    table = _read_staged(ctx, name, part)
+    if SEQ in table.column_names:
+        table = table.sort_by(SEQ).drop_columns([SEQ])
+    return table.to_pandas()
 
 
 def _partition_data(ctx: Context, part: int) -> FeatureData:
@@ -308,9 +346,8 @@ def score_partition(ctx: Context, part: int) -> dict[str, Any]:
     out["clv_not_projected"] = n_bad
     out["clv_distinct_rfm_rows"] = int(clv.diagnostics.get("distinct_rfm_rows", 0))
 
-    previous = ctx.previous
-    if previous is not None:
-        previous = previous[previous["customer_no"].astype(str).isin(features.index)]
+    # this partition's customers' rows only (the whole snapshot never comes to this process)
+    previous = _read_from_database(ctx, "previous", part)
     events = _events(
         tier_results,
         data,
@@ -334,9 +371,7 @@ def score_partition(ctx: Context, part: int) -> dict[str, Any]:
     if ctx.shelf is not None:
         shelf = ctx.shelf
         maturing = maturing_from_rows(_read_staged(ctx, "maturing", part).to_pandas(), shelf)
-        assessments = ctx.assessments
-        if assessments is not None and len(assessments):
-            assessments = assessments[assessments["customer_no"].astype(str).isin(features.index)]
+        assessments = _read_from_database(ctx, "assessments", part)
         suggestions, out["suggest"] = suggest_step(
             con=None,
             lake=None,
@@ -351,6 +386,9 @@ def score_partition(ctx: Context, part: int) -> dict[str, Any]:
             maturing=maturing,
         )
         _write(suggestions, ctx.path("suggestions", f"part={part}.parquet"))
+        # the products the shelf offers: the same in every partition, not to be summed (a list:
+        # ``_add`` keeps the first partition's)
+        out["suggest_products"] = [out["suggest"].pop("products", 0)]
     out["scores"] = len(scores)
     out["tier_history"] = len(tier_history)
     return jsonable(out)
@@ -387,7 +425,8 @@ class PartitionedScoring:
         return frame
 
     def collect(self) -> ScoringResult:
-        """All partitions in one :class:`ScoringResult` (for tests and small banks only)."""
+        """All partitions in one :class:`ScoringResult` (for tests and small banks only: the
+        store reads the partitions one at a time)."""
 
         def whole(name: str) -> pd.DataFrame:
             frames = [f for p in self.parts() if len(f := self.read(name, p))]
@@ -488,18 +527,67 @@ def _stage(
     return schemas
 
 
+def _files(con: BaseBackend, folder: Path, view: str, pattern: str) -> str:
+    """The Parquet files of our working ``folder`` as a table the engine's SQL can read (a
+    temporary view on Spark; ``pattern``: the files under the folder, for DuckDB)."""
+    if engine_name(con) == "spark":
+        session = con._session  # type: ignore[attr-defined]
+        session.read.parquet(str(folder)).createOrReplaceTempView(view)
+        return view
+    glob = (str(folder) + "/" + pattern).replace("'", "''")
+    return f"read_parquet('{glob}', hive_partitioning = false)"
+
+
+def _spool(frames: Frames, schema: pa.Schema, folder: Path) -> pa.Schema:
+    """Write the chunks of an input from the operational database as Parquet files, one file a
+    chunk (one chunk in memory at a time), each row numbered (:data:`SEQ`) in the order given.
+    Returns the schema written: the columns of ``schema`` the chunks have."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks: Iterable[pd.DataFrame | pa.Table] = (
+        [frames] if isinstance(frames, pd.DataFrame | pa.Table) else frames
+    )
+    written: pa.Schema | None = None
+    seq = 0
+    for i, chunk in enumerate(chunks):
+        names = list(chunk.column_names if isinstance(chunk, pa.Table) else chunk.columns)
+        if "customer_no" not in names:
+            raise ValueError("required column customer_no missing")
+        fields = pa.schema([schema.field(n) for n in schema.names if n in names])
+        if written is None:
+            written = fields
+        elif fields != written:
+            raise ValueError(f"chunk {i} has the columns {fields.names}, not {written.names}")
+        if isinstance(chunk, pa.Table):
+            table = chunk.select(fields.names).cast(fields)
+        else:
+            table = pa.Table.from_pandas(chunk[fields.names], schema=fields, preserve_index=False)
+        table = table.append_column(SEQ, pa.array(np.arange(seq, seq + table.num_rows)))
+        seq += table.num_rows
+        if table.num_rows:
+            pq.write_table(table, folder / f"chunk-{i:06d}.parquet")
+    return (written or schema).append(pa.field(SEQ, pa.int64()))
+
+
+def _stage_from_database(
+    con: BaseBackend, work: Path, name: str, frames: Frames, n_partitions: int
+) -> pa.Schema:
+    """Step 1 for an input from the operational database: its chunks spooled, then bucketed by
+    the engine with the lake's hash (``in/<name>/part=<p>/``), so each partition reads its own
+    customers' rows and no process holds them all."""
+    spool = work / "spool" / name
+    schema = _spool(frames, FROM_DATABASE[name], spool)
+    if any(spool.glob("*.parquet")):
+        table = _files(con, spool, f"qiao_{name}", "*.parquet")
+        _write_buckets(con, f"SELECT * FROM {table}", work / "in" / name, n_partitions)  # noqa: S608
+    shutil.rmtree(spool, ignore_errors=True)
+    return schema
+
+
 def _rank(con: BaseBackend, work: Path, n_partitions: int, pareto_share: float) -> dict[str, Any]:
     """Contribution rank over the whole bank (descending, ties by customer number, as
     :func:`qiao.analytics.contribution.compute_contribution`), written by partition; and the
     Pareto summary from engine aggregates."""
-    src = str(work / "contrib")
-    if engine_name(con) == "spark":
-        session = con._session  # type: ignore[attr-defined]
-        session.read.parquet(src).createOrReplaceTempView("qiao_contrib")
-        table = "qiao_contrib"
-    else:
-        pattern = src.replace("'", "''") + "/*/*.parquet"
-        table = f"read_parquet('{pattern}', hive_partitioning = false)"
+    table = _files(con, work / "contrib", "qiao_contrib", "*/*.parquet")
     ranked = (
         "SELECT customer_no, contribution_month, row_number() OVER "  # noqa: S608
         f"(ORDER BY contribution_month DESC, customer_no ASC) AS contribution_rank FROM {table}"  # noqa: S608
@@ -677,12 +765,12 @@ def run_scoring_partitioned(
     as_of: _dt.date,
     config: Mapping[str, Any] | None = None,
     tier_rules: Mapping[str, Any] | None = None,
-    previous: pd.DataFrame | None = None,
+    previous: Frames | None = None,
     progress: Progress | None = None,
     time_zone: str = TIME_ZONE,
     large_amount: float = LARGE_AMOUNT,
     shelf: pd.DataFrame | None = None,
-    assessments: pd.DataFrame | None = None,
+    assessments: Frames | None = None,
     blacklisted: Collection[str] | None = None,
     work: Path | None = None,
     keep_features: bool = False,
@@ -691,6 +779,12 @@ def run_scoring_partitioned(
 
     The parameters are :func:`qiao.analytics.scoring.run_scoring`'s, and:
 
+    previous, assessments
+        As :func:`~qiao.analytics.scoring.run_scoring`'s, or an iterable of chunks of them
+        (data frames or Arrow tables with the same columns; a generator over a database cursor):
+        they are spooled to Parquet one chunk at a time and bucketed by the engine like the
+        lake's rows, and each partition reads its own customers' rows. When a customer has
+        several rows, the last one given counts.
     work
         The working folder for the staged inputs and the results (a new temporary folder when
         ``None``; on Spark it must be storage every executor reads and writes).
@@ -718,6 +812,7 @@ def run_scoring_partitioned(
     work.mkdir(parents=True, exist_ok=True)
     for sub in (
         "in",
+        "spool",
         "contrib",
         "rank",
         "sample",
@@ -739,6 +834,10 @@ def run_scoring_partitioned(
         adequacy = bool(part_cfg["adequacy"]) and n_parts >= 2 * n_sample
         suggest_days = SuggestParams.from_config(cfg["suggest"]).maturity_days
         schemas = _stage(con, lake, as_of, params, work, n_parts, suggest_days)
+        for name, frames in (("previous", previous), ("assessments", assessments)):
+            if frames is not None:
+                schemas[name] = _stage_from_database(con, work, name, frames, n_parts)
+        shutil.rmtree(work / "spool", ignore_errors=True)
     ctx = Context(
         work=str(work),
         as_of=as_of,
@@ -752,9 +851,7 @@ def run_scoring_partitioned(
         sample_parts=frozenset(range(n_sample)),
         adequacy_parts=frozenset(range(n_sample, 2 * n_sample)) if adequacy else frozenset(),
         blacklisted=frozenset(str(c) for c in blacklisted or ()),
-        previous=previous,
         shelf=shelf,
-        assessments=assessments,
         keep_features=keep_features,
     )
     parts = list(range(n_parts))
@@ -827,7 +924,8 @@ def run_scoring_partitioned(
             diag["tier_changes_vs_previous"] = totals["tier_changes_vs_previous"]
         diag["counts"]["events"] = totals.get("events", {})
         if shelf is not None:
-            diag["suggest"] = {**totals.get("suggest", {}), "products": len(shelf)}
+            products = totals.get("suggest_products") or [0]
+            diag["suggest"] = {**totals.get("suggest", {}), "products": int(products[0])}
     diag["seconds"] = steps.seconds
     diag["cpu_seconds"] = steps.cpu_seconds
     diag["warnings"] = steps.warnings

@@ -1,11 +1,14 @@
 """The nightly scoring, operational side: hand the lake to ``qiao.analytics`` and keep the results.
 
 1. Snapshot the operational tables the models need into ``lake/ref/*.parquet``.
-2. Run :func:`qiao.analytics.scoring.run_scoring` (DuckDB or Spark, one code path).
+2. Run :func:`qiao.analytics.partitioned.run_scoring_partitioned` (DuckDB or Spark, one code
+   path; :func:`qiao.analytics.scoring.run_scoring` for the whole bank at once). The last
+   snapshot and the risk assessments are streamed to it in chunks (a server-side cursor on
+   PostgreSQL), never read whole (decision 0010).
 3. Store one ``ScoreSnapshot`` per customer for the date (replacing an earlier run of the same date:
    idempotent), the tier history at its change points, the events, the next-best products
-   (``qiao.suitability.suggestions.suggestions_store``), and copy AUM, tier and contribution
-   onto each customer's ``CustomerStanding`` for fast lists.
+   (as ``qiao.suitability.suggestions.suggestions_store`` does), and copy AUM, tier and
+   contribution onto each customer's ``CustomerStanding`` for fast lists; partition by partition.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import datetime as dt
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ from qiao.core.refs import refs_export
 from qiao.credit.selectors import blacklisted_customer_nos
 from qiao.customers.models import Customer, CustomerStanding
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
+from qiao.suitability.models import RiskAssessment, Suggestion, SuggestionStatus
 from qiao.suitability.suggestions import assessments_frame, shelf_frame, suggestions_store
 
 Progress = Callable[[str, float], None]
@@ -65,9 +70,27 @@ FEATURE_KEYS = [
 ]
 
 
-def _previous(as_of: dt.date) -> Any:
+#: Rows read from the operational database at a time when streaming the last snapshot and the
+#: assessments to the scoring (a chunk of 100,000 is ~10 MB in pandas).
+_READ_CHUNK = 100_000
+
+PREVIOUS_COLUMNS = ["customer_no", "attrition_prob", "tier_pyramid"]
+ASSESSMENT_COLUMNS = ["customer_no", "tolerance", "valid_until", "qualified_investor"]
+
+
+def _frames(rows: Iterable[tuple[Any, ...]], columns: list[str], size: int) -> Iterator[Any]:
+    """Data frames of ``size`` rows from an iterator of tuples (a cursor)."""
     import pandas as pd
 
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield pd.DataFrame(chunk, columns=columns)
+
+
+def _previous_chunks(as_of: dt.date, size: int = _READ_CHUNK) -> Iterator[Any] | None:
+    """The last snapshot before ``as_of`` (``customer_no, attrition_prob, tier_pyramid``) in
+    chunks of ``size`` rows, read through a server-side cursor when consumed; ``None`` when there
+    is none."""
     prev = (
         ScoreSnapshot.objects.filter(as_of__lt=as_of)
         .order_by("-as_of")
@@ -76,10 +99,39 @@ def _previous(as_of: dt.date) -> Any:
     )
     if prev is None:
         return None
-    rows = ScoreSnapshot.objects.filter(as_of=prev).values_list(
-        "customer__customer_no", "attrition_prob", "tier_pyramid"
+    rows = (
+        ScoreSnapshot.objects.filter(as_of=prev)
+        .values_list("customer__customer_no", "attrition_prob", "tier_pyramid")
+        .iterator(chunk_size=size)
     )
-    return pd.DataFrame(list(rows), columns=["customer_no", "attrition_prob", "tier_pyramid"])
+    return _frames(rows, PREVIOUS_COLUMNS, size)
+
+
+def _previous(as_of: dt.date) -> Any:
+    """The last snapshot whole (the whole-bank run, the parity reference)."""
+    import pandas as pd
+
+    chunks = _previous_chunks(as_of)
+    if chunks is None:
+        return None
+    frames = list(chunks)
+    return (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PREVIOUS_COLUMNS)
+    )
+
+
+def _assessment_chunks(as_of: dt.date, size: int = _READ_CHUNK) -> Iterator[Any]:
+    """The risk assessments made by ``as_of`` in chunks, in ``assessments_frame``'s order (by
+    customer, then date): each chunk keeps a customer's last row, and the scoring keeps the last
+    row given over the chunks, so each customer's latest assessment counts, as there."""
+    rows = (
+        RiskAssessment.objects.filter(assessed_on__lte=as_of)
+        .order_by("customer_id", "assessed_on", "id")
+        .values_list("customer__customer_no", "tolerance", "valid_until", "qualified_investor")
+        .iterator(chunk_size=size)
+    )
+    for frame in _frames(rows, ASSESSMENT_COLUMNS, size):
+        yield frame.drop_duplicates("customer_no", keep="last")
 
 
 def default_as_of() -> dt.date:
@@ -173,23 +225,27 @@ def _run_pipeline(con: Any, as_of: dt.date, partition_size: int, progress: Progr
         "lake": settings.LAKE_DIR,
         "as_of": as_of,
         "tier_rules": tier_rules(),
-        "previous": _previous(as_of),
         "progress": progress,
         # The bank's settings, the same the work list uses (docs/configuration.md).
         "time_zone": settings.TIME_ZONE,
         "large_amount": float(settings.QIAO["LARGE_AMOUNT"]),
-        # The next-best products: the shelf and the latest assessments, as data.
+        # The next-best products: the shelf (a few hundred products) as data.
         "shelf": shelf_frame(),
-        "assessments": assessments_frame(as_of=as_of),
         # The blacklist now: 限制 and no suggestion (docs/keyaccounts.md).
         "blacklisted": blacklisted_customer_nos(),
     }
     if partition_size <= 0:
-        return run_scoring(**inputs)
+        return run_scoring(
+            **inputs, previous=_previous(as_of), assessments=assessments_frame(as_of=as_of)
+        )
     base = settings.SCORE_WORK_DIR
     work = Path(base) / f"score-{as_of.isoformat()}" if base else None
+    # The last snapshot and the assessments stream out of the database chunk by chunk into
+    # Parquet bucketed like the lake; each partition reads its own customers' rows.
     return run_scoring_partitioned(
         **inputs,
+        previous=_previous_chunks(as_of),
+        assessments=_assessment_chunks(as_of),
         config={"partitions": {"size": partition_size}},
         work=work,
     )
@@ -336,18 +392,73 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
                 copy_arrow(TierHistory, history)
             lap("tier_history")
         if hasattr(result, "read"):
-            frames = (
-                [f for p in result.parts() if len(f := result.read("suggestions", p))]
+            suggestions = (
+                (result.read("suggestions", p) for p in result.parts())
                 if result.has_suggestions
-                else []
+                else iter(())
             )
-            suggestions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            _suggestions_store_parts(suggestions, as_of=as_of, id_of=id_of)
         else:
-            suggestions = result.suggestions
-        suggestions_store(suggestions, as_of=as_of, id_of=id_of)
+            suggestions_store(result.suggestions, as_of=as_of, id_of=id_of)
         lap("suggestions")
     lap("commit")  # the deferred foreign-key checks run here
     return stored
+
+
+def _suggestions_store_parts(frames: Iterable[Any], *, as_of: dt.date, id_of: Any) -> int:
+    """The night's next-best products partition by partition, by ``suggestions_store``'s rule:
+    the day's rows still open are replaced, a row of the day a customer manager already decided
+    is kept (and not written again), customers or products no longer in the database are left
+    out. One partition's suggestions in memory at a time, all of them in one COPY."""
+    import numpy as np
+    import pandas as pd
+
+    from qiao.products.models import Product
+
+    Suggestion.objects.filter(as_of=as_of, status=SuggestionStatus.OPEN).delete()
+    products = pd.Series(dict(Product.objects.values_list("code", "id")), dtype="Int64")
+    kept = set(Suggestion.objects.filter(as_of=as_of).values_list("customer_id", "product_id"))
+
+    def tables() -> Iterator[pa.Table]:
+        for frame in frames:
+            if not len(frame):
+                continue
+            cids = frame["customer_no"].map(id_of)
+            pids = frame["product_code"].map(products)
+            known = (cids.notna() & pids.notna()).to_numpy()
+            cid = cids.to_numpy()[known].astype(np.int64)
+            pid = pids.to_numpy()[known].astype(np.int64)
+            fresh = np.array(
+                [(c, p) not in kept for c, p in zip(cid, pid, strict=True)]
+                if kept
+                else np.ones(len(cid), dtype=bool),
+                dtype=bool,
+            )
+            sub = frame.loc[known].loc[fresh]
+            n = int(fresh.sum())
+            money_free = sub["money_free"].to_numpy(dtype=np.float64)
+            yield pa.table(
+                {
+                    "customer_id": pa.array(cid[fresh], pa.int64()),
+                    "product_id": pa.array(pid[fresh], pa.int64()),
+                    "as_of": pa.array([as_of] * n, pa.date32()),
+                    "rank": pa.array(sub["rank"].to_numpy(dtype=np.int64), pa.int64()),
+                    "reason_code": pa.array(sub["reason_code"].astype(str).tolist(), pa.string()),
+                    "reason_params": pa.array(
+                        sub["reason_params"].astype(str).tolist(), pa.string()
+                    ),
+                    "expected_gain": pa.array(
+                        sub["expected_gain"].to_numpy(dtype=np.float64).round(2), pa.float64()
+                    ).cast(pa.decimal128(18, 2)),
+                    "money_free": pa.array(
+                        np.round(money_free, 2), pa.float64(), mask=~np.isfinite(money_free)
+                    ).cast(pa.decimal128(18, 2)),
+                    "status": pa.array([SuggestionStatus.OPEN.value] * n, pa.string()),
+                    "decline_reason": pa.array([""] * n, pa.string()),
+                }
+            )
+
+    return copy_arrow(Suggestion, tables())
 
 
 def _store_snapshots(duck: Any, scores: Any, id_of: Any, as_of: dt.date, lap: _Lap) -> int:

@@ -227,3 +227,114 @@ def test_spark_executors_give_the_same_scores(
     )
     keys = ["scheme", "customer_no", "month_end"]
     assert_same(_plain(whole.tier_history, keys), _plain(got.tier_history, keys), "tier_history")
+
+
+# --------------------------------------------------------------------------------------------------
+# the operational database's inputs: streamed in chunks, each partition reads its own customers'
+# --------------------------------------------------------------------------------------------------
+
+
+def _shelf(bank: Path) -> pd.DataFrame:
+    """The lake's products on the shelf (as ``shelf_frame`` gives them), all selling."""
+    products = pq.read_table(bank / "ref" / "products.parquet").to_pandas()
+    return pd.DataFrame(
+        {
+            "product_code": products["product_code"].astype(object),
+            "category": products["category"].astype(object),
+            "risk_level": products["risk_level"].fillna("").astype(object),
+            "private": False,
+            "sale_status": "ON_SALE",
+            "motives": products["motives"].fillna("").astype(object),
+            "min_amount": 0.0,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def assessments(bank: Path) -> pd.DataFrame:
+    """Two assessments a customer, in the order ``assessments_frame``'s query gives them: an
+    expired C1 first, then the one that counts (C2-C5, valid; a few qualified investors)."""
+    nos = pq.read_table(bank / "ref" / "customers.parquet").column("customer_no").to_pylist()
+    rows = []
+    for i, no in enumerate(sorted(nos)):
+        rows.append((no, "C1", dt.date(2025, 1, 31), False))
+        rows.append((no, f"C{2 + i % 4}", dt.date(2027, 3, 31), i % 9 == 0))
+    return pd.DataFrame(
+        rows, columns=["customer_no", "tolerance", "valid_until", "qualified_investor"]
+    )
+
+
+def _chunks(frame: pd.DataFrame, size: int, pulled: list[int]) -> Any:
+    """The frame as a database cursor gives it: ``size`` rows at a time, counted in ``pulled``."""
+    for start in range(0, len(frame), size):
+        pulled.append(min(size, len(frame) - start))
+        yield frame.iloc[start : start + size]
+
+
+def test_each_partition_reads_only_its_own_customers_previous_rows_and_assessments(
+    bank: Path,
+    con: Any,
+    blacklist: list[str],
+    previous: pd.DataFrame,
+    assessments: pd.DataFrame,
+    tmp_path: Path,
+):
+    shelf = _shelf(bank)
+    whole = run_scoring(
+        con=con,
+        lake=bank,
+        as_of=AS_OF,
+        config=EVENTS,
+        blacklisted=blacklist,
+        previous=previous,
+        shelf=shelf,
+        assessments=assessments,
+    )
+    pulled: dict[str, list[int]] = {"previous": [], "assessments": []}
+    # chunks of 7 and 9 rows: a customer's two assessments fall into two chunks now and then
+    parts = run_scoring_partitioned(
+        con=con,
+        lake=bank,
+        as_of=AS_OF,
+        config=WHOLE_SAMPLE,
+        blacklisted=blacklist,
+        previous=_chunks(previous, 7, pulled["previous"]),
+        shelf=shelf,
+        assessments=_chunks(assessments, 9, pulled["assessments"]),
+        work=tmp_path,
+    )
+    assert sum(pulled["previous"]) == len(previous) and max(pulled["previous"]) == 7
+    assert sum(pulled["assessments"]) == len(assessments)
+    assert not (tmp_path / "spool").exists()  # no whole copy is left behind
+
+    # what each partition reads: its own customers' rows, every row once, in the given order
+    for name, given in (("previous", previous), ("assessments", assessments)):
+        seen = []
+        for p in parts.parts():
+            table = pq.read_table(tmp_path / "in" / name / f"part={p}", partitioning=None)
+            nos = table.column("customer_no").to_pylist()
+            assert nos and {partition_of(no, parts.n_partitions) for no in nos} == {p}, name
+            seen.append(table.select([*given.columns, "_seq"]).to_pandas())
+        got = pd.concat(seen).sort_values("_seq")
+        assert got["_seq"].tolist() == list(range(len(given))), name
+        keys = list(given.columns)
+        assert_same(
+            _plain(given.reset_index(drop=True), keys),
+            _plain(got.drop(columns="_seq").reset_index(drop=True), keys),
+            name,
+        )
+
+    # and the numbers that read them are the whole-bank run's: events against the last
+    # snapshot, the next-best products against the latest assessment of each customer
+    got = parts.collect()
+    keys = ["customer_no", "event_date", "kind", "detail"]
+    assert_same(_plain(whole.events, keys), _plain(got.events, keys), "events")
+    assert "ATTRITION_UP" in set(got.events["kind"])
+    assert (
+        parts.diagnostics["tier_changes_vs_previous"]
+        == whole.diagnostics["tier_changes_vs_previous"]
+    )
+    keys = ["customer_no", "rank"]
+    assert len(whole.suggestions) > 0
+    assert_same(_plain(whole.suggestions, keys), _plain(got.suggestions, keys), "suggestions")
+    assert parts.diagnostics["suggest"] == whole.diagnostics["suggest"]
