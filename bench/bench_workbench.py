@@ -467,11 +467,11 @@ def main() -> None:
     try:
         import requests
 
-        for _ in range(60):
-            try:
-                requests.get(f"{base}/login/", timeout=2)
+        for _ in range(120):
+            try:  # the first page takes seconds on a loaded machine (imports, templates)
+                requests.get(f"{base}/login/", timeout=30)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.5)
         start = time.perf_counter()
         warmup_until = start + args.warmup

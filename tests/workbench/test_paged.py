@@ -7,9 +7,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qiao.customers.models import Customer
 from qiao.customers.selectors import (
     SORTS,
     CustomerFilters,
@@ -84,3 +87,28 @@ def test_search_reads_the_rows_it_shows_in_the_order_found(crowd):
     ]
     assert [c.customer_no for c in found] == expected and len(expected) == 30
     assert all(c.standing.aum == c.aum for c in found)
+
+
+def test_a_big_bankwide_count_is_remembered_until_a_customer_is_added(
+    crowd, monkeypatch, django_assert_num_queries
+):
+    from qiao.customers import selectors
+
+    monkeypatch.setattr(selectors, "BIG_COUNT", 10)  # the test bank's 45 customers count as big
+    selectors._BIG_COUNTS.clear()
+    analyst, unfiltered = crowd.staff["head_office"], CustomerFilters()
+    n = Customer.objects.count()
+    with django_assert_num_queries(2):  # the newest id, the count
+        assert selectors.customers_filter_count(staff=analyst, filters=unfiltered) == n
+    with django_assert_num_queries(1):  # the newest id only
+        assert selectors.customers_filter_count(staff=analyst, filters=unfiltered) == n
+    make_customer("P4099999", "新客", crowd.o1)
+    assert selectors.customers_filter_count(staff=analyst, filters=unfiltered) == n + 1
+    # A filtered or scoped count is counted each time.
+    head = crowd.staff["outlet_head"]
+    for staff, filters in ((analyst, CustomerFilters(gender="F")), (head, unfiltered)):
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as queries:
+                selectors.customers_filter_count(staff=staff, filters=filters)
+            assert any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+    selectors._BIG_COUNTS.clear()
