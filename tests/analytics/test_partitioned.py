@@ -206,29 +206,6 @@ def test_a_smaller_sample_is_whole_partitions_and_a_second_one_is_recorded(
     assert set(first) == set(second) >= {"risk_style_k", "rules", "bgnbd", "attrition_base_rate"}
 
 
-@pytest.mark.spark
-def test_spark_executors_give_the_same_scores(
-    bank: Path, whole: ScoringResult, spark_con: Any, tmp_path: Path, blacklist: list[str]
-):
-    parts = run_scoring_partitioned(
-        con=spark_con,
-        lake=bank,
-        as_of=AS_OF,
-        config={**EVENTS, "partitions": {"size": 40, "sample_customers": 1000, "adequacy": False}},
-        blacklisted=blacklist,
-        previous=None,
-        work=tmp_path,
-    )
-    assert parts.diagnostics["partitions"]["engine"] == "spark"
-    got = parts.collect()
-    # no previous snapshot here: compare the fields that do not read it
-    assert_same(
-        _plain(whole.scores, ["customer_no"]), _plain(got.scores, ["customer_no"]), "scores"
-    )
-    keys = ["scheme", "customer_no", "month_end"]
-    assert_same(_plain(whole.tier_history, keys), _plain(got.tier_history, keys), "tier_history")
-
-
 # --------------------------------------------------------------------------------------------------
 # the operational database's inputs: streamed in chunks, each partition reads its own customers'
 # --------------------------------------------------------------------------------------------------
@@ -338,3 +315,40 @@ def test_each_partition_reads_only_its_own_customers_previous_rows_and_assessmen
     assert len(whole.suggestions) > 0
     assert_same(_plain(whole.suggestions, keys), _plain(got.suggestions, keys), "suggestions")
     assert parts.diagnostics["suggest"] == whole.diagnostics["suggest"]
+
+
+@pytest.mark.spark
+def test_spark_executors_give_the_same_scores(
+    bank: Path,
+    whole: ScoringResult,
+    spark_con: Any,
+    tmp_path: Path,
+    blacklist: list[str],
+    previous: pd.DataFrame,
+):
+    pulled: list[int] = []
+    parts = run_scoring_partitioned(
+        con=spark_con,
+        lake=bank,
+        as_of=AS_OF,
+        config={**EVENTS, "partitions": {"size": 40, "sample_customers": 1000, "adequacy": False}},
+        blacklisted=blacklist,
+        # the last snapshot in chunks, bucketed by Spark for its executors
+        previous=_chunks(previous, 50, pulled),
+        work=tmp_path,
+    )
+    assert parts.diagnostics["partitions"]["engine"] == "spark"
+    assert sum(pulled) == len(previous)
+    got = parts.collect()
+    assert_same(
+        _plain(whole.scores, ["customer_no"]), _plain(got.scores, ["customer_no"]), "scores"
+    )
+    keys = ["scheme", "customer_no", "month_end"]
+    assert_same(_plain(whole.tier_history, keys), _plain(got.tier_history, keys), "tier_history")
+    keys = ["customer_no", "event_date", "kind", "detail"]
+    assert_same(_plain(whole.events, keys), _plain(got.events, keys), "events")
+    assert "ATTRITION_UP" in set(got.events["kind"])
+    assert (
+        parts.diagnostics["tier_changes_vs_previous"]
+        == whole.diagnostics["tier_changes_vs_previous"]
+    )
