@@ -258,6 +258,21 @@ FEATURE_TEMPLATES: dict[str, Callable[[float, float], str]] = {
 """English template per known feature: ``f(value, population_median) -> str``."""
 
 
+#: Features that are relative changes or shares of AUM, rendered as whole percentages.
+RELATIVE_FEATURES = frozenset(
+    {
+        "trend_1m",
+        "trend_3m",
+        "trend_6m",
+        "trend_12m",
+        "txn_trend_1m",
+        "txn_trend_3m",
+        "net_outflow_1m",
+        "net_outflow_3m",
+    }
+)
+
+
 def render_reason(feature: str, value: float, median: float) -> str:
     """Render one reason in English.
 
@@ -692,6 +707,10 @@ class AttritionModel(ClassifierMixin, BaseEstimator):
             codes = np.full(n, None, dtype=object)
             for k, j in enumerate(idx):
                 rows = np.flatnonzero(valid[:, s] & (order[:, s] == k))
+                if cols[j] in RELATIVE_FEATURES:
+                    # "AUM down 0 %" says nothing to a manager: a change that rounds to 0 %
+                    # is no reason, whatever the trees make of it
+                    rows = rows[np.abs(x[rows, j]) >= 0.005]
                 if rows.size == 0:
                     continue
                 name, med = cols[j], self.medians_[cols[j]]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -296,3 +297,11 @@ def test_p_alive_only_where_bg_nbd_says_something() -> None:
     assert p[4] < 0.5
     # the value of a customer who holds something does not depend on their transacting
     assert out.clv[1] > 0 and out.clv[0] > 0
+
+
+def test_no_reason_says_a_change_of_0_percent(bank: pd.DataFrame, nightly) -> None:
+    fit, diag = nightly
+    scores = apply_attrition(fit, bank, month_ends(), CFG, diag)
+    texts = [t for row in scores.reasons for t in json.loads(row)]
+    assert texts, "some customers have reasons"
+    assert not [t for t in texts if " 0 % " in f"{t} "], "a 0 % change given as a reason"
