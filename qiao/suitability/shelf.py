@@ -263,9 +263,11 @@ def product_suited(*, staff: Staff, product: Product, on: dt.date) -> list[Custo
     among the :data:`SUITED_CANDIDATES` largest customers in scope. Nobody for a product no
     longer on sale.
 
-    A fixed number of indexed queries whatever the scope: the candidates' ids (a walk of the
-    AUM index), which of them hold it and their assessments (by customer, in chunks), then the
-    customers shown."""
+    A bounded number of indexed queries whatever the scope: the candidates' ids (largest first),
+    then, a growing slice of them at a time (100, 200, 400, 800 …, largest first), which of them
+    hold it and their assessments, until :data:`SHOWN` are found or the candidates run out; then
+    the customers shown. A product most customers may buy stops after the first slice or two
+    (reading every candidate's assessment was 3 × 900-id queries, ~70 ms at a million)."""
     if product.sale_status not in SELLING:
         return []
     pf = product_facts(product)
@@ -274,18 +276,27 @@ def product_suited(*, staff: Staff, product: Product, on: dt.date) -> list[Custo
     qs = with_standing(customers_visible_to(staff=staff))
     narrow = scope_is_narrow(staff)
     top = list(_largest_first(qs, narrow=narrow).values_list("pk", flat=True)[:SUITED_CANDIDATES])
-    held: set[int] = set()
-    for i in range(0, len(top), 900):
-        held.update(
+    rated = product.category in RATED_CATEGORIES
+    chosen: list[int] = []
+    start, size = 0, SUITED_FIRST_SLICE
+    while start < len(top) and len(chosen) < SHOWN:
+        part = top[start : start + size]
+        start, size = start + len(part), min(size * 2, 900)  # 900: SQLite's parameter limit
+        held = set(
             _open_accounts(product)
-            .filter(customer_id__in=top[i : i + 900])
+            .filter(customer_id__in=part)
             .values_list("customer_id", flat=True)
         )
-    rated = product.category in RATED_CATEGORIES
-    facts = customer_facts(c for c in top if c not in held) if rated else {}
-    chosen = [c for c in top if c not in held and (not rated or check(facts[c], pf, on=on))][:SHOWN]
+        free = [c for c in part if c not in held]
+        facts = customer_facts(free) if rated and free else {}
+        chosen += [c for c in free if not rated or check(facts[c], pf, on=on)]
+    chosen = chosen[:SHOWN]
     found = Customer.objects.select_related("standing", "primary_manager", "branch").in_bulk(chosen)
     return [found[c] for c in chosen if c in found]
+
+
+#: The first slice of the suited list's candidates looked at (then twice as many each time).
+SUITED_FIRST_SLICE = 100
 
 
 def verdict_text(verdict: Verdict) -> str:

@@ -141,3 +141,94 @@ def test_the_subtree_way_lists_a_common_products_holders_largest_first(crowd):
     assert [no for no, *_ in shown] == [c.customer_no for c in expected]
     balances = {c.customer_no: Decimal(100 + n) for n, c in enumerate(o1)}
     assert all(balance == balances[no] for no, balance, *_ in shown)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(assessments=_assessments, first=st.integers(1, 90))
+def test_the_suited_list_read_in_slices_is_the_rule_over_all_candidates(crowd, assessments, first):
+    """``product_suited`` reads its candidates a growing slice at a time and stops at SHOWN: the
+    answer is the first SHOWN of all candidates (largest first, ties by id) that do not hold the
+    product and pass the rule, whatever the first slice's size."""
+    from qiao.core.suitability import check
+    from qiao.suitability import shelf
+
+    customers = list(Customer.objects.order_by("pk"))
+    wm2 = _wm2()
+    with transaction.atomic():
+        # Everyone assessed C3 a year and a half ago, valid for two years (so more than SHOWN
+        # are suitable); the drawn assessments, later, decide for some.
+        RiskAssessment.objects.bulk_create(
+            RiskAssessment(
+                customer=c,
+                tolerance="C3",
+                assessed_on=TODAY - dt.timedelta(days=540),
+                valid_until=TODAY + dt.timedelta(days=190),
+                source="CORE",
+                customer_signed=True,
+            )
+            for c in customers
+        )
+        RiskAssessment.objects.bulk_create(
+            RiskAssessment(
+                customer=customers[i % len(customers)],
+                tolerance=level,
+                assessed_on=TODAY - dt.timedelta(days=365 - days_left),
+                valid_until=TODAY + dt.timedelta(days=days_left),
+                source="BRANCH",
+                customer_signed=True,
+            )
+            for i, level, days_left in assessments
+        )
+        Account.objects.create(
+            account_no="SUITED1",
+            customer=customers[3],
+            product=wm2,
+            open_date=dt.date(2024, 1, 1),
+            balance=Decimal(1),
+        )
+        for persona in ("outlet_head", "head_office"):
+            staff = crowd.staff[persona]
+            shelf.SUITED_FIRST_SLICE, kept = first, shelf.SUITED_FIRST_SLICE
+            try:
+                got = [
+                    c.customer_no for c in shelf.product_suited(staff=staff, product=wm2, on=TODAY)
+                ]
+            finally:
+                shelf.SUITED_FIRST_SLICE = kept
+            visible = staff_customers(staff)
+            facts = shelf.customer_facts(c.pk for c in visible)
+            pf = shelf.product_facts(wm2)
+            expected = [
+                c.customer_no
+                for c in visible
+                if c.pk != customers[3].pk and check(facts[c.pk], pf, on=TODAY)
+            ][:SHOWN]
+            assert got == expected
+        transaction.set_rollback(True)
+
+
+def staff_customers(staff):
+    from qiao.customers.selectors import customers_visible_to
+
+    return sorted(
+        customers_visible_to(staff=staff).select_related("standing"),
+        key=lambda c: (-(c.standing.aum or 0), c.pk),
+    )
+
+
+def _wm2():
+    from qiao.products.models import Product
+
+    return Product.objects.get_or_create(
+        code="WM2",
+        defaults={
+            "name": "稳盈理财",
+            "category": "WEALTH",
+            "seller_risk_level": "R2",
+            "sale_status": "ON_SALE",
+        },
+    )[0]
