@@ -197,7 +197,9 @@ class Out(NamedTuple):
     manager_id: int | None
 
 
+@functools.lru_cache(maxsize=256)
 def _rate(value: Any) -> str:
+    """A product's rate as the message shows it (once per rate: a batch names a few products)."""
     return f"{Decimal(value).normalize():f}%" if value is not None else ""
 
 

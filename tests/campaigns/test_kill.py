@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -69,7 +70,7 @@ def _config(tmp_path: Path, batch_size: int) -> Path:
     text = source.read_text(encoding="utf-8")
     text = text.replace('working_day = ["09:00", "20:00"]', 'working_day = ["00:00", "24:00"]')
     text = text.replace('rest_day = ["10:00", "18:00"]', 'rest_day = ["00:00", "24:00"]')
-    text = text.replace("batch_size = 5000", f"batch_size = {batch_size}")
+    text = re.sub(r"(?m)^batch_size = \d+", f"batch_size = {batch_size}", text)
     text = text.replace("lease_seconds = 120", "lease_seconds = 1")
     path = tmp_path / "campaigns.toml"
     path.write_text(text, encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def small_batches(settings, tmp_path: Path):
     text = source.read_text(encoding="utf-8")
     text = text.replace('working_day = ["09:00", "20:00"]', 'working_day = ["00:00", "24:00"]')
     text = text.replace('rest_day = ["10:00", "18:00"]', 'rest_day = ["00:00", "24:00"]')
-    text = text.replace("batch_size = 5000", "batch_size = 7")
+    text = re.sub(r"(?m)^batch_size = \d+", "batch_size = 7", text)
     path = tmp_path / "campaigns.toml"
     path.write_text(text, encoding="utf-8")
     settings.CAMPAIGN_CONFIG = str(path)
