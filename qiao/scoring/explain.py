@@ -232,13 +232,13 @@ ALIVE: dict[str, Any] = {
         "cannot tell whether they still transact."
     ),
     "ONE_DAY": _(
-        "Holds accounts, so still a customer. Only one day with transactions of their own (the "
-        "last %(days)s days ago): too few for the model to tell whether they still transact."
+        "Holds accounts, so still a customer. Only one day with transactions of their own, "
+        "%(days)s days ago: too few for the model to tell whether they still transact."
     ),
     "GONE": _("Holds nothing any more."),
     "REGULAR": _(
-        "Transacts regularly (last %(days)s days ago): the model sees no sign of lapsing, so the "
-        "chance that they still transact is close to 100 %%."
+        "Transacts regularly (the last time %(days)s days ago): the model sees no sign of "
+        "lapsing, so the chance that they still transact is close to 100 %%."
     ),
     "LAPSING": _(
         "The chance that they still transact, from their usual pace and the %(days)s days since "

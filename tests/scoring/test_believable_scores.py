@@ -77,11 +77,11 @@ def test_no_p_alive_of_100_percent_for_a_customer_with_100_yuan(analyst_client: 
     en = scores_text(analyst_client, "P9000101", "en")
     assert "100%" not in en
     assert "P(alive): still transacting —" in en
-    assert "Only one day with transactions of their own (the last 600 days ago)" in en
+    assert "Only one day with transactions of their own, 600 days ago" in en
     regular = scores_text(analyst_client, "P9000102", "en")
     assert "100%" not in regular, regular[regular.index("100%") - 300 :][:400]
     assert ">99%" in regular
-    assert "Transacts regularly (last 9 days ago)" in regular
+    assert "Transacts regularly (the last time 9 days ago)" in regular
     zh = scores_text(analyst_client, "P9000101", "zh-hans")
     assert "100%" not in zh and "transactions of their own" not in zh
     with translation.override("zh-hans"):
