@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -154,3 +155,19 @@ def test_a_sender_that_lost_its_lease_writes_nothing_more(bank, small_batches):
     renew_lease(step, small_batches, fresh)  # the holder keeps it
     with pytest.raises(LeaseLost):
         renew_lease(step, small_batches, slow)
+
+
+def test_the_columnar_reads_give_the_same_plan_in_one_text_or_per_million_ids(bank, monkeypatch):
+    from qiao.campaigns import planning
+
+    ids = np.array(sorted(c.pk for c in bank.customers), dtype=np.int64)
+    on = timezone.localdate()
+    products = [bank.r2, bank.r4]
+    whole = planning.suitable_product_index(ids, products, on), planning._standings(ids)
+    monkeypatch.setattr(planning, "ONE_TEXT_ROWS", -1)  # a table "too large for one text"
+    grouped = planning.suitable_product_index(ids, products, on), planning._standings(ids)
+    assert whole[0].tolist() == grouped[0].tolist()
+    assert [c.tolist() for c in whole[1]] == [c.tolist() for c in grouped[1]]
+    # Customers 1-5 are C1 (no product suits them); the others are C3: R2 suits, R4 does not.
+    assert whole[0].tolist() == [-1] * 5 + [0] * 55
+    assert set(whole[1][0]) == {"PLATINUM", "GOLD", "ORDINARY"}
