@@ -171,3 +171,29 @@ def test_the_columnar_reads_give_the_same_plan_in_one_text_or_per_million_ids(ba
     # Customers 1-5 are C1 (no product suits them); the others are C3: R2 suits, R4 does not.
     assert whole[0].tolist() == [-1] * 5 + [0] * 55
     assert set(whole[1][0]) == {"PLATINUM", "GOLD", "ORDINARY"}
+
+
+def test_a_step_left_being_sent_by_the_earlier_design_is_finished_once(bank, small_batches):
+    """Before migration 0004 a sender marked each message *being sent* with its batch; a step
+    killed then and resumed after the upgrade: batch 1's file is in the outbox (it went out),
+    batch 2's is not (nothing went out)."""
+    step = _planned_step(bank)
+    now = timezone.now()
+    claim = _claim(step, small_batches, now, 0)
+    assert claim is not None
+    first = [m.pk for m in claim.ready[:4]]
+    second = [m.pk for m in claim.ready[4:]]
+    Message.objects.filter(pk__in=first).update(status=MessageStatus.SENDING, batch=1)
+    Message.objects.filter(pk__in=second).update(status=MessageStatus.SENDING, batch=2)
+    old_file = _deliver_file(step, 1, claim.ready[:4], now)
+    before = old_file.read_bytes()
+
+    result = send_step(step.pk)
+
+    assert result["state"] == "sent" and result["recovered"] == 4
+    assert old_file.read_bytes() == before
+    assert _outbox(step) == _treated_ids(step)  # each exactly once, batch 2's included
+    assert set(Message.objects.filter(pk__in=first).values_list("batch", flat=True)) == {1}
+    later = set(Message.objects.filter(pk__in=second).values_list("batch", flat=True))
+    assert later and 1 not in later  # not in the file that went out (left as it was)
+    assert not Message.objects.filter(step=step, status=MessageStatus.SENDING).exists()
