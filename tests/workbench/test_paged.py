@@ -112,3 +112,10 @@ def test_a_big_bankwide_count_is_remembered_until_a_customer_is_added(
                 selectors.customers_filter_count(staff=staff, filters=filters)
             assert any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
     selectors._BIG_COUNTS.clear()
+
+
+def test_a_cms_open_ownerships_have_their_index_on_postgresql(db):
+    # customers 0012: a CM's scope read from the index alone (PostgreSQL; SQLite skips it).
+    with connection.cursor() as cur:
+        indexes = connection.introspection.get_constraints(cur, "customers_ownership")
+    assert ("own_open_staff_customer" in indexes) == (connection.vendor == "postgresql")
