@@ -355,21 +355,24 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
     ``result`` is a :class:`qiao.analytics.scoring.ScoringResult` (the whole bank at once) or a
     :class:`qiao.analytics.partitioned.PartitionedScoring`, whose partitions are read and
     written one after another (the scores, standings, events and tier history of one partition
-    in memory at a time; PostgreSQL takes each through COPY)."""
+    in memory at a time, and the ids of that partition's customers only; PostgreSQL takes each
+    through COPY)."""
     import duckdb
     import pandas as pd
 
     lap = _Lap(seconds, "store_")
-    ids = dict(Customer.objects.values_list("customer_no", "id"))
-    id_of = pd.Series(ids, dtype="Int64")  # customer number -> id, for the vectorised maps
-    del ids
-    if hasattr(result, "read"):
+    partitioned = hasattr(result, "read")
+    whole_map: Any = None
+    if partitioned:
         parts: Any = (
             (result.read("scores", p), result.read("tier_history", p), result.read("events", p))
             for p in result.parts()
         )
     else:
         parts = iter([(result.scores, result.tier_history, result.events)])
+        ids = dict(Customer.objects.values_list("customer_no", "id"))
+        whole_map = pd.Series(ids, dtype="Int64")  # customer number -> id, vectorised maps
+        del ids
     lap("prepare")
     stored = 0
     with duckdb.connect() as duck, transaction.atomic():
@@ -378,6 +381,11 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
         lap("delete")
         history_cleared = False
         for scores, tier_history, events in parts:
+            if not len(scores):
+                continue
+            # a partition's events and tier history are of its scored customers
+            id_of = _ids_of(scores["customer_no"]) if partitioned else whole_map
+            lap("ids")
             stored += _store_snapshots(duck, scores, id_of, as_of, lap)
             if len(events):
                 copy_arrow(ScoreEvent, _event_rows(events, id_of, as_of))
@@ -391,25 +399,50 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
                     history_cleared = True
                 copy_arrow(TierHistory, history)
             lap("tier_history")
-        if hasattr(result, "read"):
+        if partitioned:
             suggestions = (
                 (result.read("suggestions", p) for p in result.parts())
                 if result.has_suggestions
                 else iter(())
             )
-            _suggestions_store_parts(suggestions, as_of=as_of, id_of=id_of)
+            _suggestions_store_parts(suggestions, as_of=as_of, id_of=_ids_of)
         else:
-            suggestions_store(result.suggestions, as_of=as_of, id_of=id_of)
+            suggestions_store(result.suggestions, as_of=as_of, id_of=whole_map)
         lap("suggestions")
     lap("commit")  # the deferred foreign-key checks run here
     return stored
+
+
+def _ids_of(customer_nos: Any) -> Any:
+    """Customer number -> id (an ``Int64`` Series) for these numbers only: a partition's, so the
+    store never holds the whole bank's map. Numbers not in the database are left out."""
+    import pandas as pd
+
+    nos = [str(n) for n in pd.unique(customer_nos)]
+    rows: list[tuple[str, int]] = []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT customer_no, id FROM {Customer._meta.db_table} "  # noqa: S608
+                "WHERE customer_no = ANY(%s)",
+                [nos],
+            )
+            rows = cur.fetchall()
+    else:  # SQLite: at most 999 parameters a statement
+        for i in range(0, len(nos), 900):
+            rows += Customer.objects.filter(customer_no__in=nos[i : i + 900]).values_list(
+                "customer_no", "id"
+            )
+    return pd.Series(dict(rows), dtype="Int64")
 
 
 def _suggestions_store_parts(frames: Iterable[Any], *, as_of: dt.date, id_of: Any) -> int:
     """The night's next-best products partition by partition, by ``suggestions_store``'s rule:
     the day's rows still open are replaced, a row of the day a customer manager already decided
     is kept (and not written again), customers or products no longer in the database are left
-    out. One partition's suggestions in memory at a time, all of them in one COPY."""
+    out. One partition's suggestions in memory at a time, a COPY each. ``id_of``: customer
+    number -> id, a Series or a function giving one for a frame's numbers (:func:`_ids_of`; it
+    queries the database, so it runs between the COPYs, not inside one)."""
     import numpy as np
     import pandas as pd
 
@@ -423,7 +456,8 @@ def _suggestions_store_parts(frames: Iterable[Any], *, as_of: dt.date, id_of: An
         for frame in frames:
             if not len(frame):
                 continue
-            cids = frame["customer_no"].map(id_of)
+            ids = id_of(frame["customer_no"]) if callable(id_of) else id_of
+            cids = frame["customer_no"].map(ids)
             pids = frame["product_code"].map(products)
             known = (cids.notna() & pids.notna()).to_numpy()
             cid = cids.to_numpy()[known].astype(np.int64)
@@ -458,7 +492,9 @@ def _suggestions_store_parts(frames: Iterable[Any], *, as_of: dt.date, id_of: An
                 }
             )
 
-    return copy_arrow(Suggestion, tables())
+    # one COPY a partition: the next partition's ids are looked up on this connection, which
+    # cannot run a query while a COPY is open on it
+    return sum(copy_arrow(Suggestion, table) for table in tables())
 
 
 def _store_snapshots(duck: Any, scores: Any, id_of: Any, as_of: dt.date, lap: _Lap) -> int:
