@@ -179,3 +179,17 @@ def test_storing_partition_by_partition_keeps_decided_rows_as_suggestions_store_
     assert Suggestion.objects.get(customer=customers[1], as_of=AS_OF).status == (
         SuggestionStatus.DECLINED
     )
+
+
+def test_the_store_looks_up_the_ids_of_a_partitions_customers_only(bank) -> None:
+    """``_ids_of``: the ids of the numbers given (repeats once), numbers no longer in the
+    database left out; more numbers than SQLite takes in one statement."""
+    from qiao.scoring.services import _ids_of
+
+    known = dict(Customer.objects.values_list("customer_no", "id"))
+    assert known
+    nos = [*known, *known, *(f"GONE{i:05d}" for i in range(2500))]
+    got = _ids_of(pd.Series(nos))
+    assert str(got.dtype) == "Int64"
+    assert got.to_dict() == known
+    assert len(_ids_of(pd.Series([], dtype=object))) == 0
