@@ -391,6 +391,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument(
+        "--processes", type=int, default=1, help="server processes (users spread over them)"
+    )
+    parser.add_argument(
         "--think", type=float, default=0.0, help="seconds each user waits between requests"
     )
     parser.add_argument("--port", type=int, default=8911)
@@ -448,38 +451,45 @@ def main() -> None:
     plans = json.loads(
         subprocess.run([*me, "--_plan"], env=env, check=True, capture_output=True, text=True).stdout
     )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from qiao.cli import main; sys.exit(main(sys.argv[1:]))",
-            "serve",
-            "--port",
-            str(args.port),
-            "--threads",
-            str(args.threads),
-        ],
-        env={**env, "QIAO_LOG_LEVEL": "ERROR"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{args.port}"
+    # --processes N: N servers on consecutive ports, the users spread over them in turn (a
+    # load balancer's share without one): one Python process runs on one core at a time.
+    servers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from qiao.cli import main; sys.exit(main(sys.argv[1:]))",
+                "serve",
+                "--port",
+                str(args.port + k),
+                "--threads",
+                str(args.threads),
+            ],
+            env={**env, "QIAO_LOG_LEVEL": "ERROR"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for k in range(args.processes)
+    ]
+    bases = [f"http://127.0.0.1:{args.port + k}" for k in range(args.processes)]
     try:
         import requests
 
-        for _ in range(120):
-            try:  # the first page takes seconds on a loaded machine (imports, templates)
-                requests.get(f"{base}/login/", timeout=30)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
+        for base in bases:
+            for _ in range(120):
+                try:  # the first page takes seconds on a loaded machine (imports, templates)
+                    requests.get(f"{base}/login/", timeout=30)
+                    break
+                except requests.RequestException:
+                    time.sleep(0.5)
         start = time.perf_counter()
         warmup_until = start + args.warmup
         deadline = warmup_until + args.seconds
         results: list[dict] = [{} for _ in plans]
         threads = [
             threading.Thread(
-                target=_user, args=(base, p, deadline, warmup_until, results[i], args.think)
+                target=_user,
+                args=(bases[i % len(bases)], p, deadline, warmup_until, results[i], args.think),
             )
             for i, p in enumerate(plans)
         ]
@@ -488,13 +498,16 @@ def main() -> None:
         for t in threads:
             t.join(timeout=args.warmup + args.seconds + 120)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
     report: dict[str, object] = {
         "customers": args.customers,
         "users": len(plans),
         "seconds": args.seconds,
         "waitress_threads": args.threads,
+        "server_processes": args.processes,
         "cpus": os.cpu_count(),
         "build_seconds": round(build_s),
     }
