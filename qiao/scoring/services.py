@@ -35,7 +35,7 @@ from qiao.core.refs import refs_export
 from qiao.credit.selectors import blacklisted_customer_nos
 from qiao.customers.models import Customer, CustomerStanding
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
-from qiao.suitability.models import RiskAssessment, Suggestion, SuggestionStatus
+from qiao.suitability.models import RiskAssessment
 from qiao.suitability.suggestions import assessments_frame, shelf_frame, suggestions_store
 
 Progress = Callable[[str, float], None]
@@ -405,7 +405,7 @@ def _store(result: Any, as_of: dt.date, seconds: dict[str, float]) -> int:
                 if result.has_suggestions
                 else iter(())
             )
-            _suggestions_store_parts(suggestions, as_of=as_of, id_of=_ids_of)
+            suggestions_store(suggestions, as_of=as_of, id_of=_ids_of)
         else:
             suggestions_store(result.suggestions, as_of=as_of, id_of=whole_map)
         lap("suggestions")
@@ -434,67 +434,6 @@ def _ids_of(customer_nos: Any) -> Any:
                 "customer_no", "id"
             )
     return pd.Series(dict(rows), dtype="Int64")
-
-
-def _suggestions_store_parts(frames: Iterable[Any], *, as_of: dt.date, id_of: Any) -> int:
-    """The night's next-best products partition by partition, by ``suggestions_store``'s rule:
-    the day's rows still open are replaced, a row of the day a customer manager already decided
-    is kept (and not written again), customers or products no longer in the database are left
-    out. One partition's suggestions in memory at a time, a COPY each. ``id_of``: customer
-    number -> id, a Series or a function giving one for a frame's numbers (:func:`_ids_of`; it
-    queries the database, so it runs between the COPYs, not inside one)."""
-    import numpy as np
-    import pandas as pd
-
-    from qiao.products.models import Product
-
-    Suggestion.objects.filter(as_of=as_of, status=SuggestionStatus.OPEN).delete()
-    products = pd.Series(dict(Product.objects.values_list("code", "id")), dtype="Int64")
-    kept = set(Suggestion.objects.filter(as_of=as_of).values_list("customer_id", "product_id"))
-
-    def tables() -> Iterator[pa.Table]:
-        for frame in frames:
-            if not len(frame):
-                continue
-            ids = id_of(frame["customer_no"]) if callable(id_of) else id_of
-            cids = frame["customer_no"].map(ids)
-            pids = frame["product_code"].map(products)
-            known = (cids.notna() & pids.notna()).to_numpy()
-            cid = cids.to_numpy()[known].astype(np.int64)
-            pid = pids.to_numpy()[known].astype(np.int64)
-            fresh = np.array(
-                [(c, p) not in kept for c, p in zip(cid, pid, strict=True)]
-                if kept
-                else np.ones(len(cid), dtype=bool),
-                dtype=bool,
-            )
-            sub = frame.loc[known].loc[fresh]
-            n = int(fresh.sum())
-            money_free = sub["money_free"].to_numpy(dtype=np.float64)
-            yield pa.table(
-                {
-                    "customer_id": pa.array(cid[fresh], pa.int64()),
-                    "product_id": pa.array(pid[fresh], pa.int64()),
-                    "as_of": pa.array([as_of] * n, pa.date32()),
-                    "rank": pa.array(sub["rank"].to_numpy(dtype=np.int64), pa.int64()),
-                    "reason_code": pa.array(sub["reason_code"].astype(str).tolist(), pa.string()),
-                    "reason_params": pa.array(
-                        sub["reason_params"].astype(str).tolist(), pa.string()
-                    ),
-                    "expected_gain": pa.array(
-                        sub["expected_gain"].to_numpy(dtype=np.float64).round(2), pa.float64()
-                    ).cast(pa.decimal128(18, 2)),
-                    "money_free": pa.array(
-                        np.round(money_free, 2), pa.float64(), mask=~np.isfinite(money_free)
-                    ).cast(pa.decimal128(18, 2)),
-                    "status": pa.array([SuggestionStatus.OPEN.value] * n, pa.string()),
-                    "decline_reason": pa.array([""] * n, pa.string()),
-                }
-            )
-
-    # one COPY a partition: the next partition's ids are looked up on this connection, which
-    # cannot run a query while a COPY is open on it
-    return sum(copy_arrow(Suggestion, table) for table in tables())
 
 
 def _store_snapshots(duck: Any, scores: Any, id_of: Any, as_of: dt.date, lap: _Lap) -> int:

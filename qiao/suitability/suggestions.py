@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -101,54 +101,72 @@ def assessments_frame(*, as_of: dt.date) -> Any:
     return frame.drop_duplicates("customer_no", keep="last").reset_index(drop=True)
 
 
-def suggestions_store(frame: Any, *, as_of: dt.date, id_of: Any) -> int:
+def suggestions_store(frames: Any, *, as_of: dt.date, id_of: Any) -> int:
     """Keep the night's suggestions (``qiao.analytics.suggest.SUGGESTION_COLUMNS``) for ``as_of``.
 
     Idempotent per day: the day's rows still open are replaced; a row of the day that a customer
     manager already decided is kept as it is (and not written again). Earlier days are kept with
-    their outcomes. ``id_of`` maps customer numbers to ids (customers no longer in the database
-    are left out). Call inside the scoring's transaction.
+    their outcomes. ``frames``: one frame, or an iterable of frames (a partitioned night: one
+    partition in memory at a time, a COPY each). ``id_of`` maps customer numbers to ids: a Series
+    or mapping, or a function given a frame's numbers that returns one (it may query the
+    database: it is called between the COPYs, never inside one). Customers or products no longer
+    in the database are left out. Call inside the scoring's transaction.
     """
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
     Suggestion.objects.filter(as_of=as_of, status=SuggestionStatus.OPEN).delete()
-    if frame is None or len(frame) == 0:
+    if frames is None:
         return 0
+    if isinstance(frames, pd.DataFrame):
+        frames = [frames]
     products = pd.Series(dict(Product.objects.values_list("code", "id")), dtype="Int64")
-    cids = frame["customer_no"].map(id_of)
-    pids = frame["product_code"].map(products)
-    known = (cids.notna() & pids.notna()).to_numpy()
-    cid = cids.to_numpy()[known].astype(np.int64)
-    pid = pids.to_numpy()[known].astype(np.int64)
     kept = set(Suggestion.objects.filter(as_of=as_of).values_list("customer_id", "product_id"))
-    if kept:
-        fresh = np.array([(c, p) not in kept for c, p in zip(cid, pid, strict=True)], dtype=bool)
-    else:
-        fresh = np.ones(len(cid), dtype=bool)
-    sub = frame.loc[known].loc[fresh] if len(frame) else frame
-    n = int(fresh.sum())
-    money_free = sub["money_free"].to_numpy(dtype=np.float64)
-    table = pa.table(
-        {
-            "customer_id": pa.array(cid[fresh], pa.int64()),
-            "product_id": pa.array(pid[fresh], pa.int64()),
-            "as_of": pa.array([as_of] * n, pa.date32()),
-            "rank": pa.array(sub["rank"].to_numpy(dtype=np.int64), pa.int64()),
-            "reason_code": pa.array(sub["reason_code"].astype(str).tolist(), pa.string()),
-            "reason_params": pa.array(sub["reason_params"].astype(str).tolist(), pa.string()),
-            "expected_gain": pa.array(
-                sub["expected_gain"].to_numpy(dtype=np.float64).round(2), pa.float64()
-            ).cast(pa.decimal128(18, 2)),
-            "money_free": pa.array(
-                np.round(money_free, 2), pa.float64(), mask=~np.isfinite(money_free)
-            ).cast(pa.decimal128(18, 2)),
-            "status": pa.array([SuggestionStatus.OPEN.value] * n, pa.string()),
-            "decline_reason": pa.array([""] * n, pa.string()),
-        }
-    )
-    return copy_arrow(Suggestion, table)
+
+    def tables() -> Iterator[pa.Table]:
+        for frame in frames:
+            if not len(frame):
+                continue
+            ids = id_of(frame["customer_no"]) if callable(id_of) else id_of
+            cids = frame["customer_no"].map(ids)
+            pids = frame["product_code"].map(products)
+            known = (cids.notna() & pids.notna()).to_numpy()
+            cid = cids.to_numpy()[known].astype(np.int64)
+            pid = pids.to_numpy()[known].astype(np.int64)
+            fresh = np.array(
+                [(c, p) not in kept for c, p in zip(cid, pid, strict=True)]
+                if kept
+                else np.ones(len(cid), dtype=bool),
+                dtype=bool,
+            )
+            sub = frame.loc[known].loc[fresh]
+            n = int(fresh.sum())
+            money_free = sub["money_free"].to_numpy(dtype=np.float64)
+            yield pa.table(
+                {
+                    "customer_id": pa.array(cid[fresh], pa.int64()),
+                    "product_id": pa.array(pid[fresh], pa.int64()),
+                    "as_of": pa.array([as_of] * n, pa.date32()),
+                    "rank": pa.array(sub["rank"].to_numpy(dtype=np.int64), pa.int64()),
+                    "reason_code": pa.array(sub["reason_code"].astype(str).tolist(), pa.string()),
+                    "reason_params": pa.array(
+                        sub["reason_params"].astype(str).tolist(), pa.string()
+                    ),
+                    "expected_gain": pa.array(
+                        sub["expected_gain"].to_numpy(dtype=np.float64).round(2), pa.float64()
+                    ).cast(pa.decimal128(18, 2)),
+                    "money_free": pa.array(
+                        np.round(money_free, 2), pa.float64(), mask=~np.isfinite(money_free)
+                    ).cast(pa.decimal128(18, 2)),
+                    "status": pa.array([SuggestionStatus.OPEN.value] * n, pa.string()),
+                    "decline_reason": pa.array([""] * n, pa.string()),
+                }
+            )
+
+    # one COPY a frame: the next frame's ids may be looked up on this connection, which cannot
+    # run a query while a COPY is open on it
+    return sum(copy_arrow(Suggestion, table) for table in tables())
 
 
 # -------------------------------------------------------------------------------------- reasons

@@ -20,7 +20,6 @@ from qiao.scoring.services import (
     _assessment_chunks,
     _previous,
     _previous_chunks,
-    _suggestions_store_parts,
     score_run,
 )
 from qiao.suitability.models import RiskAssessment, Suggestion, SuggestionStatus
@@ -134,7 +133,7 @@ def test_partitions_store_the_whole_bank_runs_suggestions_and_events(small_bank:
 def test_storing_partition_by_partition_keeps_decided_rows_as_suggestions_store_does(
     small_bank: Path,
 ) -> None:
-    """The per-partition store follows ``suggestions_store``'s rule: open rows of the day are
+    """Stored partition by partition (an iterable of frames), ``suggestions_store`` keeps its rule: open rows of the day are
     replaced, a decided row is kept and not written again, unknown customers and products are
     left out; the same rows either way."""
     from qiao.products.models import Product
@@ -167,8 +166,8 @@ def test_storing_partition_by_partition_keeps_decided_rows_as_suggestions_store_
     decided = Suggestion.objects.get(customer=customers[1], as_of=AS_OF)
     decided.status = SuggestionStatus.DECLINED
     decided.save(update_fields=["status"])
-    n = _suggestions_store_parts(
-        [frame.iloc[:2], frame.iloc[:0], frame.iloc[2:]], as_of=AS_OF, id_of=id_of
+    n = suggestions_store(
+        iter([frame.iloc[:2], frame.iloc[:0], frame.iloc[2:]]), as_of=AS_OF, id_of=id_of
     )
     assert n == 2
     got = stored()
