@@ -19,6 +19,33 @@ from tests.workbench.conftest import (  # noqa: F401  (fixtures)
     lake,
 )
 
+
+def _one_request_at_a_time() -> None:
+    """On in-memory SQLite the live server's thread shares the test's one connection; Django's
+    threaded server then lets two requests interleave on it — a page and the previous page's
+    late htmx calls — and a savepoint of one vanishes under the other ("no such savepoint",
+    seen once in CI on Today). There the server handles one request at a time (Django sends
+    ``Connection: close`` from a server without threads, so a browser's keep-alive cannot hold
+    it); on PostgreSQL each request thread has its own connection and the server stays
+    threaded. pytest-django imports ``LiveServerThread`` from this module when it starts one."""
+    import django.test.testcases as testcases
+    from django.core.servers.basehttp import WSGIServer
+
+    class OneRequestAtATime(testcases.LiveServerThread):
+        def _create_server(self, connections_override: Any = None) -> Any:
+            if not connections_override:
+                return super()._create_server(connections_override)
+            return WSGIServer(
+                (self.host, self.port),
+                testcases.QuietWSGIRequestHandler,
+                allow_reuse_address=False,
+            )
+
+    testcases.LiveServerThread = OneRequestAtATime  # type: ignore[misc]
+
+
+_one_request_at_a_time()
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
