@@ -8,12 +8,13 @@ right. No script and no chart library: the SVG comes with the page, under the CS
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from qiao.core.ticks import nice_ticks
 
 WIDTH, HEIGHT = 360, 300
 LEFT, RIGHT, TOP, BOTTOM = 52, 14, 14, 44
@@ -23,15 +24,9 @@ GREY = "#6c757d"
 
 
 def probability_ticks(top: float) -> list[float]:
-    """0 and four or five equal round steps (1, 2 or 5 × 10^n) up to at least ``top`` (0–1).
-
-    (qiao.web.charts has the general ticks of the AUM line; the scoring app sits below the web
-    app and may not import it, and probabilities need only this.)"""
+    """0 and four or five equal round steps (1, 2 or 5 × 10^n) up to at least ``top`` (0–1)."""
     top = min(max(top, 1e-4), 1.0)
-    power = 10.0 ** math.floor(math.log10(top / 5))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power * 5 >= top)
-    count = math.ceil(top / step - 1e-9)
-    return [round(i * step, 12) for i in range(count + 1)]
+    return [round(t, 12) for t in nice_ticks(top, 6, (1, 2, 5, 10))]
 
 
 def _pct(value: float, decimals: int) -> str:

@@ -15,23 +15,14 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from qiao.core.ticks import nice_ticks
+
 WIDTH, HEIGHT = 640, 260
 TOP, BOTTOM, RIGHT = 28, 30, 12
 FONT = 11  # px
 CHAR_W = 0.62 * FONT  # a digit's advance in the UI's sans-serif, rounded up
 LABEL_GAP = 12  # px between two x labels at least
 RED = "#a4161a"
-
-
-def nice_ticks(top: float, most: int = 6) -> list[float]:
-    """0 and round steps (1, 2, 2.5, 5 × 10^n) up to at least ``top``, at most ``most`` ticks."""
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / (most - 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power * (most - 1) >= top)
-    count = math.ceil(top / step - 1e-9)
-    return [i * step for i in range(count + 1)]
 
 
 def _decimals(step: float) -> int:
