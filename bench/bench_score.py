@@ -664,6 +664,13 @@ def main(argv: list[str] | None = None) -> int:
         "(run_scoring, the pipeline before issue 18: the baseline)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="DuckDB: worker processes scoring partitions at once (default: scoring.toml's "
+        "[partitions] workers; 1: one after another in this process)",
+    )
+    parser.add_argument(
         "--memory-limit",
         default="1GB",
         help="DuckDB's memory limit in the partitioned run (it spills to disk beyond)",
@@ -770,6 +777,55 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class TreeMemory:
+    """The largest resident memory of this process and all its descendants *together* (the
+    scoring's pool of worker processes, Spark's JVM), sampled every 0.2 s from /proc while in a
+    ``with`` block: ``getrusage`` gives one process's peak, never a sum."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        me = os.getpid()
+        while not self._stop.wait(self.interval):
+            parents: dict[int, int] = {}
+            rss: dict[int, int] = {}
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat", "rb") as f:
+                        stat = f.read()
+                    with open(f"/proc/{entry}/statm", "rb") as f:
+                        pages = int(f.read().split()[1])
+                except OSError:  # gone meanwhile
+                    continue
+                # the command may hold spaces and parentheses: the fields follow the last ")"
+                parents[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+                rss[int(entry)] = pages * page
+            tree, frontier = {me}, [me]
+            while frontier:
+                parent = frontier.pop()
+                kids = [p for p, pp in parents.items() if pp == parent and p not in tree]
+                tree.update(kids)
+                frontier.extend(kids)
+            self.peak = max(self.peak, sum(rss.get(p, 0) for p in tree))
+
+
 def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, Any]) -> None:
     """``run_scoring_partitioned`` end to end: the staging, the two passes over the partitions,
     the fits on the sample; the peak memory of this process (and of Spark's JVM, a child)."""
@@ -799,18 +855,25 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
             "shelf": synthetic_shelf(),
         }
         report["database_inputs"] = "previous + assessments in chunks of 100,000, shelf of 40"
+    partitions: dict[str, Any] = {"size": args.partitions, "adequacy": not args.no_adequacy}
+    if args.workers is not None:
+        partitions["workers"] = args.workers
+    sampler = TreeMemory()
     t0 = time.perf_counter()
     c0 = time.process_time()
-    result = run_scoring_partitioned(
-        con=con,
-        lake=lake,
-        as_of=AS_OF,
-        config={"partitions": {"size": args.partitions, "adequacy": not args.no_adequacy}},
-        work=work,
-        **inputs,
-    )
+    with sampler:
+        result = run_scoring_partitioned(
+            con=con,
+            lake=lake,
+            as_of=AS_OF,
+            config={"partitions": partitions},
+            work=work,
+            **inputs,
+        )
     report["total_seconds"] = round(time.perf_counter() - t0, 1)
     report["cpu_seconds_total"] = round(time.process_time() - c0, 1)
+    # this process and its children (the pool's workers, Spark's JVM) together, sampled
+    report["peak_rss_tree_mb"] = round(sampler.peak / 2**20)
     report["seconds_per_100k_customers"] = round(
         report["total_seconds"] / args.customers * 100_000, 2
     )

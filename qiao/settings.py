@@ -309,6 +309,9 @@ QIAO = {
     # The nightly scoring's customers per partition (0: the whole bank at once, as before;
     # docs/operations.md, decision 0010).
     "SCORE_PARTITION_SIZE": env_int("QIAO_SCORE_PARTITION_SIZE", 250_000),
+    # DuckDB: worker processes scoring partitions at once (0: scoring.toml's [partitions]
+    # workers; 1: one after another in the scoring process).
+    "SCORE_WORKERS": env_int("QIAO_SCORE_WORKERS", 0),
 }
 # The Spark master of `qiao score --engine spark`, and the scoring partitions' working folder (on
 # a cluster: storage every executor reads and writes; empty: a temporary folder).

@@ -27,9 +27,11 @@ customers at once in the driver (decision 0010, ``docs/models.md`` "Scoring in p
    bank-wide rank, tiers and their history, attributes, the models applied, events, the scores
    table and the next-best products; written as Parquet by partition.
 
-Steps 2 and 4 are one plain-Python function over Arrow and pandas each; with DuckDB they run in
-this process one partition after another, with Spark they run on the executors through
-``mapInPandas`` (the working folder must then be storage every executor reads and writes).
+Steps 2 and 4 are one plain-Python function over Arrow and pandas each; with DuckDB they run on
+a small pool of worker processes on this machine (``[partitions] workers``, each working on one
+partition at a time; 1 runs them in this process one after another), with Spark they run on the
+executors through ``mapInPandas`` (the working folder must then be storage every executor reads
+and writes). With ``adequacy``, the second sample's fit runs on the pool beside the first.
 The operational side then stores the results partition by partition
 (``qiao.scoring.services``).
 """
@@ -40,9 +42,12 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import multiprocessing
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -642,16 +647,58 @@ def _count_customers(con: BaseBackend, lake: Path) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
+def _worker_init() -> None:
+    """A pool worker: one thread for the numeric libraries and Arrow (the pool's processes share
+    the cores; each working with several threads would only make them wait for each other)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+
+
+def _pool(con: BaseBackend, workers: int, n_parts: int) -> Executor | None:
+    """The worker processes for the per-partition passes with DuckDB (``None``: this process
+    does them one after another; Spark has its executors). Started by *spawn*: a fresh
+    interpreter, none of this process's threads (DuckDB's) or open files carried over."""
+    if engine_name(con) == "spark" or workers <= 1 or n_parts <= 1:
+        return None
+    return ProcessPoolExecutor(
+        max_workers=min(workers, n_parts),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+    )
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``fn(*args)`` and the CPU seconds it took in this (worker) process."""
+    start = time.process_time()
+    result = fn(*args)
+    return result, time.process_time() - start
+
+
 def _run_parts(
     con: BaseBackend,
     fn: Callable[[Context, int], dict[str, Any]],
     ctx: Context,
     parts: list[int],
+    pool: Executor | None = None,
+    worker_cpu: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """``fn(ctx, p)`` for every partition: in this process (DuckDB), or on Spark's executors
-    through ``mapInPandas`` (one task per partition)."""
+    """``fn(ctx, p)`` for every partition: on ``pool`` (DuckDB with workers), in this process,
+    or on Spark's executors through ``mapInPandas`` (one task per partition). The pool's CPU
+    seconds are added to ``worker_cpu["cpu"]``."""
     if engine_name(con) != "spark" or not parts:
-        return [fn(ctx, p) for p in parts]
+        if pool is None:
+            return [fn(ctx, p) for p in parts]
+        futures = [pool.submit(_timed, fn, ctx, p) for p in parts]
+        results = []
+        for future in futures:
+            out, cpu = future.result()
+            results.append(out)
+            if worker_cpu is not None:
+                worker_cpu["cpu"] = worker_cpu.get("cpu", 0.0) + cpu
+        return results
     session = con._session  # type: ignore[attr-defined]
     frame = session.createDataFrame(pd.DataFrame({"part": np.asarray(parts, dtype=np.int32)}))
     frame = frame.repartition(len(parts), "part")
@@ -741,6 +788,17 @@ def _fit(
     return models, diag
 
 
+def _fit_sample(
+    work: str, which: str, cfg: Mapping[str, Any], month_ends: list[_dt.date], holdout_days: float
+) -> tuple[Models, int]:
+    """The models of one sample (``sample`` or ``adequacy``) from its files, and its number of
+    customers: the adequacy check's second fit, on a pool worker beside the first."""
+    features = _read_sample(Path(work), which, "features")
+    baskets = _read_sample(Path(work), which, "baskets")
+    models, _ = _fit(features, baskets, cfg, month_ends, holdout_days, _Steps(None, 1))
+    return models, len(features)
+
+
 def _parameters(models: Models, n: int) -> dict[str, Any]:
     """The parameters of a sample's models, for the adequacy check."""
     out: dict[str, Any] = {"customers": n, "risk_style_k": models.risk_style.k_}
@@ -756,6 +814,85 @@ def _parameters(models: Models, n: int) -> dict[str, Any]:
     out["attrition_base_rate"] = metrics.get("base_rate")
     out["bgnbd"] = models.clv.diagnostics.get("params", {})
     return jsonable(out)
+
+
+def _passes(
+    con: BaseBackend,
+    ctx: Context,
+    pool: Executor | None,
+    steps: _Steps,
+    diag: dict[str, Any],
+    *,
+    size: int,
+    workers: int,
+    n_sample: int,
+    adequacy: bool,
+) -> tuple[dict[str, Any], dict[str, Any], Models]:
+    """Steps 2-4: the contribution pass, the rank, the fits and the scoring pass (on ``pool``
+    when given). Fills ``diag``; returns the scoring pass's totals, the fit's diagnostics and
+    the models."""
+    cfg, work, parts = ctx.cfg, Path(ctx.work), list(range(ctx.n_partitions))
+    # the pool's CPU seconds by step (the steps' own clock sees this process only)
+    pooled: dict[str, dict[str, float]] = {"contribution": {}, "fit": {}, "score": {}}
+    with steps.step("contribution"):
+        counts: dict[str, Any] = {}
+        for c in _run_parts(con, contribution_partition, ctx, parts, pool, pooled["contribution"]):
+            _add(counts, c)
+        if not ctx.blacklisted:
+            counts.pop("blacklisted", None)
+        diag["counts"] = counts
+        diag["pareto"] = _rank(
+            con, work, ctx.n_partitions, float(cfg["contribution"]["pareto_share"])
+        )
+        ctx.n_customers = int(diag["pareto"]["n_customers"])
+    with steps.step("fit"):
+        months = ctx.months
+        holdout_days = float(months[0].end - months[ctx.params.holdout_months - 1].start)
+        # the second sample's fit (the adequacy check) on a worker, beside the first
+        second: Future[tuple[tuple[Models, int], float]] | None = None
+        if adequacy and pool is not None:
+            second = pool.submit(
+                _timed, _fit_sample, ctx.work, "adequacy", cfg, ctx.month_ends, holdout_days
+            )
+        sample = _read_sample(work, "sample", "features")
+        models, fit_diag = _fit(
+            sample,
+            _read_sample(work, "sample", "baskets"),
+            cfg,
+            ctx.month_ends,
+            holdout_days,
+            steps,
+        )
+        diag["partitions"] = {
+            "n": ctx.n_partitions,
+            "size": size,
+            "workers": min(workers, ctx.n_partitions) if pool is not None else 1,
+            "engine": engine_name(con),
+            "sample": {"partitions": n_sample, "customers": len(sample)},
+        }
+        n_sampled = len(sample)
+        del sample  # one sample's features in memory at a time in this process
+        if adequacy:
+            if second is not None:
+                (other, n_other), pooled["fit"]["cpu"] = second.result()
+            else:
+                other, n_other = _fit_sample(
+                    ctx.work, "adequacy", cfg, ctx.month_ends, holdout_days
+                )
+            diag["partitions"]["adequacy"] = [
+                _parameters(models, n_sampled),
+                _parameters(other, n_other),
+            ]
+            del other
+        ctx.models = models
+    with steps.step("score"):
+        totals: dict[str, Any] = {}
+        for c in _run_parts(con, score_partition, ctx, parts, pool, pooled["score"]):
+            _add(totals, c)
+    for name, cpu in pooled.items():
+        if cpu:
+            steps.cpu_seconds[name] = round(steps.cpu_seconds[name] + cpu["cpu"], 3)
+    return totals, fit_diag, models
 
 
 def run_scoring_partitioned(
@@ -854,55 +991,23 @@ def run_scoring_partitioned(
         shelf=shelf,
         keep_features=keep_features,
     )
-    parts = list(range(n_parts))
-    with steps.step("contribution"):
-        counts: dict[str, Any] = {}
-        for c in _run_parts(con, contribution_partition, ctx, parts):
-            _add(counts, c)
-        if not blacklisted:
-            counts.pop("blacklisted", None)
-        diag["counts"] = counts
-        diag["pareto"] = _rank(con, work, n_parts, float(cfg["contribution"]["pareto_share"]))
-        ctx.n_customers = int(diag["pareto"]["n_customers"])
-    with steps.step("fit"):
-        holdout_days = float(months[0].end - months[params.holdout_months - 1].start)
-        sample = _read_sample(work, "sample", "features")
-        models, fit_diag = _fit(
-            sample,
-            _read_sample(work, "sample", "baskets"),
-            cfg,
-            ctx.month_ends,
-            holdout_days,
+    workers = int(part_cfg.get("workers", 1))
+    pool = _pool(con, workers, n_parts)
+    try:
+        totals, fit_diag, models = _passes(
+            con,
+            ctx,
+            pool,
             steps,
+            diag,
+            size=size,
+            workers=workers,
+            n_sample=n_sample,
+            adequacy=adequacy,
         )
-        diag["partitions"] = {
-            "n": n_parts,
-            "size": size,
-            "engine": engine_name(con),
-            "sample": {"partitions": n_sample, "customers": len(sample)},
-        }
-        n_sampled = len(sample)
-        del sample  # one sample's features in memory at a time
-        if adequacy:
-            second = _read_sample(work, "adequacy", "features")
-            other, _ = _fit(
-                second,
-                _read_sample(work, "adequacy", "baskets"),
-                cfg,
-                ctx.month_ends,
-                holdout_days,
-                _Steps(None, 1),
-            )
-            diag["partitions"]["adequacy"] = [
-                _parameters(models, n_sampled),
-                _parameters(other, len(second)),
-            ]
-            del second, other
-        ctx.models = models
-    with steps.step("score"):
-        totals: dict[str, Any] = {}
-        for c in _run_parts(con, score_partition, ctx, parts):
-            _add(totals, c)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     with steps.step("summarise"):
         diag["tiers"] = totals.get("tiers", {})
         diag["riskstyle"] = {**fit_diag["riskstyle"], "counts": totals.get("riskstyle_counts", {})}

@@ -240,13 +240,16 @@ def _run_pipeline(con: Any, as_of: dt.date, partition_size: int, progress: Progr
         )
     base = settings.SCORE_WORK_DIR
     work = Path(base) / f"score-{as_of.isoformat()}" if base else None
+    partitions: dict[str, Any] = {"size": partition_size}
+    if settings.QIAO["SCORE_WORKERS"] > 0:
+        partitions["workers"] = settings.QIAO["SCORE_WORKERS"]
     # The last snapshot and the assessments stream out of the database chunk by chunk into
     # Parquet bucketed like the lake; each partition reads its own customers' rows.
     return run_scoring_partitioned(
         **inputs,
         previous=_previous_chunks(as_of),
         assessments=_assessment_chunks(as_of),
-        config={"partitions": {"size": partition_size}},
+        config={"partitions": partitions},
         work=work,
     )
 

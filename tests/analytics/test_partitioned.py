@@ -206,6 +206,45 @@ def test_a_smaller_sample_is_whole_partitions_and_a_second_one_is_recorded(
     assert set(first) == set(second) >= {"risk_style_k", "rules", "bgnbd", "attrition_base_rate"}
 
 
+def test_a_pool_of_worker_processes_gives_what_one_process_gives(
+    bank: Path, con: Any, blacklist: list[str], previous: pd.DataFrame, tmp_path: Path
+):
+    def run(workers: int) -> PartitionedScoring:
+        return run_scoring_partitioned(
+            con=con,
+            lake=bank,
+            as_of=AS_OF,
+            config={
+                **EVENTS,
+                "partitions": {
+                    "size": 10,
+                    "sample_customers": 20,
+                    "adequacy": True,
+                    "workers": workers,
+                },
+            },
+            blacklisted=blacklist,
+            previous=previous,
+            work=tmp_path / f"workers-{workers}",
+        )
+
+    one, pooled = run(1), run(2)
+    assert one.diagnostics["partitions"]["workers"] == 1
+    assert pooled.diagnostics["partitions"]["workers"] == 2
+    # the second sample's fit ran on a worker: the same parameters as in this process
+    assert pooled.diagnostics["partitions"]["adequacy"] == one.diagnostics["partitions"]["adequacy"]
+    # the workers' CPU is counted in the steps' CPU seconds
+    assert pooled.diagnostics["cpu_seconds"]["score"] > 0
+    a, b = one.collect(), pooled.collect()
+    assert_same(_plain(a.scores, ["customer_no"]), _plain(b.scores, ["customer_no"]), "scores")
+    keys = ["customer_no", "scheme", "month_end"]
+    assert_same(_plain(a.tier_history, keys), _plain(b.tier_history, keys), "tier_history")
+    assert_same(
+        _plain(a.events, ["customer_no", "kind"]), _plain(b.events, ["customer_no", "kind"]), "ev"
+    )
+    assert one.diagnostics["counts"] == pooled.diagnostics["counts"]
+
+
 # --------------------------------------------------------------------------------------------------
 # the operational database's inputs: streamed in chunks, each partition reads its own customers'
 # --------------------------------------------------------------------------------------------------
