@@ -153,6 +153,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="per role and product")
     parser.add_argument("--warmup", type=int, default=3, help="per role and product")
     parser.add_argument("--port", type=int, default=8913)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="qiao serve --workers (default: the server's, one per core; decision 0011)",
+    )
     parser.add_argument("--_setup", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._setup:
@@ -193,6 +199,7 @@ def main() -> None:
         ).stdout
     )
     report["cpus"] = os.cpu_count()
+    report["workers"] = args.workers if args.workers is not None else "default (cores)"
     report["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
     server = subprocess.Popen(
         [
@@ -202,6 +209,7 @@ def main() -> None:
             "serve",
             "--port",
             str(args.port),
+            *(["--workers", str(args.workers)] if args.workers is not None else []),
         ],
         env={**env, "QIAO_LOG_LEVEL": "ERROR"},
         stdout=subprocess.DEVNULL,

@@ -5,7 +5,11 @@ ingest path (org tree of 100 outlets, 8 CMs each, one demand account per custome
 primary CM per customer and AUM and tier as the nightly scoring would fill them (in SQL), serves it with ``qiao serve``
 (waitress) on loopback, and drives it with ``--users`` threads that each log in and loop over
 search → list → 360 for ``--seconds``. Prints JSON: p50/p95 latency (ms) and requests/s per
-operation and overall. Targets (issue 3): search p95 ≤ 100 ms, 360 p95 ≤ 150 ms, list p95 ≤ 200 ms.
+operation and overall, the load average before and after. Targets (issue 3): search p95 ≤ 100 ms,
+360 p95 ≤ 150 ms, list p95 ≤ 200 ms, with ``--think 1`` (decision 0003); with think time the same
+users then run ``--ceiling-seconds`` as a closed loop (no think), reported as ``closed_loop``: the
+throughput ceiling. The server runs ``qiao serve``'s default processes (one per core) unless
+``--workers N`` is given (decision 0011).
 
     python bench/bench_workbench.py [--customers 1000000] [--users 20] [--seconds 60] [--fresh]
         [--db qiao_bench_workbench] [--home /tmp/qiao_bench_workbench] [--build-only]
@@ -383,6 +387,45 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def _drive(
+    bases: list[str], plans: list[dict], warmup: float, seconds: float, think: float
+) -> list[dict]:
+    """Every planned user logs in and works for ``warmup + seconds``; what each measured."""
+    start = time.perf_counter()
+    warmup_until = start + warmup
+    deadline = warmup_until + seconds
+    results: list[dict] = [{} for _ in plans]
+    threads = [
+        threading.Thread(
+            target=_user,
+            args=(bases[i % len(bases)], p, deadline, warmup_until, results[i], think),
+        )
+        for i, p in enumerate(plans)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=warmup + seconds + 120)
+    return results
+
+
+def _summary(results: list[dict], seconds: float) -> dict[str, object]:
+    out: dict[str, object] = {}
+    everything: list[float] = []
+    for op in ("search", "list", "360"):
+        values = [v for r in results for v in r.get(op, [])]
+        everything += values
+        out[op] = {
+            "requests": len(values),
+            "per_second": round(len(values) / seconds, 1),
+            "p50_ms": round(_pct(values, 0.50), 1) if values else None,
+            "p95_ms": round(_pct(values, 0.95), 1) if values else None,
+            "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None,
+        }
+    out["overall_per_second"] = round(len(everything) / seconds, 1)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -392,6 +435,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument(
         "--processes", type=int, default=1, help="server processes (users spread over them)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="qiao serve --workers: processes per server on one port (default: the server's)",
+    )
+    parser.add_argument(
+        "--ceiling-seconds",
+        type=int,
+        default=30,
+        help="with --think: then a closed loop (no think) this long, its throughput (0: skip)",
     )
     parser.add_argument(
         "--think", type=float, default=0.0, help="seconds each user waits between requests"
@@ -451,8 +506,10 @@ def main() -> None:
     plans = json.loads(
         subprocess.run([*me, "--_plan"], env=env, check=True, capture_output=True, text=True).stdout
     )
-    # --processes N: N servers on consecutive ports, the users spread over them in turn (a
-    # load balancer's share without one): one Python process runs on one core at a time.
+    # --workers N: `qiao serve --workers N`, N processes on one port (decision 0011; default: the
+    # server's own, one per core). --processes N: N separate servers on consecutive ports, the
+    # users spread over them in turn (a load balancer's share without one).
+    workers = ["--workers", str(args.workers)] if args.workers is not None else []
     servers = [
         subprocess.Popen(
             [
@@ -464,6 +521,7 @@ def main() -> None:
                 str(args.port + k),
                 "--threads",
                 str(args.threads),
+                *workers,
             ],
             env={**env, "QIAO_LOG_LEVEL": "ERROR"},
             stdout=subprocess.DEVNULL,
@@ -472,6 +530,8 @@ def main() -> None:
         for k in range(args.processes)
     ]
     bases = [f"http://127.0.0.1:{args.port + k}" for k in range(args.processes)]
+    load_before = os.getloadavg()
+    ceiling: dict[str, object] | None = None
     try:
         import requests
 
@@ -482,21 +542,17 @@ def main() -> None:
                     break
                 except requests.RequestException:
                     time.sleep(0.5)
-        start = time.perf_counter()
-        warmup_until = start + args.warmup
-        deadline = warmup_until + args.seconds
-        results: list[dict] = [{} for _ in plans]
-        threads = [
-            threading.Thread(
-                target=_user,
-                args=(bases[i % len(bases)], p, deadline, warmup_until, results[i], args.think),
-            )
-            for i, p in enumerate(plans)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=args.warmup + args.seconds + 120)
+        results = _drive(bases, plans, args.warmup, args.seconds, args.think)
+        load_after = os.getloadavg()
+        if args.think and args.ceiling_seconds:
+            # The closed loop (no think time) beside it: the throughput ceiling (decision 0003).
+            closed = _drive(bases, plans, args.warmup, args.ceiling_seconds, 0.0)
+            ceiling = {
+                "seconds": args.ceiling_seconds,
+                **_summary(closed, args.ceiling_seconds),
+                "errors": sum(len(r.get("errors", [])) for r in closed),
+                "load_after": [round(x, 2) for x in os.getloadavg()],
+            }
     finally:
         for server in servers:
             server.terminate()
@@ -506,23 +562,16 @@ def main() -> None:
         "customers": args.customers,
         "users": len(plans),
         "seconds": args.seconds,
+        "think": args.think,
         "waitress_threads": args.threads,
         "server_processes": args.processes,
+        "workers_per_server": args.workers if args.workers is not None else "default (cores)",
         "cpus": os.cpu_count(),
         "build_seconds": round(build_s),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
+        **_summary(results, args.seconds),
     }
-    everything: list[float] = []
-    for op in ("search", "list", "360"):
-        values = [v for r in results for v in r.get(op, [])]
-        everything += values
-        report[op] = {
-            "requests": len(values),
-            "per_second": round(len(values) / args.seconds, 1),
-            "p50_ms": round(_pct(values, 0.50), 1) if values else None,
-            "p95_ms": round(_pct(values, 0.95), 1) if values else None,
-            "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None,
-        }
-    report["overall_per_second"] = round(len(everything) / args.seconds, 1)
     by_role: dict[str, dict[str, object]] = {}
     for plan, result in zip(plans, results):
         for op in ("search", "list", "360"):
@@ -532,6 +581,8 @@ def main() -> None:
         for role, ops in by_role.items()
     }
     report["errors"] = sum(len(r.get("errors", [])) for r in results)
+    if ceiling is not None:
+        report["closed_loop"] = ceiling
     print(json.dumps(report, indent=2))
 
 

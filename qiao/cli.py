@@ -188,6 +188,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.conf import settings
     from waitress import serve
 
+    from qiao.web import serving
+
+    workers = args.workers if args.workers is not None else serving.default_workers()
+    if workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and not serving.can_fork():
+        print("error: --workers above 1 needs fork (not on this platform)", file=sys.stderr)
+        return 2
     if settings.PRODUCTION:
         # Hashed, precompressed copies of the assets in QIAO_HOME/static (decision 0008).
         from django.core.management import call_command
@@ -204,31 +213,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "trusted_proxy": settings.TRUSTED_PROXY,
             "trusted_proxy_headers": " ".join(settings.TRUSTED_PROXY_HEADERS),
         }
-    print(f"Qiao is serving at http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    options: dict[str, object] = {
+        "threads": args.threads,
+        "ident": "qiao",
+        "clear_untrusted_proxy_headers": True,
+        **proxy,
+    }
+    sock = serving.bind(args.host, args.port) if workers > 1 else None
+    processes = f", {workers} processes" if workers > 1 else ""
+    print(
+        f"Qiao is serving at http://{args.host}:{args.port}/  (Ctrl-C to stop{processes})",
+        flush=True,
+    )
     from qiao.campaigns.tasks import start_worker
 
     worker = start_worker() if not args.no_worker else None
     try:
-        _serve(serve, application, args, proxy)
+        if sock is None:
+            serving.stop_on_sigterm()
+            serve(application, host=args.host, port=args.port, **options)
+        else:
+            from django.db import connections
+
+            # Several processes (decision 0011): the parent binds and supervises; no database
+            # connection may cross the fork (the migration check above opened one).
+            serving.serve_forked(
+                sock,
+                lambda s: serve(application, sockets=[s], **options),
+                workers=workers,
+                before_fork=connections.close_all,
+            )
     finally:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=30)
     return 0
-
-
-def _serve(
-    serve: Any, application: Any, args: argparse.Namespace, proxy: dict[str, object]
-) -> None:
-    serve(
-        application,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        ident="qiao",
-        clear_untrusted_proxy_headers=True,
-        **proxy,
-    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -395,7 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web application")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--threads", type=int, default=8, help="threads per server process")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes on the one port (default: one per core; 1 where fork is missing)",
+    )
     p.add_argument("--no-worker", action="store_true", help="do not run `qiao worker` beside it")
     p.set_defaults(func=cmd_serve)
 

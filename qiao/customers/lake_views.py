@@ -11,6 +11,7 @@ row), as the nightly scoring does (qiao.analytics.features).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,17 @@ def _months(kind: str) -> list[str]:
 _db: duckdb.DuckDBPyConnection | None = None
 _db_lock = threading.Lock()
 _local = threading.local()
+
+
+def _forget_after_fork() -> None:
+    """A forked server process (``qiao serve --workers``) opens its own database: DuckDB's
+    threads and locks do not survive a fork, so an inherited one is dropped, never used."""
+    global _db, _db_lock, _local
+    _db, _db_lock, _local = None, threading.Lock(), threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,10 +54,19 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def _serving(home: Path, **extra: str) -> Iterator[int]:
+def _serving(home: Path, *options: str, **extra: str) -> Iterator[int]:
+    with _server(home, *options, **extra) as (port, _process):
+        yield port
+
+
+@contextmanager
+def _server(
+    home: Path, *options: str, **extra: str
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = _free_port()
+    command = ["serve", "--host", "127.0.0.1", "--port", str(port), *options]
     process = subprocess.Popen(
-        [sys.executable, "-m", "qiao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "qiao.cli", *command],
         env=_env(home, **extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -73,7 +84,7 @@ def _serving(home: Path, **extra: str) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise AssertionError("qiao serve did not start in 120 s") from None
                 time.sleep(0.2)
-        yield port
+        yield port, process
     finally:
         process.terminate()
         try:
@@ -99,8 +110,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("deploy")
 
 
-def test_trusted_proxy_https_is_served_with_hsts(home):
-    with _serving(home, QIAO_TRUSTED_PROXY="127.0.0.1") as port:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_trusted_proxy_https_is_served_with_hsts(home, workers):
+    # One process, or several forked ones on the same socket (decision 0011): the same answers.
+    with _serving(home, "--workers", workers, QIAO_TRUSTED_PROXY="127.0.0.1") as port:
         through_tls = _get(port, "/login/", {"X-Forwarded-Proto": "https"})
         assert through_tls.status == 200, through_tls.getheader("Location")
         assert through_tls.getheader("Strict-Transport-Security") == HSTS
@@ -117,8 +130,9 @@ def test_trusted_proxy_https_is_served_with_hsts(home):
         assert api.getheader("Strict-Transport-Security") == HSTS
 
 
-def test_without_a_trusted_proxy_the_header_is_ignored(home):
-    with _serving(home) as port:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_without_a_trusted_proxy_the_header_is_ignored(home, workers):
+    with _serving(home, "--workers", workers) as port:
         spoofed = _get(port, "/login/", {"X-Forwarded-Proto": "https"})
         assert spoofed.status == 301
         assert spoofed.getheader("Location") == f"https://127.0.0.1:{port}/login/"
@@ -173,3 +187,42 @@ def test_check_deploy_refuses_a_malformed_trusted_proxy(home):
     bad = _check_deploy(home, QIAO_TRUSTED_PROXY="proxy.bank.internal")
     assert bad.returncode == 1
     assert "qiao.E001" in bad.stderr
+
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()}
+
+
+def _wait_for(condition: Any, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+def test_workers_replace_a_dead_process_and_stop_together(home):
+    # Decision 0011: the parent binds, forks, supervises; a killed server process is replaced,
+    # and SIGTERM to the parent stops every process (no campaign worker here: --no-worker).
+    with _server(home, "--workers", "2", "--no-worker", QIAO_TRUSTED_PROXY="127.0.0.1") as (
+        port,
+        process,
+    ):
+        _wait_for(lambda: len(_children(process.pid)) == 2)
+        first = _children(process.pid)
+        for _ in range(8):
+            assert _get(port, "/login/", {"X-Forwarded-Proto": "https"}).status == 200
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(lambda: len(_children(process.pid) - first) == 1)
+        assert victim not in _children(process.pid)
+        for _ in range(8):
+            assert _get(port, "/login/", {"X-Forwarded-Proto": "https"}).status == 200
+        last = _children(process.pid)
+        process.terminate()
+        assert process.wait(timeout=40) == 0
+        # The parent waited for its children: none is left running (nor as a zombie).
+        assert not [pid for pid in last if Path(f"/proc/{pid}").exists()]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
