@@ -787,6 +787,9 @@ class TreeMemory:
 
         self.interval = interval
         self.peak = 0
+        #: (seconds since start, this process's RSS, the tree's RSS), each sample
+        self.samples: list[tuple[float, int, int]] = []
+        self._t0 = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -823,7 +826,23 @@ class TreeMemory:
                 kids = [p for p, pp in parents.items() if pp == parent and p not in tree]
                 tree.update(kids)
                 frontier.extend(kids)
-            self.peak = max(self.peak, sum(rss.get(p, 0) for p in tree))
+            total = sum(rss.get(p, 0) for p in tree)
+            self.peak = max(self.peak, total)
+            self.samples.append((time.perf_counter() - self._t0, rss.get(me, 0), total))
+
+    def by_step(self, starts: list[tuple[str, float]]) -> dict[str, dict[str, int]]:
+        """The peaks (MB) of this process and of the tree within each step, given the steps'
+        start times (seconds since the sampler started)."""
+        out: dict[str, dict[str, int]] = {}
+        bounds = [*starts, ("", float("inf"))]
+        for (name, start), (_, end) in zip(bounds, bounds[1:], strict=False):
+            inside = [(d, t) for at, d, t in self.samples if start <= at < end]
+            if inside:
+                out[name] = {
+                    "driver_mb": round(max(d for d, _ in inside) / 2**20),
+                    "tree_mb": round(max(t for _, t in inside) / 2**20),
+                }
+        return out
 
 
 def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, Any]) -> None:
@@ -859,6 +878,11 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
     if args.workers is not None:
         partitions["workers"] = args.workers
     sampler = TreeMemory()
+    starts: list[tuple[str, float]] = []
+
+    def progress(step: str, fraction: float) -> None:
+        starts.append((step, time.perf_counter() - sampler._t0))
+
     t0 = time.perf_counter()
     c0 = time.process_time()
     with sampler:
@@ -868,12 +892,14 @@ def bench_partitioned(args: argparse.Namespace, lake: Path, report: dict[str, An
             as_of=AS_OF,
             config={"partitions": partitions},
             work=work,
+            progress=progress,
             **inputs,
         )
     report["total_seconds"] = round(time.perf_counter() - t0, 1)
     report["cpu_seconds_total"] = round(time.process_time() - c0, 1)
     # this process and its children (the pool's workers, Spark's JVM) together, sampled
     report["peak_rss_tree_mb"] = round(sampler.peak / 2**20)
+    report["peak_by_step"] = sampler.by_step(starts)
     report["seconds_per_100k_customers"] = round(
         report["total_seconds"] / args.customers * 100_000, 2
     )

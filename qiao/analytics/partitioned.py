@@ -38,7 +38,9 @@ The operational side then stores the results partition by partition
 
 from __future__ import annotations
 
+import ctypes
 import datetime as _dt
+import gc
 import hashlib
 import json
 import math
@@ -58,6 +60,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
+from threadpoolctl import threadpool_limits
 
 from qiao.analytics.assoc import cross_sell_candidates, mine_rules
 from qiao.analytics.attributes import rule_attributes
@@ -650,8 +653,6 @@ def _count_customers(con: BaseBackend, lake: Path) -> int:
 def _worker_init() -> None:
     """A pool worker: one thread for the numeric libraries and Arrow (the pool's processes share
     the cores; each working with several threads would only make them wait for each other)."""
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(1)
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -670,10 +671,25 @@ def _pool(con: BaseBackend, workers: int, n_parts: int) -> Executor | None:
     )
 
 
+def _release_memory() -> None:
+    """Give the memory a finished partition freed back to the system (a worker waiting for its
+    next partition, or idle while another fits, would otherwise keep its heap at its high
+    water mark): Arrow's pool, then the C heap (glibc's ``malloc_trim``, where there is one)."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    libc.malloc_trim(0)
+
+
 def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
-    """``fn(*args)`` and the CPU seconds it took in this (worker) process."""
+    """``fn(*args)`` and the CPU seconds it took in this (worker) process; then the memory it
+    freed handed back."""
     start = time.process_time()
     result = fn(*args)
+    _release_memory()
     return result, time.process_time() - start
 
 
@@ -855,14 +871,17 @@ def _passes(
                 _timed, _fit_sample, ctx.work, "adequacy", cfg, ctx.month_ends, holdout_days
             )
         sample = _read_sample(work, "sample", "features")
-        models, fit_diag = _fit(
-            sample,
-            _read_sample(work, "sample", "baskets"),
-            cfg,
-            ctx.month_ends,
-            holdout_days,
-            steps,
-        )
+        # beside the worker's fit, one thread here too (OpenMP threads that wait for a busy core
+        # spin: two fits of two threads each on two cores take longer than one thread each)
+        with threadpool_limits(1 if second is not None else None):
+            models, fit_diag = _fit(
+                sample,
+                _read_sample(work, "sample", "baskets"),
+                cfg,
+                ctx.month_ends,
+                holdout_days,
+                steps,
+            )
         diag["partitions"] = {
             "n": ctx.n_partitions,
             "size": size,
@@ -872,6 +891,7 @@ def _passes(
         }
         n_sampled = len(sample)
         del sample  # one sample's features in memory at a time in this process
+        _release_memory()
         if adequacy:
             if second is not None:
                 (other, n_other), pooled["fit"]["cpu"] = second.result()
