@@ -257,7 +257,50 @@ def _holders(product: Product, shown: list[Customer], *, on: dt.date) -> tuple[l
     ], more
 
 
-def product_suited(*, staff: Staff, product: Product, on: dt.date) -> list[Customer]:
+def product_page_lists(
+    *, staff: Staff, product: Product, on: dt.date
+) -> tuple[list[Holder], bool, list[Customer]]:
+    """The product page's two lists, :func:`product_holders` (with "more") and
+    :func:`product_suited`, from one read of the scope's largest customers.
+
+    Both lists walk the scope largest first: the :data:`SUITED_CANDIDATES` largest ids are read
+    once, and one query tells which of them hold the product. When more than :data:`SHOWN` of
+    them do, the holders are those, in that order — the same answer as :func:`product_holders`
+    (the largest holders in scope are among the largest customers in scope); otherwise
+    :func:`product_holders` finds them its own way. The suited list reuses the same ids and
+    holdings. An outlet head's page read the outlet's 10,000 customers twice, once for each list
+    (docs/suitability.md, "Speed")."""
+    qs = with_standing(customers_visible_to(staff=staff))
+    top = list(
+        _largest_first(qs, narrow=scope_is_narrow(staff)).values_list("pk", flat=True)[
+            :SUITED_CANDIDATES
+        ]
+    )
+    held: set[int] = set()
+    for start in range(0, len(top), 900):  # 900: SQLite's parameter limit
+        held.update(
+            _open_accounts(product)
+            .filter(customer_id__in=top[start : start + 900])
+            .values_list("customer_id", flat=True)
+        )
+    largest = [c for c in top if c in held][: SHOWN + 1]
+    if len(largest) > SHOWN:
+        found = Customer.objects.select_related("standing", "primary_manager", "branch").in_bulk(
+            largest
+        )
+        holders, more = _holders(product, [found[c] for c in largest if c in found], on=on)
+    else:
+        holders, more = product_holders(staff=staff, product=product, on=on)
+    return holders, more, product_suited(staff=staff, product=product, on=on, top=(top, held))
+
+
+def product_suited(
+    *,
+    staff: Staff,
+    product: Product,
+    on: dt.date,
+    top: tuple[list[int], set[int]] | None = None,
+) -> list[Customer]:
     """Up to :data:`SHOWN` customers in ``staff``'s scope, largest first, who do not hold
     ``product`` and to whom it may be put (:func:`check` with each one's latest assessment):
     among the :data:`SUITED_CANDIDATES` largest customers in scope. Nobody for a product no
@@ -267,25 +310,38 @@ def product_suited(*, staff: Staff, product: Product, on: dt.date) -> list[Custo
     then, a growing slice of them at a time (100, 200, 400, 800 …, largest first), which of them
     hold it and their assessments, until :data:`SHOWN` are found or the candidates run out; then
     the customers shown. A product most customers may buy stops after the first slice or two
-    (reading every candidate's assessment was 3 × 900-id queries, ~70 ms at a million)."""
+    (reading every candidate's assessment was 3 × 900-id queries, ~70 ms at a million).
+
+    ``top``: the candidates' ids and which of them hold the product, when the caller has read
+    them already (:func:`product_page_lists`)."""
     if product.sale_status not in SELLING:
         return []
     pf = product_facts(product)
     if product.category in RATED_CATEGORIES and level_rank(product.risk_level) == 0:
         return []  # unrated: put to no one (check's UNRATED)
-    qs = with_standing(customers_visible_to(staff=staff))
-    narrow = scope_is_narrow(staff)
-    top = list(_largest_first(qs, narrow=narrow).values_list("pk", flat=True)[:SUITED_CANDIDATES])
+    if top is None:
+        qs = with_standing(customers_visible_to(staff=staff))
+        narrow = scope_is_narrow(staff)
+        ids = list(
+            _largest_first(qs, narrow=narrow).values_list("pk", flat=True)[:SUITED_CANDIDATES]
+        )
+        known: set[int] | None = None
+    else:
+        ids, known = top
     rated = product.category in RATED_CATEGORIES
     chosen: list[int] = []
     start, size = 0, SUITED_FIRST_SLICE
-    while start < len(top) and len(chosen) < SHOWN:
-        part = top[start : start + size]
+    while start < len(ids) and len(chosen) < SHOWN:
+        part = ids[start : start + size]
         start, size = start + len(part), min(size * 2, 900)  # 900: SQLite's parameter limit
-        held = set(
-            _open_accounts(product)
-            .filter(customer_id__in=part)
-            .values_list("customer_id", flat=True)
+        held = (
+            known
+            if known is not None
+            else set(
+                _open_accounts(product)
+                .filter(customer_id__in=part)
+                .values_list("customer_id", flat=True)
+            )
         )
         free = [c for c in part if c not in held]
         facts = customer_facts(free) if rated and free else {}

@@ -20,9 +20,8 @@ from qiao.suitability.shelf import (
     SHOWN,
     SUITED_CANDIDATES,
     product_get,
-    product_holders,
+    product_page_lists,
     product_rates,
-    product_suited,
     products_filter,
     verdict_text,
 )
@@ -59,8 +58,7 @@ def product_detail(request: HttpRequest, code: str) -> HttpResponse:
     staff: Staff = request.user  # type: ignore[assignment]
     product = product_get(code=code)
     today = timezone.localdate()
-    holders, more = product_holders(staff=staff, product=product, on=today)
-    suited = product_suited(staff=staff, product=product, on=today)
+    holders, more, suited = product_page_lists(staff=staff, product=product, on=today)
     # Every customer shown is audited, as on the list pages (docs/privacy.md).
     detail = {"page": "product", "product": product.code}
     audit_list_shown(

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qiao.customers.models import Customer
@@ -232,3 +232,58 @@ def _wm2():
             "sale_status": "ON_SALE",
         },
     )[0]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    holding=st.lists(st.integers(0, 79), max_size=80, unique=True),
+    assessments=_assessments,
+)
+@example(holding=list(range(80)), assessments=[])  # more than SHOWN hold it: the one read
+@example(holding=[], assessments=[])
+def test_the_product_page_reads_its_lists_once_and_gets_the_same(crowd, holding, assessments):
+    """``product_page_lists`` reads the scope's largest customers once for both lists: its
+    holders (with "more") and suited customers are those of ``product_holders`` and
+    ``product_suited``, whether more than SHOWN of the largest hold the product (holders taken
+    from them) or not (``product_holders``' own ways)."""
+    from qiao.suitability import shelf
+
+    customers = list(Customer.objects.order_by("pk"))
+    wm2 = _wm2()
+    with transaction.atomic():
+        Account.objects.bulk_create(
+            Account(
+                account_no=f"L{n:06d}",
+                customer=customers[i % len(customers)],
+                product=wm2,
+                open_date=dt.date(2024, 1, 1),
+                balance=Decimal(10 * n),
+            )
+            for n, i in enumerate(holding)
+        )
+        RiskAssessment.objects.bulk_create(
+            RiskAssessment(
+                customer=customers[i % len(customers)],
+                tolerance=level,
+                assessed_on=TODAY - dt.timedelta(days=365 - days_left),
+                valid_until=TODAY + dt.timedelta(days=days_left),
+                source="BRANCH",
+                customer_signed=True,
+            )
+            for i, level, days_left in assessments
+        )
+        for persona in ("cm_owner", "outlet_head", "head_office"):
+            staff = crowd.staff[persona]
+            holders, more, suited = shelf.product_page_lists(staff=staff, product=wm2, on=TODAY)
+            apart, apart_more = product_holders(staff=staff, product=wm2, on=TODAY)
+            assert more == apart_more
+            assert [(h.customer.pk, h.balance, h.verdict) for h in holders] == [
+                (h.customer.pk, h.balance, h.verdict) for h in apart
+            ]
+            alone = shelf.product_suited(staff=staff, product=wm2, on=TODAY)
+            assert [c.pk for c in suited] == [c.pk for c in alone]
+        transaction.set_rollback(True)
