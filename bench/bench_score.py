@@ -658,10 +658,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--partitions",
         type=int,
-        default=250_000,
+        default=None,
         metavar="SIZE",
-        help="customers per partition (run_scoring_partitioned); 0: the whole bank at once "
-        "(run_scoring, the pipeline before issue 18: the baseline)",
+        help="customers per partition (run_scoring_partitioned; default: scoring.toml's "
+        "[partitions] size); 0: the whole bank at once (run_scoring, the pipeline before "
+        "issue 18: the baseline)",
     )
     parser.add_argument(
         "--workers",
@@ -705,6 +706,10 @@ def main(argv: list[str] | None = None) -> int:
         "(40 products) and assessments; print both totals, the suggest step and the difference",
     )
     args = parser.parse_args(argv)
+    if args.partitions is None:
+        from qiao.analytics.scoring import load_scoring_config
+
+        args.partitions = int(load_scoring_config(None)["partitions"]["size"])
     if args.quick:
         args.customers, args.transactions = 50_000, 1_000_000
     if args.transactions is None:

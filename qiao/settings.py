@@ -308,7 +308,7 @@ QIAO = {
     "NET_CAPITAL": env_int("QIAO_NET_CAPITAL", 0),
     # The nightly scoring's customers per partition (0: the whole bank at once, as before;
     # docs/operations.md, decision 0010).
-    "SCORE_PARTITION_SIZE": env_int("QIAO_SCORE_PARTITION_SIZE", 250_000),
+    "SCORE_PARTITION_SIZE": env_int("QIAO_SCORE_PARTITION_SIZE", 100_000),
     # DuckDB: worker processes scoring partitions at once (0: scoring.toml's [partitions]
     # workers; 1: one after another in the scoring process).
     "SCORE_WORKERS": env_int("QIAO_SCORE_WORKERS", 0),
