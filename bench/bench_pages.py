@@ -5,7 +5,8 @@ Generates the demo bank into ``--home`` (or reuses it when ``demo-logins.json`` 
 menu links to, plus a customer 360 and the search page, each in a fresh browser context (empty
 HTTP cache, the session cookie only), and times it from navigation to the load event with
 Playwright (Debian's /usr/bin/chromium, launched as tests/browser/conftest.py does). Prints one JSON
-document: per role and page the milliseconds and whether it is within the target, and the slowest.
+document: per role and page the milliseconds and whether it is within the target, the slowest,
+and the load average before and after.
 Exits with status 1 when a page is over the target.
 
     python bench/bench_pages.py [--home /tmp/qiao_pages] [--customers 2000] [--port 8765]
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logins = ensure_demo(args.home, args.customers)
+    load_before = os.getloadavg()
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(  # noqa: S603
         ["qiao", "serve", "--host", "127.0.0.1", "--port", str(args.port)],
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "customers": args.customers,
         "target_ms": TARGET_MS,
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
         "pages": len(flat),
         "over_target": [f"{r} {p}" for r, p, t in flat if not t["ok"]],
         "slowest": {"role": slowest[0], "page": slowest[1], **slowest[2]} if slowest else None,
