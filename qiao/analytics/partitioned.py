@@ -116,7 +116,8 @@ Progress = Callable[[str, float], None]
 STAGED = ("customers", "accounts", "balances", "txn_monthly", "txn_days", "large", "maturing")
 
 #: The operational database's inputs, streamed in chunks and bucketed like the lake's
-#: (``in/<name>/part=<p>/``): the last snapshot's three columns and the latest assessments.
+#: (``in/<name>/part=<p>/``): the last snapshot's three columns, the latest assessments and the
+#: customer numbers on the blacklist.
 #: ``_seq`` numbers the rows in the order given, so "the last row of a customer wins" holds
 #: whatever order the engine writes a bucket's files in.
 FROM_DATABASE = {
@@ -135,6 +136,7 @@ FROM_DATABASE = {
             ("qualified_investor", pa.bool_()),
         ]
     ),
+    "blacklist": pa.schema([("customer_no", pa.string())]),
 }
 SEQ = "_seq"
 
@@ -201,7 +203,6 @@ class Context:
     schemas: dict[str, pa.Schema]
     sample_parts: frozenset[int] = frozenset()
     adequacy_parts: frozenset[int] = frozenset()
-    blacklisted: frozenset[str] = frozenset()
     shelf: pd.DataFrame | None = None
     n_customers: int = 0
     models: Models | None = None
@@ -251,7 +252,10 @@ def _partition_data(ctx: Context, part: int) -> FeatureData:
 def _partition_features(ctx: Context, part: int) -> tuple[FeatureData, pd.DataFrame, int]:
     data = _partition_data(ctx, part)
     features = derive_features(data, ctx.as_of, ctx.params)
-    hit = mark_blacklisted(features, ctx.blacklisted) if ctx.blacklisted else 0
+    hit = 0
+    if "blacklist" in ctx.schemas:  # this partition's customers on the blacklist
+        listed = set(_read_staged(ctx, "blacklist", part).column("customer_no").to_pylist())
+        hit = mark_blacklisted(features, listed) if listed else 0
     return data, features, hit
 
 
@@ -576,6 +580,25 @@ def _spool(frames: Frames, schema: pa.Schema, folder: Path) -> pa.Schema:
     return (written or schema).append(pa.field(SEQ, pa.int64()))
 
 
+def _blacklist_frames(
+    blacklisted: Collection[str] | Frames | None, size: int = 100_000
+) -> Frames | None:
+    """The blacklist as chunks of ``customer_no`` (``None`` when there is none, as
+    :func:`~qiao.analytics.scoring.run_scoring` treats an empty list): a collection of customer
+    numbers is cut into chunks; frames, or an iterable of them, pass as they are."""
+    if blacklisted is None or isinstance(blacklisted, pd.DataFrame | pa.Table):
+        return blacklisted
+    if isinstance(blacklisted, Collection):
+        nos = [str(c) for c in blacklisted if isinstance(c, str)]
+        if len(nos) == len(blacklisted):
+            if not nos:
+                return None
+            return (
+                pd.DataFrame({"customer_no": nos[i : i + size]}) for i in range(0, len(nos), size)
+            )
+    return blacklisted  # type: ignore[return-value]
+
+
 def _stage_from_database(
     con: BaseBackend, work: Path, name: str, frames: Frames, n_partitions: int
 ) -> pa.Schema:
@@ -854,7 +877,7 @@ def _passes(
         counts: dict[str, Any] = {}
         for c in _run_parts(con, contribution_partition, ctx, parts, pool, pooled["contribution"]):
             _add(counts, c)
-        if not ctx.blacklisted:
+        if "blacklist" not in ctx.schemas:
             counts.pop("blacklisted", None)
         diag["counts"] = counts
         diag["pareto"] = _rank(
@@ -928,7 +951,7 @@ def run_scoring_partitioned(
     large_amount: float = LARGE_AMOUNT,
     shelf: pd.DataFrame | None = None,
     assessments: Frames | None = None,
-    blacklisted: Collection[str] | None = None,
+    blacklisted: Collection[str] | Frames | None = None,
     work: Path | None = None,
     keep_features: bool = False,
 ) -> PartitionedScoring:
@@ -936,7 +959,7 @@ def run_scoring_partitioned(
 
     The parameters are :func:`qiao.analytics.scoring.run_scoring`'s, and:
 
-    previous, assessments
+    previous, assessments, blacklisted
         As :func:`~qiao.analytics.scoring.run_scoring`'s, or an iterable of chunks of them
         (data frames or Arrow tables with the same columns; a generator over a database cursor):
         they are spooled to Parquet one chunk at a time and bucketed by the engine like the
@@ -991,9 +1014,16 @@ def run_scoring_partitioned(
         adequacy = bool(part_cfg["adequacy"]) and n_parts >= 2 * n_sample
         suggest_days = SuggestParams.from_config(cfg["suggest"]).maturity_days
         schemas = _stage(con, lake, as_of, params, work, n_parts, suggest_days)
-        for name, frames in (("previous", previous), ("assessments", assessments)):
+        listed = _blacklist_frames(blacklisted)
+        for name, frames in (
+            ("previous", previous),
+            ("assessments", assessments),
+            ("blacklist", listed),
+        ):
             if frames is not None:
                 schemas[name] = _stage_from_database(con, work, name, frames, n_parts)
+        if "blacklist" in schemas and not any((work / "in" / "blacklist").glob("*/*")):
+            del schemas["blacklist"]  # an empty list, as run_scoring takes one: not counted
         shutil.rmtree(work / "spool", ignore_errors=True)
     ctx = Context(
         work=str(work),
@@ -1007,7 +1037,6 @@ def run_scoring_partitioned(
         schemas=schemas,
         sample_parts=frozenset(range(n_sample)),
         adequacy_parts=frozenset(range(n_sample, 2 * n_sample)) if adequacy else frozenset(),
-        blacklisted=frozenset(str(c) for c in blacklisted or ()),
         shelf=shelf,
         keep_features=keep_features,
     )

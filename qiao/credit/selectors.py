@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.db import connection
+from django.db.models import QuerySet
 
 from qiao.credit.models import (
     ClassFinding,
@@ -54,10 +55,14 @@ def blacklisted_ids() -> npt.NDArray[np.int64]:
 
 def blacklisted_customer_nos() -> list[str]:
     """The customer numbers of :func:`blacklisted_ids` (the lake keys customers by number)."""
-    return list(
-        Customer.objects.filter(pk__in=_in_force(ListKind.BLACK).values("customer_id"))
-        .order_by("customer_no")
-        .values_list("customer_no", flat=True)
+    return list(blacklisted_customer_no_rows().values_list("customer_no", flat=True))
+
+
+def blacklisted_customer_no_rows() -> QuerySet[Customer]:
+    """The customers on the blacklist now, by number (read them in chunks: the nightly scoring
+    streams them, :func:`qiao.scoring.services._blacklist_chunks`)."""
+    return Customer.objects.filter(pk__in=_in_force(ListKind.BLACK).values("customer_id")).order_by(
+        "customer_no"
     )
 
 

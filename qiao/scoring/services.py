@@ -32,7 +32,7 @@ from qiao.analytics.scoring import MAIN_FEATURES
 from qiao.core.bulk import copy_arrow
 from qiao.core.lake import lake_files
 from qiao.core.refs import refs_export
-from qiao.credit.selectors import blacklisted_customer_nos
+from qiao.credit.selectors import blacklisted_customer_no_rows, blacklisted_customer_nos
 from qiao.customers.models import Customer, CustomerStanding
 from qiao.scoring.models import ModelRun, ScoreEvent, ScoreSnapshot, TierHistory, TierRuleSet
 from qiao.suitability.models import RiskAssessment
@@ -105,6 +105,12 @@ def _previous_chunks(as_of: dt.date, size: int = _READ_CHUNK) -> Iterator[Any] |
         .iterator(chunk_size=size)
     )
     return _frames(rows, PREVIOUS_COLUMNS, size)
+
+
+def _blacklist_chunks(size: int = _READ_CHUNK) -> Iterator[Any]:
+    """The customer numbers on the blacklist now, in chunks of ``size`` (a server-side cursor)."""
+    rows = blacklisted_customer_no_rows().values_list("customer_no").iterator(chunk_size=size)
+    return _frames(rows, ["customer_no"], size)
 
 
 def _previous(as_of: dt.date) -> Any:
@@ -231,12 +237,15 @@ def _run_pipeline(con: Any, as_of: dt.date, partition_size: int, progress: Progr
         "large_amount": float(settings.QIAO["LARGE_AMOUNT"]),
         # The next-best products: the shelf (a few hundred products) as data.
         "shelf": shelf_frame(),
-        # The blacklist now: 限制 and no suggestion (docs/keyaccounts.md).
-        "blacklisted": blacklisted_customer_nos(),
     }
+    # The blacklist now (限制 and no suggestion, docs/keyaccounts.md) is given with the other
+    # inputs from the database below: whole, or in chunks to the partitions.
     if partition_size <= 0:
         return run_scoring(
-            **inputs, previous=_previous(as_of), assessments=assessments_frame(as_of=as_of)
+            **inputs,
+            previous=_previous(as_of),
+            assessments=assessments_frame(as_of=as_of),
+            blacklisted=blacklisted_customer_nos(),
         )
     base = settings.SCORE_WORK_DIR
     work = Path(base) / f"score-{as_of.isoformat()}" if base else None
@@ -247,6 +256,7 @@ def _run_pipeline(con: Any, as_of: dt.date, partition_size: int, progress: Progr
     # Parquet bucketed like the lake; each partition reads its own customers' rows.
     return run_scoring_partitioned(
         **inputs,
+        blacklisted=_blacklist_chunks(),
         previous=_previous_chunks(as_of),
         assessments=_assessment_chunks(as_of),
         config={"partitions": partitions},

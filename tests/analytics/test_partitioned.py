@@ -306,14 +306,15 @@ def test_each_partition_reads_only_its_own_customers_previous_rows_and_assessmen
         shelf=shelf,
         assessments=assessments,
     )
-    pulled: dict[str, list[int]] = {"previous": [], "assessments": []}
+    pulled: dict[str, list[int]] = {"previous": [], "assessments": [], "blacklist": []}
     # chunks of 7 and 9 rows: a customer's two assessments fall into two chunks now and then
+    listed = pd.DataFrame({"customer_no": blacklist})
     parts = run_scoring_partitioned(
         con=con,
         lake=bank,
         as_of=AS_OF,
         config=WHOLE_SAMPLE,
-        blacklisted=blacklist,
+        blacklisted=_chunks(listed, 1, pulled["blacklist"]),
         previous=_chunks(previous, 7, pulled["previous"]),
         shelf=shelf,
         assessments=_chunks(assessments, 9, pulled["assessments"]),
@@ -321,7 +322,16 @@ def test_each_partition_reads_only_its_own_customers_previous_rows_and_assessmen
     )
     assert sum(pulled["previous"]) == len(previous) and max(pulled["previous"]) == 7
     assert sum(pulled["assessments"]) == len(assessments)
+    assert pulled["blacklist"] == [1, 1]
     assert not (tmp_path / "spool").exists()  # no whole copy is left behind
+    # the blacklist too: each listed customer in its own partition's bucket only
+    for no in blacklist:
+        p = partition_of(no, parts.n_partitions)
+        table = pq.read_table(tmp_path / "in" / "blacklist" / f"part={p}", partitioning=None)
+        assert no in table.column("customer_no").to_pylist()
+    assert sum(1 for _ in (tmp_path / "in" / "blacklist").glob("part=*")) <= len(blacklist)
+    assert parts.diagnostics["counts"]["blacklisted"] == whole.diagnostics["counts"]["blacklisted"]
+    assert parts.diagnostics["counts"]["blacklisted"] == len(blacklist)
 
     # what each partition reads: its own customers' rows, every row once, in the given order
     for name, given in (("previous", previous), ("assessments", assessments)):
@@ -343,6 +353,12 @@ def test_each_partition_reads_only_its_own_customers_previous_rows_and_assessmen
     # and the numbers that read them are the whole-bank run's: events against the last
     # snapshot, the next-best products against the latest assessment of each customer
     got = parts.collect()
+    tiers = got.scores.set_index("customer_no")["tier_pyramid"]
+    assert (
+        set(tiers[blacklist])
+        == {"RESTRICTED"}
+        == set(whole.scores.set_index("customer_no")["tier_pyramid"][blacklist])
+    )
     keys = ["customer_no", "event_date", "kind", "detail"]
     assert_same(_plain(whole.events, keys), _plain(got.events, keys), "events")
     assert "ATTRITION_UP" in set(got.events["kind"])
