@@ -387,13 +387,76 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return []
+    return [pid] + [d for k in kids for d in _tree(k)]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (backends that ended are missed;
+    the servers keep theirs open)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return _cpu_seconds(pids)
+
+
+def _machine() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+SERVER_PIDS: list[int] = []
+
+
 def _drive(
     bases: list[str], plans: list[dict], warmup: float, seconds: float, think: float
 ) -> list[dict]:
-    """Every planned user logs in and works for ``warmup + seconds``; what each measured."""
+    """Every planned user logs in and works for ``warmup + seconds``; what each measured (and,
+    in ``results[0]["cpu"]``, the CPU the servers, this load generator and the machine used over
+    the measured seconds)."""
     start = time.perf_counter()
     warmup_until = start + warmup
     deadline = warmup_until + seconds
+    cpu: dict[str, float] = {}
+
+    def sample(key: str) -> None:
+        time.sleep(max(0.0, warmup_until - time.perf_counter()) if key == "start" else 0.0)
+        pids = [p for s in SERVER_PIDS for p in _tree(s)]
+        cpu[f"{key}_server"] = _cpu_seconds(pids)
+        cpu[f"{key}_self"] = sum(os.times()[:2])
+        cpu[f"{key}_postgres"] = _postgres_cpu()
+        cpu[f"{key}_busy"], cpu[f"{key}_total"] = _machine()
+
+    sampler = threading.Thread(target=sample, args=("start",))
+    sampler.start()
     results: list[dict] = [{} for _ in plans]
     threads = [
         threading.Thread(
@@ -404,8 +467,27 @@ def _drive(
     ]
     for t in threads:
         t.start()
+    sampler.join()
+    time.sleep(max(0.0, deadline - time.perf_counter()))
+    sample("end")
     for t in threads:
         t.join(timeout=warmup + seconds + 120)
+    busy = cpu["end_busy"] - cpu["start_busy"]
+    total = cpu["end_total"] - cpu["start_total"]
+    server = cpu["end_server"] - cpu["start_server"]
+    generator = cpu["end_self"] - cpu["start_self"]
+    postgres = cpu["end_postgres"] - cpu["start_postgres"]
+    cores = total / seconds if seconds else 0.0
+    results[0]["cpu"] = {
+        "server_cpu_s": round(server, 1),
+        "postgres_cpu_s": round(postgres, 1),
+        "load_generator_cpu_s": round(generator, 1),
+        # Anything else the machine ran meanwhile (another engineer's jobs): what the bench did
+        # not cause but had to share the cores with.
+        "other_cpu_s": round(busy - server - postgres - generator, 1),
+        "machine_busy": round(busy / total, 2) if total else None,
+        "cores": round(cores, 1),
+    }
     return results
 
 
@@ -423,6 +505,15 @@ def _summary(results: list[dict], seconds: float) -> dict[str, object]:
             "mean_ms": round(statistics.fmean(values) * 1000, 1) if values else None,
         }
     out["overall_per_second"] = round(len(everything) / seconds, 1)
+    cpu = dict(results[0].get("cpu", {})) if results else {}
+    if cpu and everything:
+        # The servers' own CPU per measured request (PostgreSQL not included), and how busy the
+        # whole machine was: near 1.0 the cores were saturated and latency is queueing.
+        cpu["server_cpu_ms_per_request"] = round(1000 * cpu["server_cpu_s"] / len(everything), 1)
+        cpu["with_postgres_cpu_ms_per_request"] = round(
+            1000 * (cpu["server_cpu_s"] + cpu["postgres_cpu_s"]) / len(everything), 1
+        )
+    out["cpu"] = cpu
     return out
 
 
@@ -530,6 +621,7 @@ def main() -> None:
         for k in range(args.processes)
     ]
     bases = [f"http://127.0.0.1:{args.port + k}" for k in range(args.processes)]
+    SERVER_PIDS[:] = [server.pid for server in servers]
     load_before = os.getloadavg()
     ceiling: dict[str, object] | None = None
     try:
