@@ -317,6 +317,9 @@ QIAO = {
 # a cluster: storage every executor reads and writes; empty: a temporary folder).
 SCORE_SPARK_MASTER = env_str("QIAO_SPARK_MASTER", "local[2]") or "local[2]"
 SCORE_WORK_DIR = env_str("QIAO_SCORE_WORK_DIR", "")
+# DuckDB's memory limit in `qiao score` (it spills to the working folder beyond it; the measured
+# peaks in docs/operations.md are with 1GB; empty: DuckDB's own, 80 % of the machine's memory).
+SCORE_DUCKDB_MEMORY = env_str("QIAO_SCORE_DUCKDB_MEMORY", "1GB")
 # The campaign rules file (caps, quiet hours, batch sizes); default qiao/campaigns/config.
 CAMPAIGN_CONFIG = env_str("QIAO_CAMPAIGN_CONFIG")
 

@@ -187,7 +187,7 @@ def score_run(
             master = spark_master or settings.SCORE_SPARK_MASTER
             con = connect("spark", spark_master=master)
         else:
-            con = connect("duckdb")
+            con = connect("duckdb", memory_limit=settings.SCORE_DUCKDB_MEMORY or None)
         try:
             result = _run_pipeline(con, as_of, int(size), progress)
         finally:
