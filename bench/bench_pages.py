@@ -129,13 +129,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=Path("/tmp/qiao_pages"))
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="qiao serve --workers (default: the server's)"
+    )
     args = parser.parse_args(argv)
 
     logins = ensure_demo(args.home, args.customers)
     load_before = os.getloadavg()
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(  # noqa: S603
-        ["qiao", "serve", "--host", "127.0.0.1", "--port", str(args.port)],
+        [
+            "qiao",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+            *(["--workers", str(args.workers)] if args.workers is not None else []),
+        ],
         env=_env(args.home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -164,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "customers": args.customers,
         "target_ms": TARGET_MS,
+        "workers": args.workers if args.workers is not None else "default (cores)",
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "pages": len(flat),

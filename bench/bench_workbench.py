@@ -410,8 +410,8 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 
 def _postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL process on this machine (backends that ended are missed;
-    the servers keep theirs open)."""
+    """CPU seconds of every PostgreSQL process on this machine, and of the backends that ended
+    (the postmaster's reaped children: a connection older than 60 s is closed and reopened)."""
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -421,7 +421,17 @@ def _postgres_cpu() -> float:
                         pids.append(int(entry))
             except OSError:
                 continue
-    return _cpu_seconds(pids)
+    reaped = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == 1:  # the postmaster
+            reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+            break
+    return _cpu_seconds(pids) + reaped
 
 
 def _machine() -> tuple[float, float]:
