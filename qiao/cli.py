@@ -236,7 +236,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from django.db import connections
 
             # Several processes (decision 0011): the parent binds and supervises; no database
-            # connection may cross the fork (the migration check above opened one).
+            # connection may cross the fork (the migration check above opened one). What every
+            # process would do on its first requests is done once, before the fork.
+            serving.preload()
             serving.serve_forked(
                 sock,
                 lambda s: serve(application, sockets=[s], **options),
