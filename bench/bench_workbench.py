@@ -397,15 +397,20 @@ def _tree(pid: int) -> list[int]:
     return [pid] + [d for k in kids for d in _tree(k)]
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command (``None``: the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def _cpu_seconds(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if (fields := _stat(pid)) is not None:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -423,12 +428,8 @@ def _postgres_cpu() -> float:
                 continue
     reaped = 0.0
     for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == 1:  # the postmaster
+        fields = _stat(pid)
+        if fields is not None and int(fields[1]) == 1:  # the postmaster
             reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
             break
     return _cpu_seconds(pids) + reaped

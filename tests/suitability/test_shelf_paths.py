@@ -8,6 +8,7 @@ are set low so a small bank reaches every way, and hypothesis draws who holds th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 import pytest
@@ -24,6 +25,21 @@ from qiao.suitability.shelf import SHOWN, product_holders
 from tests.workbench.conftest import _fast_hasher, bank, make_customer  # noqa: F401
 
 TODAY = timezone.localdate()
+
+
+def _assess(customers: list[Customer], assessments: Iterable[tuple[int, str, int]]) -> None:
+    """Signed branch assessments ``(customer index, level, days left)`` of ``customers``."""
+    RiskAssessment.objects.bulk_create(
+        RiskAssessment(
+            customer=customers[i % len(customers)],
+            tolerance=level,
+            assessed_on=TODAY - dt.timedelta(days=365 - days_left),
+            valid_until=TODAY + dt.timedelta(days=days_left),
+            source="BRANCH",
+            customer_signed=True,
+        )
+        for i, level, days_left in assessments
+    )
 
 
 @pytest.fixture
@@ -79,17 +95,7 @@ def test_the_three_ways_to_the_holders_agree(crowd, accounts, assessments):
             )
             for n, (i, is_open, balance) in enumerate(accounts)
         )
-        RiskAssessment.objects.bulk_create(
-            RiskAssessment(
-                customer=customers[i % len(customers)],
-                tolerance=level,
-                assessed_on=TODAY - dt.timedelta(days=365 - days_left),
-                valid_until=TODAY + dt.timedelta(days=days_left),
-                source="BRANCH",
-                customer_signed=True,
-            )
-            for i, level, days_left in assessments
-        )
+        _assess(customers, assessments)
         for staff in (head, analyst):
             few, _sql = _holders(staff, fund)  # every bank here has far fewer than 5,000
             walk, walk_sql = _holders(staff, fund, few_holders=0, small_subtree=0)
@@ -172,17 +178,7 @@ def test_the_suited_list_read_in_slices_is_the_rule_over_all_candidates(crowd, a
             )
             for c in customers
         )
-        RiskAssessment.objects.bulk_create(
-            RiskAssessment(
-                customer=customers[i % len(customers)],
-                tolerance=level,
-                assessed_on=TODAY - dt.timedelta(days=365 - days_left),
-                valid_until=TODAY + dt.timedelta(days=days_left),
-                source="BRANCH",
-                customer_signed=True,
-            )
-            for i, level, days_left in assessments
-        )
+        _assess(customers, assessments)
         Account.objects.create(
             account_no="SUITED1",
             customer=customers[3],
@@ -265,17 +261,7 @@ def test_the_product_page_reads_its_lists_once_and_gets_the_same(crowd, holding,
             )
             for n, i in enumerate(holding)
         )
-        RiskAssessment.objects.bulk_create(
-            RiskAssessment(
-                customer=customers[i % len(customers)],
-                tolerance=level,
-                assessed_on=TODAY - dt.timedelta(days=365 - days_left),
-                valid_until=TODAY + dt.timedelta(days=days_left),
-                source="BRANCH",
-                customer_signed=True,
-            )
-            for i, level, days_left in assessments
-        )
+        _assess(customers, assessments)
         for persona in ("cm_owner", "outlet_head", "head_office"):
             staff = crowd.staff[persona]
             holders, more, suited = shelf.product_page_lists(staff=staff, product=wm2, on=TODAY)
