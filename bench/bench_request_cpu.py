@@ -208,6 +208,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
                 stats.print_stats(args.top)
+                if args.profile_dump:
+                    stats.dump_stats(f"{args.profile_dump}-{role}-{op}.prof")
                 print(f"==== {role} {op}\n{out.getvalue()}", file=sys.stderr)
     pages = report["pages"].values()
     report["cpu_ms_per_op"] = {  # the median over the three roles of each role's mean
@@ -235,6 +237,12 @@ def main() -> None:
     parser.add_argument("--ops", default=",".join(OPS), help="of " + ",".join(OPS))
     parser.add_argument("--profile", default="", help="pages to profile (cProfile to stderr)")
     parser.add_argument("--top", type=int, default=60)
+    parser.add_argument(
+        "--profile-dump",
+        default="",
+        help="also write each profile to PREFIX-<role>-<page>.prof (pstats, for snakeviz or "
+        "pstats.Stats.print_callees)",
+    )
     args = parser.parse_args()
     wb.use_bank(args.db, args.home)
     os.environ["QIAO_DATABASE_URL"] = wb.PG_URL

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "qiao.web.middleware.SessionRenewalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -185,9 +186,11 @@ AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_LOCKOUT_CALLABLE = "qiao.web.lockout.lockout_response"
 AXES_VERBOSE = False
 
-# Sessions end after 15 minutes idle (renewed on every request) and never outlive the browser.
+# Sessions end after 15 minutes idle and never outlive the browser. The idle expiry is renewed at
+# most once a minute (qiao.web.middleware.SessionRenewalMiddleware), not written on every request:
+# a session ends 14–15 minutes after the last request, never later.
 SESSION_COOKIE_AGE = env_int("QIAO_SESSION_IDLE_SECONDS", 15 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

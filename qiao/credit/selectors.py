@@ -8,6 +8,8 @@ Campaigns and the next-best products ask :func:`blacklisted_ids` (set-based, one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -74,6 +76,10 @@ def is_blacklisted(customer: Customer | int) -> bool:
 def is_red_listed(customer: Customer | int) -> bool:
     cid = customer if isinstance(customer, int) else customer.pk
     return _in_force(ListKind.RED).filter(customer_id=cid).exists()
+
+
+#: :func:`list_marks` of a customer on no list (read-only: a copy is made for every answer).
+NO_MARKS: Mapping[str, Any] = MappingProxyType({"black": None, "red": None, "proposed": ()})
 
 
 def list_marks(customer: Customer) -> dict[str, Any]:

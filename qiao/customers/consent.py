@@ -37,6 +37,7 @@ from qiao.core import validators as v
 from qiao.core import vocab
 from qiao.core.choices import labels
 from qiao.core.errors import ApplicationError
+from qiao.core.presence import rows_present
 from qiao.customers.consent_rules import (
     DEFAULT_PREF,
     EVIDENCE_MAX,
@@ -529,12 +530,15 @@ class ConsentRow:
 NOT_RECORDED = gettext_lazy("No consent recorded")
 
 
-def consents_for(customer: Customer) -> list[ConsentRow]:
-    """Every consent channel of ``customer`` in the vocabulary's order, recorded or not."""
+def consents_for(customer: Customer, *, recorded: bool = True) -> list[ConsentRow]:
+    """Every consent channel of ``customer`` in the vocabulary's order, recorded or not
+    (``recorded=False``: the caller knows none is, and nothing is read)."""
     channel_labels = labels(vocab.CONSENT_CHANNELS)
     state_labels = labels(vocab.CONSENT_STATES)
     source_labels = labels(vocab.CONSENT_SOURCES)
-    stored = {c.channel: c for c in customer.consents.select_related("recorded_by")}
+    stored = (
+        {c.channel: c for c in customer.consents.select_related("recorded_by")} if recorded else {}
+    )
     rows = []
     for code in vocab.CONSENT_CHANNELS.codes:
         c = stored.get(code)
@@ -582,9 +586,18 @@ def preference_for(customer: Customer) -> Pref:
 def contact_panel(customer: Customer, *, history: int = 10) -> dict[str, Any]:
     """The 360's "Consent and contact preferences" section: every channel's consent in words, the
     preferences in words, the latest changes."""
-    pref = preference_for(customer)
+    # One probe: most customers have recorded nothing yet (defaults, "not recorded").
+    has = rows_present(
+        customer.pk,
+        {
+            "consents": (Consent, "customer"),
+            "changes": (ConsentChange, "customer"),
+            "pref": (ContactPreference, "customer"),
+        },
+    )
+    pref = preference_for(customer) if has["pref"] else DEFAULT_PREF
     return {
-        "consents": consents_for(customer),
+        "consents": consents_for(customer, recorded=has["consents"]),
         "pref": pref,
         "preferred_channel": (
             str(labels(vocab.CONSENT_CHANNELS)[pref.preferred_channel])
@@ -597,5 +610,5 @@ def contact_panel(customer: Customer, *, history: int = 10) -> dict[str, Any]:
             if pref.dnd_start is not None and pref.dnd_end is not None
             else ""
         ),
-        "history": consent_history(customer, limit=history),
+        "history": consent_history(customer, limit=history) if has["changes"] else [],
     }

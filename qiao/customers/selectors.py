@@ -38,6 +38,7 @@ from qiao.core.masking import (
     mask_mobile,
     mask_name,
 )
+from qiao.core.presence import rows_present
 from qiao.core.tiers import tier_codes
 from qiao.customers import lake_views
 from qiao.customers.models import (
@@ -45,6 +46,7 @@ from qiao.customers.models import (
     CustomerStanding,
     GroupMembership,
     Ownership,
+    Relationship,
     SavedGroup,
 )
 from qiao.customers.scope import customer_scope_extras, customer_scope_has_extra
@@ -810,13 +812,22 @@ def customer_transactions_shown(*, customer: Customer, months: int | None) -> di
 def customer_connections(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     """Family and business relationships and group memberships; the other party is linked only
     when ``staff`` may see them (otherwise the name is masked and there is no link)."""
-    rels = list(customer.relationships.select_related("related")) + list(
-        customer.related_from.select_related("customer")
+    # Most customers have no relationship and no group: one probe, then only what exists.
+    has = rows_present(
+        customer.pk,
+        {
+            "outgoing": (Relationship, "customer"),
+            "incoming": (Relationship, "related"),
+            "groups": (GroupMembership, "customer"),
+        },
+    )
+    if not any(has.values()):
+        return {"relationships": [], "groups": [], "legal_rep": customer.legal_rep}
+    rels = (list(customer.relationships.select_related("related")) if has["outgoing"] else []) + (
+        list(customer.related_from.select_related("customer")) if has["incoming"] else []
     )
     others = {r.related_id if r.customer_id == customer.pk else r.customer_id for r in rels}
-    memberships = list(customer.group_memberships.select_related("group"))
-    if not rels and not memberships:
-        return {"relationships": [], "groups": [], "legal_rep": customer.legal_rep}
+    memberships = list(customer.group_memberships.select_related("group")) if has["groups"] else []
     peers = list(
         GroupMembership.objects.filter(group__in=[m.group_id for m in memberships])
         .exclude(customer=customer)

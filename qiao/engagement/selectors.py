@@ -21,6 +21,7 @@ from django.db.models import Avg, Case, Count, IntegerField, Max, Min, Q, QueryS
 from django.http import Http404
 from django.utils import timezone
 
+from qiao.core.presence import rows_present
 from qiao.customers.models import Customer
 from qiao.customers.selectors import customers_visible_to
 from qiao.engagement import lake
@@ -418,7 +419,18 @@ def engagement_panel(customer: Customer, staff: Staff) -> dict[str, Any]:
 
     ``customer`` must come from :func:`qiao.customers.selectors.customer_get_for_staff`.
     """
-    contacts = list(contacts_for_customer(customer=customer))
+    # One probe first: most customers have no open task, complaint or open item, many no
+    # contact yet; only the tables that hold something are read.
+    has = rows_present(
+        customer.pk,
+        {
+            "contacts": (Contact, "customer"),
+            "tasks": (Task, "customer"),
+            "complaints": (Complaint, "customer"),
+            "items": (WorkItem, "customer"),
+        },
+    )
+    contacts = list(contacts_for_customer(customer=customer)) if has["contacts"] else []
     rated = [c.satisfaction for c in contacts if c.satisfaction]
     return {
         "customer": customer,
@@ -426,14 +438,18 @@ def engagement_panel(customer: Customer, staff: Staff) -> dict[str, Any]:
             Task.objects.filter(customer=customer, done=False)
             .select_related("staff")
             .order_by("due")
-        ),
+        )
+        if has["tasks"]
+        else [],
         "contacts": contacts,
-        "complaints": list(
-            Complaint.objects.filter(customer=customer).select_related("owner")[:20]
-        ),
+        "complaints": list(Complaint.objects.filter(customer=customer).select_related("owner")[:20])
+        if has["complaints"]
+        else [],
         "open_items": list(
             WorkItem.objects.filter(customer=customer, status=WorkStatus.OPEN, staff=staff)
-        ),
+        )
+        if has["items"]
+        else [],
         "satisfaction": round(sum(rated) / len(rated), 1) if rated else None,
     }
 

@@ -13,12 +13,14 @@ from typing import Any
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from qiao.core.presence import rows_present
 from qiao.core.tiers import tier_label
-from qiao.credit.selectors import list_marks
+from qiao.credit.models import ListEntry
+from qiao.credit.selectors import NO_MARKS, list_marks
 from qiao.customers import lake_views
 from qiao.customers.consent import contact_panel
 from qiao.customers.forms import reveal_choices
-from qiao.customers.models import Customer
+from qiao.customers.models import Customer, CustomerChange
 from qiao.customers.selectors import (
     RECENT_MONTHS,
     customer_accounts,
@@ -43,6 +45,7 @@ from qiao.org.permissions import (
     VIEW_BALANCES,
     staff_has_perm,
 )
+from qiao.products.models import EBankingService, PayrollRelation
 from qiao.risk.selectors import customer_risk_panel
 from qiao.scoring.explain import explain_snapshot
 from qiao.scoring.selectors import customer_aum_trend_scored, customer_latest_score
@@ -59,6 +62,18 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
     masks the other amounts itself (``balance`` filter, ``show_balances``).
     """
     show_balances = staff_has_perm(staff, VIEW_BALANCES)
+    # The smaller sections are empty for most customers: one probe says which hold anything and
+    # only those are read (the panels of risk, engagement, consent and connections probe their
+    # own tables the same way: qiao.core.presence).
+    has = rows_present(
+        customer.pk,
+        {
+            "lists": (ListEntry, "customer"),
+            "ebanking": (EBankingService, "customer"),
+            "payroll": (PayrollRelation, "customer"),
+            "changes": (CustomerChange, "customer"),
+        },
+    )
     accounts = customer_accounts(customer)
     score = customer_latest_score(customer)
     why = explain_snapshot(score)
@@ -73,7 +88,7 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         "customer": customer,
         "tier": tier_label(customer.tier),
         # On the blacklist or the red list now, and why (docs/keyaccounts.md).
-        "lists": list_marks(customer),
+        "lists": list_marks(customer) if has["lists"] else NO_MARKS,
         "masked": {f: mask_field(f, getattr(customer, f)) for f in REVEALABLE_FIELDS},
         "identity_fields": [
             (f, getattr(Customer._meta.get_field(f), "verbose_name", f)) for f in REVEALABLE_FIELDS
@@ -86,8 +101,8 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         "trend_as_of": trend_as_of,
         "aum_svg": _aum_svg(trend) if show_balances else "",
         **customer_transactions_shown(customer=customer, months=RECENT_MONTHS),
-        "ebanking": customer_ebanking(customer),
-        "payroll": customer_payroll(customer),
+        "ebanking": customer_ebanking(customer) if has["ebanking"] else [],
+        "payroll": customer_payroll(customer) if has["payroll"] else [],
         "score": score,
         "why": why,
         # The night's next-best products, checked again today.
@@ -102,7 +117,7 @@ def customer_360(*, staff: Staff, customer: Customer) -> dict[str, Any]:
         "contact": contact_panel(customer),
         "can_edit_consent": staff_has_perm(staff, EDIT_CONSENT),
         "owners": customer_ownership_history(customer)[:20],
-        "changes": customer_changes(customer, limit=30),
+        "changes": customer_changes(customer, limit=30) if has["changes"] else [],
         "can_reveal": staff_has_perm(staff, REVEAL_PII),
         # One reveal control per section (identity, accounts), offering its masked values.
         "reveal_identity": reveal_choices(customer=customer, section="identity"),

@@ -55,6 +55,30 @@ def test_session_ends_after_idle_time(bank, settings):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
+def test_an_active_session_is_renewed_at_most_once_a_minute(bank, settings):
+    from qiao.web.middleware import RENEWED_KEY, SESSION_RENEW_SECONDS
+
+    client = Client()
+    _login(client, PASSWORD)
+    client.get("/")
+    first = Session.objects.get()
+    # A second request within the minute writes nothing: the expiry stays where it was.
+    client.get("/customers/")
+    assert Session.objects.get().expire_date == first.expire_date
+    # A minute on, the next request moves the idle expiry again (15 minutes from now).
+    store = client.session
+    store[RENEWED_KEY] = int(store[RENEWED_KEY]) - SESSION_RENEW_SECONDS
+    store.save()
+    Session.objects.update(expire_date=timezone.now() + dt.timedelta(minutes=5))
+    client.get("/customers/")
+    left = Session.objects.get().expire_date - timezone.now()
+    assert dt.timedelta(minutes=14) < left <= dt.timedelta(minutes=15)
+    # A request without a session never creates one.
+    Session.objects.all().delete()
+    assert Client().get("/login/").status_code == 200
+    assert not Session.objects.exists()
+
+
 def test_customer_pages_are_not_cached_and_carry_a_csp(bank, login):
     client = login("cm_owner")
     for url in ("/", "/customers/", f"/customers/{bank.x.customer_no}/", "/api/docs"):
