@@ -38,8 +38,15 @@ def _since(staff: Staff) -> dt.datetime:
     return staff.notifications_seen_at or timezone.now() - FIRST_LOOK
 
 
-def notification_count(*, staff: Staff) -> int:
-    """How many hand-offs arrived since ``staff`` last looked (the number in the menu)."""
+#: The menu's badge counts up to this many and then says "99+": every page shows the badge, and
+#: a CM handed a whole book (1,250 customers) paid ~5 ms of PostgreSQL on every page to count
+#: them all.
+BADGE_CAP = 100
+
+
+def notification_count(*, staff: Staff, cap: int | None = None) -> int:
+    """How many hand-offs arrived since ``staff`` last looked, counted up to ``cap`` (``None``:
+    all; the menu counts up to :data:`BADGE_CAP`)."""
     if not staff_has_perm(staff, WORK_OWN_LIST):
         return 0
     since = _since(staff)
@@ -50,7 +57,8 @@ def notification_count(*, staff: Staff) -> int:
         staff=staff, end_date__isnull=True, created_at__gt=since
     ).values_list("pk")
     # One query: SELECT COUNT(*) FROM (… UNION ALL …), each side on its (staff, …) index.
-    return items.order_by().union(assigned.order_by(), all=True).count()
+    both = items.order_by().union(assigned.order_by(), all=True)
+    return both.count() if cap is None else len(both[:cap])
 
 
 @dataclass

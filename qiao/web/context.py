@@ -63,11 +63,22 @@ class _Notifications:
         self._count: int | None = None
 
     @property
+    def cap(self) -> int:
+        """The count stops here; the menu shows one less and "+" (``99+``)."""
+        from qiao.engagement.notifications import BADGE_CAP
+
+        return BADGE_CAP
+
+    @property
     def count(self) -> int:
         if self._count is None:
             from qiao.engagement.notifications import notification_count
 
             user = getattr(self._request, "user", None)
             authenticated = user is not None and user.is_authenticated
-            self._count = notification_count(staff=user) if authenticated else 0  # type: ignore[arg-type]
+            self._count = (
+                notification_count(staff=user, cap=self.cap)  # type: ignore[arg-type]
+                if authenticated
+                else 0
+            )
         return self._count

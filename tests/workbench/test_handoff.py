@@ -103,6 +103,31 @@ def test_notifications_and_the_count_in_the_menu(bank):
     assert "郑大堂" in cm.get("/notifications/").content.decode()
 
 
+def test_the_menu_count_stops_at_99_plus(bank, monkeypatch):
+    from qiao.engagement import notifications
+
+    cm = _login("cm_owner")
+    cm.get("/notifications/")
+    for customer in (bank.w, bank.x):
+        referral_create(
+            referrer_staff=bank.staff["lobby"],
+            to_staff=bank.staff["cm_owner"],
+            customer=customer,
+            reason="PRODUCT_INTEREST",
+        )
+    staff = bank.staff["cm_owner"]
+    assert notifications.notification_count(staff=staff, cap=1) == 1
+    assert notifications.notification_count(staff=staff, cap=None) >= 2
+    # Two new since the CM last looked: with a cap of 2 the badge says "1+", not a number; with a
+    # cap of 3 it counts them.
+    monkeypatch.setattr(notifications, "BADGE_CAP", 2)
+    page = cm.get("/today/").content.decode()
+    assert 'id="notification-count">1+<' in page
+    monkeypatch.setattr(notifications, "BADGE_CAP", 3)
+    page = cm.get("/today/").content.decode()
+    assert 'id="notification-count">2<' in page
+
+
 # ------------------------------------------------------------------------------ item 3
 
 
