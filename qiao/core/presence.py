@@ -29,7 +29,9 @@ def _sql(probes: tuple[tuple[str, type[Model], str], ...]) -> str:
     quote = connection.ops.quote_name
     parts = []
     for _name, model, field in probes:
-        column = model._meta.get_field(field).column  # type: ignore[union-attr]
+        column = getattr(model._meta.get_field(field), "column", None)
+        if not isinstance(column, str):
+            raise ValueError(f"{model.__name__}.{field} is not a column")
         parts.append(
             f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE {quote(column)} = %s)"
         )
