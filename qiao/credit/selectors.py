@@ -78,7 +78,7 @@ def is_red_listed(customer: Customer | int) -> bool:
     return _in_force(ListKind.RED).filter(customer_id=cid).exists()
 
 
-#: :func:`list_marks` of a customer on no list (read-only: a copy is made for every answer).
+#: :func:`list_marks` of a customer on no list (read-only: one shared answer).
 NO_MARKS: Mapping[str, Any] = MappingProxyType({"black": None, "red": None, "proposed": ()})
 
 

@@ -1,4 +1,4 @@
-"""The authentication backend: Django's ``ModelBackend`` with two queries fewer on every page.
+"""The authentication backend: Django's ``ModelBackend`` with three queries fewer on nearly every page.
 
 Every signed-in request loads the staff member from the session, and nearly every page asks for
 their unit (the scope, the menu) and for a permission beyond the role's defaults (an explicit grant:
