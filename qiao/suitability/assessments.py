@@ -121,20 +121,16 @@ def latest_assessments(customer_ids: Iterable[int]) -> dict[int, LatestAssessmen
 
     The one lookup of "the latest assessment": the shelf's suitability facts
     (:func:`qiao.suitability.shelf.customer_facts`) and :func:`tolerance_on` both read it. Columns
-    only, in chunks of 900 ids (SQLite's parameter limit), each chunk one query."""
-    ids = sorted(set(customer_ids))
+    only, one query (the ids as one value: :mod:`qiao.core.lookups`)."""
     out: dict[int, LatestAssessment] = {}
-    for i in range(0, len(ids), 900):
-        rows = (
-            RiskAssessment.objects.filter(customer_id__in=ids[i : i + 900])
-            .order_by("customer_id", "-assessed_on", "-id")
-            .values_list(
-                "customer_id", "tolerance", "assessed_on", "valid_until", "qualified_investor"
-            )
-        )
-        for cid, tolerance, assessed_on, valid_until, qualified in rows:
-            if cid not in out:  # newest first: the first row of each customer
-                out[cid] = LatestAssessment(tolerance, assessed_on, valid_until, qualified)
+    rows = (
+        RiskAssessment.objects.filter(customer_id__among=customer_ids)
+        .order_by("customer_id", "-assessed_on", "-id")
+        .values_list("customer_id", "tolerance", "assessed_on", "valid_until", "qualified_investor")
+    )
+    for cid, tolerance, assessed_on, valid_until, qualified in rows:
+        if cid not in out:  # newest first: the first row of each customer
+            out[cid] = LatestAssessment(tolerance, assessed_on, valid_until, qualified)
     return out
 
 

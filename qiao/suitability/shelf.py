@@ -265,9 +265,9 @@ def product_page_lists(
 
     Both lists walk the scope largest first: the :data:`SUITED_CANDIDATES` largest ids are read
     once, and one query tells which of them hold the product. When more than :data:`SHOWN` of
-    them do, the holders are those, in that order — the same answer as :func:`product_holders`
-    (the largest holders in scope are among the largest customers in scope); otherwise
-    :func:`product_holders` finds them its own way. The suited list reuses the same ids and
+    them do, or when those are the whole scope, the holders are those, in that order — the same
+    answer as :func:`product_holders` (the largest holders in scope are among the largest
+    customers in scope); otherwise :func:`product_holders` finds them its own way. The suited list reuses the same ids and
     holdings. An outlet head's page read the outlet's 10,000 customers twice, once for each list
     (docs/suitability.md, "Speed")."""
     qs = with_standing(customers_visible_to(staff=staff))
@@ -276,15 +276,13 @@ def product_page_lists(
             :SUITED_CANDIDATES
         ]
     )
-    held: set[int] = set()
-    for start in range(0, len(top), 900):  # 900: SQLite's parameter limit
-        held.update(
-            _open_accounts(product)
-            .filter(customer_id__in=top[start : start + 900])
-            .values_list("customer_id", flat=True)
-        )
+    held = set(
+        _open_accounts(product).filter(customer_id__among=top).values_list("customer_id", flat=True)
+    )
     largest = [c for c in top if c in held][: SHOWN + 1]
-    if len(largest) > SHOWN:
+    # Enough holders among the largest, or the largest are the whole scope (a CM's portfolio):
+    # the holders are found.
+    if len(largest) > SHOWN or len(top) < SUITED_CANDIDATES:
         found = Customer.objects.select_related("standing", "primary_manager", "branch").in_bulk(
             largest
         )
@@ -333,13 +331,13 @@ def product_suited(
     start, size = 0, SUITED_FIRST_SLICE
     while start < len(ids) and len(chosen) < SHOWN:
         part = ids[start : start + size]
-        start, size = start + len(part), min(size * 2, 900)  # 900: SQLite's parameter limit
+        start, size = start + len(part), size * 2
         held = (
             known
             if known is not None
             else set(
                 _open_accounts(product)
-                .filter(customer_id__in=part)
+                .filter(customer_id__among=part)
                 .values_list("customer_id", flat=True)
             )
         )

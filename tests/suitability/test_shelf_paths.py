@@ -8,6 +8,7 @@ are set low so a small bank reaches every way, and hypothesis draws who holds th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -241,7 +242,9 @@ def _wm2():
 )
 @example(holding=list(range(80)), assessments=[])  # more than SHOWN hold it: the one read
 @example(holding=[], assessments=[])
-def test_the_product_page_reads_its_lists_once_and_gets_the_same(crowd, holding, assessments):
+def test_the_product_page_reads_its_lists_once_and_gets_the_same(
+    crowd, monkeypatch, holding, assessments
+):
     """``product_page_lists`` reads the scope's largest customers once for both lists: its
     holders (with "more") and suited customers are those of ``product_holders`` and
     ``product_suited``, whether more than SHOWN of the largest hold the product (holders taken
@@ -262,8 +265,13 @@ def test_the_product_page_reads_its_lists_once_and_gets_the_same(crowd, holding,
             for n, i in enumerate(holding)
         )
         _assess(customers, assessments)
-        for persona in ("cm_owner", "outlet_head", "head_office"):
+        # 2,000 candidates hold the whole test bank (the holders are taken from them); 30 do not
+        # (product_holders' own ways when fewer than SHOWN of them hold it).
+        for persona, candidates in itertools.product(
+            ("cm_owner", "outlet_head", "head_office"), (shelf.SUITED_CANDIDATES, 30)
+        ):
             staff = crowd.staff[persona]
+            monkeypatch.setattr(shelf, "SUITED_CANDIDATES", candidates)
             holders, more, suited = shelf.product_page_lists(staff=staff, product=wm2, on=TODAY)
             apart, apart_more = product_holders(staff=staff, product=wm2, on=TODAY)
             assert more == apart_more
