@@ -241,7 +241,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             serving.preload()
             serving.serve_forked(
                 sock,
-                lambda s: serve(application, sockets=[s], **options),
+                lambda s, admit: serving.serve_balanced(application, s, admit, **options),
                 workers=workers,
                 before_fork=connections.close_all,
             )

@@ -7,7 +7,8 @@ parses and plans a 900-item list (~15 ms more), while ``column = ANY(%s)`` with 
 array costs ~0.6 ms and ~1.7 ms (docs/workbench.md, "Many ids, one value"). It also needs no
 chunking: SQLite caps a statement's parameters (999 before 3.32), and here there is one.
 
-- PostgreSQL: ``column = ANY(%s)``, the ids as an array (an index on the column is used);
+- PostgreSQL: ``column = ANY(ARRAY(SELECT unnest(%s::bigint[])))``, the ids as one array
+  literal, probed through the column's index;
 - SQLite: ``column IN (SELECT value FROM json_each(%s))``, the ids as one JSON array;
 - any other database: Django's ``IN`` list.
 
@@ -43,7 +44,14 @@ class Among(Lookup[Any]):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         ids: list[int] = self.rhs
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", (*lhs_params, ids)
+            # The array as one text literal of the column's type: psycopg would otherwise look at
+            # every id to choose the array's type (~1 ms per 1,000 ids). Behind ARRAY(SELECT …)
+            # the planner does not see the ids: given 2,000 of them as a constant, it estimated
+            # their index probes dearer than scanning a product's 100,000 accounts (13 ms against
+            # 1.9 ms measured), and the assessments' probes took 17 ms against 3.6 ms.
+            kind = self.lhs.output_field.cast_db_type(connection) or "bigint"
+            literal = "{" + ",".join(map(str, ids)) + "}"
+            return f"{lhs} = ANY(ARRAY(SELECT unnest(%s::{kind}[])))", (*lhs_params, literal)
         if connection.vendor == "sqlite":
             sql = f"{lhs} IN (SELECT value FROM json_each(%s))"  # noqa: S608
             return sql, (*lhs_params, json.dumps(ids))

@@ -15,27 +15,107 @@ port once, forks N children that each run waitress on that inherited socket (wai
   inherited one, :mod:`qiao.customers.lake_views`).
 
 The kernel hands each new connection to one of the processes waiting in ``accept`` on the shared
-socket; a busy process is late to accept, so new connections go to the less busy one.
+socket. A keep-alive connection then stays with the process that took it, so the processes keep
+their connections' counts in shared memory (:class:`Board`) and one that holds more than one
+connection over the fewest another live process holds stops accepting until that evens out
+(decision 0011, "Balanced"): twenty keep-alive users were seen split 16 / 4, one process doing
+four fifths of the work while the other idled.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
+import mmap
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 #: A child that dies sooner than this after it started is replaced only after a pause.
 YOUNG_SECONDS = 5.0
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 #: How long the parent waits for its children to finish their requests when stopping.
 STOP_SECONDS = 30.0
+
+
+#: A process whose count is older than this is not compared with (it died, or is being replaced).
+STALE_SECONDS = 2.0
+#: How often a process that stopped accepting looks again (its loop's poll timeout).
+POLL_SECONDS = 0.1
+#: A process accepts while it holds at most this many connections more than the fewest.
+SLACK = 1
+
+#: ``admit(open_connections) -> bool``: whether this process may accept a connection now.
+Admit = Callable[[int], bool]
+
+
+class Board:
+    """How many connections each server process holds, in memory shared by the processes.
+
+    An anonymous shared mapping made by the parent before it forks: each child writes its own
+    slot (a count and when it was written) and reads the others'. A torn read of a slot written
+    at that moment only makes one decision slightly wrong; the next poll corrects it."""
+
+    _SLOT = struct.Struct("qd")  # connections, time.monotonic() when written
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._memory = mmap.mmap(-1, self._SLOT.size * slots)
+
+    def clear(self, slot: int) -> None:
+        self._SLOT.pack_into(self._memory, self._SLOT.size * slot, 0, 0.0)
+
+    def admit(self, slot: int, connections: int) -> bool:
+        """Write ``slot``'s count; True unless it holds more than :data:`SLACK` connections over
+        the fewest another live process holds."""
+        now = time.monotonic()
+        self._SLOT.pack_into(self._memory, self._SLOT.size * slot, connections, now)
+        fewest: int | None = None
+        for other in range(self.slots):
+            if other == slot:
+                continue
+            count, written = self._SLOT.unpack_from(self._memory, self._SLOT.size * other)
+            if now - written < STALE_SECONDS and (fewest is None or count < fewest):
+                fewest = count
+        return fewest is None or connections <= fewest + SLACK
+
+
+def serve_balanced(application: Any, sock: socket.socket, admit: Admit, **options: Any) -> None:
+    """Waitress on the inherited listening socket ``sock`` (as ``waitress.serve(application,
+    sockets=[sock], **options)``), accepting a new connection only while ``admit`` says so."""
+    import logging
+
+    from waitress.adjustments import Adjustments
+    from waitress.server import TcpWSGIServer
+
+    class Balanced(TcpWSGIServer):
+        def readable(self) -> bool:
+            # Waitress's own test first (it also closes idle connections), then the balance;
+            # the map holds the listening socket and waitress's trigger besides the connections,
+            # the same two in every process.
+            return bool(super().readable()) and admit(len(self._map))
+
+    logging.basicConfig()
+    adj = Adjustments(sockets=[sock], **options)
+    # Not accepting, a process must look again soon: its poll does not wake for the others.
+    adj.asyncore_loop_timeout = POLL_SECONDS
+    server = Balanced(
+        application,
+        map={},
+        _sock=sock,
+        adj=adj,
+        bind_socket=False,
+        sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()),
+    )
+    server.run()
 
 
 def can_fork() -> bool:
@@ -77,7 +157,12 @@ def _watch_parent(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _child(sock: socket.socket, serve_one: Callable[[socket.socket], None], parent: int) -> None:
+def _child(
+    sock: socket.socket,
+    serve_one: Callable[[socket.socket, Admit], None],
+    admit: Admit,
+    parent: int,
+) -> None:
     """Run in a forked child; never returns (``os._exit``: the parent's clean-up is not ours)."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -93,7 +178,7 @@ def _child(sock: socket.socket, serve_one: Callable[[socket.socket], None], pare
     status = 0
     try:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-        serve_one(sock)
+        serve_one(sock, admit)
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else 0
     except BaseException:
@@ -147,18 +232,21 @@ def stop_on_sigterm() -> None:
 
 def serve_forked(
     sock: socket.socket,
-    serve_one: Callable[[socket.socket], None],
+    serve_one: Callable[[socket.socket, Admit], None],
     *,
     workers: int,
     before_fork: Callable[[], None] = lambda: None,
 ) -> int:
-    """Fork ``workers`` children running ``serve_one(sock)`` and supervise them until SIGTERM or
-    SIGINT. ``before_fork`` runs before every fork (close connections there)."""
+    """Fork ``workers`` children running ``serve_one(sock, admit)`` and supervise them until
+    SIGTERM or SIGINT; ``admit`` is the child's place on the shared :class:`Board` (pass it to
+    :func:`serve_balanced`). ``before_fork`` runs before every fork (close connections there)."""
     parent = os.getpid()
-    children: dict[int, float] = {}  # pid -> started (monotonic)
+    children: dict[int, tuple[float, int]] = {}  # pid -> (started (monotonic), slot)
+    board = Board(workers)
     stopping = threading.Event()
 
-    def spawn() -> None:
+    def spawn(slot: int) -> None:
+        board.clear(slot)
         before_fork()
         # The children share the parent's objects copy-on-write; the collector must not write to
         # them (Python's gc.freeze advice for pre-fork servers). It also keeps the parent's final
@@ -170,8 +258,8 @@ def serve_forked(
         try:
             pid = os.fork()
             if pid == 0:
-                _child(sock, serve_one, parent)
-            children[pid] = time.monotonic()
+                _child(sock, serve_one, functools.partial(board.admit, slot), parent)
+            children[pid] = (time.monotonic(), slot)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
@@ -182,11 +270,11 @@ def serve_forked(
 
     old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for _ in range(workers):
-            spawn()
+        for slot in range(workers):
+            spawn(slot)
         _log(f"{workers} server processes: {', '.join(map(str, children))}")
         while not stopping.is_set():
-            for pid, started in list(children.items()):
+            for pid, (started, slot) in list(children.items()):
                 status = _reap(pid)
                 if status is None or stopping.is_set():
                     continue
@@ -195,7 +283,7 @@ def serve_forked(
                 if time.monotonic() - started < YOUNG_SECONDS:
                     stopping.wait(YOUNG_SECONDS)
                 if not stopping.is_set():
-                    spawn()
+                    spawn(slot)
             stopping.wait(0.5)
         deadline = time.monotonic() + STOP_SECONDS
         while children and time.monotonic() < deadline:

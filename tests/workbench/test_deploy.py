@@ -226,3 +226,54 @@ def test_workers_replace_a_dead_process_and_stop_together(home):
         assert not [pid for pid in last if Path(f"/proc/{pid}").exists()]
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def _established(pid: int, port: int) -> int:
+    """How many accepted connections on ``port`` process ``pid`` holds open (Linux /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED
+                count += 1
+    return count
+
+
+def test_keep_alive_connections_are_spread_over_the_processes(home):
+    # Decision 0011, "Balanced": a keep-alive connection stays with the process that accepted
+    # it, so a process holding more than one connection over the other stops accepting. Sixteen
+    # clients connect one after the other and keep their connections: each process holds half
+    # (give or take the slack), not whichever woke first.
+    with _server(home, "--workers", "2", "--no-worker", QIAO_TRUSTED_PROXY="127.0.0.1") as (
+        port,
+        process,
+    ):
+        _wait_for(lambda: len(_children(process.pid)) == 2)
+        clients = []
+        try:
+            for _ in range(16):
+                client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                client.request(
+                    "GET",
+                    "/login/",
+                    headers={"Host": f"127.0.0.1:{port}", "X-Forwarded-Proto": "https"},
+                )
+                response = client.getresponse()
+                response.read()
+                assert response.status == 200
+                clients.append(client)
+            counts = sorted(_established(pid, port) for pid in _children(process.pid))
+            assert sum(counts) == 16, counts
+            assert counts[1] - counts[0] <= 2, counts
+        finally:
+            for client in clients:
+                client.close()
