@@ -18,8 +18,8 @@ The kernel hands each new connection to one of the processes waiting in ``accept
 socket. A keep-alive connection then stays with the process that took it, so the processes keep
 their connections' counts in shared memory (:class:`Board`) and one that holds more than one
 connection over the fewest another live process holds stops accepting until that evens out
-(decision 0011, "Balanced"): twenty keep-alive users were seen split 16 / 4, one process doing
-four fifths of the work while the other idled.
+(decision 0011, "Balanced"): with twenty keep-alive users one process was seen doing four fifths
+of the work while the other idled.
 """
 
 from __future__ import annotations
