@@ -4,7 +4,7 @@ Django's ``__in`` writes one placeholder per value. For the hundreds to thousand
 sometimes tests at once (the product page's candidates, their assessments) that is costly twice:
 Django prepares every value and builds the statement (~5 ms of Python for 900 ids), and PostgreSQL
 parses and plans a 900-item list (~15 ms more), while ``column = ANY(%s)`` with the ids as one
-array costs ~0.6 ms and ~1.7 ms (docs/workbench.md, "Many ids, one value"). It also needs no
+array costs ~0.6 ms and ~1.7 ms (docs/workbench.md, "Session of 2026-12-06, afternoon"). It needs no
 chunking: SQLite caps a statement's parameters (999 before 3.32), and here there is one.
 
 - PostgreSQL: ``column = ANY(ARRAY(SELECT unnest(%s::bigint[])))``, the ids as one array
