@@ -267,9 +267,9 @@ def product_page_lists(
     once, and one query tells which of them hold the product. When more than :data:`SHOWN` of
     them do, or when those are the whole scope, the holders are those, in that order — the same
     answer as :func:`product_holders` (the largest holders in scope are among the largest
-    customers in scope); otherwise :func:`product_holders` finds them its own way. The suited list reuses the same ids and
-    holdings. An outlet head's page read the outlet's 10,000 customers twice, once for each list
-    (docs/suitability.md, "Speed")."""
+    customers in scope); otherwise :func:`product_holders` finds them its own way. The suited
+    list reuses the same ids and holdings. An outlet head's page read the outlet's 10,000
+    customers twice, once for each list (docs/suitability.md, "Speed")."""
     qs = with_standing(customers_visible_to(staff=staff))
     top = list(
         _largest_first(qs, narrow=scope_is_narrow(staff)).values_list("pk", flat=True)[
