@@ -57,3 +57,46 @@ def test_saving_a_customer_alone_creates_no_standing():
     )
     assert not CustomerStanding.objects.filter(customer=customer).exists()
     assert not listed(customer)
+
+
+def _branch_of_standing(customer: Customer) -> int | None:
+    return CustomerStanding.objects.filter(customer=customer).values_list("branch_id", flat=True)[0]
+
+
+def test_the_standing_carries_the_customers_branch_however_it_changes(tmp_path: Path):
+    # Decision 0012: the database keeps the copy (triggers of customers.0013), whoever writes.
+    write(tmp_path, "org_units.csv", ORG)
+    write(tmp_path, "customers.csv", CUSTOMERS)
+    assert all(r.ok for r in ingest_paths([tmp_path]))
+    units = dict(OrgUnit.objects.values_list("code", "pk"))
+    zhang = Customer.objects.get(customer_no="P0000001")
+    assert _branch_of_standing(zhang) == units["O0101"]  # loaded in bulk (COPY / executemany)
+    # A later load moves the customer: the standing follows.
+    write(tmp_path, "customers.csv", CUSTOMERS.replace(",O0101,2015-06-01", ",O0102,2015-06-01"))
+    assert all(r.ok for r in ingest_paths([tmp_path]))
+    assert _branch_of_standing(zhang) == units["O0102"]
+    # A standing read before a move and saved after it does not put the old branch back.
+    stale = CustomerStanding.objects.get(customer=zhang)
+    Customer.objects.filter(pk=zhang.pk).update(branch_id=units["O0101"])
+    stale.aum = 123
+    stale.save()
+    assert _branch_of_standing(zhang) == units["O0101"]
+    assert CustomerStanding.objects.get(customer=zhang).aum == 123
+    # One at a time, and a save of the customer.
+    one = customer_create(
+        customer_no="P9",
+        customer_type="P",
+        name="王五",
+        branch_id=units["O0102"],
+        open_date=dt.date(2020, 1, 1),
+    )
+    assert _branch_of_standing(one) == units["O0102"]
+    one.branch_id = units["O0101"]
+    one.save()
+    assert _branch_of_standing(one) == units["O0101"]
+    # Nowhere out of step.
+    assert not [
+        c.pk
+        for c in Customer.objects.select_related("standing")
+        if c.standing.branch_id != c.branch_id
+    ]

@@ -207,16 +207,32 @@ class CustomerStanding(models.Model):
     )
     tier = models.CharField(_("tier"), max_length=20, blank=True)
     as_of = models.DateField(_("scored as of"), null=True, blank=True)
+    # A copy of the customer's home outlet, kept by the database itself (triggers of migration
+    # 0013 on both databases: set when the standing is inserted, changed with the customer's
+    # branch), so that one index walk gives an outlet's customers largest first (decision 0012).
+    # Only an access path: who may see a customer is still decided on the customer's own branch.
+    branch = models.ForeignKey(
+        "org.OrgUnit",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("home outlet"),
+    )
 
     class Meta:
         db_table = "customers_standing"
         verbose_name = _("customer standing")
         verbose_name_plural = _("customer standings")
-        # The lists' sorts (the customer number breaks ties) and the tier filter.
+        # The lists' sorts (the customer number breaks ties), the tier filter, and an outlet's
+        # customers largest first.
         indexes = [
             models.Index(fields=["aum", "customer"], name="standing_aum"),
             models.Index(fields=["contribution", "customer"], name="standing_contribution"),
             models.Index(fields=["tier"], name="standing_tier"),
+            models.Index(fields=["branch", "-aum", "customer"], name="standing_branch_aum"),
         ]
 
     def __str__(self) -> str:

@@ -295,6 +295,46 @@ def scope_is_narrow(staff: Staff, limit: int = NARROW_SUBTREE) -> bool:
     return narrow
 
 
+def _by_standing_branch(staff: Staff) -> Q | None:
+    """For a subtree scope that names no one else (an outlet head's, a team lead's): the same
+    customers named by their standings' copy of the branch, which the standings' ``(branch, aum
+    DESC, customer)`` index serves largest first (decision 0012). A filter to add to the scope's
+    own, never to replace it. ``None`` for any other scope."""
+    if staff.role not in SUBTREE_ROLES or staff.unit is None:
+        return None
+    if staff_scope_q(staff) != Q(branch__path__startswith=staff.unit.path):
+        return None  # the apps grant this staff member customers elsewhere too
+    units = list(
+        OrgUnit.objects.filter(path__startswith=staff.unit.path).values_list("pk", flat=True)
+    )
+    return Q(standing__branch_id=units[0]) if len(units) == 1 else Q(standing__branch_id__in=units)
+
+
+def largest_first_ids(*, staff: Staff, limit: int) -> list[int]:
+    """The ids of up to ``limit`` customers ``staff`` may see, largest AUM first (ties by id).
+
+    A subtree scope that names no one else (an outlet head's, a team lead's) is read down the
+    standings' ``(branch, aum DESC, customer)`` index, outlet by outlet, taking only the rows it
+    keeps (decision 0012: the branch is copied onto the standing by the database); the customers'
+    own branch still decides who is in scope, so a copy out of step could only leave someone out.
+    Every other scope as the lists order it (:func:`scope_is_narrow`)."""
+    via = _by_standing_branch(staff)
+    if via is not None:
+        return list(
+            with_standing(customers_visible_to(staff=staff))
+            .filter(via)
+            .order_by(F("standing__aum").desc(), "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+    qs = with_standing(customers_visible_to(staff=staff))
+    column: Any = (
+        Coalesce(F("standing__aum"), F("standing__aum"))
+        if scope_is_narrow(staff)
+        else F("standing__aum")
+    )
+    return list(qs.order_by(column.desc(), "pk").values_list("pk", flat=True)[:limit])
+
+
 class PagedCustomers(QuerySet[Customer]):
     """A customer list that reads a page's ids first and then only those rows.
 
@@ -401,11 +441,12 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def customers_filter(*, staff: Staff, filters: CustomerFilters) -> QuerySet[Customer]:
     """The customers ``staff`` may see that pass ``filters``, sorted (one scoped query)."""
-    return paged(
-        with_standing(_filtered(staff, filters))
-        .select_related("primary_manager", "branch")
-        .order_by(*_ordering(filters.sort, small_scope=scope_is_narrow(staff)))
-    )
+    qs = with_standing(_filtered(staff, filters)).select_related("primary_manager", "branch")
+    if SORTS.get(filters.sort, SORTS["-aum"]) == SORTS["-aum"]:
+        via = _by_standing_branch(staff)
+        if via is not None:  # an outlet's largest first: down the standings' branch index
+            return paged(qs.filter(via).order_by(F("standing__aum").desc(), "pk"))
+    return paged(qs.order_by(*_ordering(filters.sort, small_scope=scope_is_narrow(staff))))
 
 
 def customers_filter_count(*, staff: Staff, filters: CustomerFilters) -> int:

@@ -66,7 +66,7 @@ def customer_create(**fields: Any) -> Customer:
     """
     with transaction.atomic():
         customer = Customer.objects.create(**fields)
-        CustomerStanding.objects.create(customer=customer)
+        CustomerStanding.objects.create(customer=customer, branch_id=customer.branch_id)
     return customer
 
 

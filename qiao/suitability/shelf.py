@@ -37,6 +37,7 @@ from qiao.customers.models import Customer
 from qiao.customers.selectors import (
     NARROW_SUBTREE,
     customers_visible_to,
+    largest_first_ids,
     scope_is_narrow,
     with_standing,
 )
@@ -270,12 +271,7 @@ def product_page_lists(
     customers in scope); otherwise :func:`product_holders` finds them its own way. The suited
     list reuses the same ids and holdings. An outlet head's page read the outlet's 10,000
     customers twice, once for each list (docs/suitability.md, "Speed")."""
-    qs = with_standing(customers_visible_to(staff=staff))
-    top = list(
-        _largest_first(qs, narrow=scope_is_narrow(staff)).values_list("pk", flat=True)[
-            :SUITED_CANDIDATES
-        ]
-    )
+    top = largest_first_ids(staff=staff, limit=SUITED_CANDIDATES)
     held = set(
         _open_accounts(product).filter(customer_id__among=top).values_list("customer_id", flat=True)
     )
@@ -318,11 +314,7 @@ def product_suited(
     if product.category in RATED_CATEGORIES and level_rank(product.risk_level) == 0:
         return []  # unrated: put to no one (check's UNRATED)
     if top is None:
-        qs = with_standing(customers_visible_to(staff=staff))
-        narrow = scope_is_narrow(staff)
-        ids = list(
-            _largest_first(qs, narrow=narrow).values_list("pk", flat=True)[:SUITED_CANDIDATES]
-        )
+        ids = largest_first_ids(staff=staff, limit=SUITED_CANDIDATES)
         known: set[int] | None = None
     else:
         ids, known = top

@@ -281,3 +281,34 @@ def test_the_product_page_reads_its_lists_once_and_gets_the_same(
             alone = shelf.product_suited(staff=staff, product=wm2, on=TODAY)
             assert [c.pk for c in suited] == [c.pk for c in alone]
         transaction.set_rollback(True)
+
+
+def test_an_outlets_largest_first_walk_the_standings_branch(crowd):
+    # Decision 0012: an outlet head's largest customers come down the standings' (branch, aum)
+    # index; the same answer as sorting the scope (AUM with ties here: ties by id), and a
+    # customer who moves away leaves the list at once.
+    from qiao.customers.selectors import customers_visible_to, largest_first_ids
+
+    staff = crowd.staff["outlet_head"]
+    expected = [
+        c.pk
+        for c in sorted(
+            customers_visible_to(staff=staff).select_related("standing"),
+            key=lambda c: (-c.standing.aum, c.pk),
+        )
+    ]
+    assert len(expected) > 60
+    with CaptureQueriesContext(connection) as queries:
+        assert largest_first_ids(staff=staff, limit=1000) == expected
+    assert '"customers_standing"."branch_id"' in queries.captured_queries[-1]["sql"]
+    assert largest_first_ids(staff=staff, limit=7) == expected[:7]
+    moved = Customer.objects.get(pk=expected[0])
+    moved.branch = crowd.o2
+    moved.save()
+    assert largest_first_ids(staff=staff, limit=1000) == expected[1:]
+    # The head office's scope (no subtree) orders the same way by the lists' path.
+    analyst = crowd.staff["head_office"]
+    everyone = sorted(
+        Customer.objects.select_related("standing"), key=lambda c: (-c.standing.aum, c.pk)
+    )
+    assert largest_first_ids(staff=analyst, limit=30) == [c.pk for c in everyone[:30]]

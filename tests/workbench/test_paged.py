@@ -72,8 +72,13 @@ def test_an_outlet_heads_list_is_sorted_after_fetching(crowd):
     assert scope_is_narrow(head) and scope_is_narrow(crowd.staff["cm_owner"])
     assert not scope_is_narrow(crowd.staff["head_office"])
     assert not scope_is_narrow(head, limit=5)  # a subtree of more than 5 customers
-    sql = str(customers_filter(staff=head, filters=CustomerFilters()).query).upper()
-    assert "COALESCE" in sql
+    sql = str(customers_filter(staff=head, filters=CustomerFilters(sort="-contribution")).query)
+    assert "COALESCE" in sql.upper()
+    # Largest first (the default) walks the standings' copy of the branch (decision 0012), the
+    # scope still applied on the customer's own branch.
+    sql = str(customers_filter(staff=head, filters=CustomerFilters()).query)
+    assert '"customers_standing"."branch_id"' in sql and "COALESCE" not in sql.upper()
+    assert '"org_orgunit"."path"' in sql
 
 
 def test_search_reads_the_rows_it_shows_in_the_order_found(crowd):
