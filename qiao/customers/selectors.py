@@ -318,21 +318,14 @@ def largest_first_ids(*, staff: Staff, limit: int) -> list[int]:
     keeps (decision 0012: the branch is copied onto the standing by the database); the customers'
     own branch still decides who is in scope, so a copy out of step could only leave someone out.
     Every other scope as the lists order it (:func:`scope_is_narrow`)."""
-    via = _by_standing_branch(staff)
-    if via is not None:
-        return list(
-            with_standing(customers_visible_to(staff=staff))
-            .filter(via)
-            .order_by(F("standing__aum").desc(), "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
     qs = with_standing(customers_visible_to(staff=staff))
-    column: Any = (
-        Coalesce(F("standing__aum"), F("standing__aum"))
-        if scope_is_narrow(staff)
-        else F("standing__aum")
-    )
-    return list(qs.order_by(column.desc(), "pk").values_list("pk", flat=True)[:limit])
+    via = _by_standing_branch(staff)
+    if via is not None:  # down the branch index: the plain order is the index's
+        qs, narrow = qs.filter(via), False
+    else:
+        narrow = scope_is_narrow(staff)
+    ordered = qs.order_by(*_ordering("-aum", small_scope=narrow))
+    return list(ordered.values_list("pk", flat=True)[:limit])
 
 
 class PagedCustomers(QuerySet[Customer]):
@@ -445,7 +438,7 @@ def customers_filter(*, staff: Staff, filters: CustomerFilters) -> QuerySet[Cust
     if SORTS.get(filters.sort, SORTS["-aum"]) == SORTS["-aum"]:
         via = _by_standing_branch(staff)
         if via is not None:  # an outlet's largest first: down the standings' branch index
-            return paged(qs.filter(via).order_by(F("standing__aum").desc(), "pk"))
+            return paged(qs.filter(via).order_by(*_ordering(filters.sort, small_scope=False)))
     return paged(qs.order_by(*_ordering(filters.sort, small_scope=scope_is_narrow(staff))))
 
 
