@@ -219,6 +219,18 @@ def test_the_sql_and_the_ibis_rule_pick_the_same_rows(tmp_path):
     finally:
         con.disconnect()
     assert by_sql == by_ibis == [("A", Decimal("30.00"), 3), ("B", Decimal("5.00"), 1)]
+    # The form for a page's handful of rows (gathered first, then the rule) picks the same rows,
+    # with the columns asked for (load_id among them or not) and a filter before the rule.
+    few = contract.newest_load_sql("transactions", "?", columns="txn_id, amount, load_id", few=True)
+    assert sorted(duckdb.execute(few, [files]).fetchall()) == by_sql
+    few = contract.newest_load_sql(
+        "transactions", "?", columns="txn_id, amount", where="amount > 6", few=True
+    )
+    assert sorted(duckdb.execute(few, [files]).fetchall()) == [("A", Decimal("30.00"))]
+    few = contract.newest_load_sql("transactions", "?", where="txn_id = 'A'", few=True)
+    assert duckdb.execute(f"SELECT load_id, amount FROM ({few})", [files]).fetchall() == [
+        (3, Decimal("30.00"))
+    ]
     values = contract.newest_value_sql("transactions", "?", {"amount": "amount"})
     assert sorted(duckdb.execute(values, [files]).fetchall()) == [
         ("A", Decimal("30.00")),

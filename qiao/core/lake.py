@@ -202,18 +202,33 @@ def newest_load_sql(
     *,
     columns: str = "*",
     where: str | None = None,
+    few: bool = False,
 ) -> str:
     """DuckDB ``SELECT`` of the rows of ``kind`` that win: per key, the row of the highest load.
 
     ``files`` is the SQL of the file list (a ``$files`` / ``?`` parameter or a list literal), read
     with ``union_by_name`` (older files may lack newer optional columns). ``where`` filters rows
     before the rule is applied (put a customer or date filter here: it is pushed into the Parquet
-    scan, so row groups that cannot match are skipped). ``columns`` may leave out ``load_id``.
+    scan, so row groups that cannot match are skipped). ``columns`` may leave out ``load_id``; they
+    must hold the key.
+
+    ``few``: ``where`` leaves a handful of rows (one customer's, for a page). They are gathered
+    first (a materialized CTE) and the rule applied to them: planned over the scan, the window
+    cost DuckDB ~3 ms more for one customer in three monthly files of 830,000 transactions
+    (9.2 against 6.1 ms, same rows). The same rule either way.
     """
     keys = ", ".join(_keys(kind))
+    scan = f"FROM read_parquet({files}, union_by_name = true)" + (
+        f" WHERE {where}" if where else ""
+    )
+    if few:
+        return (
+            f"WITH __few AS MATERIALIZED (SELECT {columns}, {LOAD_ID} AS __load {scan})"
+            " SELECT * EXCLUDE (__load) FROM __few"
+            f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY __load DESC) = 1"
+        )
     return (
-        f"SELECT {columns} FROM read_parquet({files}, union_by_name = true)"
-        + (f" WHERE {where}" if where else "")
+        f"SELECT {columns} {scan}"
         + f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {LOAD_ID} DESC) = 1"
     )
 

@@ -119,6 +119,7 @@ def customer_aum_trend(
             "$files",
             columns="account_no, balance_date, balance",
             where="customer_no = $customer AND balance_date <= $as_of",
+            few=True,
         )
         rows = con.execute(
             f"""
@@ -163,23 +164,29 @@ def customer_aum_trend(
     return out
 
 
-def transaction_months() -> int:
-    """How many monthly partitions of transactions the lake holds."""
-    return len(_months("transactions"))
+def transaction_months() -> list[str]:
+    """The monthly partitions of transactions the lake holds (``YYYY-MM``, oldest first)."""
+    return _months("transactions")
 
 
 def customer_recent_transactions(
-    *, customer_no: str, limit: int = 20, months: int | None = 3
+    *,
+    customer_no: str,
+    limit: int = 20,
+    months: int | None = 3,
+    available: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The customer's latest transactions (newest first), account numbers masked, from the lake's
     newest ``months`` monthly partitions (``None``: all of them).
 
     One query over those months' files. Each file costs ~2 ms whatever its size (its footer and
     the one row group that can hold the customer), so the 360 reads three months and earlier
-    months are read when asked for (:func:`transaction_months` tells how many there are).
+    months are read when asked for (:func:`transaction_months` tells which there are; a caller
+    that has them passes them as ``available``, and the lake is not listed again).
     """
-    available = _months("transactions")
-    chosen = available if months is None else available[-months:] if months > 0 else []
+    if available is None:
+        available = transaction_months()
+    chosen = list(available) if months is None else available[-months:] if months > 0 else []
     files = _files("transactions", chosen)
     if not files:
         return []
@@ -188,6 +195,7 @@ def customer_recent_transactions(
         "$files",
         columns="txn_id, account_no, txn_time, amount, direction, channel, txn_type",
         where="customer_no = $customer",
+        few=True,
     )
     rows = (
         _connect()

@@ -831,11 +831,12 @@ TRANSACTION_MONTH_CHOICES = (3, 12)
 def customer_transactions_shown(*, customer: Customer, months: int | None) -> dict[str, Any]:
     """The customer's latest transactions over ``months`` months (``None``: all the lake holds),
     how many months that is, and the longer spans the page may offer."""
-    available = lake_views.transaction_months()
+    listed = lake_views.transaction_months()
+    available = len(listed)
     shown = available if months is None else min(months, available)
     return {
         "transactions": lake_views.customer_recent_transactions(
-            customer_no=customer.customer_no, limit=20, months=months
+            customer_no=customer.customer_no, limit=20, months=months, available=listed
         ),
         "txn_months": shown,
         "txn_months_available": available,
