@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
-from django.apps import apps
+
+from qiao.core.extensions import app_configs_offering
 
 
 @runtime_checkable
@@ -27,10 +28,9 @@ class ExportsRefs(Protocol):
 def refs_export(lake: Path) -> list[str]:
     """Every installed app writes its reference tables into ``lake``; returns the apps' labels."""
     done = []
-    for config in apps.get_app_configs():
-        if isinstance(config, ExportsRefs):
-            config.export_refs(lake)
-            done.append(config.label)
+    for config in app_configs_offering(ExportsRefs):
+        config.export_refs(lake)
+        done.append(config.label)
     return done
 
 

@@ -18,10 +18,10 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
-from django.apps import apps
 from django.utils import translation
 from django.utils.translation import gettext, pgettext
 
+from qiao.core.extensions import app_configs_offering
 from qiao.core.vocab import TIER_SCHEMES
 
 #: scheme → ``(code, label_en, label_zh)`` of each tier, best first.
@@ -53,9 +53,8 @@ def _rows() -> TierRows:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
     rows = _default_rows()
-    for config in apps.get_app_configs():
-        if isinstance(config, ProvidesTierLabels):
-            rows.update(config.tier_label_rows())
+    for config in app_configs_offering(ProvidesTierLabels):
+        rows.update(config.tier_label_rows())
     with _lock:
         _cache["rows"] = (time.monotonic() + CACHE_SECONDS, rows)
     return rows

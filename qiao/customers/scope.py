@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from django.apps import apps
 from django.db.models import QuerySet
 
+from qiao.core.extensions import app_configs_offering
 from qiao.org.models import Staff
 
 
@@ -55,9 +55,8 @@ def customer_scope_extras(staff: Staff) -> list[QuerySet[Any]]:
     """The extra customer-id queries of every app for ``staff`` (none: an empty list). Each is
     a query, not a list: the scope stays one SQL statement however many customers it names."""
     found = []
-    for config in apps.get_app_configs():
-        if isinstance(config, ExtendsCustomerScope):
-            qs = config.customer_scope_extra(staff)
-            if qs is not None:
-                found.append(qs.order_by())
+    for config in app_configs_offering(ExtendsCustomerScope):
+        qs = config.customer_scope_extra(staff)
+        if qs is not None:
+            found.append(qs.order_by())
     return found

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from django.apps import apps
-
+from qiao.core.extensions import app_configs_offering
 from qiao.org.models import Staff
 
 
@@ -25,8 +24,7 @@ class ActsOnLeavers(Protocol):
 def staff_left_notify(*, staff: Staff) -> list[str]:
     """Every app ends what it holds of ``staff``; returns the apps' labels."""
     done = []
-    for config in apps.get_app_configs():
-        if isinstance(config, ActsOnLeavers):
-            config.staff_left(staff)
-            done.append(config.label)
+    for config in app_configs_offering(ActsOnLeavers):
+        config.staff_left(staff)
+        done.append(config.label)
     return done
