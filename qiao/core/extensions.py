@@ -4,8 +4,8 @@ An app offers a step to the others by a method on its app config (``customer_sco
 ``staff_left``, ``export_refs``, ``tier_label_rows``), named by a runtime-checkable protocol where
 the step is used; the user of the step asks :func:`app_configs_offering` and so names no app above
 it. The answer is kept: the app registry does not change once Django is set up, and an
-``isinstance`` against a protocol costs ~20 µs — asked of thirty apps on every page, as the data
-scope did, a millisecond of each request.
+``isinstance`` against a protocol costs ~5 µs — asked of thirty apps on every page, as the data
+scope did, 0.16 ms of each request.
 """
 
 from __future__ import annotations
