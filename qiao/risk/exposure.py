@@ -23,30 +23,28 @@ def customer_exposures(customer_ids: Iterable[int]) -> dict[int, Decimal]:
     ids = sorted(set(customer_ids))
     today = timezone.localdate()
     out: dict[int, Decimal] = defaultdict(Decimal)
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        on_facility: dict[int, Decimal] = defaultdict(Decimal)
-        for cid, fid, off, total in (
-            Loan.objects.filter(customer_id__in=chunk)
-            .values("customer_id", "facility_id", "written_off_on")
-            .annotate(total=Sum("balance"))
-            .values_list("customer_id", "facility_id", "written_off_on", "total")
-        ):
-            # A loan written off is no exposure, and no longer uses its facility either.
-            if off is None:
-                out[cid] += Decimal(total or 0)
-            if fid is not None:
-                on_facility[fid] += Decimal(total or 0)
-        for fid, cid, used in Facility.objects.filter(
-            customer_id__in=chunk, status="ACTIVE"
-        ).values_list("pk", "customer_id", "used"):
-            out[cid] += max(Decimal(0), Decimal(used or 0) - on_facility.get(fid, Decimal(0)))
-        for cid, total in (
-            Guarantee.objects.filter(guarantor_id__in=chunk, start_date__lte=today)
-            .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-            .values("guarantor_id")
-            .annotate(total=Sum("amount"))
-            .values_list("guarantor_id", "total")
-        ):
+    on_facility: dict[int, Decimal] = defaultdict(Decimal)
+    for cid, fid, off, total in (
+        Loan.objects.filter(customer_id__among=ids)
+        .values("customer_id", "facility_id", "written_off_on")
+        .annotate(total=Sum("balance"))
+        .values_list("customer_id", "facility_id", "written_off_on", "total")
+    ):
+        # A loan written off is no exposure, and no longer uses its facility either.
+        if off is None:
             out[cid] += Decimal(total or 0)
+        if fid is not None:
+            on_facility[fid] += Decimal(total or 0)
+    for fid, cid, used in Facility.objects.filter(
+        customer_id__among=ids, status="ACTIVE"
+    ).values_list("pk", "customer_id", "used"):
+        out[cid] += max(Decimal(0), Decimal(used or 0) - on_facility.get(fid, Decimal(0)))
+    for cid, total in (
+        Guarantee.objects.filter(guarantor_id__among=ids, start_date__lte=today)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .values("guarantor_id")
+        .annotate(total=Sum("amount"))
+        .values_list("guarantor_id", "total")
+    ):
+        out[cid] += Decimal(total or 0)
     return {cid: out.get(cid, Decimal(0)) for cid in ids}

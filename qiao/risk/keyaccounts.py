@@ -70,12 +70,7 @@ def _frozen_customer_ids(year: int, ids: list[int]) -> set[int]:
     under = Q()
     for p in paths:
         under |= Q(branch__path__startswith=p)
-    out: set[int] = set()
-    for i in range(0, len(ids), 900):
-        out.update(
-            Customer.objects.filter(under, pk__in=ids[i : i + 900]).values_list("pk", flat=True)
-        )
-    return out
+    return set(Customer.objects.filter(under, pk__among=ids).values_list("pk", flat=True))
 
 
 def _credit_limits() -> dict[int, Decimal]:
@@ -107,12 +102,11 @@ def key_accounts_designate(*, year: int, rules: KeyAccountRules | None = None) -
     for cid, contribution in standing.iterator(chunk_size=20000):
         contributions[cid] = Decimal(contribution or 0)
     credit_ids = [cid for cid, total in limits.items() if total >= rules.min_credit_limit]
-    for i in range(0, len(credit_ids), 900):
-        for cid, contribution in CustomerStanding.objects.filter(
-            customer_id__in=credit_ids[i : i + 900],
-            customer__customer_type__in=list(rules.customer_types),
-        ).values_list("customer_id", "contribution"):
-            contributions.setdefault(cid, Decimal(contribution or 0).quantize(CENT))
+    for cid, contribution in CustomerStanding.objects.filter(
+        customer_id__among=credit_ids,
+        customer__customer_type__in=list(rules.customer_types),
+    ).values_list("customer_id", "contribution"):
+        contributions.setdefault(cid, Decimal(contribution or 0).quantize(CENT))
     taken = set(
         KeyAccount.objects.filter(year=year, status__in=OPEN).values_list("customer_id", flat=True)
     )

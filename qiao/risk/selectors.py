@@ -283,16 +283,14 @@ def warnings_list(
         ]
     )
     reasons: dict[int, list[dict[str, Any]]] = {}
-    ids = [r.customer_id for r in rows]
-    for i in range(0, len(ids), 900):
-        for cid, rs in (
-            WarningTransition.objects.filter(
-                customer_id__in=ids[i : i + 900], status=Decision.CONFIRMED
-            )
-            .order_by("customer_id", "decided_at", "id")
-            .values_list("customer_id", "reasons")
-        ):
-            reasons[cid] = rs  # the latest confirmed wins
+    for cid, rs in (
+        WarningTransition.objects.filter(
+            customer_id__among=[r.customer_id for r in rows], status=Decision.CONFIRMED
+        )
+        .order_by("customer_id", "decided_at", "id")
+        .values_list("customer_id", "reasons")
+    ):
+        reasons[cid] = rs  # the latest confirmed wins
     items = [
         {
             "customer_no": r.customer.customer_no,

@@ -479,13 +479,15 @@ def _file_proposals(
     moot = [
         pk for cid, (pk, _to, by) in open_by_customer.items() if by is None and cid not in wanted
     ]
-    withdrawn = 0
-    for i in range(0, len(moot), 900):
-        withdrawn += WarningTransition.objects.filter(pk__in=moot[i : i + 900]).update(
+    withdrawn = (
+        WarningTransition.objects.filter(pk__among=moot).update(
             status=Decision.REJECTED,
             decided_at=now,
             decision_note="withdrawn: no longer called for",
         )
+        if moot
+        else 0
+    )
     return {
         "proposed": len(created),
         "proposals_updated": updated,

@@ -97,30 +97,22 @@ def worklist_reasons() -> dict[str, Callable[[dict[str, Any]], str]]:
 
 
 def _managers(customer_ids: Iterable[int]) -> dict[int, int]:
-    ids = sorted(set(customer_ids))
-    out: dict[int, int] = {}
-    for i in range(0, len(ids), 900):
-        out.update(
-            Customer.objects.filter(
-                pk__in=ids[i : i + 900], primary_manager__isnull=False
-            ).values_list("pk", "primary_manager_id")
+    return dict(
+        Customer.objects.filter(pk__among=customer_ids, primary_manager__isnull=False).values_list(
+            "pk", "primary_manager_id"
         )
-    return out
+    )
 
 
 def _leads(customer_ids: Iterable[int], year: int) -> dict[int, int]:
-    ids = sorted(set(customer_ids))
-    out: dict[int, int] = {}
-    for i in range(0, len(ids), 900):
-        out.update(
-            KeyAccountMember.objects.filter(
-                role=TeamRole.LEAD,
-                key_account__year=year,
-                key_account__status=KeyAccountStatus.APPROVED,
-                key_account__customer_id__in=ids[i : i + 900],
-            ).values_list("key_account__customer_id", "staff_id")
-        )
-    return out
+    return dict(
+        KeyAccountMember.objects.filter(
+            role=TeamRole.LEAD,
+            key_account__year=year,
+            key_account__status=KeyAccountStatus.APPROVED,
+            key_account__customer_id__among=customer_ids,
+        ).values_list("key_account__customer_id", "staff_id")
+    )
 
 
 def _warning_candidates(
