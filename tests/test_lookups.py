@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,7 +44,13 @@ def test_among_answers_as_in_on_keys_and_foreign_keys_in_one_parameter():
         )
     )
     assert held == {c.pk for c in customers[::2]}
-    assert list(Customer.objects.filter(pk__among=[])) == []
+    # Nothing to look up: no query sent (as __in=[]), whether it filters, updates or is negated.
+    with CaptureQueriesContext(connection) as ctx:
+        assert list(Customer.objects.filter(pk__among=[])) == []
+        assert Customer.objects.filter(pk__among=[]).update(name="x") == 0
+    assert ctx.captured_queries == []
+    assert Customer.objects.exclude(pk__among=[]).count() == len(ids)
+    assert Customer.objects.filter(Q(pk__among=[]) | Q(pk=ids[0])).count() == 1
     # Combined with other conditions and negated, as any lookup.
     assert set(Customer.objects.exclude(pk__among=ids[:2]).values_list("pk", flat=True)) == set(
         ids[2:]

@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import ForeignKey, IntegerField, Lookup
 from django.db.models.sql.compiler import SQLCompiler
@@ -43,6 +44,10 @@ class Among(Lookup[Any]):
         # The column as Django's compiler writes it; the ids are bound, never written in.
         lhs, lhs_params = self.process_lhs(compiler, connection)
         ids: list[int] = self.rhs
+        if not ids:
+            # As ``__in=[]``: no row can match, so the query is not sent (``OR`` drops the
+            # condition, ``NOT`` keeps every row) — a caller with nothing to look up costs nothing.
+            raise EmptyResultSet
         if connection.vendor == "postgresql":
             # The array as one text literal of the column's type: psycopg would otherwise look at
             # every id to choose the array's type (~1 ms per 1,000 ids). Behind ARRAY(SELECT …)
@@ -55,8 +60,6 @@ class Among(Lookup[Any]):
         if connection.vendor == "sqlite":
             sql = f"{lhs} IN (SELECT value FROM json_each(%s))"  # noqa: S608
             return sql, (*lhs_params, json.dumps(ids))
-        if not ids:
-            return "1 = 0", tuple(lhs_params)
         return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", (*lhs_params, *ids)
 
 
