@@ -318,14 +318,25 @@ def largest_first_ids(*, staff: Staff, limit: int) -> list[int]:
     keeps (decision 0012: the branch is copied onto the standing by the database); the customers'
     own branch still decides who is in scope, so a copy out of step could only leave someone out.
     Every other scope as the lists order it (:func:`scope_is_narrow`)."""
-    qs = with_standing(customers_visible_to(staff=staff))
-    via = _by_standing_branch(staff)
-    if via is not None:  # down the branch index: the plain order is the index's
-        qs, narrow = qs.filter(via), False
-    else:
-        narrow = scope_is_narrow(staff)
-    ordered = qs.order_by(*_ordering("-aum", small_scope=narrow))
+    ordered = _sorted_for(staff, with_standing(customers_visible_to(staff=staff)), "-aum")
     return list(ordered.values_list("pk", flat=True)[:limit])
+
+
+def largest_first(qs: QuerySet[Customer], *, narrow: bool) -> QuerySet[Customer]:
+    """``qs`` (customers with their standing) largest AUM first, ties by id, as the lists order
+    it: a narrow scope is sorted after it is fetched, a wide one walks the AUM index."""
+    return qs.order_by(*_ordering("-aum", small_scope=narrow))
+
+
+def _sorted_for(staff: Staff, qs: QuerySet[Customer], sort: str) -> QuerySet[Customer]:
+    """``qs`` (within ``staff``'s scope, with standings) in the order ``sort`` names, by the
+    cheapest path: an outlet's largest first down the standings' branch index
+    (:func:`_by_standing_branch`), any other order as :func:`_ordering` plans it."""
+    if SORTS.get(sort, SORTS["-aum"]) == SORTS["-aum"]:
+        via = _by_standing_branch(staff)
+        if via is not None:  # down the branch index: the plain order is the index's
+            return qs.filter(via).order_by(*_ordering(sort, small_scope=False))
+    return qs.order_by(*_ordering(sort, small_scope=scope_is_narrow(staff)))
 
 
 class PagedCustomers(QuerySet[Customer]):
@@ -435,11 +446,7 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 def customers_filter(*, staff: Staff, filters: CustomerFilters) -> QuerySet[Customer]:
     """The customers ``staff`` may see that pass ``filters``, sorted (one scoped query)."""
     qs = with_standing(_filtered(staff, filters)).select_related("primary_manager", "branch")
-    if SORTS.get(filters.sort, SORTS["-aum"]) == SORTS["-aum"]:
-        via = _by_standing_branch(staff)
-        if via is not None:  # an outlet's largest first: down the standings' branch index
-            return paged(qs.filter(via).order_by(*_ordering(filters.sort, small_scope=False)))
-    return paged(qs.order_by(*_ordering(filters.sort, small_scope=scope_is_narrow(staff))))
+    return paged(_sorted_for(staff, qs, filters.sort))
 
 
 def customers_filter_count(*, staff: Staff, filters: CustomerFilters) -> int:

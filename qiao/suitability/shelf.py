@@ -17,8 +17,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +36,7 @@ from qiao.customers.models import Customer
 from qiao.customers.selectors import (
     NARROW_SUBTREE,
     customers_visible_to,
+    largest_first,
     largest_first_ids,
     scope_is_narrow,
     with_standing,
@@ -169,13 +169,6 @@ def customer_facts(customer_ids: Iterable[int]) -> dict[int, CustomerFacts]:
     return out
 
 
-def _largest_first(qs: QuerySet[Customer], *, narrow: bool) -> QuerySet[Customer]:
-    # As the customer list orders (qiao.customers.selectors._ordering): a narrow scope (a CM's,
-    # an outlet's) is sorted after it is fetched; a wide one walks the standing's AUM index.
-    column: Any = Coalesce(F("standing__aum"), F("standing__aum")) if narrow else F("standing__aum")
-    return qs.order_by(column.desc(), "pk")
-
-
 def _open_accounts(product: Product) -> QuerySet[Account]:
     # Unordered: every use is a set, a sum or a probe of at most FEW_HOLDERS + 1 rows, and the
     # model's default order (open date, number) made PostgreSQL sort all of a common product's
@@ -229,14 +222,13 @@ def product_holders(
             # 51 sorted — not a walk of the bank-wide AUM index, which reads all 1 M entries when
             # the scope holds few. Ids first (index-only scans on PostgreSQL, migration customers
             # 0009), rows after.
-            qs = qs.order_by(Coalesce(F("standing__aum"), F("standing__aum")).desc(), "pk")
-            ids = list(qs.values_list("pk", flat=True)[: SHOWN + 1])
+            ids = list(largest_first(qs, narrow=True).values_list("pk", flat=True)[: SHOWN + 1])
             found = Customer.objects.select_related(
                 "standing", "primary_manager", "branch"
             ).in_bulk(ids)
             return _holders(product, [found[c] for c in ids if c in found], on=on)
     shown = list(
-        _largest_first(qs, narrow=narrow).select_related("primary_manager", "branch")[: SHOWN + 1]
+        largest_first(qs, narrow=narrow).select_related("primary_manager", "branch")[: SHOWN + 1]
     )
     return _holders(product, shown, on=on)
 
